@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+// boxlab: a namespace and cgroup teaching lab. `box` is the container engine the labs run on.
+import PackageDescription
+
+let package = Package(
+    name: "boxlab",
+    platforms: [.macOS(.v15)],  // Linux only in practice; the macOS line only silences availability checks.
+    products: [
+        .executable(name: "box", targets: ["box"]),
+        .library(name: "Engine", targets: ["Engine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // The only C: what must run before the Swift runtime starts threads, or what Swift cannot call
+        // (variadic clone/syscall, the nsexec constructor). Everything else is Swift.
+        .target(
+            name: "CSpawn",
+            dependencies: ["CLibcap"],
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("cap")]
+        ),
+        .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+        .systemLibrary(name: "CLibarchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .target(
+            name: "Engine",
+            dependencies: [
+                "CSpawn", "CLibarchive",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "box",
+            dependencies: [
+                "Engine", "CSpawn",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        // Runs the real `box` binary against the real kernel, each test in its own BOX_ROOT.
+        .testTarget(name: "BoxTests", dependencies: ["Engine", "box"]),
+    ]
+)

@@ -1,0 +1,15 @@
+// Thin wrappers for GNU interfaces that Swift's Glibc module does not expose (it is imported without
+// _GNU_SOURCE).
+#include "cspawn.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int box_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int box_accept_cloexec(int listener) { return accept4(listener, NULL, NULL, SOCK_CLOEXEC); }
+
+int box_signalfd_cloexec(const void *mask) { return signalfd(-1, (const sigset_t *)mask, SFD_CLOEXEC); }

@@ -1,0 +1,94 @@
+// CSpawn: the only C in boxlab. It holds what must not run on a multi-threaded Swift runtime (namespace entry for
+// `box exec`, in a constructor that runs before Swift starts) and what Swift cannot call well (clone with a child
+// function, variadic syscalls). Everything here works on memory the caller prepared: a CLONE_VM child must not
+// allocate, because it shares the parent's heap.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/// One mount the container's child makes in its new mount namespace, before pivot_root.
+struct box_mount {
+    const char *source;
+    const char *target;     ///< absolute host path (already below the rootfs); created as a directory if missing
+    const char *fstype;     ///< NULL for a bind mount
+    unsigned long flags;
+    const char *data;
+    int readonly;           ///< remount read-only afterwards (a bind mount ignores MS_RDONLY on its first call)
+};
+
+/// The process to exec: PID 1 of a container, or a process joining one (`box exec`).
+struct box_process {
+    const char *const *argv;  ///< argv[0] without a slash is looked up in the PATH of envp, as execvp would
+    const char *const *envp;
+    const char *cwd;          ///< inside the container
+    uint32_t uid, gid;
+    uint64_t caps;            ///< capability bits kept in the bounding, permitted and effective sets
+    int last_cap;             ///< /proc/sys/kernel/cap_last_cap
+    int no_new_privs;
+    int stdin_fd, stdout_fd, stderr_fd;
+    int tty;                  ///< stdin is a terminal: start a session and make it the controlling terminal
+};
+
+/// Everything the child needs to become a container.
+struct box_container {
+    struct box_process process;
+    const char *rootfs;                  ///< the merged overlay directory on the host
+    const char *hostname;
+    int namespaces;                      ///< CLONE_NEW* flags (CLONE_NEWCGROUP is unshared after joining cgroups)
+    int netns_fd;                        ///< -1, or a network namespace to join instead of a new one
+    const struct box_mount *mounts;
+    size_t nmounts;
+    const char *const *masked_paths;     ///< inside the container, NULL-terminated (runc's maskedPaths)
+    const char *const *readonly_paths;   ///< inside the container, NULL-terminated (runc's readonlyPaths)
+    const char *const *cgroup_procs;     ///< cgroup.procs files to join before exec, NULL-terminated (may be NULL)
+};
+
+/// What failed in a child, carried back over a pipe: the stage ("pivot_root(/var/lib/...)") and errno.
+struct box_failure {
+    int err;
+    char stage[496];
+};
+
+/// Clones the container's PID 1 (CLONE_VM|CLONE_VFORK: returns once the child has exec'd or failed).
+/// Returns the host pid and a pidfd that becomes readable when it exits, or -1 with `failure` filled in.
+pid_t box_spawn_container(const struct box_container *c, int *pidfd, struct box_failure *failure);
+
+/// Turns the calling process into `p` (stdio, session, cwd, capabilities, ids, exec). Returns only on failure,
+/// with `failure` filled in. Used by the container child and by nsexec.
+void box_exec_process(const struct box_process *p, struct box_failure *failure);
+
+/// Capability number for a name such as "NET_ADMIN" or "CAP_NET_ADMIN", or -1.
+int box_cap_from_name(const char *name);
+/// Name (without "CAP_") for a capability number, or NULL. The string is static.
+const char *box_cap_name(int cap);
+/// The highest capability this kernel knows.
+int box_cap_last(void);
+
+/// pidfd_open(2), for a process the caller did not clone.
+int box_pidfd_open(pid_t pid);
+/// pidfd_send_signal(2): signals exactly the process the pidfd names, never a recycled pid.
+int box_pidfd_signal(int pidfd, int sig);
+
+/// Opens a pseudo-terminal pair (both ends close-on-exec). Returns 0, or -1 with errno.
+int box_openpty(int *master, int *slave);
+/// TIOCGWINSZ / TIOCSWINSZ (ioctl is variadic, so Swift cannot call it).
+int box_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
+int box_set_winsize(int fd, unsigned short rows, unsigned short cols);
+
+/// Namespace flags (sched.h hides them without _GNU_SOURCE, which Swift's importer does not set).
+enum {
+    BOX_CLONE_NEWNS = 0x00020000,
+    BOX_CLONE_NEWCGROUP = 0x02000000,
+    BOX_CLONE_NEWUTS = 0x04000000,
+    BOX_CLONE_NEWIPC = 0x08000000,
+    BOX_CLONE_NEWPID = 0x20000000,
+    BOX_CLONE_NEWNET = 0x40000000,
+};
+
+/// GNU calls Swift's Glibc module does not show: pipe2(O_CLOEXEC), accept4(SOCK_CLOEXEC),
+/// signalfd(SFD_CLOEXEC) over `mask`.
+int box_pipe_cloexec(int fds[2]);
+int box_accept_cloexec(int listener);
+int box_signalfd_cloexec(const void *mask);

@@ -1,0 +1,127 @@
+// nsexec: how `box exec` enters a running container (runc's libcontainer/nsenter pattern).
+//
+// setns(2) into a mount namespace fails with EINVAL once a process has more than one thread, and the Swift
+// runtime starts threads early. So `box exec` re-executes its own binary as
+//
+//     box __nsexec --pid=PID --errfd=FD [--uid=N] [--gid=N] [--caps=HEX] [--cwd=DIR] [--tty]
+//                  [--cgroup=FILE]... [--env=K=V]... -- CMD ARGS...
+//
+// and this constructor, which runs before Swift's main and before any thread exists, does the whole job:
+//   1. join the container's cgroups (files opened on the host, before the mount namespace changes);
+//   2. setns into each namespace of PID that differs from ours (cgroup, ipc, uts, net, pid, mnt; mnt last:
+//      after it, /proc is the container's);
+//   3. fork: a pid namespace applies to children only. The child becomes the command (box_exec_process);
+//      the parent waits and exits with the child's status, 128+N for a signal, as a shell would.
+// A failure is written to --errfd as a struct box_failure; `box exec` reads it and prints the stage.
+#include "cspawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_ITEMS 512
+
+static volatile pid_t nsexec_child = 0;
+
+static void forward_signal(int sig) {
+    if (nsexec_child > 0) kill(nsexec_child, sig);
+}
+
+static void report(int errfd, int err, const char *fmt, const char *arg) {
+    struct box_failure f = {.err = err};
+    snprintf(f.stage, sizeof f.stage, fmt, arg ? arg : "");
+    if (errfd >= 0 && write(errfd, &f, sizeof f) < 0) { /* box exec sees the exit code alone */ }
+    _exit(125);
+}
+
+static int same_namespace(const char *mine, const char *theirs) {
+    struct stat a, b;
+    return stat(mine, &a) == 0 && stat(theirs, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
+}
+
+__attribute__((constructor)) static void box_nsexec(int argc, char **argv, char **envp) {
+    (void)envp;
+    if (argc < 2 || strcmp(argv[1], "__nsexec") != 0) return;
+
+    static const char *env[MAX_ITEMS + 1];
+    static const char *cgroups[MAX_ITEMS + 1];
+    size_t nenv = 0, ncgroups = 0;
+    struct box_process p = {.cwd = "/", .caps = 0, .last_cap = box_cap_last(), .no_new_privs = 1,
+                            .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+    long pid = 0;
+    int errfd = -1, i = 2;
+    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--pid=", 6) == 0) pid = strtol(a + 6, NULL, 10);
+        else if (strncmp(a, "--errfd=", 8) == 0) errfd = (int)strtol(a + 8, NULL, 10);
+        else if (strncmp(a, "--uid=", 6) == 0) p.uid = (uint32_t)strtoul(a + 6, NULL, 10);
+        else if (strncmp(a, "--gid=", 6) == 0) p.gid = (uint32_t)strtoul(a + 6, NULL, 10);
+        else if (strncmp(a, "--caps=", 7) == 0) p.caps = strtoull(a + 7, NULL, 16);
+        else if (strncmp(a, "--cwd=", 6) == 0) p.cwd = a + 6;
+        else if (strcmp(a, "--tty") == 0) p.tty = 1;
+        else if (strncmp(a, "--env=", 6) == 0 && nenv < MAX_ITEMS) env[nenv++] = a + 6;
+        else if (strncmp(a, "--cgroup=", 9) == 0 && ncgroups < MAX_ITEMS) cgroups[ncgroups++] = a + 9;
+        else report(errfd, EINVAL, "nsexec: unknown argument %s", a);
+    }
+    if (errfd >= 0) fcntl(errfd, F_SETFD, FD_CLOEXEC);  // the command must not inherit it
+    if (pid <= 0 || i + 1 >= argc) report(errfd, EINVAL, "nsexec: %s", "usage: __nsexec --pid=PID ... -- CMD");
+    env[nenv] = NULL;
+    p.envp = env;
+    p.argv = (const char *const *)&argv[i + 1];
+
+    for (size_t c = 0; c < ncgroups; c++) {
+        int fd = open(cgroups[c], O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) < 0) report(errfd, errno, "join cgroup %s", cgroups[c]);
+        close(fd);
+    }
+
+    // Open every namespace first: once we are in the container's mount namespace, /proc/PID is not ours.
+    static const struct { const char *name; int type; } kinds[] = {
+        {"cgroup", CLONE_NEWCGROUP}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
+        {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS},
+    };
+    int fds[6];
+    for (int k = 0; k < 6; k++) {
+        char theirs[64], mine[64];
+        snprintf(theirs, sizeof theirs, "/proc/%ld/ns/%s", pid, kinds[k].name);
+        snprintf(mine, sizeof mine, "/proc/self/ns/%s", kinds[k].name);
+        fds[k] = -1;
+        if (same_namespace(mine, theirs)) continue;  // e.g. --network host: nothing to join
+        fds[k] = open(theirs, O_RDONLY | O_CLOEXEC);
+        if (fds[k] < 0) report(errfd, errno, "open %s (is the container running?)", theirs);
+    }
+    for (int k = 0; k < 6; k++) {
+        if (fds[k] < 0) continue;
+        if (setns(fds[k], kinds[k].type) < 0) report(errfd, errno, "setns into the %s namespace", kinds[k].name);
+        close(fds[k]);
+    }
+
+    pid_t child = fork();
+    if (child < 0) report(errfd, errno, "fork%s", "");
+    if (child == 0) {
+        struct box_failure f = {0};
+        box_exec_process(&p, &f);
+        if (errfd >= 0 && write(errfd, &f, sizeof f) < 0) { /* exit code alone */ }
+        _exit(f.err == ENOENT ? 127 : 126);
+    }
+    if (errfd >= 0) close(errfd);
+
+    // Signals sent to us by name go to the command; keyboard signals already reach it through the terminal.
+    nsexec_child = child;
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    int forwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+    for (size_t s = 0; s < sizeof forwarded / sizeof forwarded[0]; s++) signal(forwarded[s], forward_signal);
+
+    int status;
+    while (waitpid(child, &status, 0) < 0)
+        if (errno != EINTR) _exit(125);
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}

@@ -1,0 +1,150 @@
+// The last steps before exec, shared by a container's PID 1 and by `box exec`: stdio, session, working directory,
+// capabilities, user, then exec with a PATH lookup in the container's own environment.
+#include "cspawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void fail(struct box_failure *f, int err, const char *fmt, const char *arg) {
+    f->err = err;
+    snprintf(f->stage, sizeof f->stage, fmt, arg ? arg : "");
+}
+
+int box_cap_last(void) {
+    int last = CAP_LAST_CAP;
+    int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[16] = {0};
+        if (read(fd, buf, sizeof buf - 1) > 0) last = atoi(buf);
+        close(fd);
+    }
+    return last > 63 ? 63 : last;
+}
+
+int box_cap_from_name(const char *name) {
+    if (strncasecmp(name, "CAP_", 4) == 0) name += 4;
+    for (int cap = 0; cap <= 63; cap++) {
+        const char *known = box_cap_name(cap);
+        if (known && strcasecmp(known, name) == 0) return cap;
+    }
+    return -1;
+}
+
+const char *box_cap_name(int cap) {
+    // libcap's cap_to_name allocates; a static table keeps this usable anywhere.
+    static const char *const names[] = {
+        "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+        "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+        "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+        "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+        "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+        "CHECKPOINT_RESTORE",
+    };
+    if (cap < 0 || cap >= (int)(sizeof names / sizeof names[0])) return NULL;
+    return names[cap];
+}
+
+// Bounding set first, while CAP_SETPCAP is still held: for uid 0 exec recomputes permitted = bounding, so a
+// cap_set_proc alone would be undone by exec. Then permitted/effective, with nothing inheritable or ambient.
+static int apply_capabilities(const struct box_process *p, struct box_failure *f) {
+    for (int cap = 0; cap <= p->last_cap; cap++) {
+        if (p->caps & (1ULL << cap)) continue;
+        if (cap_drop_bound((cap_value_t)cap) < 0 && errno != EINVAL) {
+            fail(f, errno, "drop capability %s from the bounding set", box_cap_name(cap));
+            return -1;
+        }
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
+        fail(f, errno, "clear ambient capabilities%s", "");
+        return -1;
+    }
+    // capset(2) directly: cap_init() would allocate, and this may run in a CLONE_VM child.
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2] = {{0}};
+    data[0].effective = data[0].permitted = (uint32_t)p->caps;
+    data[1].effective = data[1].permitted = (uint32_t)(p->caps >> 32);
+    if (syscall(SYS_capset, &header, data) < 0) {
+        fail(f, errno, "set capabilities%s", "");
+        return -1;
+    }
+    return 0;
+}
+
+static int setup_stdio(const struct box_process *p, struct box_failure *f) {
+    int fds[3] = {p->stdin_fd, p->stdout_fd, p->stderr_fd};
+    for (int i = 0; i < 3; i++) {
+        if (fds[i] < 0 || fds[i] == i) continue;
+        if (dup2(fds[i], i) < 0) { fail(f, errno, "dup2 stdio%s", ""); return -1; }
+    }
+    if (p->tty) {
+        // A new session whose controlling terminal is the pty: Ctrl-C then reaches the container's foreground job.
+        if (setsid() < 0) { fail(f, errno, "setsid%s", ""); return -1; }
+        if (ioctl(0, TIOCSCTTY, 0) < 0) { fail(f, errno, "set controlling terminal%s", ""); return -1; }
+    }
+    return 0;
+}
+
+// execvp's search, but in the PATH of the process's own environment, and without allocating.
+static void exec_in_path(const struct box_process *p, struct box_failure *f) {
+    const char *file = p->argv[0];
+    char *const *argv = (char *const *)p->argv;
+    char *const *envp = (char *const *)p->envp;
+    if (strchr(file, '/')) {
+        execve(file, argv, envp);
+        fail(f, errno, "exec %s", file);
+        return;
+    }
+    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    for (const char *const *e = p->envp; e && *e; e++)
+        if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
+    int saw_eacces = 0;
+    char candidate[PATH_MAX];
+    while (*path) {
+        const char *end = strchrnul(path, ':');
+        size_t len = (size_t)(end - path);
+        if (len == 0) len = 1, path = ".";  // an empty entry means the current directory
+        if (len + 1 + strlen(file) < sizeof candidate) {
+            memcpy(candidate, path, len);
+            candidate[len] = '/';
+            strcpy(candidate + len + 1, file);
+            execve(candidate, argv, envp);
+            if (errno == EACCES) saw_eacces = 1;
+        }
+        path = *end ? end + 1 : end;
+    }
+    // Docker's wording, and its exit codes: 127 for not found, 126 for found but not executable.
+    fail(f, saw_eacces ? EACCES : ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
+}
+
+void box_exec_process(const struct box_process *p, struct box_failure *f) {
+    // The parent may block or ignore signals; a container starts with none of that.
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+
+    if (setup_stdio(p, f) < 0) return;
+    if (p->cwd && chdir(p->cwd) < 0) { fail(f, errno, "chdir to working directory %s", p->cwd); return; }
+    // Change ids before trimming capabilities: setuid needs CAP_SETUID, and leaving uid 0 clears the rest.
+    if (setgroups(0, NULL) < 0) { fail(f, errno, "setgroups%s", ""); return; }
+    if (p->gid && setresgid(p->gid, p->gid, p->gid) < 0) { fail(f, errno, "setgid%s", ""); return; }
+    if (apply_capabilities(p, f) < 0) return;
+    if (p->uid && setresuid(p->uid, p->uid, p->uid) < 0) { fail(f, errno, "setuid%s", ""); return; }
+    if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) { fail(f, errno, "set no_new_privs%s", ""); return; }
+    exec_in_path(p, f);
+}
+
+int box_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int box_pidfd_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }

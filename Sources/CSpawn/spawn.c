@@ -1,0 +1,205 @@
+// Container creation: clone the child, build its root filesystem, pivot into it, drop privileges, exec.
+// The order mirrors runc's libcontainer/rootfs_linux.go and crun's linux.c, one guarded syscall per step; every
+// failure names its stage and is carried back to the parent over a close-on-exec pipe.
+#include "cspawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+static int fail(struct box_failure *f, int err, const char *fmt, const char *arg) {
+    f->err = err;
+    snprintf(f->stage, sizeof f->stage, fmt, arg ? arg : "");
+    return -1;
+}
+
+// mkdir -p without allocating: the CLONE_VM child shares the parent's heap.
+static int mkdir_p(const char *path, mode_t mode) {
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+    if (n >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
+    memcpy(buf, path, n + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, mode) < 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+static int do_mount(const struct box_mount *m, struct box_failure *f) {
+    struct stat st;
+    if (stat(m->target, &st) < 0 && mkdir_p(m->target, 0755) < 0)
+        return fail(f, errno, "mkdir %s", m->target);
+    if (mount(m->source, m->target, m->fstype, m->flags, m->data) < 0)
+        return fail(f, errno, "mount %s", m->target);
+    if (m->readonly && (m->flags & MS_BIND)) {
+        // A bind mount ignores MS_RDONLY on its first call (mount(2)); remount it, keeping its other flags.
+        unsigned long keep = (m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) | MS_BIND | MS_REMOUNT | MS_RDONLY;
+        if (mount(NULL, m->target, NULL, keep, NULL) < 0)
+            return fail(f, errno, "remount read-only %s", m->target);
+    }
+    return 0;
+}
+
+// The device nodes docker and runc create in a container's /dev (runc's AllowedDevices defaults).
+static const struct { const char *name; mode_t mode; unsigned major, minor; } devices[] = {
+    {"null", 0666, 1, 3}, {"zero", 0666, 1, 5}, {"full", 0666, 1, 7},
+    {"random", 0666, 1, 8}, {"urandom", 0666, 1, 9}, {"tty", 0666, 5, 0},
+};
+static const struct { const char *target, *name; } dev_links[] = {
+    {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+    {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
+};
+
+static int make_devices(const char *rootfs, struct box_failure *f) {
+    char path[PATH_MAX];
+    for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+        snprintf(path, sizeof path, "%s/dev/%s", rootfs, devices[i].name);
+        if (mknod(path, S_IFCHR | devices[i].mode, makedev(devices[i].major, devices[i].minor)) < 0 && errno != EEXIST)
+            return fail(f, errno, "mknod %s", path);
+        chmod(path, devices[i].mode);  // the umask must not narrow /dev/null
+    }
+    for (size_t i = 0; i < sizeof dev_links / sizeof dev_links[0]; i++) {
+        snprintf(path, sizeof path, "%s/dev/%s", rootfs, dev_links[i].name);
+        if (symlink(dev_links[i].target, path) < 0 && errno != EEXIST)
+            return fail(f, errno, "symlink %s", path);
+    }
+    return 0;
+}
+
+// runc's maskPath: a directory gets an empty read-only tmpfs, a file gets /dev/null bound over it.
+static int mask_path(const char *path, struct box_failure *f) {
+    struct stat st;
+    if (stat(path, &st) < 0) return 0;  // not on this kernel: nothing to hide
+    int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0")
+                                 : mount("/dev/null", path, NULL, MS_BIND, NULL);
+    if (rc < 0) return fail(f, errno, "mask %s", path);
+    return 0;
+}
+
+// runc's readonlyPath: bind the path onto itself, then remount that bind read-only.
+static int readonly_path(const char *path, struct box_failure *f) {
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+        if (errno == ENOENT) return 0;
+        return fail(f, errno, "bind %s", path);
+    }
+    if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return fail(f, errno, "remount read-only %s", path);
+    return 0;
+}
+
+static int join_cgroups(const char *const *procs, struct box_failure *f) {
+    for (; procs && *procs; procs++) {
+        int fd = open(*procs, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return fail(f, errno, "open %s", *procs);
+        // "0" moves the writing process itself (cgroup-v2.rst, cgroups.txt).
+        ssize_t n = write(fd, "0", 1);
+        int err = errno;
+        close(fd);
+        if (n < 0) return fail(f, err, "join cgroup %s", *procs);
+    }
+    return 0;
+}
+
+struct child_args {
+    const struct box_container *c;
+    int error_fd;
+    struct box_failure failure;
+};
+
+static int container_child(void *arg) {
+    struct child_args *a = arg;
+    const struct box_container *c = a->c;
+    struct box_failure *f = &a->failure;
+
+    // Join the resource cgroups first, then take a cgroup namespace: its root is the cgroup we are in now,
+    // so the container sees its own cgroup as "/".
+    if (join_cgroups(c->cgroup_procs, f) < 0) goto out;
+    if ((c->namespaces & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) { fail(f, errno, "unshare cgroup namespace%s", ""); goto out; }
+    if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0) { fail(f, errno, "join network namespace%s", ""); goto out; }
+
+    // Nothing we mount may propagate back to the host, and no host mount event may reach us.
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) { fail(f, errno, "make / private%s", ""); goto out; }
+    // pivot_root needs the new root to be a mount point of its own.
+    if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) { fail(f, errno, "bind rootfs %s", c->rootfs); goto out; }
+
+    // /proc, /sys, /dev and the user's volumes, in the order the caller listed them (proc before pivot_root).
+    for (size_t i = 0; i < c->nmounts; i++)
+        if (do_mount(&c->mounts[i], f) < 0) goto out;
+    if (make_devices(c->rootfs, f) < 0) goto out;
+
+    if (c->hostname && (c->namespaces & CLONE_NEWUTS) && sethostname(c->hostname, strlen(c->hostname)) < 0) {
+        fail(f, errno, "sethostname %s", c->hostname); goto out;
+    }
+
+    // pivot_root(".", ".") then detach the old root: runc's trick, no temporary directory needed.
+    if (chdir(c->rootfs) < 0) { fail(f, errno, "chdir %s", c->rootfs); goto out; }
+    if (syscall(SYS_pivot_root, ".", ".") < 0) { fail(f, errno, "pivot_root %s", c->rootfs); goto out; }
+    if (umount2(".", MNT_DETACH) < 0) { fail(f, errno, "detach old root%s", ""); goto out; }
+    if (chdir("/") < 0) { fail(f, errno, "chdir /%s", ""); goto out; }
+
+    for (const char *const *p = c->masked_paths; p && *p; p++)
+        if (mask_path(*p, f) < 0) goto out;
+    for (const char *const *p = c->readonly_paths; p && *p; p++)
+        if (readonly_path(*p, f) < 0) goto out;
+
+    box_exec_process(&c->process, f);
+out:
+    // The parent reads this after clone returns (CLONE_VFORK keeps it waiting until we exec or exit).
+    if (write(a->error_fd, f, sizeof *f) < 0) { /* nothing left to tell */ }
+    _exit(127);
+}
+
+pid_t box_spawn_container(const struct box_container *c, int *pidfd, struct box_failure *failure) {
+    memset(failure, 0, sizeof *failure);
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) < 0) return fail(failure, errno, "pipe%s", "");
+
+    const size_t stack_size = 1 << 20;
+    void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) { close(pipefd[0]); close(pipefd[1]); return fail(failure, errno, "mmap stack%s", ""); }
+
+    struct child_args args = {.c = c, .error_fd = pipefd[1]};
+    int flags = (c->namespaces & ~CLONE_NEWCGROUP) | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
+    if (c->netns_fd >= 0) flags &= ~CLONE_NEWNET;
+    int fd = -1;
+    pid_t pid = clone(container_child, (char *)stack + stack_size, flags, &args, &fd);
+    int clone_errno = errno;
+    munmap(stack, stack_size);
+    close(pipefd[1]);
+    if (pid < 0) { close(pipefd[0]); return fail(failure, clone_errno, "clone%s", ""); }
+
+    struct box_failure reported;
+    ssize_t n;
+    do n = read(pipefd[0], &reported, sizeof reported); while (n < 0 && errno == EINTR);
+    close(pipefd[0]);
+    if (n == (ssize_t)sizeof reported) {
+        *failure = reported;
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    *pidfd = fd;
+    return pid;
+}

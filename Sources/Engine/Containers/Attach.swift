@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSpawn
+
+/// The client side of an attachment to a container's monitor: `box run` in the foreground, `box start -a`,
+/// `box attach`. Copies the terminal to the container and back; Ctrl-P Ctrl-Q detaches (docker's keys).
+public struct AttachSession {
+    public var forwardStdin: Bool
+    public var tty: Bool
+    /// Forward SIGINT/SIGTERM/... received by `box` to PID 1 (docker's --sig-proxy, used without a tty).
+    public var proxySignals: Bool
+
+    public enum Outcome: Sendable, Equatable { case exited(Int32), detached }
+
+    public init(forwardStdin: Bool, tty: Bool, proxySignals: Bool) {
+        self.forwardStdin = forwardStdin
+        self.tty = tty
+        self.proxySignals = proxySignals
+    }
+
+    public func run(_ socket: Int32) throws -> Outcome {
+        let terminal = tty && isatty(0) == 1
+        let saved = terminal ? Terminal.makeRaw(0) : nil
+        defer { if let saved { Terminal.restore(0, saved) } }
+
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for s in [SIGWINCH] + (proxySignals ? [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] : []) {
+            sigaddset(&signals, s)
+        }
+        var previous = sigset_t()
+        sigprocmask(SIG_BLOCK, &signals, &previous)
+        defer { sigprocmask(SIG_SETMASK, &previous, nil) }
+        let sigfd = box_signalfd_cloexec(&signals)
+        defer { if sigfd >= 0 { close(sigfd) } }
+
+        if terminal { sendWindowSize(socket) }
+        var reader = FrameReader()
+        var stdinOpen = forwardStdin
+        var pendingCtrlP = false
+        var buf = [UInt8](repeating: 0, count: 32768)
+        while true {
+            var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0)]
+            if poll(&fds, 3, -1) < 0 { if errno == EINTR { continue }; throw BoxError.sys(.attach, "poll") }
+
+            if fds[0].revents != 0 {
+                let open = reader.fill(from: socket)
+                while let (type, payload) = reader.next() {
+                    switch type {
+                    case .stdout: writeFully(1, payload)
+                    case .stderr: writeFully(2, payload)
+                    case .exited: return .exited(Int32(String(decoding: payload, as: UTF8.self)) ?? 125)
+                    case .failed: throw Lifecycle.failure(String(decoding: payload, as: UTF8.self))
+                    default: break
+                    }
+                }
+                if !open { throw BoxError(.attach, "lost the connection to the container's monitor") }
+            }
+            if fds[1].revents != 0 {
+                var info = [UInt8](repeating: 0, count: 128)  // struct signalfd_siginfo
+                if read(sigfd, &info, 128) == 128 {
+                    let signo = Int32(info[0]) | Int32(info[1]) << 8 | Int32(info[2]) << 16 | Int32(info[3]) << 24
+                    if signo == SIGWINCH { if terminal { sendWindowSize(socket) } }
+                    else { Frame.send(socket, .signal, Array(String(signo).utf8)) }
+                }
+            }
+            if stdinOpen && fds[2].revents != 0 {
+                let n = buf.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 {
+                    stdinOpen = false
+                    Frame.send(socket, .stdinClosed, [UInt8]())
+                    continue
+                }
+                var chunk = Array(buf[0..<n])
+                if tty {
+                    // Ctrl-P Ctrl-Q detaches; Ctrl-P followed by anything else is passed on.
+                    var out: [UInt8] = []
+                    for byte in chunk {
+                        if pendingCtrlP {
+                            pendingCtrlP = false
+                            if byte == 0x11 { writeFully(socket, Frame.encode(.stdin, out)); return .detached }
+                            out.append(0x10)
+                        }
+                        if byte == 0x10 { pendingCtrlP = true } else { out.append(byte) }
+                    }
+                    chunk = out
+                }
+                if !chunk.isEmpty && !Frame.send(socket, .stdin, chunk) {
+                    throw BoxError(.attach, "lost the connection to the container's monitor")
+                }
+            }
+        }
+    }
+
+    func sendWindowSize(_ socket: Int32) {
+        var rows: UInt16 = 0, cols: UInt16 = 0
+        if box_get_winsize(0, &rows, &cols) == 0 { Frame.send(socket, .resize, Array("\(rows) \(cols)".utf8)) }
+    }
+}
+
+public enum Terminal {
+    /// Puts the terminal in raw mode (cfmakeraw); returns the settings to restore.
+    public static func makeRaw(_ fd: Int32) -> termios? {
+        var saved = termios()
+        guard tcgetattr(fd, &saved) == 0 else { return nil }
+        var raw = saved
+        cfmakeraw(&raw)
+        tcsetattr(fd, TCSADRAIN, &raw)
+        return saved
+    }
+
+    public static func restore(_ fd: Int32, _ saved: termios) {
+        var t = saved
+        tcsetattr(fd, TCSADRAIN, &t)
+    }
+}

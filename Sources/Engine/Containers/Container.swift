@@ -1,0 +1,78 @@
+/// What `box create`/`box run` decided about a container. Written once (config.v2.json, docker's file name)
+/// and never changed while the container exists. Field names follow `docker inspect`.
+public struct ContainerSpec: Codable, Sendable {
+    public struct Config: Codable, Sendable {
+        public var Hostname: String
+        public var User: String
+        public var Env: [String]
+        public var Cmd: [String]
+        public var Entrypoint: [String]?
+        public var Image: String          // the name the user typed
+        public var WorkingDir: String
+        public var Labels: [String: String]
+        public var Tty: Bool
+        public var OpenStdin: Bool
+        public var StdinOnce: Bool
+    }
+    public struct HostConfig: Codable, Sendable {
+        public var Binds: [String]
+        public var NetworkMode: String    // "none" | "host" (bridge networks arrive with the network work)
+        public var AutoRemove: Bool
+        public var CapAdd: [String]
+        public var CapDrop: [String]
+        public var Privileged: Bool
+    }
+
+    public var ID: String
+    public var Name: String               // without docker's leading "/"
+    public var Created: Timestamp
+    public var Image: String              // image id, sha256:...
+    public var Path: String
+    public var Args: [String]
+    public var Config: Config
+    public var HostConfig: HostConfig
+    /// The image's unpacked layer directories, bottom first (overlay lowerdirs, reversed).
+    public var LayerDirs: [String]
+    /// Capability bits PID 1 keeps (docker's default 14, adjusted by --cap-add/--cap-drop).
+    public var Capabilities: UInt64
+
+    public var shortID: String { String(ID.prefix(12)) }
+}
+
+public enum ContainerStatus: String, Codable, Sendable {
+    case created, running, paused, restarting, removing, exited, dead
+}
+
+/// What changes as a container lives (state.json). Only the monitor writes it while the container runs;
+/// `box` commands write it when no monitor is alive (reconciling after a crash, a failed start).
+public struct ContainerState: Codable, Sendable {
+    public var Status: ContainerStatus = .created
+    public var Pid: Int32 = 0
+    public var ExitCode: Int32 = 0
+    public var Error: String = ""
+    public var OOMKilled: Bool = false
+    public var StartedAt: Timestamp = .zero
+    public var FinishedAt: Timestamp = .zero
+    /// Set when PID 1 was ended by a signal (the die event and `box stop` report it).
+    public var Signal: Int32?
+    /// The monitor that owns the container while it runs, and both processes' start times (field 22 of
+    /// /proc/PID/stat), so a recycled pid is never mistaken for ours.
+    public var MonitorPid: Int32 = 0
+    public var MonitorStartTime: UInt64 = 0
+    public var PidStartTime: UInt64 = 0
+    public var RestartCount: Int = 0
+
+    public init() {}
+
+    public var Running: Bool { Status == .running || Status == .paused }
+    public var Paused: Bool { Status == .paused }
+}
+
+/// A container as read from the store.
+public struct Container: Sendable {
+    public var spec: ContainerSpec
+    public var state: ContainerState
+
+    public var id: String { spec.ID }
+    public var name: String { spec.Name }
+}

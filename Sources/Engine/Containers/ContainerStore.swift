@@ -1,0 +1,208 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+
+/// Containers under BOX_ROOT/containers: create, find, list, reconcile, remove.
+public struct ContainerStore: Sendable {
+    public let root: EngineRoot
+    public let images: ImageStore
+    public let journal: EventJournal
+
+    public init(root: EngineRoot) {
+        self.root = root
+        self.images = ImageStore(root: root)
+        self.journal = EventJournal(root: root)
+    }
+
+    // MARK: files
+
+    func specPath(_ id: String) -> String { root.containerDir(id) + "/config.v2.json" }
+    func statePath(_ id: String) -> String { root.containerDir(id) + "/state.json" }
+    public func logPath(_ id: String) -> String { root.containerDir(id) + "/\(id)-json.log" }
+    public func layerPath(_ id: String) -> String { root.overlay + "/" + id }
+
+    public func saveState(_ id: String, _ state: ContainerState) throws {
+        try Files.writeAtomically(statePath(id), try Files.encode(state, pretty: true))
+    }
+
+    func loadRaw(_ id: String) throws -> Container {
+        Container(spec: try Files.decode(ContainerSpec.self, from: specPath(id)),
+                  state: try Files.decode(ContainerState.self, from: statePath(id)))
+    }
+
+    /// Reads a container and reconciles its state with the kernel's: a container recorded as running whose
+    /// processes are gone (the machine rebooted, the monitor was killed) is recorded as exited.
+    public func load(_ id: String) throws -> Container {
+        var c = try loadRaw(id)
+        if c.state.Running {
+            let monitorAlive = HostProcess.isAlive(c.state.MonitorPid, startTime: c.state.MonitorStartTime)
+            let pidAlive = HostProcess.isAlive(c.state.Pid, startTime: c.state.PidStartTime)
+            if !monitorAlive && !pidAlive {
+                c.state.Status = .exited
+                c.state.ExitCode = 255
+                c.state.Error = "the container's monitor died before it could record how PID 1 ended"
+                c.state.FinishedAt = .now()
+                c.state.Pid = 0
+                Rootfs.unmount(layerPath(id) + "/merged")
+                try? saveState(id, c.state)
+                journal.record(Event(action: "die", id: id, name: c.name, image: c.spec.Config.Image,
+                                     attributes: ["exitCode": "255"]))
+            }
+        }
+        return c
+    }
+
+    public func list() throws -> [Container] {
+        try Files.list(root.containers).compactMap { try? load($0) }.sorted { $0.spec.Created > $1.spec.Created }
+    }
+
+    /// Finds a container by full id, exact name, or unique id prefix (as docker does).
+    public func resolve(_ text: String) throws -> Container {
+        let ids = try Files.list(root.containers)
+        if ids.contains(text) { return try load(text) }
+        let wanted = text.hasPrefix("/") ? String(text.dropFirst()) : text
+        for id in ids {
+            if let spec = try? Files.decode(ContainerSpec.self, from: specPath(id)), spec.Name == wanted {
+                return try load(id)
+            }
+        }
+        let matches = text.isEmpty ? [] : ids.filter { $0.hasPrefix(text.lowercased()) }
+        if matches.count == 1 { return try load(matches[0]) }
+        if matches.count > 1 {
+            throw BoxError(.state, "multiple containers match \"\(text)\": use more of the id", exitCode: 1)
+        }
+        throw BoxError.noSuchContainer(text)
+    }
+
+    // MARK: create
+
+    /// Validates `options`, resolves the image and writes a new container in state "created".
+    /// Bad input throws before anything is written.
+    public func create(_ options: CreateOptions) throws -> Container {
+        try root.prepare()
+        let image: Image
+        if options.image == "busybox" || options.image == DefaultImage.reference {
+            image = try DefaultImage.ensure(images)
+        } else {
+            image = try images.resolve(options.image)
+        }
+        let layerDirs = try images.layerDirectories(image)
+        let imageConfig = image.config.config
+
+        // Command: docker's rule — --entrypoint replaces the image's entrypoint and drops its Cmd.
+        let entrypoint: [String]? = options.entrypoint.map { $0.isEmpty ? [] : [$0] } ?? imageConfig.Entrypoint
+        let cmd = !options.command.isEmpty ? options.command : (options.entrypoint != nil ? [] : imageConfig.Cmd ?? [])
+        let argv = (entrypoint ?? []) + cmd
+        guard let path = argv.first else {
+            throw BoxError(.create, "no command specified: give one after the image name (box run busybox sh)")
+        }
+
+        var env = imageConfig.Env ?? ["PATH=\(DefaultImage.defaultPath)"]
+        for item in options.env {
+            var entry = item
+            if !item.contains("=") {
+                guard let value = getenv(item) else { continue }  // docker: -e NAME copies the host's, if set
+                entry = item + "=" + String(cString: value)
+            }
+            let key = entry.prefix { $0 != "=" }
+            guard !key.isEmpty else { throw BoxError(.usage, "invalid environment variable: \(item)") }
+            env.removeAll { $0.prefix { $0 != "=" } == key }
+            env.append(entry)
+        }
+
+        let workdir = options.workdir ?? (imageConfig.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/")
+        guard workdir.hasPrefix("/") else {
+            throw BoxError(.usage, "the working directory '\(workdir)' is invalid: it needs to be an absolute path")
+        }
+        for volume in options.volumes { _ = try Volume(parsing: volume) }
+        _ = try UserSpec.resolve(options.user ?? imageConfig.User ?? "", layers: layerDirs)
+        guard ["none", "host"].contains(options.network) else {
+            throw BoxError(.network, "network \(options.network) not found: box knows \"none\" (loopback only, the default) and \"host\"", exitCode: 125)
+        }
+        let caps = try Capabilities.mask(add: options.capAdd, drop: options.capDrop)
+        var labels: [String: String] = [:]
+        for label in options.labels {
+            let parts = label.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let key = parts.first, !key.isEmpty else { throw BoxError(.usage, "invalid label: \(label)") }
+            labels[String(key)] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        if let name = options.name, !Names.isValid(name) {
+            throw BoxError(.usage, "invalid container name \"\(name)\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        }
+        if let hostname = options.hostname, hostname.isEmpty || hostname.count > 64 || hostname.contains("/") {
+            throw BoxError(.usage, "invalid hostname \"\(hostname)\": 1 to 64 characters, no slash")
+        }
+
+        return try root.locked {
+            var rng = SystemRandomNumberGenerator()
+            let id = (0..<4).map { _ in rng.next() as UInt64 }.map { hex64($0) }.joined()
+            let taken = Set(try Files.list(root.containers).compactMap { try? Files.decode(ContainerSpec.self, from: specPath($0)) }.map { ($0.Name, $0.ID) }.map { $0.0 })
+            var name = options.name ?? Names.random(using: &rng)
+            if let wanted = options.name, taken.contains(wanted) {
+                let owner = try resolve(wanted)
+                throw BoxError(.create, "Conflict. The container name \"/\(wanted)\" is already in use by container \"\(owner.id)\". You have to remove (or rename) that container to be able to reuse that name.")
+            }
+            while taken.contains(name) { name = Names.random(using: &rng) + "_\(Int.random(in: 1...99, using: &rng))" }
+
+            let hostname = options.hostname ?? String(id.prefix(12))
+            let spec = ContainerSpec(
+                ID: id, Name: name, Created: .now(), Image: image.id, Path: path, Args: Array(argv.dropFirst()),
+                Config: .init(Hostname: hostname, User: options.user ?? imageConfig.User ?? "", Env: env, Cmd: cmd,
+                              Entrypoint: entrypoint, Image: options.image, WorkingDir: workdir, Labels: labels,
+                              Tty: options.tty, OpenStdin: options.interactive, StdinOnce: options.interactive),
+                HostConfig: .init(Binds: options.volumes, NetworkMode: options.network, AutoRemove: options.autoRemove,
+                                  CapAdd: options.capAdd, CapDrop: options.capDrop, Privileged: false),
+                LayerDirs: layerDirs, Capabilities: caps)
+
+            let dir = root.containerDir(id)
+            do {
+                try Files.mkdirs(dir, mode: 0o710)
+                for sub in ["diff", "work", "merged"] { try Files.mkdirs(layerPath(id) + "/" + sub) }
+                try Files.writeAtomically(dir + "/hostname", hostname + "\n")
+                try Files.writeAtomically(dir + "/hosts", Rootfs.hostsFile(hostname: hostname))
+                try Files.writeAtomically(dir + "/resolv.conf", Rootfs.resolvConf())
+                try Files.writeAtomically(specPath(id), try Files.encode(spec, pretty: true))
+                try saveState(id, ContainerState())
+            } catch {
+                try? Files.removeTree(dir)
+                try? Files.removeTree(layerPath(id))
+                throw error
+            }
+            journal.record(Event(action: "create", id: id, name: name, image: options.image))
+            return Container(spec: spec, state: ContainerState())
+        }
+    }
+
+    // MARK: remove
+
+    /// Removes a stopped container: its writable layer, its directory, its socket. With `force`, a running
+    /// container is killed first (SIGKILL) and its monitor given time to clean up.
+    public func remove(_ container: Container, force: Bool) throws {
+        var c = try load(container.id)
+        if c.state.Running {
+            guard force else {
+                throw BoxError(.remove, "You cannot remove a running container \(c.id). Stop the container before attempting removal or force remove (box rm -f)", exitCode: 1)
+            }
+            try Lifecycle(store: self).kill(c, signal: SIGKILL)
+            c = try Lifecycle(store: self).waitForExit(c, timeout: 10)
+            if c.state.Running {
+                throw BoxError(.remove, "container \(c.id) did not die within 10 s of SIGKILL (stuck in the kernel?)")
+            }
+        }
+        let merged = layerPath(c.id) + "/merged"
+        Rootfs.unmount(merged)
+        if Rootfs.isMounted(merged) {
+            throw BoxError(.remove, "\(merged) is still mounted; unmount it (umount -l \(merged)) and try again")
+        }
+        try Files.removeTree(layerPath(c.id))
+        try Files.removeTree(root.containerDir(c.id))
+        unlink(root.socket(c.id))
+        journal.record(Event(action: "destroy", id: c.id, name: c.name, image: c.spec.Config.Image))
+    }
+}
+
+func hex64(_ v: UInt64) -> String {
+    let s = String(v, radix: 16)
+    return String(repeating: "0", count: 16 - s.count) + s
+}

@@ -1,0 +1,65 @@
+import FoundationEssentials
+
+/// One line of the event journal. Actions are docker's: create, start, attach, detach, exec_start, exec_die,
+/// kill, die, stop, destroy (what `rm` records), plus the image actions tag and untag.
+public struct Event: Codable, Sendable, Equatable {
+    public var time: Timestamp
+    public var type: String
+    public var action: String
+    public var id: String
+    public var name: String?
+    public var image: String?
+    public var attributes: [String: String]
+
+    public init(type: String = "container", action: String, id: String, name: String? = nil,
+                image: String? = nil, attributes: [String: String] = [:], time: Timestamp = .now()) {
+        self.time = time
+        self.type = type
+        self.action = action
+        self.id = id
+        self.name = name
+        self.image = image
+        self.attributes = attributes
+    }
+
+    /// docker events' line: `2026-11-27T15:49:35.123456789Z container start 3f4e... (image=busybox, name=c1)`
+    public var line: String {
+        var attrs = attributes
+        if let image { attrs["image"] = image }
+        if let name { attrs["name"] = name }
+        let shown = attrs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+        return "\(time.rfc3339) \(type) \(action) \(id) (\(shown))"
+    }
+}
+
+/// The append-only journal of everything the engine did (BOX_ROOT/events.jsonl, one JSON object a line).
+/// The step runner reads it as evidence of what a learner did, so a record is appended with one write on
+/// an O_APPEND descriptor and fsynced: concurrent writers never interleave, a crash never leaves half a line.
+public struct EventJournal: Sendable {
+    public let path: String
+
+    public init(root: EngineRoot) { self.path = root.events }
+
+    public func record(_ event: Event) {
+        // The journal is evidence, not control: failing to record must not fail the operation itself.
+        guard let bytes = try? Files.encode(event) else { return }
+        try? Files.append(path, String(decoding: bytes, as: UTF8.self) + "\n")
+    }
+
+    /// Events in [since, until), oldest first. A torn or foreign line is skipped, never fatal.
+    public func read(since: Timestamp? = nil, until: Timestamp? = nil, from offset: Int = 0) -> (events: [Event], end: Int) {
+        guard let bytes = try? Files.read(path), offset <= bytes.count else { return ([], offset) }
+        var events: [Event] = []
+        let decoder = JSONDecoder()
+        var end = offset
+        var start = offset
+        for i in offset..<bytes.count where bytes[i] == UInt8(ascii: "\n") {
+            defer { start = i + 1; end = i + 1 }
+            guard let event = try? decoder.decode(Event.self, from: Data(bytes[start..<i])) else { continue }
+            if let since, event.time < since { continue }
+            if let until, !(event.time < until) { continue }
+            events.append(event)
+        }
+        return (events, end)
+    }
+}

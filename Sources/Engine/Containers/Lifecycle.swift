@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSpawn
+
+/// Starting, signalling, stopping and waiting for containers.
+public struct Lifecycle: Sendable {
+    public let store: ContainerStore
+
+    public init(store: ContainerStore) { self.store = store }
+
+    /// Starts the container's monitor (`box __monitor ID`) in a session of its own, and returns this side of a
+    /// socketpair that is the monitor's first client: the caller waits on it for "started" or "failed", then
+    /// attaches to it or closes it (detach). Nothing written before the client was there can be missed.
+    public func start(_ c: Container) throws -> Int32 {
+        let current = try store.load(c.id)
+        if current.state.Running {
+            throw BoxError(.start, "container \(c.name) is already running", exitCode: 1)
+        }
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw BoxError.sys(.start, "socketpair")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd in Int32(0)...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) }
+        posix_spawn_file_actions_adddup2(&actions, pair[1], 3)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        // POSIX_SPAWN_SETSID (glibc 2.26): the monitor leaves our session, so a terminal hang-up or Ctrl-C
+        // aimed at `box` never reaches it. POSIX_SPAWN_SETSIGDEF: it starts with default signal actions.
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setflags(&attr, Int16(0x80 | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        do {
+            _ = try Subprocess.spawn([Subprocess.selfExecutable(), "__monitor", c.id], actions: &actions, attributes: &attr)
+        } catch {
+            close(pair[0]); close(pair[1])
+            throw error
+        }
+        close(pair[1])
+        return pair[0]
+    }
+
+    /// Reads frames on a fresh monitor connection until the container has started (returns PID 1's host pid)
+    /// or failed (throws the monitor's error, with docker's exit code).
+    public func waitStarted(_ fd: Int32) throws -> Int32 {
+        var reader = FrameReader()
+        while true {
+            while let (type, payload) = reader.next() {
+                let text = String(decoding: payload, as: UTF8.self)
+                switch type {
+                case .started: return Int32(text) ?? 0
+                case .failed: throw Lifecycle.failure(text)
+                default: continue
+                }
+            }
+            guard reader.fill(from: fd) else {
+                throw BoxError(.start, "the container's monitor exited before the container started (see \(store.root.containerDir("ID"))/state.json)")
+            }
+        }
+    }
+
+    static func failure(_ payload: String) -> BoxError {
+        let parts = payload.split(separator: "\n", maxSplits: 1)
+        let code = parts.first.flatMap { Int32($0) } ?? 125
+        return BoxError(.start, parts.count > 1 ? String(parts[1]) : payload, exitCode: code)
+    }
+
+    /// Sends `signal` to PID 1 through a pidfd, so a pid recycled since we read the state is never hit.
+    public func kill(_ c: Container, signal: Int32) throws {
+        let current = try store.load(c.id)
+        guard current.state.Running, current.state.Pid > 0,
+              HostProcess.isAlive(current.state.Pid, startTime: current.state.PidStartTime) else {
+            throw BoxError(.signal, "Cannot kill container: \(c.name): Container \(c.id) is not running", exitCode: 1)
+        }
+        let pidfd = box_pidfd_open(current.state.Pid)
+        guard pidfd >= 0 else {
+            if errno == ESRCH { throw BoxError(.signal, "Cannot kill container: \(c.name): Container \(c.id) is not running", exitCode: 1) }
+            throw BoxError.sys(.signal, "pidfd_open \(current.state.Pid)")
+        }
+        defer { close(pidfd) }
+        guard box_pidfd_signal(pidfd, signal) == 0 else { throw BoxError.sys(.signal, "signal \(signal) to pid \(current.state.Pid)") }
+        store.journal.record(Event(action: "kill", id: c.id, name: c.name, image: c.spec.Config.Image,
+                                   attributes: ["signal": String(signal)]))
+    }
+
+    /// Waits until neither PID 1 nor the monitor is alive (the monitor has recorded the exit and cleaned up),
+    /// or `timeout` seconds pass. Returns the container as last read.
+    public func waitForExit(_ c: Container, timeout: Double? = nil) throws -> Container {
+        let deadline = timeout.map { Timestamp.now().unixNanoseconds + Int64($0 * 1e9) }
+        var delay: UInt32 = 2_000
+        while true {
+            let current = try store.load(c.id)
+            let monitor = current.state.MonitorPid > 0
+                && HostProcess.isAlive(current.state.MonitorPid, startTime: current.state.MonitorStartTime)
+            let pid = current.state.Pid > 0 && HostProcess.isAlive(current.state.Pid, startTime: current.state.PidStartTime)
+            if !monitor && !pid { return try store.load(c.id) }
+            if let deadline, Timestamp.now().unixNanoseconds >= deadline { return current }
+            usleep(delay)
+            delay = min(delay * 2, 50_000)
+        }
+    }
+
+    public enum StopOutcome: Sendable, Equatable { case notRunning, exitedOnSignal, killed }
+
+    /// docker stop: SIGTERM to PID 1, SIGKILL if it is still alive after `timeout` seconds. PID 1 of a pid
+    /// namespace ignores every signal it has no handler for (the kernel protects init), which is why a shell
+    /// as PID 1 needs the SIGKILL.
+    public func stop(_ c: Container, timeout: Int) throws -> StopOutcome {
+        var current = try store.load(c.id)
+        guard current.state.Running else { return .notRunning }
+        var outcome = StopOutcome.exitedOnSignal
+        do { try kill(current, signal: SIGTERM) } catch { return .notRunning }
+        current = try waitForExit(current, timeout: Double(timeout))
+        if current.state.Running {
+            outcome = .killed
+            try? kill(current, signal: SIGKILL)
+            current = try waitForExit(current, timeout: 30)
+        }
+        store.journal.record(Event(action: "stop", id: c.id, name: c.name, image: c.spec.Config.Image,
+                                   attributes: outcome == .killed ? ["killed": "true"] : [:]))
+        return outcome
+    }
+
+    /// Connects to a running container's monitor (`box attach`, `box wait`).
+    public func connect(_ c: Container) throws -> Int32 {
+        guard try store.load(c.id).state.Running else {
+            throw BoxError(.attach, "You cannot attach to a stopped container, start it first", exitCode: 1)
+        }
+        return try UnixSocket.connect(store.root.socket(c.id))
+    }
+}

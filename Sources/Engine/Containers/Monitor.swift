@@ -1,0 +1,314 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSpawn
+
+/// The per-container monitor (what conmon is to podman): `box __monitor ID`, started by `box start`/`box run`
+/// in a session of its own so that it outlives the command that started it. It
+///   - mounts the container's overlay and clones PID 1 (Spawner), with a pty or pipes for its stdio;
+///   - copies PID 1's output to the log (docker's json-file format) and to every attached client;
+///   - forwards attached clients' input, window size and signals;
+///   - reaps PID 1 (through a pidfd), records the exit code or signal and the finish time atomically,
+///     unmounts, honours --rm, and tells the clients how it ended.
+/// It never prints: fd 3 is the first client (a socketpair end from `box`), later ones connect to
+/// BOX_RUN/ID.sock.
+public struct Monitor {
+    let store: ContainerStore
+    let id: String
+    var spec: ContainerSpec
+    var state: ContainerState
+    var clients: [Client] = []
+    var listener: Int32 = -1
+    var log: Int32 = -1
+
+    struct Client {
+        var fd: Int32
+        var reader = FrameReader()
+    }
+
+    /// Entry point of `box __monitor ID`. Never returns.
+    public static func main(id: String, clientFD: Int32) -> Never {
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGHUP, SIG_IGN)
+        let store = ContainerStore(root: .fromEnvironment())
+        guard let c = try? store.loadRaw(id) else {
+            if clientFD >= 0 { Frame.send(clientFD, .failed, Array("125\nNo such container: \(id)".utf8)) }
+            exit(1)
+        }
+        var monitor = Monitor(store: store, id: id, spec: c.spec, state: c.state)
+        if clientFD >= 0 { monitor.clients.append(Client(fd: clientFD)) }
+        monitor.run()
+        exit(0)
+    }
+
+    var layer: String { store.layerPath(id) }
+    var merged: String { layer + "/merged" }
+
+    mutating func run() {
+        state.MonitorPid = getpid()
+        state.MonitorStartTime = HostProcess.startTime(getpid()) ?? 0
+        let started: Spawner.Started
+        var io: ContainerIO
+        do {
+            listener = try UnixSocket.listen(store.root.socket(id))
+            try Rootfs.mountOverlay(layers: spec.LayerDirs, containerLayer: layer)
+            try prepareMountTargets()
+            io = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
+            log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+            started = try Spawner.start(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: io.childStdio)
+            io.closeChildEnds()
+        } catch {
+            let e = error as? BoxError ?? BoxError(.start, "\(error)")
+            failStart(e)
+            return
+        }
+
+        state.Status = .running
+        state.Pid = started.pid
+        state.PidStartTime = HostProcess.startTime(started.pid) ?? 0
+        state.StartedAt = .now()
+        state.FinishedAt = .zero
+        state.ExitCode = 0
+        state.Error = ""
+        state.Signal = nil
+        try? store.saveState(id, state)
+        store.journal.record(Event(action: "start", id: id, name: spec.Name, image: spec.Config.Image))
+        broadcast(.started, Array(String(started.pid).utf8))
+
+        let status = loop(io: &io, pidfd: started.pidfd)
+        finish(status: status, io: &io)
+    }
+
+    /// Bind-mount targets are created in the merged view before clone. A symlink anywhere on the way is refused:
+    /// on the host side it would resolve outside the container (runc uses securejoin for the same reason).
+    func prepareMountTargets() throws {
+        for file in ["hostname", "hosts", "resolv.conf"] {
+            try Monitor.checkNoSymlinks(merged, "/etc/" + file)
+            try Files.mkdirs(merged + "/etc")
+            if !Files.exists(merged + "/etc/" + file) { try Files.touch(merged + "/etc/" + file) }
+        }
+        for bind in spec.HostConfig.Binds {
+            let v = try Volume(parsing: bind)
+            try Monitor.checkNoSymlinks(merged, v.container)
+            if !Files.exists(v.host) { try Files.mkdirs(v.host) }  // docker creates a missing host directory
+            if !Files.isDirectory(v.host) {
+                let target = merged + v.container
+                try Files.mkdirs(String(target[..<target.lastIndex(of: "/")!]))
+                if !Files.exists(target) { try Files.touch(target) }
+            }
+        }
+    }
+
+    static func checkNoSymlinks(_ root: String, _ path: String) throws {
+        var current = root
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            var st = stat()
+            guard lstat(current, &st) == 0 else { return }  // the rest will be created as directories
+            if (st.st_mode & S_IFMT) == S_IFLNK {
+                throw BoxError(.mount, "refusing to mount on \(path): \(current.dropFirst(root.count)) is a symlink in the container")
+            }
+        }
+    }
+
+    mutating func failStart(_ e: BoxError) {
+        state.Status = .created
+        state.Error = e.description
+        state.ExitCode = e.exitCode
+        state.Pid = 0
+        state.MonitorPid = 0
+        try? store.saveState(id, state)
+        Rootfs.unmount(merged)
+        if listener >= 0 { close(listener); unlink(store.root.socket(id)) }
+        if spec.HostConfig.AutoRemove { try? store.remove(Container(spec: spec, state: state), force: false) }
+        broadcast(.failed, Array("\(e.exitCode)\n\(e.description)".utf8))
+    }
+
+    /// Copies output and input until PID 1 exits; returns its wait status.
+    mutating func loop(io: inout ContainerIO, pidfd: Int32) -> Int32 {
+        while true {
+            var fds: [pollfd] = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
+                                 pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+            for fd in io.outputs { fds.append(pollfd(fd: fd.fd, events: Int16(POLLIN), revents: 0)) }
+            let clientBase = fds.count
+            for c in clients { fds.append(pollfd(fd: c.fd, events: Int16(POLLIN), revents: 0)) }
+            if poll(&fds, nfds_t(fds.count), -1) < 0 { if errno == EINTR { continue }; break }
+
+            for (i, out) in io.outputs.enumerated() where fds[2 + i].revents != 0 {
+                if !pump(out, io: &io) { io.outputs.removeAll { $0.fd == out.fd } }
+            }
+            if fds[1].revents & Int16(POLLIN) != 0 {
+                let fd = box_accept_cloexec(listener)
+                if fd >= 0 { clients.append(Client(fd: fd)) }
+            }
+            var gone: [Int32] = []
+            for i in clients.indices where fds[clientBase + i].revents != 0 {
+                var client = clients[i]
+                if !serve(&client, io: &io, pidfd: pidfd) { gone.append(client.fd) }
+                clients[i] = client
+            }
+            for fd in gone { close(fd); clients.removeAll { $0.fd == fd } }
+            if fds[0].revents != 0 { break }
+        }
+        var status: Int32 = 0
+        while waitpid(state.Pid, &status, 0) < 0 && errno == EINTR {}
+        close(pidfd)
+        return status
+    }
+
+    /// Reads one chunk of output; false at end of stream.
+    mutating func pump(_ out: ContainerIO.Output, io: inout ContainerIO) -> Bool {
+        var buf = [UInt8](repeating: 0, count: 32768)
+        let n = buf.withUnsafeMutableBytes { read(out.fd, $0.baseAddress, $0.count) }
+        if n < 0 && (errno == EINTR || errno == EAGAIN) { return true }
+        guard n > 0 else { return false }  // EOF, or EIO on a pty whose slave side is closed
+        let chunk = Array(buf[0..<n])
+        writeLog(chunk, stream: out.stream)
+        broadcast(out.stream == "stderr" ? .stderr : .stdout, chunk)
+        return true
+    }
+
+    /// Handles frames from one client; false when it has gone away.
+    func serve(_ client: inout Client, io: inout ContainerIO, pidfd: Int32) -> Bool {
+        guard client.reader.fill(from: client.fd) else { return false }
+        while let (type, payload) = client.reader.next() {
+            switch type {
+            case .stdin:
+                if io.input >= 0 { _ = writeFully(io.input, payload) }
+            case .stdinClosed:
+                if !spec.Config.Tty && spec.Config.StdinOnce { io.closeInput() }
+            case .resize:
+                let parts = String(decoding: payload, as: UTF8.self).split(separator: " ").compactMap { UInt16($0) }
+                if parts.count == 2, io.tty { box_set_winsize(io.input, parts[0], parts[1]) }
+            case .signal:
+                if let sig = Int32(String(decoding: payload, as: UTF8.self)) { _ = box_pidfd_signal(pidfd, sig) }
+            default:
+                break
+            }
+        }
+        return true
+    }
+
+    mutating func finish(status: Int32, io: inout ContainerIO) {
+        // PID 1 is gone, so the kernel is killing the rest of its pid namespace: drain what they wrote.
+        var idle = 0
+        while !io.outputs.isEmpty && idle < 3 {
+            var fds = io.outputs.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+            let ready = poll(&fds, nfds_t(fds.count), 50)
+            if ready <= 0 { idle += 1; continue }
+            for (i, out) in io.outputs.enumerated().reversed() where fds[i].revents != 0 {
+                if !pump(out, io: &io) { io.outputs.remove(at: i) }
+            }
+        }
+        io.closeAll()
+
+        let signal = status & 0x7f
+        state.Status = .exited
+        state.ExitCode = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        state.Signal = signal == 0 ? nil : signal
+        state.FinishedAt = .now()
+        state.Pid = 0
+        try? store.saveState(id, state)
+        var attributes = ["exitCode": String(state.ExitCode)]
+        if signal != 0 { attributes["signal"] = String(signal) }
+        store.journal.record(Event(action: "die", id: id, name: spec.Name, image: spec.Config.Image, attributes: attributes))
+
+        Rootfs.unmount(merged)
+        close(listener)
+        unlink(store.root.socket(id))
+        if log >= 0 { close(log) }
+        // `box run --rm` returns only once the container is gone, as docker's does.
+        if spec.HostConfig.AutoRemove { try? store.remove(Container(spec: spec, state: state), force: false) }
+        broadcast(.exited, Array(String(state.ExitCode).utf8))
+        for c in clients { close(c.fd) }
+    }
+
+    mutating func broadcast(_ type: Frame, _ payload: [UInt8]) {
+        let frame = Frame.encode(type, payload)
+        clients.removeAll { client in
+            if writeFully(client.fd, frame) { return false }
+            close(client.fd)
+            return true
+        }
+    }
+
+    /// docker's json-file log driver: one JSON object per chunk, {"log": ..., "stream": ..., "time": ...}.
+    func writeLog(_ chunk: [UInt8], stream: String) {
+        guard log >= 0 else { return }
+        let line = "{\"log\":\(jsonQuote(String(decoding: chunk, as: UTF8.self))),\"stream\":\"\(stream)\",\"time\":\"\(Timestamp.now().rfc3339)\"}\n"
+        _ = writeFully(log, Array(line.utf8))
+    }
+}
+
+/// The container's stdio as the monitor holds it: a pty (`-t`) or pipes.
+struct ContainerIO {
+    struct Output: Equatable { var fd: Int32; var stream: String }
+    var tty: Bool
+    var outputs: [Output] = []
+    var input: Int32 = -1                 // where client input goes (pty master or stdin pipe)
+    var childStdio: Spawner.Stdio
+    private var childEnds: [Int32] = []
+
+    init(tty: Bool, stdin: Bool) throws {
+        self.tty = tty
+        if tty {
+            var master: Int32 = -1, slave: Int32 = -1
+            guard box_openpty(&master, &slave) == 0 else { throw BoxError.sys(.start, "open a pseudo-terminal") }
+            outputs = [Output(fd: master, stream: "stdout")]
+            input = master
+            childStdio = Spawner.Stdio(stdin: slave, stdout: slave, stderr: slave, tty: true)
+            childEnds = [slave]
+            return
+        }
+        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
+        guard box_pipe_cloexec(&out) == 0, box_pipe_cloexec(&err) == 0 else { throw BoxError.sys(.start, "pipe") }
+        outputs = [Output(fd: out[0], stream: "stdout"), Output(fd: err[0], stream: "stderr")]
+        var childIn = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if stdin {
+            var inp: [Int32] = [-1, -1]
+            guard box_pipe_cloexec(&inp) == 0 else { throw BoxError.sys(.start, "pipe") }
+            close(childIn)
+            childIn = inp[0]
+            input = inp[1]
+        }
+        childStdio = Spawner.Stdio(stdin: childIn, stdout: out[1], stderr: err[1], tty: false)
+        childEnds = [childIn, out[1], err[1]]
+    }
+
+    /// After clone, only the child may hold its ends: the monitor sees EOF once the container's are closed.
+    mutating func closeChildEnds() {
+        childEnds.forEach { close($0) }
+        childEnds = []
+    }
+
+    mutating func closeInput() {
+        if input >= 0 && !tty { close(input); input = -1 }
+    }
+
+    mutating func closeAll() {
+        closeChildEnds()
+        outputs.forEach { close($0.fd) }
+        outputs = []
+        if input >= 0 && !tty { close(input) }
+        input = -1
+    }
+}
+
+/// A JSON string literal for `s` (the log lines need nothing more than this).
+func jsonQuote(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where u.value < 0x20:
+            let h = String(u.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+        default: out.unicodeScalars.append(u)
+        }
+    }
+    return out + "\""
+}

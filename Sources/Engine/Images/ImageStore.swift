@@ -1,0 +1,121 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+
+/// Images and layers under BOX_ROOT: content-addressed blobs, unpacked layers, and the name -> id table.
+public struct ImageStore: Sendable {
+    public let root: EngineRoot
+
+    public init(root: EngineRoot) { self.root = root }
+
+    /// docker's repositories.json: {"Repositories": {"busybox": {"busybox:latest": "sha256:..."}}}
+    struct Repositories: Codable {
+        var Repositories: [String: [String: String]] = [:]
+    }
+
+    func loadRepositories() throws -> Repositories {
+        guard Files.exists(root.repositories) else { return Repositories() }
+        return try Files.decode(Repositories.self, from: root.repositories)
+    }
+
+    func saveRepositories(_ r: Repositories) throws {
+        try Files.writeAtomically(root.repositories, try Files.encode(r, pretty: true))
+    }
+
+    /// All images, with their names, newest first.
+    public func list() throws -> [Image] {
+        let repos = try loadRepositories()
+        var names: [String: [String]] = [:]
+        for (_, tags) in repos.Repositories { for (name, id) in tags { names[id, default: []].append(name) } }
+        var images: [Image] = []
+        for file in try Files.list(root.imagedb) where Digest.isValidHex(file) {
+            let id = "sha256:" + file
+            let config = try config(id)
+            images.append(Image(id: id, config: config, names: (names[id] ?? []).sorted()))
+        }
+        return images.sorted { ($0.config.created ?? "") > ($1.config.created ?? "") }
+    }
+
+    /// Parses the config blob of an image id.
+    public func config(_ id: String) throws -> ImageConfig {
+        let path = root.imageConfig(id)
+        guard Files.exists(path) else { throw BoxError.noSuchImage(id) }
+        let bytes = try Files.read(path)
+        do {
+            return try JSONDecoder().decode(ImageConfig.self, from: Data(bytes))
+        } catch {
+            throw BoxError(.image, "image config \(path) is not valid: \(error)")
+        }
+    }
+
+    /// Finds an image by name[:tag], full id, or a unique id prefix.
+    public func resolve(_ text: String) throws -> Image {
+        let repos = try loadRepositories()
+        if let ref = try? ImageReference(parsing: text),
+           let id = repos.Repositories[ref.repository]?[ref.description] {
+            return Image(id: id, config: try config(id), names: [ref.description])
+        }
+        let hex = Digest.hex(text).lowercased()
+        if hex.count >= 4, hex.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }) {
+            let matches = try Files.list(root.imagedb).filter { $0.hasPrefix(hex) }
+            if matches.count == 1 {
+                let id = "sha256:" + matches[0]
+                return Image(id: id, config: try config(id), names: [])
+            }
+            if matches.count > 1 { throw BoxError(.image, "image id prefix \(text) is ambiguous", exitCode: 1) }
+        }
+        throw BoxError.noSuchImage(text)
+    }
+
+    /// Points `reference` at image `id` (replacing what it pointed at). Call it holding `root.locked`.
+    public func tag(_ id: String, as reference: ImageReference) throws {
+        var repos = try loadRepositories()
+        repos.Repositories[reference.repository, default: [:]][reference.description] = id
+        try saveRepositories(repos)
+    }
+
+    /// The unpacked directories of an image's layers, bottom layer first.
+    public func layerDirectories(_ image: Image) throws -> [String] {
+        try image.config.rootfs.diff_ids.map { diffID in
+            let dir = root.layerDir(diffID) + "/diff"
+            guard Files.isDirectory(dir) else {
+                throw BoxError(.image, "layer \(diffID) of image \(image.shortID) is missing from \(root.overlay)")
+            }
+            return dir
+        }
+    }
+
+    /// Stores a layer tar: moves it to blobs/sha256/<diff_id> and unpacks it once into overlay2/<hex>/diff.
+    /// Unpacking happens in a temporary directory renamed into place, so a crash leaves no half layer.
+    @discardableResult
+    public func addLayer(tarAt path: String) throws -> String {
+        let diffID = try LayerArchive.sha256(file: path)
+        let dir = root.layerDir(diffID)
+        if Files.isDirectory(dir + "/diff") {
+            unlink(path)
+            return diffID
+        }
+        let staging = root.tmp + "/layer-" + Digest.hex(diffID).prefix(16) + "-\(getpid())"
+        try? Files.removeTree(staging)
+        try Files.mkdirs(staging + "/diff")
+        do {
+            try LayerArchive.extract(path, into: staging + "/diff")
+            guard rename(path, root.blob(diffID)) == 0 else { throw BoxError.sys(.layer, "store layer \(diffID)") }
+            guard rename(staging, dir) == 0 else { throw BoxError.sys(.layer, "store layer directory \(dir)") }
+        } catch {
+            try? Files.removeTree(staging)
+            throw error
+        }
+        return diffID
+    }
+
+    /// Stores an image config and returns the image id.
+    public func addConfig(_ config: ImageConfig) throws -> String {
+        let bytes = try Files.encode(config)
+        let id = LayerArchive.sha256(bytes)
+        let path = root.imageConfig(id)
+        if !Files.exists(path) { try Files.writeAtomically(path, bytes) }
+        return id
+    }
+}

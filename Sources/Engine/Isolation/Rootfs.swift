@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The container's root filesystem: the overlay mount on the host, the per-container /etc files, and the list
+/// of mounts and masked paths the C child applies inside the new mount namespace.
+public enum Rootfs {
+    /// Mounts the overlay at `layer/merged`: image layers as lowerdirs (topmost first, as overlayfs wants them),
+    /// the container's own `diff` as upperdir. The mount lives in the host's mount namespace, like docker's,
+    /// so learners can look at it while the container runs.
+    public static func mountOverlay(layers: [String], containerLayer: String) throws {
+        let merged = containerLayer + "/merged"
+        if isMounted(merged) { return }
+        let options = "lowerdir=\(layers.reversed().joined(separator: ":")),upperdir=\(containerLayer)/diff,workdir=\(containerLayer)/work"
+        guard options.utf8.count < 4000 else {
+            throw BoxError(.mount, "too many image layers for one overlay mount (\(layers.count))")
+        }
+        guard mount("overlay", merged, "overlay", 0, options) == 0 else {
+            throw BoxError.sys(.mount, "mount overlay on \(merged) (is the overlay module loaded? try: modprobe overlay)")
+        }
+    }
+
+    /// Unmounts if mounted; lazily if busy. Never throws: it is called on every clean-up path.
+    public static func unmount(_ path: String) {
+        guard isMounted(path) else { return }
+        if umount2(path, 0) != 0 { _ = umount2(path, Int32(MNT_DETACH)) }
+    }
+
+    public static func isMounted(_ path: String) -> Bool {
+        mountPoints().contains(path)
+    }
+
+    /// Mount points of this process's mount namespace (field 5 of mountinfo, with \040-style escapes undone).
+    public static func mountPoints(pid: String = "self") -> [String] {
+        guard let info = Files.readIfPresent("/proc/\(pid)/mountinfo") else { return [] }
+        return info.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ", maxSplits: 5)
+            return fields.count > 4 ? unescape(String(fields[4])) : nil
+        }
+    }
+
+    static func unescape(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var out: [UInt8] = []
+        let u = Array(s.utf8)
+        var i = 0
+        while i < u.count {
+            if u[i] == UInt8(ascii: "\\"), i + 3 < u.count,
+               let v = UInt8(String(decoding: u[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                out.append(v)
+                i += 4
+            } else {
+                out.append(u[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func hostsFile(hostname: String) -> String {
+        """
+        127.0.0.1\tlocalhost
+        ::1\tlocalhost ip6-localhost ip6-loopback
+        fe00::0\tip6-localnet
+        ff00::0\tip6-mcastprefix
+        ff02::1\tip6-allnodes
+        ff02::2\tip6-allrouters
+        127.0.1.1\t\(hostname)
+
+        """
+    }
+
+    /// The host's resolv.conf without loopback name servers (they would be the container's own loopback),
+    /// as docker does; its public fallbacks only if nothing is left.
+    public static func resolvConf() -> String {
+        let host = Files.readIfPresent("/etc/resolv.conf") ?? ""
+        var lines = host.split(separator: "\n").map(String.init).filter { line in
+            let f = line.split(separator: " ")
+            return !(f.first == "nameserver" && f.count > 1 && (f[1].hasPrefix("127.") || f[1] == "::1"))
+        }
+        if !lines.contains(where: { $0.hasPrefix("nameserver") }) {
+            lines += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"]
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// runc's default maskedPaths and readonlyPaths (libcontainer/specconv/example.go).
+    public static let maskedPaths = [
+        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+    ]
+    public static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+    /// One mount for the C child, paths already below the rootfs.
+    public struct MountEntry: Sendable {
+        public var source: String
+        public var target: String
+        public var fstype: String?
+        public var flags: UInt
+        public var data: String?
+        public var readOnly: Bool
+    }
+
+    /// The container's mounts, in order: runc's default spec (proc before pivot_root, sysfs read-only, a tmpfs
+    /// /dev with devpts, shm and mqueue), then the per-container /etc files, then the user's volumes.
+    public static func mounts(rootfs: String, containerDir: String, volumes: [Volume], network: String) -> [MountEntry] {
+        let nosuidNodevNoexec = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        var list: [MountEntry] = [
+            .init(source: "proc", target: rootfs + "/proc", fstype: "proc", flags: nosuidNodevNoexec, data: nil, readOnly: false),
+            .init(source: "tmpfs", target: rootfs + "/dev", fstype: "tmpfs", flags: UInt(MS_NOSUID | MS_STRICTATIME),
+                  data: "mode=755,size=65536k", readOnly: false),
+            .init(source: "devpts", target: rootfs + "/dev/pts", fstype: "devpts", flags: UInt(MS_NOSUID | MS_NOEXEC),
+                  data: "newinstance,ptmxmode=0666,mode=0620,gid=5", readOnly: false),
+            .init(source: "shm", target: rootfs + "/dev/shm", fstype: "tmpfs", flags: nosuidNodevNoexec,
+                  data: "mode=1777,size=65536k", readOnly: false),
+            .init(source: "mqueue", target: rootfs + "/dev/mqueue", fstype: "mqueue", flags: nosuidNodevNoexec, data: nil, readOnly: false),
+        ]
+        // A new sysfs shows the container's own network devices; with the host's network it must be a bind.
+        if network == "host" {
+            list.append(.init(source: "/sys", target: rootfs + "/sys", fstype: nil, flags: UInt(MS_BIND | MS_REC),
+                              data: nil, readOnly: true))
+        } else {
+            list.append(.init(source: "sysfs", target: rootfs + "/sys", fstype: "sysfs",
+                              flags: nosuidNodevNoexec | UInt(MS_RDONLY), data: nil, readOnly: false))
+        }
+        for file in ["hostname", "hosts", "resolv.conf"] {
+            list.append(.init(source: containerDir + "/" + file, target: rootfs + "/etc/" + file, fstype: nil,
+                              flags: UInt(MS_BIND), data: nil, readOnly: false))
+        }
+        for v in volumes {
+            list.append(.init(source: v.host, target: rootfs + v.container, fstype: nil, flags: UInt(MS_BIND | MS_REC),
+                              data: nil, readOnly: v.readOnly))
+        }
+        return list
+    }
+}

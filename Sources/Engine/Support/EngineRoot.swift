@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the engine keeps everything. `BOX_ROOT` (default /var/lib/box) holds state that survives a reboot,
+/// laid out so learners can `ls` it as the seeds do with /var/lib/docker:
+///
+///     BOX_ROOT/
+///       repositories.json          image names and tags -> image id (sha256 of the config)
+///       imagedb/sha256/<hex>       image configs (OCI JSON); <hex> is the image id, the sha256 of the file
+///       blobs/sha256/<hex>         layer tars, named by their diff_id
+///       overlay2/<layer>/diff      an image layer, unpacked once, shared as a lowerdir by every container
+///       overlay2/<ctr>/{diff,work,merged}  a container's writable layer; merged is mounted while it runs
+///       containers/<id>/           config.v2.json, state.json, hostname, hosts, resolv.conf, <id>-json.log
+///       events.jsonl               the append-only event journal (`box events`)
+///
+/// `BOX_RUN` (default /run/box, or BOX_ROOT/run when BOX_ROOT is set) holds what dies with the machine: each
+/// container's monitor socket.
+public struct EngineRoot: Sendable {
+    public let path: String
+    public let runPath: String
+
+    public init(path: String, runPath: String? = nil) {
+        self.path = path
+        self.runPath = runPath ?? path + "/run"
+    }
+
+    /// From the environment: BOX_ROOT and BOX_RUN.
+    public static func fromEnvironment() -> EngineRoot {
+        let env = { (name: String) -> String? in getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } }
+        if let root = env("BOX_ROOT") {
+            return EngineRoot(path: root, runPath: env("BOX_RUN"))
+        }
+        return EngineRoot(path: "/var/lib/box", runPath: env("BOX_RUN") ?? "/run/box")
+    }
+
+    public var repositories: String { path + "/repositories.json" }
+    public var blobs: String { path + "/blobs/sha256" }
+    public var imagedb: String { path + "/imagedb/sha256" }
+    public var overlay: String { path + "/overlay2" }
+    public var containers: String { path + "/containers" }
+    public var events: String { path + "/events.jsonl" }
+    public var lockFile: String { path + "/.lock" }
+    public var tmp: String { path + "/tmp" }
+
+    public func blob(_ digest: String) -> String { blobs + "/" + Digest.hex(digest) }
+    public func imageConfig(_ id: String) -> String { imagedb + "/" + Digest.hex(id) }
+    public func layerDir(_ diffID: String) -> String { overlay + "/" + Digest.hex(diffID) }
+    public func containerDir(_ id: String) -> String { containers + "/" + id }
+    public func socket(_ id: String) -> String { runPath + "/" + id + ".sock" }
+
+    /// Creates the directories the engine needs (idempotent).
+    public func prepare() throws {
+        for dir in [path, blobs, imagedb, overlay, containers, tmp, runPath] { try Files.mkdirs(dir, mode: 0o711) }
+    }
+
+    /// Runs `body` holding the engine-wide lock: creating, naming and removing objects happen one at a time.
+    public func locked<T>(_ body: () throws -> T) throws -> T {
+        try prepare()
+        return try Lock.withLock(lockFile, body)
+    }
+}
+
+public enum Digest {
+    /// "sha256:abc..." -> "abc..."; a bare hex string is returned as is.
+    public static func hex(_ digest: String) -> String {
+        digest.hasPrefix("sha256:") ? String(digest.dropFirst(7)) : digest
+    }
+    public static func isValidHex(_ s: String) -> Bool {
+        s.count == 64 && s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) }
+    }
+}

@@ -1,0 +1,179 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+
+/// Small, allocation-light file helpers on top of libc. The engine avoids full Foundation: `box run` is
+/// start-up bound, and FoundationEssentials plus Glibc cover what it needs.
+public enum Files {
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func read(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BoxError.sys(.store, "open \(path)") }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; throw BoxError.sys(.store, "read \(path)") }
+            if n == 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        return out
+    }
+
+    public static func readString(_ path: String) throws -> String {
+        String(decoding: try read(path), as: UTF8.self)
+    }
+
+    /// Reads a small file, nil if it cannot be read (for /proc files that may vanish at any moment).
+    public static func readIfPresent(_ path: String) -> String? {
+        try? readString(path)
+    }
+
+    /// Writes via a temporary file, fsync and rename: a reader sees the old or the new content, never a part,
+    /// even if the writer is killed with SIGKILL halfway.
+    public static func writeAtomically(_ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = 0o644) throws {
+        let tmp = "\(path).tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw BoxError.sys(.store, "create \(tmp)") }
+        let data = Array(bytes)
+        do {
+            try writeAll(fd, data, path: tmp)
+            guard fsync(fd) == 0 else { throw BoxError.sys(.store, "fsync \(tmp)") }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        guard rename(tmp, path) == 0 else {
+            let err = errno
+            unlink(tmp)
+            throw BoxError.sys(.store, "rename \(tmp) to \(path)", errno: err)
+        }
+    }
+
+    public static func writeAtomically(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
+        try writeAtomically(path, Array(text.utf8), mode: mode)
+    }
+
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 { if errno == EINTR { continue }; throw BoxError.sys(.store, "write \(path)") }
+            offset += n
+        }
+    }
+
+    /// Appends one record with a single write(2) on an O_APPEND descriptor, then fsyncs: records from
+    /// concurrent writers never interleave, and a record is either whole or absent.
+    public static func append(_ path: String, _ line: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BoxError.sys(.store, "open \(path)") }
+        defer { close(fd) }
+        try writeAll(fd, Array(line.utf8), path: path)
+        _ = fsync(fd)
+    }
+
+    public static func mkdirs(_ path: String, mode: mode_t = 0o755) throws {
+        if isDirectory(path) { return }
+        var prefix = ""
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += "/" + part
+            if mkdir(prefix, mode) != 0 && errno != EEXIST {
+                throw BoxError.sys(.store, "mkdir \(prefix)")
+            }
+        }
+    }
+
+    /// Creates an empty file if none is there (a bind-mount target).
+    public static func touch(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BoxError.sys(.store, "create \(path)") }
+        close(fd)
+    }
+
+    /// rm -rf that never crosses into a mounted filesystem: a leftover mount under the tree is an error, not
+    /// something to delete through.
+    public static func removeTree(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if (st.st_mode & S_IFMT) != S_IFDIR {
+            guard unlink(path) == 0 || errno == ENOENT else { throw BoxError.sys(.remove, "remove \(path)") }
+            return
+        }
+        let device = st.st_dev
+        try removeContents(path, device: device)
+        guard rmdir(path) == 0 || errno == ENOENT else { throw BoxError.sys(.remove, "remove \(path)") }
+    }
+
+    private static func removeContents(_ dir: String, device: dev_t) throws {
+        for name in try list(dir) {
+            let child = dir + "/" + name
+            var st = stat()
+            guard lstat(child, &st) == 0 else { continue }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                guard st.st_dev == device else {
+                    throw BoxError(.remove, "refusing to remove \(child): another filesystem is mounted there")
+                }
+                try removeContents(child, device: device)
+                guard rmdir(child) == 0 || errno == ENOENT else { throw BoxError.sys(.remove, "remove \(child)") }
+            } else {
+                guard unlink(child) == 0 || errno == ENOENT else { throw BoxError.sys(.remove, "remove \(child)") }
+            }
+        }
+    }
+
+    /// Directory entries, without "." and "..". Empty if the directory does not exist.
+    public static func list(_ dir: String) throws -> [String] {
+        guard let d = opendir(dir) else {
+            if errno == ENOENT { return [] }
+            throw BoxError.sys(.store, "open directory \(dir)")
+        }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
+        let bytes = try read(path)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch {
+            throw BoxError(.store, "\(path) is not valid: \(error)")
+        }
+    }
+
+    public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+        return Array(try encoder.encode(value))
+    }
+}
+
+/// An exclusive flock(2) held for the lifetime of the value's scope: `try Lock.withLock(path) { ... }`.
+public enum Lock {
+    public static func withLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw BoxError.sys(.store, "open lock \(path)") }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR { throw BoxError.sys(.store, "lock \(path)") }
+        }
+        return try body()
+    }
+}

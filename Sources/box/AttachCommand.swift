@@ -1,0 +1,29 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Engine
+
+struct Attach: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Attach your terminal to a running container's PID 1 (Ctrl-P Ctrl-Q detaches)")
+    @Flag(name: .customLong("no-stdin"), help: "Do not attach STDIN")
+    var noStdin = false
+    @Option(name: .customLong("sig-proxy"), help: "Proxy received signals to the process (true/false)")
+    var sigProxy: Bool = true
+    @Argument(help: "The container")
+    var container: String
+
+    func run() throws {
+        let store = try engine()
+        let c = try store.resolve(container)
+        let socket = try Lifecycle(store: store).connect(c)
+        defer { close(socket) }
+        let session = AttachSession(forwardStdin: !noStdin && c.spec.Config.OpenStdin, tty: c.spec.Config.Tty,
+                                    proxySignals: sigProxy && !c.spec.Config.Tty)
+        switch try session.run(socket) {
+        case .exited(let code): throw ExitCode(code)
+        case .detached: writeErr("\r\nread escape sequence\r\n")
+        }
+    }
+}

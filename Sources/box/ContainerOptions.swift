@@ -1,0 +1,59 @@
+import ArgumentParser
+import Engine
+
+/// The flags `box run` and `box create` share (docker's names).
+struct ContainerOptions: ParsableArguments {
+    @Option(name: .long, help: "Assign a name to the container")
+    var name: String?
+    @Option(name: [.customShort("h"), .long], help: "Container host name (default: the first 12 characters of the id)")
+    var hostname: String?
+    @Option(name: [.short, .long], help: "Set an environment variable (KEY=VALUE, or KEY to copy the host's)")
+    var env: [String] = []
+    @Option(name: [.short, .customLong("workdir")], help: "Working directory inside the container")
+    var workdir: String?
+    @Option(name: [.short, .long], help: "Bind mount a volume: HOST:CONTAINER[:ro]")
+    var volume: [String] = []
+    @Option(name: [.short, .long], help: "User to run as: UID[:GID] or a name from the image's /etc/passwd")
+    var user: String?
+    @Option(name: .long, help: "Overwrite the image's ENTRYPOINT")
+    var entrypoint: String?
+    @Option(name: [.short, .long], help: "Set metadata on the container (KEY=VALUE)")
+    var label: [String] = []
+    @Option(name: [.long, .customLong("net")], help: "Network: none (loopback only, the default) or host")
+    var network: String = "none"
+    @Option(name: .customLong("cap-add"), help: "Add a Linux capability (e.g. NET_ADMIN, or ALL)")
+    var capAdd: [String] = []
+    @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (e.g. CHOWN, or ALL)")
+    var capDrop: [String] = []
+    @Flag(name: [.short, .long], help: "Keep STDIN open even if not attached")
+    var interactive = false
+    @Flag(name: [.short, .long], help: "Allocate a pseudo-TTY")
+    var tty = false
+    @Flag(name: .customLong("rm"), help: "Automatically remove the container when it exits")
+    var autoRemove = false
+
+    @Argument(help: "The image (busybox is built from the host's busybox-static on first use)")
+    var image: String
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (default: the image's)")
+    var command: [String] = []
+
+    func createOptions() -> CreateOptions {
+        var o = CreateOptions(image: image)
+        o.command = command
+        o.name = name
+        o.hostname = hostname
+        o.env = env
+        o.workdir = workdir
+        o.volumes = volume
+        o.user = user
+        o.entrypoint = entrypoint
+        o.labels = label
+        o.network = network
+        o.capAdd = capAdd
+        o.capDrop = capDrop
+        o.tty = tty
+        o.interactive = interactive
+        o.autoRemove = autoRemove
+        return o
+    }
+}

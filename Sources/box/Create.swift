@@ -1,0 +1,15 @@
+import ArgumentParser
+import Engine
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a container without starting it (box start starts it)",
+        helpNames: [.long]
+    )
+    @OptionGroup var options: ContainerOptions
+
+    func run() throws {
+        let store = try engine()
+        say(try store.create(options.createOptions()).id)
+    }
+}

@@ -1,0 +1,20 @@
+import ArgumentParser
+import Engine
+
+struct Restart: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop (if running) and start containers again")
+    @Option(name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds to wait before SIGKILL")
+    var time: Int = 10
+    @Argument(help: "Containers")
+    var containers: [String]
+
+    func run() throws {
+        let store = try engine()
+        try forEach(containers) { name in
+            let c = try store.resolve(name)
+            _ = try Lifecycle(store: store).stop(c, timeout: time)
+            try startAndAttach(store, try store.load(c.id), attach: false, stdin: false, tty: false, printID: false)
+            say(name)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Engine
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create and start a container from an image",
+        discussion: """
+        In the foreground (the default) box waits for the container and exits with its exit code. With -it you
+        get an interactive terminal; Ctrl-P Ctrl-Q detaches and leaves the container running (box attach
+        comes back). With -d it prints the container id and returns.
+
+        Exit codes, as docker's: 125 if box itself failed, 126 if the command cannot be invoked, 127 if it
+        cannot be found, otherwise the command's own.
+
+        Examples:
+          box run --rm busybox echo hello
+          box run -it --name c1 -h myhost busybox sh
+          box run -d --name web -v /srv/www:/www:ro busybox httpd -f -h /www
+        """,
+        helpNames: [.long]
+    )
+
+    @Flag(name: [.short, .long], help: "Run in the background and print the container id")
+    var detach = false
+    @OptionGroup var options: ContainerOptions
+
+    func validate() throws {
+        if detach && options.autoRemove == false && options.tty && !options.interactive {
+            // allowed, like docker: a tty with nothing attached
+        }
+    }
+
+    func run() throws {
+        let store = try engine()
+        let container = try store.create(options.createOptions())
+        try startAndAttach(store, container, attach: !detach, stdin: options.interactive, tty: options.tty, printID: detach)
+    }
+}
+
+/// Starts a created container; either prints its id (detached) or stays attached until it exits or the
+/// user detaches, then exits with the container's code.
+func startAndAttach(_ store: ContainerStore, _ container: Container, attach: Bool, stdin: Bool, tty: Bool, printID: Bool) throws {
+    let life = Lifecycle(store: store)
+    let socket = try life.start(container)
+    defer { close(socket) }
+    if !attach {
+        _ = try life.waitStarted(socket)
+        if printID { say(container.id) }
+        return
+    }
+    let session = AttachSession(forwardStdin: stdin, tty: tty, proxySignals: !tty)
+    switch try session.run(socket) {
+    case .exited(let code):
+        throw ExitCode(code)
+    case .detached:
+        writeErr("\r\nread escape sequence\r\n")
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Engine
+
+struct Stop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop containers: SIGTERM to PID 1, then SIGKILL after a grace period",
+        discussion: """
+        PID 1 of a pid namespace does not die from a signal it has no handler for: the kernel protects init.
+        A shell or `sleep` as PID 1 therefore ignores SIGTERM, and stop has to wait out the grace period and
+        send SIGKILL. box prints which of the two ended it.
+        """)
+    @Option(name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds to wait before SIGKILL")
+    var time: Int = 10
+    @Argument(help: "Containers")
+    var containers: [String]
+
+    func validate() throws { if time < 0 { throw ValidationError("--time must be 0 or more seconds") } }
+
+    func run() throws {
+        let store = try engine()
+        try forEach(containers) { name in
+            let c = try store.resolve(name)
+            let outcome = try Lifecycle(store: store).stop(c, timeout: time)
+            if outcome == .killed {
+                writeErr("box: \(name) did not exit within \(time)s of SIGTERM: sent SIGKILL\n")
+            }
+            say(name)
+        }
+    }
+}

@@ -1,0 +1,28 @@
+// box: a small, real container engine. `@main` is replaced by this file so the hidden re-exec modes run
+// before ArgumentParser does anything: `box __monitor ID` is a container's monitor, and `box __nsexec ...`
+// never gets here at all (CSpawn's constructor handles it before Swift starts).
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Engine
+
+let arguments = CommandLine.arguments
+if arguments.count == 3 && arguments[1] == "__monitor" {
+    Monitor.main(id: arguments[2], clientFD: 3)
+}
+
+do {
+    var command = try Box.parseAsRoot()
+    try command.run()
+} catch let error as BoxError {
+    fail(error)
+} catch {
+    // Help and --version exit 0; docker exits 125 for a bad flag, and so do we.
+    let code = Box.exitCode(for: error)
+    if code == .validationFailure {
+        writeErr(Box.fullMessage(for: error) + "\n")
+        exit(125)
+    }
+    Box.exit(withError: error)
+}
