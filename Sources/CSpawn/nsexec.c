@@ -4,7 +4,7 @@
 // runtime starts threads early. So `box exec` re-executes its own binary as
 //
 //     box __nsexec --pid=PID --errfd=FD [--uid=N] [--gid=N] [--caps=HEX] [--cwd=DIR] [--tty]
-//                  [--cgroup=FILE]... [--env=K=V]... -- CMD ARGS...
+//                  [--console-socket=FD] [--cgroup=FILE]... [--env=K=V]... -- CMD ARGS...
 //
 // and this constructor, which runs before Swift's main and before any thread exists, does the whole job:
 //   1. join the container's cgroups (files opened on the host, before the mount namespace changes);
@@ -54,7 +54,7 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
     static const char *cgroups[MAX_ITEMS + 1];
     size_t nenv = 0, ncgroups = 0;
     struct box_process p = {.cwd = "/", .caps = 0, .last_cap = box_cap_last(), .no_new_privs = 1,
-                            .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1};
+                            .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .console_socket = -1};
     long pid = 0;
     int errfd = -1, i = 2;
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -66,11 +66,13 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
         else if (strncmp(a, "--caps=", 7) == 0) p.caps = strtoull(a + 7, NULL, 16);
         else if (strncmp(a, "--cwd=", 6) == 0) p.cwd = a + 6;
         else if (strcmp(a, "--tty") == 0) p.tty = 1;
+        else if (strncmp(a, "--console-socket=", 17) == 0) p.console_socket = (int)strtol(a + 17, NULL, 10);
         else if (strncmp(a, "--env=", 6) == 0 && nenv < MAX_ITEMS) env[nenv++] = a + 6;
         else if (strncmp(a, "--cgroup=", 9) == 0 && ncgroups < MAX_ITEMS) cgroups[ncgroups++] = a + 9;
         else report(errfd, EINVAL, "nsexec: unknown argument %s", a);
     }
     if (errfd >= 0) fcntl(errfd, F_SETFD, FD_CLOEXEC);  // the command must not inherit it
+    if (p.console_socket >= 0) fcntl(p.console_socket, F_SETFD, FD_CLOEXEC);
     if (pid <= 0 || i + 1 >= argc) report(errfd, EINVAL, "nsexec: %s", "usage: __nsexec --pid=PID ... -- CMD");
     env[nenv] = NULL;
     p.envp = env;
@@ -107,11 +109,14 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
     if (child < 0) report(errfd, errno, "fork%s", "");
     if (child == 0) {
         struct box_failure f = {0};
-        box_exec_process(&p, &f);
+        // A terminal from the container's own devpts (we are in its mount namespace now), as runc's exec does.
+        if (p.console_socket < 0 || box_console("/dev/pts", NULL, p.console_socket, &f) == 0)
+            box_exec_process(&p, &f);
         if (errfd >= 0 && write(errfd, &f, sizeof f) < 0) { /* exit code alone */ }
         _exit(f.err == ENOENT ? 127 : 126);
     }
     if (errfd >= 0) close(errfd);
+    if (p.console_socket >= 0) close(p.console_socket);
 
     // Signals sent to us by name go to the command; keyboard signals already reach it through the terminal.
     nsexec_child = child;

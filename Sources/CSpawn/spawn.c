@@ -148,6 +148,16 @@ static int container_child(void *arg) {
     for (size_t i = 0; i < c->nmounts; i++)
         if (do_mount(&c->mounts[i], f) < 0) goto out;
     if (make_devices(c->rootfs, f) < 0) goto out;
+    if (c->process.console_socket >= 0) {
+        // The terminal comes from the container's own devpts and is bound over /dev/console, as runc does.
+        char pts[PATH_MAX], console[PATH_MAX];
+        snprintf(pts, sizeof pts, "%s/dev/pts", c->rootfs);
+        snprintf(console, sizeof console, "%s/dev/console", c->rootfs);
+        int fd = open(console, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) { fail(f, errno, "create %s", console); goto out; }
+        close(fd);
+        if (box_console(pts, console, c->process.console_socket, f) < 0) goto out;
+    }
 
     if (c->hostname && (c->namespaces & CLONE_NEWUTS) && sethostname(c->hostname, strlen(c->hostname)) < 0) {
         fail(f, errno, "sethostname %s", c->hostname); goto out;

@@ -29,6 +29,8 @@ struct box_process {
     int no_new_privs;
     int stdin_fd, stdout_fd, stderr_fd;
     int tty;                  ///< stdin is a terminal: start a session and make it the controlling terminal
+    int console_socket;       ///< -1, or a socket: open a pty in the container's own devpts, make its slave
+                              ///< stdio, and send the master back over this socket (runc's --console-socket)
 };
 
 /// Everything the child needs to become a container.
@@ -70,6 +72,12 @@ int box_cap_last(void);
 int box_pidfd_open(pid_t pid);
 /// pidfd_send_signal(2): signals exactly the process the pidfd names, never a recycled pid.
 int box_pidfd_signal(int pidfd, int sig);
+
+/// Opens a pty in the devpts mounted at `pts_dir` (the container's), makes the slave fds 0-2, binds it over
+/// `console` if given, and sends the master over `socket`. Returns 0, or -1 with `failure` filled.
+int box_console(const char *pts_dir, const char *console, int socket, struct box_failure *failure);
+/// Receives one file descriptor sent with SCM_RIGHTS; -1 with errno on failure.
+int box_recv_fd(int socket);
 
 /// Opens a pseudo-terminal pair (both ends close-on-exec). Returns 0, or -1 with errno.
 int box_openpty(int *master, int *slave);

@@ -50,18 +50,23 @@ public struct Exec: Sendable {
         argv += env.map { "--env=\($0)" }
         argv += ["--"] + o.command
 
-        var master: Int32 = -1, slave: Int32 = -1
+        // With -t the command gets a pty from the container's own devpts: nsexec opens it inside and sends
+        // the master back over this socket (runc's console socket).
+        var console: [Int32] = [-1, -1]
         if o.tty {
-            guard box_openpty(&master, &slave) == 0 else { close(errPipe[1]); throw BoxError.sys(.exec, "open a pseudo-terminal") }
-            var rows: UInt16 = 0, cols: UInt16 = 0
-            if box_get_winsize(0, &rows, &cols) == 0 { box_set_winsize(master, rows, cols) }
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &console) == 0 else {
+                close(errPipe[1])
+                throw BoxError.sys(.exec, "socketpair")
+            }
+            argv.insert("--console-socket=4", at: 2)
         }
+        defer { if o.tty { close(console[0]) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 3)
         if o.tty {
-            for fd in Int32(0)...2 { posix_spawn_file_actions_adddup2(&actions, slave, fd) }
+            posix_spawn_file_actions_adddup2(&actions, console[1], 4)
         } else if !o.interactive {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         }
@@ -78,15 +83,22 @@ public struct Exec: Sendable {
             pid = try Subprocess.spawn(argv, actions: &actions)
         } catch {
             close(errPipe[1])
-            if o.tty { close(master); close(slave) }
+            if o.tty { close(console[1]) }
             throw error
         }
         close(errPipe[1])
         var code: Int32
         if o.tty {
-            close(slave)
-            code = ExecTerminal(master: master, pid: pid).run()
-            close(master)
+            close(console[1])
+            let master = box_recv_fd(console[0])
+            if master >= 0 {
+                var rows: UInt16 = 0, cols: UInt16 = 0
+                if box_get_winsize(0, &rows, &cols) == 0 { box_set_winsize(master, rows, cols) }
+                code = ExecTerminal(master: master, pid: pid).run()
+                close(master)
+            } else {
+                code = Subprocess.wait(pid)  // nsexec failed before it had a terminal: the error pipe says why
+            }
         } else {
             code = Subprocess.wait(pid)
         }

@@ -56,7 +56,7 @@ public struct Monitor {
             io = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
             log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
             started = try Spawner.start(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: io.childStdio)
-            io.closeChildEnds()
+            try io.childStarted()
         } catch {
             let e = error as? BoxError ?? BoxError(.start, "\(error)")
             failStart(e)
@@ -137,17 +137,19 @@ public struct Monitor {
             for (i, out) in io.outputs.enumerated() where fds[2 + i].revents != 0 {
                 if !pump(out, io: &io) { io.outputs.removeAll { $0.fd == out.fd } }
             }
-            if fds[1].revents & Int16(POLLIN) != 0 {
-                let fd = box_accept_cloexec(listener)
-                if fd >= 0 { clients.append(Client(fd: fd)) }
-            }
+            // Only the clients that were polled: a broadcast above may have dropped some, so match by fd.
             var gone: [Int32] = []
-            for i in clients.indices where fds[clientBase + i].revents != 0 {
+            for p in fds[clientBase...] where p.revents != 0 {
+                guard let i = clients.firstIndex(where: { $0.fd == p.fd }) else { continue }
                 var client = clients[i]
                 if !serve(&client, io: &io, pidfd: pidfd) { gone.append(client.fd) }
                 clients[i] = client
             }
             for fd in gone { close(fd); clients.removeAll { $0.fd == fd } }
+            if fds[1].revents & Int16(POLLIN) != 0 {
+                let fd = box_accept_cloexec(listener)
+                if fd >= 0 { clients.append(Client(fd: fd)) }
+            }
             if fds[0].revents != 0 { break }
         }
         var status: Int32 = 0
@@ -248,16 +250,19 @@ struct ContainerIO {
     var input: Int32 = -1                 // where client input goes (pty master or stdin pipe)
     var childStdio: Spawner.Stdio
     private var childEnds: [Int32] = []
+    private var consoleReceiver: Int32 = -1
 
     init(tty: Bool, stdin: Bool) throws {
         self.tty = tty
         if tty {
-            var master: Int32 = -1, slave: Int32 = -1
-            guard box_openpty(&master, &slave) == 0 else { throw BoxError.sys(.start, "open a pseudo-terminal") }
-            outputs = [Output(fd: master, stream: "stdout")]
-            input = master
-            childStdio = Spawner.Stdio(stdin: slave, stdout: slave, stderr: slave, tty: true)
-            childEnds = [slave]
+            // The child opens the pty inside the container and sends us the master (see box_console).
+            var pair: [Int32] = [-1, -1]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+                throw BoxError.sys(.start, "socketpair")
+            }
+            consoleReceiver = pair[0]
+            childStdio = Spawner.Stdio(stdin: -1, stdout: -1, stderr: -1, tty: true, consoleSocket: pair[1])
+            childEnds = [pair[1]]
             return
         }
         var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
@@ -275,7 +280,20 @@ struct ContainerIO {
         childEnds = [childIn, out[1], err[1]]
     }
 
-    /// After clone, only the child may hold its ends: the monitor sees EOF once the container's are closed.
+    /// After clone: collect the pty master the child sent, and close our copies of the child's ends (the
+    /// monitor sees EOF once the container's own are closed).
+    mutating func childStarted() throws {
+        closeChildEnds()
+        if consoleReceiver >= 0 {
+            let master = box_recv_fd(consoleReceiver)
+            close(consoleReceiver)
+            consoleReceiver = -1
+            guard master >= 0 else { throw BoxError.sys(.start, "receive the container's terminal") }
+            outputs = [Output(fd: master, stream: "stdout")]
+            input = master
+        }
+    }
+
     mutating func closeChildEnds() {
         childEnds.forEach { close($0) }
         childEnds = []

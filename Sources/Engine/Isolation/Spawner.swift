@@ -9,8 +9,12 @@ public enum Spawner {
     public struct Stdio: Sendable {
         public var stdin: Int32, stdout: Int32, stderr: Int32
         public var tty: Bool
-        public init(stdin: Int32, stdout: Int32, stderr: Int32, tty: Bool) {
+        /// With a tty: the socket on which the child sends back the master of a pty it opened in the
+        /// container's own devpts (its slave becomes stdio; stdin/stdout/stderr are then ignored).
+        public var consoleSocket: Int32
+        public init(stdin: Int32, stdout: Int32, stderr: Int32, tty: Bool, consoleSocket: Int32 = -1) {
             self.stdin = stdin; self.stdout = stdout; self.stderr = stderr; self.tty = tty
+            self.consoleSocket = consoleSocket
         }
     }
 
@@ -62,6 +66,7 @@ public enum Spawner {
         process.stdout_fd = stdio.stdout
         process.stderr_fd = stdio.stderr
         process.tty = stdio.tty ? 1 : 0
+        process.console_socket = stdio.consoleSocket
 
         var container = box_container()
         container.process = process
