@@ -6,9 +6,12 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int box_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int box_close_from(int lowfd) { return (int)syscall(SYS_close_range, lowfd, ~0U, 0); }
 
 int box_accept_cloexec(int listener) { return accept4(listener, NULL, NULL, SOCK_CLOEXEC); }
 

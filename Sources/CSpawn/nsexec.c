@@ -3,8 +3,10 @@
 // setns(2) into a mount namespace fails with EINVAL once a process has more than one thread, and the Swift
 // runtime starts threads early. So `box exec` re-executes its own binary as
 //
-//     box __nsexec --pid=PID --errfd=FD [--uid=N] [--gid=N] [--caps=HEX] [--cwd=DIR] [--tty]
-//                  [--console-socket=FD] [--cgroup=FILE]... [--env=K=V]... -- CMD ARGS...
+//     box __nsexec --pid=PID --start=TICKS --errfd=FD [--uid=N] [--gid=N] [--caps=HEX] [--cwd=DIR] [--tty]
+//                  [--console-socket=FD] [--cgroup=FILE]... -- CMD ARGS...
+//
+// with the command's environment as its own (not in argv, where any user could read it in /proc).
 //
 // and this constructor, which runs before Swift's main and before any thread exists, does the whole job:
 //   1. join the container's cgroups (files opened on the host, before the mount namespace changes);
@@ -46,13 +48,27 @@ static int same_namespace(const char *mine, const char *theirs) {
     return stat(mine, &a) == 0 && stat(theirs, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev;
 }
 
+// Field 22 of /proc/PID/stat: when the process started. Same pid and same start time: same process.
+static unsigned long long start_time(long pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    for (int field = 2; p && field < 22; field++) p = strchr(p + 1, ' ');
+    return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
 __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char **envp) {
-    (void)envp;
     if (argc < 2 || strcmp(argv[1], "__nsexec") != 0) return;
 
-    static const char *env[MAX_ITEMS + 1];
     static const char *cgroups[MAX_ITEMS + 1];
-    size_t nenv = 0, ncgroups = 0;
+    size_t ncgroups = 0;
+    unsigned long long started = 0;
     struct box_process p = {.cwd = "/", .caps = 0, .last_cap = box_cap_last(), .no_new_privs = 1,
                             .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .console_socket = -1};
     long pid = 0;
@@ -61,21 +77,20 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
         const char *a = argv[i];
         if (strncmp(a, "--pid=", 6) == 0) pid = strtol(a + 6, NULL, 10);
         else if (strncmp(a, "--errfd=", 8) == 0) errfd = (int)strtol(a + 8, NULL, 10);
+        else if (strncmp(a, "--start=", 8) == 0) started = strtoull(a + 8, NULL, 10);
         else if (strncmp(a, "--uid=", 6) == 0) p.uid = (uint32_t)strtoul(a + 6, NULL, 10);
         else if (strncmp(a, "--gid=", 6) == 0) p.gid = (uint32_t)strtoul(a + 6, NULL, 10);
         else if (strncmp(a, "--caps=", 7) == 0) p.caps = strtoull(a + 7, NULL, 16);
         else if (strncmp(a, "--cwd=", 6) == 0) p.cwd = a + 6;
         else if (strcmp(a, "--tty") == 0) p.tty = 1;
         else if (strncmp(a, "--console-socket=", 17) == 0) p.console_socket = (int)strtol(a + 17, NULL, 10);
-        else if (strncmp(a, "--env=", 6) == 0 && nenv < MAX_ITEMS) env[nenv++] = a + 6;
         else if (strncmp(a, "--cgroup=", 9) == 0 && ncgroups < MAX_ITEMS) cgroups[ncgroups++] = a + 9;
         else report(errfd, EINVAL, "nsexec: unknown argument %s", a);
     }
     if (errfd >= 0) fcntl(errfd, F_SETFD, FD_CLOEXEC);  // the command must not inherit it
     if (p.console_socket >= 0) fcntl(p.console_socket, F_SETFD, FD_CLOEXEC);
     if (pid <= 0 || i + 1 >= argc) report(errfd, EINVAL, "nsexec: %s", "usage: __nsexec --pid=PID ... -- CMD");
-    env[nenv] = NULL;
-    p.envp = env;
+    p.envp = (const char *const *)envp;
     p.argv = (const char *const *)&argv[i + 1];
 
     for (size_t c = 0; c < ncgroups; c++) {
@@ -99,6 +114,8 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
         fds[k] = open(theirs, O_RDONLY | O_CLOEXEC);
         if (fds[k] < 0) report(errfd, errno, "open %s (is the container running?)", theirs);
     }
+    // The pid may have been recycled since `box exec` looked: only the process that started at --start will do.
+    if (started && start_time(pid) != started) report(errfd, ESRCH, "the container's PID 1 (%s) is gone", argv[2] + 6);
     for (int k = 0; k < 6; k++) {
         if (fds[k] < 0) continue;
         if (setns(fds[k], kinds[k].type) < 0) report(errfd, errno, "setns into the %s namespace", kinds[k].name);

@@ -16,6 +16,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
 static void fail(struct box_failure *f, int err, const char *fmt, const char *arg) {
     f->err = err;
     snprintf(f->stage, sizeof f->stage, fmt, arg ? arg : "");
@@ -55,9 +59,12 @@ const char *box_cap_name(int cap) {
     return names[cap];
 }
 
-// Bounding set first, while CAP_SETPCAP is still held: for uid 0 exec recomputes permitted = bounding, so a
-// cap_set_proc alone would be undone by exec. Then permitted/effective, with nothing inheritable or ambient.
-static int apply_capabilities(const struct box_process *p, struct box_failure *f) {
+// runc's order (libcontainer/init_linux.go finalizeNamespace): bounding set first, while CAP_SETPCAP is still
+// held (for uid 0 exec recomputes permitted from the bounding set, so capset alone would be undone); then
+// change ids with PR_SET_KEEPCAPS so a --cap-drop ALL -u 1000 still works; then permitted/effective, with
+// nothing inheritable or ambient. Raw syscalls: glibc's setuid family signals every thread of a process it
+// believes multi-threaded, and this may run in a CLONE_VM child whose parent has threads.
+static int drop_bounding_set(const struct box_process *p, struct box_failure *f) {
     for (int cap = 0; cap <= p->last_cap; cap++) {
         if (p->caps & (1ULL << cap)) continue;
         if (cap_drop_bound((cap_value_t)cap) < 0 && errno != EINVAL) {
@@ -65,11 +72,24 @@ static int apply_capabilities(const struct box_process *p, struct box_failure *f
             return -1;
         }
     }
+    return 0;
+}
+
+static int set_ids(const struct box_process *p, struct box_failure *f) {
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) { fail(f, errno, "set keepcaps%s", ""); return -1; }
+    if (syscall(SYS_setgroups, 0, NULL) < 0) { fail(f, errno, "setgroups%s", ""); return -1; }
+    if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0) { fail(f, errno, "setgid %s", ""); return -1; }
+    if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0) { fail(f, errno, "setuid %s", ""); return -1; }
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) { fail(f, errno, "clear keepcaps%s", ""); return -1; }
+    return 0;
+}
+
+static int apply_capabilities(const struct box_process *p, struct box_failure *f) {
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
         fail(f, errno, "clear ambient capabilities%s", "");
         return -1;
     }
-    // capset(2) directly: cap_init() would allocate, and this may run in a CLONE_VM child.
+    // capset(2) directly: cap_init() would allocate.
     struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct data[2] = {{0}};
     data[0].effective = data[0].permitted = (uint32_t)p->caps;
@@ -128,20 +148,21 @@ static void exec_in_path(const struct box_process *p, struct box_failure *f) {
 }
 
 void box_exec_process(const struct box_process *p, struct box_failure *f) {
-    // The parent may block or ignore signals; a container starts with none of that.
+    // Default actions first, then unblock: the parent's handlers must never run here (glibc's spawni.c order).
+    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
     sigset_t all;
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
-    for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
 
     if (setup_stdio(p, f) < 0) return;
     if (p->cwd && chdir(p->cwd) < 0) { fail(f, errno, "chdir to working directory %s", p->cwd); return; }
-    // Change ids before trimming capabilities: setuid needs CAP_SETUID, and leaving uid 0 clears the rest.
-    if (setgroups(0, NULL) < 0) { fail(f, errno, "setgroups%s", ""); return; }
-    if (p->gid && setresgid(p->gid, p->gid, p->gid) < 0) { fail(f, errno, "setgid%s", ""); return; }
+    if (drop_bounding_set(p, f) < 0) return;
+    if (set_ids(p, f) < 0) return;
     if (apply_capabilities(p, f) < 0) return;
-    if (p->uid && setresuid(p->uid, p->uid, p->uid) < 0) { fail(f, errno, "setuid%s", ""); return; }
     if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) { fail(f, errno, "set no_new_privs%s", ""); return; }
+    // Nothing but stdio may cross into the container: whatever fds box, the monitor or the user's shell
+    // had open are closed at exec (runc's CloseExecFrom, crun's mark_or_close_fds_ge_than).
+    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) { fail(f, errno, "mark fds close-on-exec%s", ""); return; }
     exec_in_path(p, f);
 }
 

@@ -5,6 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -54,7 +58,11 @@ static int do_mount(const struct box_mount *m, struct box_failure *f) {
     if (mount(m->source, m->target, m->fstype, m->flags, m->data) < 0)
         return fail(f, errno, "mount %s", m->target);
     if (m->readonly && (m->flags & MS_BIND)) {
-        // A bind mount ignores MS_RDONLY on its first call (mount(2)); remount it, keeping its other flags.
+        // Read-only all the way down (crun linux.c, runc rootfs_linux.go use mount_setattr for this).
+        struct { uint64_t set, clr, prop, userns; } attr = {.set = 0x1 /* MOUNT_ATTR_RDONLY */};
+        if (syscall(SYS_mount_setattr, AT_FDCWD, m->target, 0x8000 /* AT_RECURSIVE */, &attr, sizeof attr) == 0)
+            return 0;
+        // Older kernels: a bind mount ignores MS_RDONLY on its first call; remount the top one read-only.
         unsigned long keep = (m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) | MS_BIND | MS_REMOUNT | MS_RDONLY;
         if (mount(NULL, m->target, NULL, keep, NULL) < 0)
             return fail(f, errno, "remount read-only %s", m->target);
@@ -72,13 +80,21 @@ static const struct { const char *target, *name; } dev_links[] = {
     {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
 };
 
+// /dev is a nodev tmpfs (so a device node made with CAP_MKNOD cannot be opened: there is no device cgroup
+// yet to forbid it), and each allowed node is the host's own, bind-mounted (runc's bindMountDeviceNode).
 static int make_devices(const char *rootfs, struct box_failure *f) {
-    char path[PATH_MAX];
+    char path[PATH_MAX], host[64];
     for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
         snprintf(path, sizeof path, "%s/dev/%s", rootfs, devices[i].name);
-        if (mknod(path, S_IFCHR | devices[i].mode, makedev(devices[i].major, devices[i].minor)) < 0 && errno != EEXIST)
-            return fail(f, errno, "mknod %s", path);
-        chmod(path, devices[i].mode);  // the umask must not narrow /dev/null
+        snprintf(host, sizeof host, "/dev/%s", devices[i].name);
+        struct stat st;
+        if (stat(host, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != devices[i].major ||
+            minor(st.st_rdev) != devices[i].minor)
+            return fail(f, ENODEV, "host device %s is not the expected character device", host);
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) return fail(f, errno, "create %s", path);
+        close(fd);
+        if (mount(host, path, NULL, MS_BIND, NULL) < 0) return fail(f, errno, "bind %s", path);
     }
     for (size_t i = 0; i < sizeof dev_links / sizeof dev_links[0]; i++) {
         snprintf(path, sizeof path, "%s/dev/%s", rootfs, dev_links[i].name);
@@ -122,6 +138,20 @@ static int join_cgroups(const char *const *procs, struct box_failure *f) {
     return 0;
 }
 
+// A new network namespace starts with lo down; docker's containers have it up (runc network_linux.go).
+static int loopback_up(struct box_failure *f) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return fail(f, errno, "socket for lo%s", "");
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    int rc = ioctl(fd, SIOCGIFFLAGS, &ifr);
+    if (rc == 0) { ifr.ifr_flags |= IFF_UP | IFF_RUNNING; rc = ioctl(fd, SIOCSIFFLAGS, &ifr); }
+    int err = errno;
+    close(fd);
+    return rc < 0 ? fail(f, err, "bring lo up%s", "") : 0;
+}
+
 struct child_args {
     const struct box_container *c;
     int error_fd;
@@ -138,6 +168,7 @@ static int container_child(void *arg) {
     if (join_cgroups(c->cgroup_procs, f) < 0) goto out;
     if ((c->namespaces & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) { fail(f, errno, "unshare cgroup namespace%s", ""); goto out; }
     if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0) { fail(f, errno, "join network namespace%s", ""); goto out; }
+    if ((c->namespaces & CLONE_NEWNET) && c->netns_fd < 0 && loopback_up(f) < 0) goto out;
 
     // Nothing we mount may propagate back to the host, and no host mount event may reach us.
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) { fail(f, errno, "make / private%s", ""); goto out; }
@@ -186,17 +217,25 @@ pid_t box_spawn_container(const struct box_container *c, int *pidfd, struct box_
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) < 0) return fail(failure, errno, "pipe%s", "");
 
-    const size_t stack_size = 1 << 20;
-    void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    // The child's stack, with a guard page below it so an overflow faults instead of writing into our heap.
+    const size_t stack_size = 1 << 20, guard = 4096;
+    char *stack = mmap(NULL, stack_size + guard, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) { close(pipefd[0]); close(pipefd[1]); return fail(failure, errno, "mmap stack%s", ""); }
+    mprotect(stack, guard, PROT_NONE);
+
+    // No signal handler of ours may run in the child before it has reset them (glibc's spawni.c does this).
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
 
     struct child_args args = {.c = c, .error_fd = pipefd[1]};
     int flags = (c->namespaces & ~CLONE_NEWCGROUP) | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
     if (c->netns_fd >= 0) flags &= ~CLONE_NEWNET;
     int fd = -1;
-    pid_t pid = clone(container_child, (char *)stack + stack_size, flags, &args, &fd);
+    pid_t pid = clone(container_child, stack + guard + stack_size, flags, &args, &fd);
     int clone_errno = errno;
-    munmap(stack, stack_size);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, stack_size + guard);
     close(pipefd[1]);
     if (pid < 0) { close(pipefd[0]); return fail(failure, clone_errno, "clone%s", ""); }
 

@@ -12,6 +12,9 @@ if arguments.count == 3 && arguments[1] == "__monitor" {
     Monitor.main(id: arguments[2], clientFD: 3)
 }
 
+// A client whose monitor went away gets EPIPE on its socket, and reports it, instead of dying silently.
+signal(SIGPIPE, SIG_IGN)
+
 do {
     var command = try Box.parseAsRoot()
     try command.run()

@@ -98,5 +98,7 @@ enum {
 /// GNU calls Swift's Glibc module does not show: pipe2(O_CLOEXEC), accept4(SOCK_CLOEXEC),
 /// signalfd(SFD_CLOEXEC) over `mask`.
 int box_pipe_cloexec(int fds[2]);
+/// close_range(lowfd, ~0): closes every descriptor from `lowfd` up.
+int box_close_from(int lowfd);
 int box_accept_cloexec(int listener);
 int box_signalfd_cloexec(const void *mask);

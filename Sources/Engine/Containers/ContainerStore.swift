@@ -82,10 +82,16 @@ public struct ContainerStore: Sendable {
     public func create(_ options: CreateOptions) throws -> Container {
         try root.prepare()
         let image: Image
-        if options.image == "busybox" || options.image == DefaultImage.reference {
-            image = try DefaultImage.ensure(images)
-        } else {
-            image = try images.resolve(options.image)
+        do {
+            if options.image == "busybox" || options.image == DefaultImage.reference {
+                image = try DefaultImage.ensure(images)
+            } else {
+                _ = try ImageReference(parsing: options.image.hasPrefix("sha256:") ? "x" : options.image)
+                image = try images.resolve(options.image)
+            }
+        } catch var e as BoxError {
+            e.exitCode = 125  // docker run's code for "could not even create it"
+            throw e
         }
         let layerDirs = try images.layerDirectories(image)
         let imageConfig = image.config.config

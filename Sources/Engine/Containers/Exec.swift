@@ -43,11 +43,11 @@ public struct Exec: Sendable {
         guard box_pipe_cloexec(&errPipe) == 0 else { throw BoxError.sys(.exec, "pipe") }
         defer { close(errPipe[0]) }
 
-        var argv = [Subprocess.selfExecutable(), "__nsexec", "--pid=\(current.state.Pid)", "--errfd=3",
+        var argv = [Subprocess.selfExecutable(), "__nsexec", "--pid=\(current.state.Pid)",
+                    "--start=\(current.state.PidStartTime)", "--errfd=3",
                     "--uid=\(user.uid)", "--gid=\(user.gid)", "--caps=\(String(spec.Capabilities, radix: 16))",
                     "--cwd=\(workdir)"]
         if o.tty { argv.append("--tty") }
-        argv += env.map { "--env=\($0)" }
         argv += ["--"] + o.command
 
         // With -t the command gets a pty from the container's own devpts: nsexec opens it inside and sends
@@ -80,7 +80,7 @@ public struct Exec: Sendable {
         defer { signal(SIGINT, oldInt); signal(SIGQUIT, oldQuit) }
         let pid: pid_t
         do {
-            pid = try Subprocess.spawn(argv, actions: &actions)
+            pid = try Subprocess.spawn(argv, actions: &actions, environment: env)
         } catch {
             close(errPipe[1])
             if o.tty { close(console[1]) }
@@ -112,7 +112,7 @@ public struct Exec: Sendable {
                 $0.withMemoryRebound(to: CChar.self, capacity: 496) { String(cString: $0) }
             }
             throw BoxError(.exec, stage, errno: stage.hasPrefix("exec: \"") ? nil : failure.err,
-                           exitCode: code == 125 ? 125 : Spawner.exitCode(forStartFailure: failure.err))
+                           exitCode: Spawner.exitCode(forStage: stage, errno: failure.err))
         }
         return code
     }
@@ -128,13 +128,29 @@ struct ExecTerminal {
         let saved = terminal ? Terminal.makeRaw(0) : nil
         defer { if let saved { Terminal.restore(0, saved) } }
         let pidfd = box_pidfd_open(pid)
+        // SIGWINCH: pass the new window size on to the command's terminal.
+        var winch = sigset_t()
+        sigemptyset(&winch)
+        sigaddset(&winch, SIGWINCH)
+        var previous = sigset_t()
+        sigprocmask(SIG_BLOCK, &winch, &previous)
+        defer { sigprocmask(SIG_SETMASK, &previous, nil) }
+        let sigfd = box_signalfd_cloexec(&winch)
+        defer { if sigfd >= 0 { close(sigfd) } }
         var stdinOpen = true
         var buf = [UInt8](repeating: 0, count: 32768)
         outer: while true {
             var fds = [pollfd(fd: master, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
-            if poll(&fds, 3, -1) < 0 { if errno == EINTR { continue }; break }
+                       pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0)]
+            if poll(&fds, 4, -1) < 0 { if errno == EINTR { continue }; break }
+            if fds[3].revents != 0 {
+                var info = [UInt8](repeating: 0, count: 128)
+                _ = read(sigfd, &info, 128)
+                var rows: UInt16 = 0, cols: UInt16 = 0
+                if box_get_winsize(0, &rows, &cols) == 0 { box_set_winsize(master, rows, cols) }
+            }
             if fds[0].revents != 0 {
                 let n = buf.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
                 if n <= 0 { break outer }  // EIO: every holder of the slave side has gone

@@ -62,7 +62,7 @@ public struct Lifecycle: Sendable {
                 }
             }
             guard reader.fill(from: fd) else {
-                throw BoxError(.start, "the container's monitor exited before the container started (see \(store.root.containerDir("ID"))/state.json)")
+                throw BoxError(.start, "the container's monitor exited before the container started")
             }
         }
     }

@@ -30,13 +30,21 @@ public struct Monitor {
     public static func main(id: String, clientFD: Int32) -> Never {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
+        // Keep only stdio and the first client, and that one close-on-exec: whatever else the starting command
+        // had open (a test harness's pipes, a shell's fds) must not be held open by a long-lived monitor.
+        box_close_from(4)
+        if clientFD >= 0 { _ = fcntl(clientFD, F_SETFD, FD_CLOEXEC) }
+        _ = chdir("/")  // do not keep the caller's working directory busy
         let store = ContainerStore(root: .fromEnvironment())
         guard let c = try? store.loadRaw(id) else {
             if clientFD >= 0 { Frame.send(clientFD, .failed, Array("125\nNo such container: \(id)".utf8)) }
             exit(1)
         }
         var monitor = Monitor(store: store, id: id, spec: c.spec, state: c.state)
-        if clientFD >= 0 { monitor.clients.append(Client(fd: clientFD)) }
+        if clientFD >= 0 {
+            setNonBlocking(clientFD)
+            monitor.clients.append(Client(fd: clientFD))
+        }
         monitor.run()
         exit(0)
     }
@@ -45,8 +53,24 @@ public struct Monitor {
     var merged: String { layer + "/merged" }
 
     mutating func run() {
-        state.MonitorPid = getpid()
-        state.MonitorStartTime = HostProcess.startTime(getpid()) ?? 0
+        // Claim the container under the engine lock: of two `box start`s racing, exactly one monitor wins.
+        do {
+            let me = getpid(), myStart = HostProcess.startTime(getpid()) ?? 0
+            state = try store.root.locked {
+                var current = try store.loadRaw(id).state
+                if current.MonitorPid > 0 && current.MonitorPid != me
+                    && HostProcess.isAlive(current.MonitorPid, startTime: current.MonitorStartTime) {
+                    throw BoxError(.start, "container \(spec.Name) is already running", exitCode: 1)
+                }
+                current.MonitorPid = me
+                current.MonitorStartTime = myStart
+                try store.saveState(id, current)
+                return current
+            }
+        } catch {
+            broadcast(.failed, Array("\((error as? BoxError)?.exitCode ?? 125)\n\(error)".utf8))
+            return
+        }
         let started: Spawner.Started
         var io: ContainerIO
         do {
@@ -82,6 +106,15 @@ public struct Monitor {
     /// Bind-mount targets are created in the merged view before clone. A symlink anywhere on the way is refused:
     /// on the host side it would resolve outside the container (runc uses securejoin for the same reason).
     func prepareMountTargets() throws {
+        for path in Rootfs.systemMountPoints {
+            var st = stat()
+            if lstat(merged + path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFDIR {
+                throw BoxError(.mount, "refusing to start: \(path) in the image is not a directory (a symlink there would carry the mount out of the container)")
+            }
+        }
+        // docker creates a missing working directory.
+        try Monitor.checkNoSymlinks(merged, spec.Config.WorkingDir)
+        try Files.mkdirs(merged + spec.Config.WorkingDir)
         for file in ["hostname", "hosts", "resolv.conf"] {
             try Monitor.checkNoSymlinks(merged, "/etc/" + file)
             try Files.mkdirs(merged + "/etc")
@@ -130,9 +163,14 @@ public struct Monitor {
             var fds: [pollfd] = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
                                  pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
             for fd in io.outputs { fds.append(pollfd(fd: fd.fd, events: Int16(POLLIN), revents: 0)) }
+            // Input the container has not read yet: wait for room, and stop taking more from clients while
+            // a lot is queued (backpressure instead of a monitor blocked on a full pipe).
+            fds.append(pollfd(fd: io.pending.isEmpty ? -1 : io.input, events: Int16(POLLOUT), revents: 0))
             let clientBase = fds.count
-            for c in clients { fds.append(pollfd(fd: c.fd, events: Int16(POLLIN), revents: 0)) }
+            let acceptInput = io.pending.count < 1 << 18
+            for c in clients { fds.append(pollfd(fd: c.fd, events: acceptInput ? Int16(POLLIN) : 0, revents: 0)) }
             if poll(&fds, nfds_t(fds.count), -1) < 0 { if errno == EINTR { continue }; break }
+            if fds[clientBase - 1].revents != 0 { io.flushInput() }
 
             for (i, out) in io.outputs.enumerated() where fds[2 + i].revents != 0 {
                 if !pump(out, io: &io) { io.outputs.removeAll { $0.fd == out.fd } }
@@ -148,7 +186,7 @@ public struct Monitor {
             for fd in gone { close(fd); clients.removeAll { $0.fd == fd } }
             if fds[1].revents & Int16(POLLIN) != 0 {
                 let fd = box_accept_cloexec(listener)
-                if fd >= 0 { clients.append(Client(fd: fd)) }
+                if fd >= 0 { setNonBlocking(fd); clients.append(Client(fd: fd)) }
             }
             if fds[0].revents != 0 { break }
         }
@@ -172,13 +210,14 @@ public struct Monitor {
 
     /// Handles frames from one client; false when it has gone away.
     func serve(_ client: inout Client, io: inout ContainerIO, pidfd: Int32) -> Bool {
+        defer { io.flushInput() }
         guard client.reader.fill(from: client.fd) else { return false }
         while let (type, payload) = client.reader.next() {
             switch type {
             case .stdin:
-                if io.input >= 0 { _ = writeFully(io.input, payload) }
+                io.queueInput(payload)
             case .stdinClosed:
-                if !spec.Config.Tty && spec.Config.StdinOnce { io.closeInput() }
+                if !spec.Config.Tty && spec.Config.StdinOnce { io.closeInputWhenFlushed() }
             case .resize:
                 let parts = String(decoding: payload, as: UTF8.self).split(separator: " ").compactMap { UInt16($0) }
                 if parts.count == 2, io.tty { box_set_winsize(io.input, parts[0], parts[1]) }
@@ -204,6 +243,13 @@ public struct Monitor {
         }
         io.closeAll()
 
+        // Clean up first, record last: once state.json says "exited", a new `box start` may begin at once,
+        // and nothing of this run may then unmount or unlink what the new one made.
+        Rootfs.unmount(merged)
+        close(listener)
+        unlink(store.root.socket(id))
+        if log >= 0 { close(log) }
+
         let signal = status & 0x7f
         state.Status = .exited
         state.ExitCode = signal == 0 ? (status >> 8) & 0xff : 128 + signal
@@ -214,11 +260,6 @@ public struct Monitor {
         var attributes = ["exitCode": String(state.ExitCode)]
         if signal != 0 { attributes["signal"] = String(signal) }
         store.journal.record(Event(action: "die", id: id, name: spec.Name, image: spec.Config.Image, attributes: attributes))
-
-        Rootfs.unmount(merged)
-        close(listener)
-        unlink(store.root.socket(id))
-        if log >= 0 { close(log) }
         // `box run --rm` returns only once the container is gone, as docker's does.
         if spec.HostConfig.AutoRemove { try? store.remove(Container(spec: spec, state: state), force: false) }
         broadcast(.exited, Array(String(state.ExitCode).utf8))
@@ -247,7 +288,9 @@ struct ContainerIO {
     struct Output: Equatable { var fd: Int32; var stream: String }
     var tty: Bool
     var outputs: [Output] = []
-    var input: Int32 = -1                 // where client input goes (pty master or stdin pipe)
+    var input: Int32 = -1                 // where client input goes (pty master or stdin pipe), non-blocking
+    var pending: [UInt8] = []             // client input the container has not taken yet
+    private var closeWhenFlushed = false
     var childStdio: Spawner.Stdio
     private var childEnds: [Int32] = []
     private var consoleReceiver: Int32 = -1
@@ -275,6 +318,7 @@ struct ContainerIO {
             close(childIn)
             childIn = inp[0]
             input = inp[1]
+            setNonBlocking(input)
         }
         childStdio = Spawner.Stdio(stdin: childIn, stdout: out[1], stderr: err[1], tty: false)
         childEnds = [childIn, out[1], err[1]]
@@ -289,6 +333,7 @@ struct ContainerIO {
             close(consoleReceiver)
             consoleReceiver = -1
             guard master >= 0 else { throw BoxError.sys(.start, "receive the container's terminal") }
+            setNonBlocking(master)
             outputs = [Output(fd: master, stream: "stdout")]
             input = master
         }
@@ -299,8 +344,29 @@ struct ContainerIO {
         childEnds = []
     }
 
-    mutating func closeInput() {
-        if input >= 0 && !tty { close(input); input = -1 }
+    mutating func queueInput(_ bytes: [UInt8]) {
+        guard input >= 0 else { return }
+        pending += bytes
+    }
+
+    /// Writes as much queued input as the container will take now.
+    mutating func flushInput() {
+        while input >= 0 && !pending.isEmpty {
+            let n = pending.withUnsafeBytes { write(input, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { return }
+                pending = []  // the container closed its stdin: drop what it will never read
+                break
+            }
+            pending.removeFirst(n)
+        }
+        if closeWhenFlushed && pending.isEmpty && input >= 0 && !tty { close(input); input = -1 }
+    }
+
+    mutating func closeInputWhenFlushed() {
+        closeWhenFlushed = true
+        flushInput()
     }
 
     mutating func closeAll() {

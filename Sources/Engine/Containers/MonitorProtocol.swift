@@ -31,17 +31,18 @@ public enum Frame: UInt8, Sendable {
     }
 }
 
-/// Writes everything or reports failure (EPIPE: the peer went away).
+/// Writes everything or reports failure (EPIPE: the peer went away). On a non-blocking descriptor it waits for
+/// room, but gives up after `timeout` milliseconds without progress: one stuck reader must not stall a monitor.
 @discardableResult
-public func writeFully(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+public func writeFully(_ fd: Int32, _ bytes: [UInt8], timeout: Int32 = 2000) -> Bool {
     var offset = 0
     while offset < bytes.count {
         let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
         if n < 0 {
             if errno == EINTR { continue }
-            if errno == EAGAIN {  // a non-blocking peer that is slow: wait for room
+            if errno == EAGAIN {
                 var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&p, 1, 1000)
+                if poll(&p, 1, timeout) <= 0 { return false }
                 continue
             }
             return false
@@ -49,6 +50,10 @@ public func writeFully(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         offset += n
     }
     return true
+}
+
+func setNonBlocking(_ fd: Int32) {
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
 }
 
 /// Accumulates bytes from a stream and cuts them into frames.

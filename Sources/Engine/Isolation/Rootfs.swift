@@ -15,7 +15,8 @@ public enum Rootfs {
         guard options.utf8.count < 4000 else {
             throw BoxError(.mount, "too many image layers for one overlay mount (\(layers.count))")
         }
-        guard mount("overlay", merged, "overlay", 0, options) == 0 else {
+        // nodev: with no device cgroup yet, a node made with CAP_MKNOD (or shipped in a layer) must not open.
+        guard mount("overlay", merged, "overlay", UInt(MS_NODEV), options) == 0 else {
             throw BoxError.sys(.mount, "mount overlay on \(merged) (is the overlay module loaded? try: modprobe overlay)")
         }
     }
@@ -101,13 +102,17 @@ public enum Rootfs {
         public var readOnly: Bool
     }
 
-    /// The container's mounts, in order: runc's default spec (proc before pivot_root, sysfs read-only, a tmpfs
-    /// /dev with devpts, shm and mqueue), then the per-container /etc files, then the user's volumes.
-    public static func mounts(rootfs: String, containerDir: String, volumes: [Volume], network: String) -> [MountEntry] {
+    /// Where the kernel's own filesystems go: each must be a plain directory in the image (or absent), never a
+    /// symlink that would carry the mount out of the rootfs (runc's checkProcMount).
+    public static let systemMountPoints = ["/proc", "/sys", "/dev"]
+
+    /// The container's mounts, in order: runc's default spec (proc before pivot_root, sysfs read-only, a nodev
+    /// tmpfs /dev with devpts, shm and mqueue), then the per-container /etc files, then the user's volumes.
+    public static func mounts(rootfs: String, containerDir: String, volumes: [Volume]) -> [MountEntry] {
         let nosuidNodevNoexec = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
         var list: [MountEntry] = [
             .init(source: "proc", target: rootfs + "/proc", fstype: "proc", flags: nosuidNodevNoexec, data: nil, readOnly: false),
-            .init(source: "tmpfs", target: rootfs + "/dev", fstype: "tmpfs", flags: UInt(MS_NOSUID | MS_STRICTATIME),
+            .init(source: "tmpfs", target: rootfs + "/dev", fstype: "tmpfs", flags: UInt(MS_NOSUID | MS_NODEV | MS_STRICTATIME),
                   data: "mode=755,size=65536k", readOnly: false),
             .init(source: "devpts", target: rootfs + "/dev/pts", fstype: "devpts", flags: UInt(MS_NOSUID | MS_NOEXEC),
                   data: "newinstance,ptmxmode=0666,mode=0620,gid=5", readOnly: false),
@@ -115,14 +120,10 @@ public enum Rootfs {
                   data: "mode=1777,size=65536k", readOnly: false),
             .init(source: "mqueue", target: rootfs + "/dev/mqueue", fstype: "mqueue", flags: nosuidNodevNoexec, data: nil, readOnly: false),
         ]
-        // A new sysfs shows the container's own network devices; with the host's network it must be a bind.
-        if network == "host" {
-            list.append(.init(source: "/sys", target: rootfs + "/sys", fstype: nil, flags: UInt(MS_BIND | MS_REC),
-                              data: nil, readOnly: true))
-        } else {
-            list.append(.init(source: "sysfs", target: rootfs + "/sys", fstype: "sysfs",
-                              flags: nosuidNodevNoexec | UInt(MS_RDONLY), data: nil, readOnly: false))
-        }
+        // A fresh sysfs, read-only, even with the host's network (a bind of the host's /sys would carry its
+        // writable submounts, /sys/fs/cgroup among them); runc mounts it the same way.
+        list.append(.init(source: "sysfs", target: rootfs + "/sys", fstype: "sysfs",
+                          flags: nosuidNodevNoexec | UInt(MS_RDONLY), data: nil, readOnly: false))
         for file in ["hostname", "hosts", "resolv.conf"] {
             list.append(.init(source: containerDir + "/" + file, target: rootfs + "/etc/" + file, fstype: nil,
                               flags: UInt(MS_BIND), data: nil, readOnly: false))

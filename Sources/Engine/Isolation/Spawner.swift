@@ -23,17 +23,18 @@ public enum Spawner {
         public var pidfd: Int32
     }
 
-    /// Exit code docker uses for a start that failed at `err`: 127 not found, 126 not executable, else 125.
-    public static func exitCode(forStartFailure err: Int32) -> Int32 {
-        err == ENOENT ? 127 : (err == EACCES || err == ENOEXEC || err == EISDIR) ? 126 : 125
+    /// Exit code docker uses for a start that failed: 127 if the command was not found, 126 if it could not be
+    /// executed, 125 for any other stage (a mount, a chdir, a capability).
+    public static func exitCode(forStage stage: String, errno err: Int32) -> Int32 {
+        guard stage.hasPrefix("exec") else { return 125 }
+        return err == ENOENT ? 127 : 126
     }
 
     public static func start(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio,
                              cgroupProcs: [String] = []) throws -> Started {
         let volumes = try spec.HostConfig.Binds.map(Volume.init(parsing:))
         let user = try UserSpec.resolve(spec.Config.User, layers: spec.LayerDirs)
-        let mounts = Rootfs.mounts(rootfs: rootfs, containerDir: containerDir, volumes: volumes,
-                                   network: spec.HostConfig.NetworkMode)
+        let mounts = Rootfs.mounts(rootfs: rootfs, containerDir: containerDir, volumes: volumes)
 
         var namespaces = Int32(BOX_CLONE_NEWNS | BOX_CLONE_NEWPID | BOX_CLONE_NEWUTS | BOX_CLONE_NEWIPC | BOX_CLONE_NEWCGROUP)
         if spec.HostConfig.NetworkMode != "host" { namespaces |= Int32(BOX_CLONE_NEWNET) }
@@ -89,7 +90,7 @@ public enum Spawner {
             }
             // The PATH search failure is already a whole sentence (docker's); strerror would only repeat it.
             let errno: Int32? = stage.hasPrefix("exec: \"") ? nil : failure.err
-            throw BoxError(.start, stage, errno: errno, exitCode: exitCode(forStartFailure: failure.err))
+            throw BoxError(.start, stage, errno: errno, exitCode: exitCode(forStage: stage, errno: failure.err))
         }
         return Started(pid: pid, pidfd: pidfd)
     }

@@ -1,0 +1,171 @@
+import Foundation
+import Testing
+@testable import Engine
+
+@Suite("Container lifecycle", .enabled(if: isRoot, Comment(rawValue: needsRoot)))
+struct LifecycleTests {
+    @Test("box run exits with the command's code; 127 not found, 126 not executable")
+    func exitCodes() throws {
+        let box = try Sandbox()
+        #expect(try box.run("run", "--rm", "busybox", "sh", "-c", "exit 3").status == 3)
+        let missing = try box.run("run", "--rm", "busybox", "no-such-command")
+        #expect(missing.status == 127)
+        #expect(missing.stderr.contains("executable file not found in $PATH"), "\(missing.stderr)")
+        let notExec = try box.run("run", "--rm", "busybox", "/etc/passwd")
+        #expect(notExec.status == 126, "\(notExec.stderr)")
+        #expect(notExec.stderr.contains("Permission denied"))
+    }
+
+    @Test("PID 1 ignores even SIGKILL sent from inside its own namespace")
+    func pid1IsProtected() throws {
+        let box = try Sandbox()
+        let r = try box.run("run", "--rm", "busybox", "sh", "-c", "kill -9 $$; kill -TERM 1; echo survived")
+        #expect(r.out == "survived")
+        #expect(r.status == 0)
+    }
+
+    @Test("run --rm leaves no container, mount or writable layer behind")
+    func autoRemove() throws {
+        let box = try Sandbox()
+        let r = try box.run("run", "--rm", "busybox", "sh", "-c", "echo hi > /tmp/x; echo done")
+        #expect(r.out == "done")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: box.engineRoot.containers).isEmpty)
+        let layers = try FileManager.default.contentsOfDirectory(atPath: box.engineRoot.overlay)
+        #expect(layers.count == 1, "only the busybox layer should remain: \(layers)")
+        #expect(box.mountsUnderRoot.isEmpty)
+        #expect(box.events.map(\.action) == ["create", "start", "die", "destroy"])
+    }
+
+    @Test("stdout and stderr stay apart, reach the caller and the log")
+    func output() throws {
+        let box = try Sandbox()
+        let r = try box.run("run", "--name", "c1", "busybox", "sh", "-c", "echo to-out; echo to-err >&2")
+        #expect(r.stdout == "to-out\n")
+        #expect(r.stderr == "to-err\n")
+        let logs = try box.run("logs", "c1")
+        #expect(logs.stdout == "to-out\n" && logs.stderr == "to-err\n")
+        let stamped = try box.run("logs", "-t", "c1")
+        #expect(stamped.stdout.hasPrefix("20") && stamped.stdout.contains("Z to-out"))
+    }
+
+    @Test("stdin reaches the container with -i, and its end closes the container's stdin")
+    func stdin() throws {
+        let box = try Sandbox()
+        let r = try box.run(["run", "--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z; echo end"], input: "hello\n")
+        #expect(r.stdout == "HELLO\nend\n")
+    }
+
+    @Test("stop: PID 1 without a SIGTERM handler is killed after the grace period")
+    func stopNeedsKill() throws {
+        let box = try Sandbox()
+        _ = try box.detached("--name", "c1", "busybox", "sleep", "1000")
+        let r = try box.run("stop", "-t", "1", "c1")
+        #expect(r.status == 0)
+        #expect(r.stderr.contains("sent SIGKILL"))
+        #expect(try box.inspect("c1", "{{.State.ExitCode}}") == "137")
+        let actions = box.events.filter { $0.action == "kill" }.map { $0.attributes["signal"] }
+        #expect(actions == ["15", "9"])
+    }
+
+    @Test("stop: PID 1 with a SIGTERM handler exits on SIGTERM")
+    func stopGraceful() throws {
+        let box = try Sandbox()
+        _ = try box.detached("--name", "c1", "busybox", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done")
+        let r = try box.run("stop", "-t", "30", "c1")
+        #expect(r.status == 0 && !r.stderr.contains("SIGKILL"))
+        #expect(try box.inspect("c1", "{{.State.ExitCode}}") == "0")
+        #expect(box.events.filter { $0.action == "kill" }.count == 1)
+    }
+
+    @Test("kill sends the named signal without waiting; wait prints the exit code")
+    func killAndWait() throws {
+        let box = try Sandbox()
+        _ = try box.detached("--name", "c1", "busybox", "sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done")
+        #expect(try box.run("kill", "-s", "USR1", "c1").out == "c1")
+        #expect(try box.run("wait", "c1").out == "42")
+        let again = try box.run("kill", "c1")
+        #expect(again.status == 1 && again.stderr.contains("is not running"))
+    }
+
+    @Test("exec runs in the container, propagates the exit code, and is journalled")
+    func exec() throws {
+        let box = try Sandbox()
+        _ = try box.detached("--name", "c1", "-e", "FROM_RUN=yes", "busybox", "sleep", "1000")
+        let r = try box.run("exec", "-e", "EXTRA=1", "-w", "/tmp", "c1", "sh", "-c", "echo $FROM_RUN $EXTRA $(pwd) $(hostname); exit 5")
+        #expect(r.status == 5)
+        #expect(r.out == "yes 1 /tmp " + String(try box.inspect("c1", "{{.Id}}").prefix(12)))
+        let die = box.events.last { $0.action == "exec_die" }
+        #expect(die?.attributes["exitCode"] == "5")
+        #expect(die?.attributes["command"]?.hasPrefix("sh -c echo") == true)
+        #expect(try box.run("exec", "c1", "nope").status == 127)
+        _ = try box.run("stop", "-t", "0", "c1")
+        let stopped = try box.run("exec", "c1", "true")
+        #expect(stopped.status == 1 && stopped.stderr.contains("is not running"))
+    }
+
+    @Test("a restarted container keeps its writable layer; a new one does not see it")
+    func writableLayer() throws {
+        let box = try Sandbox()
+        #expect(try box.run("run", "--name", "c1", "busybox", "sh", "-c", "cat /kept 2>/dev/null; echo kept > /kept").status == 0)
+        let again = try box.run("start", "-a", "c1")
+        #expect(again.out == "kept")
+        let other = try box.run("run", "--rm", "busybox", "cat", "/kept")
+        #expect(other.status != 0)
+    }
+
+    @Test("the monitor outlives the box command that started the container")
+    func monitorSurvivesClient() throws {
+        let box = try Sandbox()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: box.box)
+        p.arguments = ["run", "--name", "c1", "busybox", "sleep", "1000"]
+        p.environment = ["BOX_ROOT": box.root]
+        try p.run()
+        #expect(try Sandbox.eventually { try box.run("inspect", "-f", "{{.State.Status}}", "c1").out == "running" })
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        usleep(200_000)
+        #expect(try box.inspect("c1", "{{.State.Status}}") == "running")
+        #expect(try box.run("ps", "-q").out.count == 12)
+    }
+
+    @Test("a container whose monitor and PID 1 were killed is reconciled to exited, and removable")
+    func reconcile() throws {
+        let box = try Sandbox()
+        let id = try box.detached("--name", "c1", "busybox", "sleep", "1000")
+        let state = try box.store.load(id).state
+        kill(state.MonitorPid, SIGKILL)
+        kill(state.Pid, SIGKILL)
+        #expect(Sandbox.eventually { !HostProcess.isAlive(state.Pid, startTime: state.PidStartTime) })
+        usleep(100_000)
+        #expect(try box.run("ps", "-a").stdout.contains("Exited (255)"))
+        #expect(try box.run("rm", "c1").status == 0)
+        #expect(box.mountsUnderRoot.isEmpty)
+    }
+
+    @Test("rm refuses a running container without -f, and -f removes it")
+    func remove() throws {
+        let box = try Sandbox()
+        _ = try box.detached("--name", "c1", "busybox", "sleep", "1000")
+        let refused = try box.run("rm", "c1")
+        #expect(refused.status == 1 && refused.stderr.contains("You cannot remove a running container"))
+        #expect(try box.run("rm", "-f", "c1").status == 0)
+        #expect(try box.run("ps", "-aq").out.isEmpty)
+        #expect(box.mountsUnderRoot.isEmpty)
+        #expect(box.events.last?.action == "destroy")
+    }
+
+    @Test("ps shows docker's columns and states")
+    func ps() throws {
+        let box = try Sandbox()
+        _ = try box.detached("--name", "up", "busybox", "sleep", "1000")
+        try box.run("run", "--name", "done", "busybox", "sh", "-c", "exit 2")
+        try box.run("create", "--name", "new", "busybox")
+        let running = try box.run("ps")
+        #expect(running.stdout.hasPrefix("CONTAINER ID   IMAGE     COMMAND"))
+        #expect(running.stdout.contains("Up ") && running.stdout.contains(" up\n") && !running.stdout.contains("done"))
+        let all = try box.run("ps", "-a").stdout
+        #expect(all.contains("Exited (2)") && all.contains("Created"))
+        #expect(try box.run("ps", "-l", "-q").out == String(try box.inspect("new", "{{.Id}}").prefix(12)))
+    }
+}

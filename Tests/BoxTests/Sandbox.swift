@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+@testable import Engine
+
+/// Tests that need the real kernel run as root; elsewhere they are skipped with this reason.
+let isRoot = getuid() == 0
+let needsRoot = "needs root: namespaces, mounts and /proc of other processes (run ./test.sh with sudo)"
+
+/// One test's own engine: a fresh BOX_ROOT under /tmp, the real `box` binary, and a clean-up that leaves
+/// nothing behind (containers removed, no mount under the root, the directory gone).
+final class Sandbox: @unchecked Sendable {
+    let root: String
+    let box: String
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var out: String { stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    init() throws {
+        var template = Array("/tmp/boxtest-XXXXXX".utf8CString)
+        guard let dir = mkdtemp(&template) else { throw BoxError.sys(.store, "mkdtemp") }
+        root = String(cString: dir)
+        // The test bundle sits next to the `box` it depends on (.build/<triple>/debug/).
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        box = exe.deletingLastPathComponent().appendingPathComponent("box").path
+    }
+
+    var engineRoot: EngineRoot { EngineRoot(path: root) }
+    var store: ContainerStore { ContainerStore(root: engineRoot) }
+
+    /// Runs `box ARGS`, waiting for it; stdin from `input` (or /dev/null).
+    @discardableResult
+    func run(_ args: String..., input: String? = nil) throws -> Result {
+        try run(args, input: input)
+    }
+
+    func run(_ args: [String], input: String? = nil, environment extra: [String: String] = [:]) throws -> Result {
+        try Self.exec([box] + args, input: input, environment: ["BOX_ROOT": root].merging(extra) { $1 })
+    }
+
+    /// Runs any host program (nsenter, kill...).
+    static func exec(_ argv: [String], input: String? = nil, environment extra: [String: String] = [:]) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: argv[0])
+        p.arguments = Array(argv.dropFirst())
+        p.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        if let input {
+            let inPipe = Pipe()
+            p.standardInput = inPipe
+            try p.run()
+            inPipe.fileHandleForWriting.write(Data(input.utf8))
+            try inPipe.fileHandleForWriting.close()
+        } else {
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+        }
+        // Read both pipes before waiting: a chatty child would otherwise block on a full pipe.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var errData = Data()
+        group.enter()
+        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Starts a detached container and returns its id.
+    func detached(_ args: String...) throws -> String {
+        let r = try run(["run", "-d"] + args)
+        #expect(r.status == 0, "box run -d \(args) failed: \(r.stderr)")
+        return r.out
+    }
+
+    func inspect(_ name: String, _ format: String) throws -> String {
+        let r = try run("inspect", "--format", format, name)
+        #expect(r.status == 0, "inspect failed: \(r.stderr)")
+        return r.out
+    }
+
+    func pid(_ name: String) throws -> Int32 {
+        Int32(try inspect(name, "{{.State.Pid}}")) ?? 0
+    }
+
+    /// Mount points below this sandbox's root, from the host's mountinfo.
+    var mountsUnderRoot: [String] {
+        Rootfs.mountPoints().filter { $0.hasPrefix(root + "/") }
+    }
+
+    /// Removes every container, checks nothing stayed mounted, deletes the root.
+    func cleanUp() {
+        if let ids = try? run("ps", "-aq", "--no-trunc").out.split(separator: "\n"), !ids.isEmpty {
+            _ = try? run(["rm", "-f"] + ids.map(String.init))
+        }
+        let leftovers = mountsUnderRoot
+        #expect(leftovers.isEmpty, "mounts left behind: \(leftovers)")
+        for m in leftovers.reversed() { umount2(m, Int32(MNT_DETACH)) }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    deinit { cleanUp() }
+
+    /// Polls `condition` every 20 ms for up to `seconds` (for state that settles asynchronously).
+    static func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(20_000)
+        }
+        return try condition()
+    }
+
+    /// Events of this sandbox's journal, oldest first.
+    var events: [Event] { EventJournal(root: engineRoot).read().events }
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Gets a Debian or Ubuntu machine ready for boxlab, builds box and starts your first container.
+#   sudo ./setup.sh              install what is missing, build, install /usr/local/bin/box, start a container
+#   sudo ./setup.sh --no-start   the same, without starting anything
+#   sudo ./setup.sh --deps-only  only install the packages and check Swift (CI)
+# Running it again is safe: it installs nothing new, rebuilds and starts.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+start=1 build=1
+for arg in "$@"; do
+    case $arg in
+        --no-start) start=0 ;;
+        --deps-only) start=0 build=0 ;;
+        -h | --help) sed -n '2,6s/^# //p' "$0"; exit 0 ;;
+        *) echo "setup.sh: unknown option $arg (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup.sh installs packages and /usr/local/bin/box: run it with sudo (sudo ./setup.sh)" >&2
+    exit 1
+fi
+if ! command -v apt-get >/dev/null; then
+    echo "setup.sh knows apt only (Debian, Ubuntu). Elsewhere, install the packages listed in setup.sh by hand." >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+apt_updated=0
+apt_update_once() {
+    [ "$apt_updated" = 1 ] && return
+    echo "==> apt-get update"
+    apt-get update -q
+    apt_updated=1
+}
+apt_install() {
+    apt_update_once
+    echo "==> installing: $*"
+    apt-get install -y -q --no-install-recommends "$@"
+}
+
+# want PACKAGE [TEST...]: PACKAGE is needed unless TEST succeeds (without a TEST: unless dpkg has it installed).
+missing=()
+want() {
+    local package=$1
+    shift
+    if [ $# -gt 0 ]; then
+        "$@" >/dev/null 2>&1 && return
+    elif [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" = "install ok installed" ]; then
+        return
+    fi
+    missing+=("$package")
+}
+has_lib() { ldconfig -p | grep -F "$1" >/dev/null; }
+
+echo "==> checking packages"
+want build-essential    # libc, libgcc and libstdc++ to link against (the Swift toolchain brings its own clang)
+want pkg-config         # how SwiftPM finds libcap and libarchive
+want git                # SwiftPM fetches swift-argument-parser and swift-crypto with it
+want ca-certificates
+want libcap-dev         # CSpawn: capability sets
+want libarchive-dev     # image layers
+want busybox-static     # box builds its busybox image from /bin/busybox
+want util-linux         # nsenter, unshare
+want iproute2           # ip
+want psmisc             # pstree
+# Shared libraries the toolchain's own tools load (swift-build links libcurl and libxml2 through Foundation);
+# Swift's installers usually bring them, a bare VM may not. libcurl4 is libcurl4t64 on newer releases: apt picks it.
+want libcurl4 has_lib libcurl.so.4
+want libxml2 has_lib libxml2.so.2
+want libsqlite3-0 has_lib libsqlite3.so.0
+want libncurses6 has_lib libncurses.so.6
+if [ ${#missing[@]} -gt 0 ]; then
+    apt_install "${missing[@]}"
+else
+    echo "    all there"
+fi
+
+echo "==> looking for Swift 6"
+# shellcheck source=scripts/swift-env.sh
+. scripts/swift-env.sh
+if ! swift_find; then
+    apt_update_once
+    if apt-cache show swiftlang >/dev/null 2>&1; then  # Debian 13+, Ubuntu 24.04+
+        apt_install swiftlang
+        swift_find || true
+    fi
+fi
+if [ -z "$SWIFT_VERSION" ]; then
+    swift_explain "Then run sudo ./setup.sh again."
+    exit 1
+fi
+echo "    $SWIFT_VERSION ($(command -v swift))"
+
+if [ "$build" = 0 ]; then
+    echo "==> dependencies are in place"
+    exit 0
+fi
+
+echo "==> building box (release, static Swift runtime)"
+echo "    The first build fetches the dependencies and compiles swift-crypto: several minutes on a small VM."
+swift build -c release --static-swift-stdlib
+install -m 0755 .build/release/box /usr/local/bin/box
+echo "==> installed /usr/local/bin/box ($(/usr/local/bin/box version))"
+
+# >>> lab: the step runner is not written yet; once Package.swift builds it, this installs it too.
+if [ -x .build/release/lab ]; then
+    install -m 0755 .build/release/lab /usr/local/bin/lab
+    echo "==> installed /usr/local/bin/lab"
+fi
+# <<< lab
+
+first_run="sudo box run -it --rm --name first busybox sh"
+if [ "$start" = 0 ] || [ ! -t 0 ]; then
+    echo "Ready. Start your first container with:  $first_run"
+    exit 0
+fi
+
+# Until `lab` exists the first step is a plain shell in a container; then this becomes `exec lab next`.
+box=/usr/local/bin/box
+case $("$box" inspect --type container -f '{{.State.Running}}' first 2>/dev/null || true) in
+    true)
+        echo "Your container \"first\" is still running (you detached from it): attaching. Press Enter for a prompt."
+        exec "$box" attach first
+        ;;
+    false) "$box" rm first >/dev/null ;;
+esac
+echo
+echo "Starting your first container: a busybox shell that is PID 1 of its own namespaces. Try ps, hostname, ls /."
+echo "exit (or Ctrl-D) ends it; Ctrl-P Ctrl-Q detaches and leaves it running. Then follow the tour in README.md."
+exec "$box" run -it --rm --name first busybox sh
