@@ -102,3 +102,11 @@ int box_pipe_cloexec(int fds[2]);
 int box_close_from(int lowfd);
 int box_accept_cloexec(int listener);
 int box_signalfd_cloexec(const void *mask);
+
+/// fork(2), which Swift marks unavailable. Only for a process with a single thread (the caller checks).
+pid_t box_fork(void);
+/// Number of threads of the calling process (from /proc/self/stat), or -1.
+int box_thread_count(void);
+/// Rewrites what `ps` shows for this process (its comm and, as far as it fits, its command line), as
+/// setproctitle does: a forked monitor shows `box-monitor ID`, not the command that started it.
+void box_set_process_title(const char *title);

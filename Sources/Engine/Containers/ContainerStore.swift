@@ -22,8 +22,10 @@ public struct ContainerStore: Sendable {
     public func logPath(_ id: String) -> String { root.containerDir(id) + "/\(id)-json.log" }
     public func layerPath(_ id: String) -> String { root.overlay + "/" + id }
 
-    public func saveState(_ id: String, _ state: ContainerState) throws {
-        try Files.writeAtomically(statePath(id), try Files.encode(state, pretty: true))
+    /// Atomic always; `durable` (fsync) for the records that matter after a power cut — how a container
+    /// ended. A state that only says "starting" or "running" is reconciled from the kernel after a reboot anyway.
+    public func saveState(_ id: String, _ state: ContainerState, durable: Bool = true) throws {
+        try Files.writeAtomically(statePath(id), try Files.encode(state, pretty: true), durable: durable)
     }
 
     func loadRaw(_ id: String) throws -> Container {
@@ -165,9 +167,10 @@ public struct ContainerStore: Sendable {
             do {
                 try Files.mkdirs(dir, mode: 0o710)
                 for sub in ["diff", "work", "merged"] { try Files.mkdirs(layerPath(id) + "/" + sub) }
-                try Files.writeAtomically(dir + "/hostname", hostname + "\n")
-                try Files.writeAtomically(dir + "/hosts", Rootfs.hostsFile(hostname: hostname))
-                try Files.writeAtomically(dir + "/resolv.conf", Rootfs.resolvConf())
+                // Regenerable from the spec: no fsync (see Files.writeAtomically).
+                try Files.writeAtomically(dir + "/hostname", hostname + "\n", durable: false)
+                try Files.writeAtomically(dir + "/hosts", Rootfs.hostsFile(hostname: hostname), durable: false)
+                try Files.writeAtomically(dir + "/resolv.conf", Rootfs.resolvConf(), durable: false)
                 try Files.writeAtomically(specPath(id), try Files.encode(spec, pretty: true))
                 try saveState(id, ContainerState())
             } catch {

@@ -34,7 +34,9 @@ public struct Event: Codable, Sendable, Equatable {
 
 /// The append-only journal of everything the engine did (BOX_ROOT/events.jsonl, one JSON object a line).
 /// The step runner reads it as evidence of what a learner did, so a record is appended with one write on
-/// an O_APPEND descriptor and fsynced: concurrent writers never interleave, a crash never leaves half a line.
+/// an O_APPEND descriptor: concurrent writers never interleave, and a killed writer never leaves half a line.
+/// It is not fsynced (four fsyncs would be a large part of a container's start): a power cut may lose the
+/// last records, along with the containers they describe.
 public struct EventJournal: Sendable {
     public let path: String
 
@@ -43,7 +45,7 @@ public struct EventJournal: Sendable {
     public func record(_ event: Event) {
         // The journal is evidence, not control: failing to record must not fail the operation itself.
         guard let bytes = try? Files.encode(event) else { return }
-        try? Files.append(path, String(decoding: bytes, as: UTF8.self) + "\n")
+        try? Files.append(path, String(decoding: bytes, as: UTF8.self) + "\n", durable: false)
     }
 
     /// Events in [since, until), oldest first. A torn or foreign line is skipped, never fatal.

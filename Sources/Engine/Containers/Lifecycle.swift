@@ -21,6 +21,27 @@ public struct Lifecycle: Sendable {
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw BoxError.sys(.start, "socketpair")
         }
+        // The monitor is forked, not re-executed: a second start of the Swift binary would be most of a
+        // container's start-up. box runs no other thread, so fork is safe; if one ever appears, re-exec instead.
+        if box_thread_count() == 1 {
+            let pid = box_fork()
+            if pid < 0 { let e = errno; close(pair[0]); close(pair[1]); throw BoxError.sys(.start, "fork the monitor", errno: e) }
+            if pid == 0 {
+                close(pair[0])
+                _ = setsid()  // out of our session: a hang-up or Ctrl-C aimed at `box` never reaches it
+                let null = open("/dev/null", O_RDWR)
+                for fd in Int32(0)...2 { dup2(null, fd) }
+                if pair[1] != 3 { dup2(pair[1], 3); close(pair[1]) }
+                var none = sigset_t()
+                sigemptyset(&none)
+                sigprocmask(SIG_SETMASK, &none, nil)
+                box_set_process_title("box-monitor \(c.spec.shortID)")
+                Monitor.main(id: c.id, clientFD: 3)
+            }
+            close(pair[1])
+            return pair[0]
+        }
+        // Fallback: re-execute box as `box __monitor ID`.
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

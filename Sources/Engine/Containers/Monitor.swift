@@ -64,7 +64,7 @@ public struct Monitor {
                 }
                 current.MonitorPid = me
                 current.MonitorStartTime = myStart
-                try store.saveState(id, current)
+                try store.saveState(id, current, durable: false)
                 return current
             }
         } catch {
@@ -95,7 +95,7 @@ public struct Monitor {
         state.ExitCode = 0
         state.Error = ""
         state.Signal = nil
-        try? store.saveState(id, state)
+        try? store.saveState(id, state, durable: false)
         store.journal.record(Event(action: "start", id: id, name: spec.Name, image: spec.Config.Image))
         broadcast(.started, Array(String(started.pid).utf8))
 

@@ -4,6 +4,12 @@ public struct Volume: Sendable, Equatable {
     public var container: String
     public var readOnly: Bool
 
+    public init(host: String, container: String, readOnly: Bool) {
+        self.host = host
+        self.container = container
+        self.readOnly = readOnly
+    }
+
     public init(parsing text: String) throws {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 || parts.count == 3 else {

@@ -37,16 +37,19 @@ public enum Files {
         try? readString(path)
     }
 
-    /// Writes via a temporary file, fsync and rename: a reader sees the old or the new content, never a part,
-    /// even if the writer is killed with SIGKILL halfway.
-    public static func writeAtomically(_ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = 0o644) throws {
+    /// Writes via a temporary file and rename: a reader sees the old or the new content, never a part, even if
+    /// the writer is killed with SIGKILL halfway. `durable` adds an fsync before the rename, so the new content
+    /// also survives a power cut; files the engine can regenerate skip it (each fsync costs a container's start
+    /// up to a millisecond).
+    public static func writeAtomically(_ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = 0o644,
+                                       durable: Bool = true) throws {
         let tmp = "\(path).tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw BoxError.sys(.store, "create \(tmp)") }
         let data = Array(bytes)
         do {
             try writeAll(fd, data, path: tmp)
-            guard fsync(fd) == 0 else { throw BoxError.sys(.store, "fsync \(tmp)") }
+            guard !durable || fsync(fd) == 0 else { throw BoxError.sys(.store, "fsync \(tmp)") }
             close(fd)
         } catch {
             close(fd)
@@ -60,8 +63,8 @@ public enum Files {
         }
     }
 
-    public static func writeAtomically(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
-        try writeAtomically(path, Array(text.utf8), mode: mode)
+    public static func writeAtomically(_ path: String, _ text: String, mode: mode_t = 0o644, durable: Bool = true) throws {
+        try writeAtomically(path, Array(text.utf8), mode: mode, durable: durable)
     }
 
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
@@ -73,14 +76,14 @@ public enum Files {
         }
     }
 
-    /// Appends one record with a single write(2) on an O_APPEND descriptor, then fsyncs: records from
-    /// concurrent writers never interleave, and a record is either whole or absent.
-    public static func append(_ path: String, _ line: String) throws {
+    /// Appends one record with a single write(2) on an O_APPEND descriptor (then fsyncs, if `durable`):
+    /// records from concurrent writers never interleave, and a record is either whole or absent.
+    public static func append(_ path: String, _ line: String, durable: Bool = true) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw BoxError.sys(.store, "open \(path)") }
         defer { close(fd) }
         try writeAll(fd, Array(line.utf8), path: path)
-        _ = fsync(fd)
+        if durable { _ = fsync(fd) }
     }
 
     public static func mkdirs(_ path: String, mode: mode_t = 0o755) throws {

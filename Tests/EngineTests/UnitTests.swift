@@ -1,0 +1,150 @@
+import Glibc
+import Testing
+@testable import Engine
+
+// Pure logic, no root needed.
+
+@Suite("Timestamps as docker prints and parses them")
+struct TimestampTests {
+    @Test("RFC 3339 with nanoseconds round-trips")
+    func roundTrip() {
+        let t = Timestamp(seconds: 1_795_794_575, nanoseconds: 123_456_789)
+        #expect(t.rfc3339 == "2026-11-27T15:49:35.123456789Z")
+        #expect(Timestamp.parse(t.rfc3339) == t)
+    }
+
+    @Test("docker's zero time prints as year 1")
+    func zero() {
+        #expect(Timestamp.zero.rfc3339 == "0001-01-01T00:00:00Z")
+        #expect(Timestamp(seconds: 0).rfc3339 == "1970-01-01T00:00:00.000000000Z")
+    }
+
+    @Test("--since accepts Unix seconds and durations back from now")
+    func relative() {
+        let now = Timestamp(seconds: 10_000)
+        #expect(Timestamp.parse("10m", now: now) == Timestamp(seconds: 9_400))
+        #expect(Timestamp.parse("2h", now: now) == Timestamp(seconds: 2_800))
+        #expect(Timestamp.parse("1764258575", now: now) == Timestamp(seconds: 1_764_258_575))
+        #expect(Timestamp.parse("yesterday", now: now) == nil)
+        #expect(Timestamp.parse("2026-13", now: now) == nil)
+    }
+
+    @Test("human durations use docker's units", arguments: [
+        (0, "Less than a second"), (1, "1 second"), (59, "59 seconds"), (90, "About a minute"),
+        (600, "10 minutes"), (4000, "About an hour"), (7200, "2 hours"), (3 * 86400, "3 days"),
+    ])
+    func human(seconds: Int, text: String) {
+        #expect(Timestamp.humanDuration(Int64(seconds)) == text)
+    }
+}
+
+@Suite("Parsing what users type")
+struct ParsingTests {
+    @Test("volumes: HOST:CONTAINER[:ro|rw]")
+    func volumes() throws {
+        let v = try Volume(parsing: "/srv/www:/www:ro")
+        #expect(v == Volume(host: "/srv/www", container: "/www", readOnly: true))
+        #expect(try Volume(parsing: "/a:/b").readOnly == false)
+        for bad in ["relative:/x", "/a:relative", "/a:/", "/a:/b:rx", "/a", "/a:/b/../../etc"] {
+            #expect(throws: BoxError.self, "\(bad) was accepted") { try Volume(parsing: bad) }
+        }
+    }
+
+    @Test("image references: name[:tag], lowercase")
+    func references() throws {
+        #expect(try ImageReference(parsing: "busybox").description == "busybox:latest")
+        #expect(try ImageReference(parsing: "lab/web:1.0").description == "lab/web:1.0")
+        for bad in ["Busybox", "", "a:", "/x", "x/", "a b"] {
+            #expect(throws: BoxError.self, "\(bad) was accepted") { try ImageReference(parsing: bad) }
+        }
+    }
+
+    @Test("capabilities: docker's default 14, plus and minus, ALL, any spelling")
+    func capabilities() throws {
+        let base = try Capabilities.mask(add: [], drop: [])
+        #expect(base == 0xa80425fb)
+        #expect(Capabilities.names(base).count == 14)
+        #expect(try Capabilities.mask(add: ["net_admin"], drop: []) == base | (1 << 12))
+        #expect(try Capabilities.mask(add: [], drop: ["CAP_CHOWN"]) == base & ~1)
+        #expect(try Capabilities.mask(add: [], drop: ["ALL"]) == 0)
+        #expect(try Capabilities.mask(add: ["ALL"], drop: []) == Capabilities.all)
+        #expect(throws: BoxError.self) { try Capabilities.mask(add: ["FLY"], drop: []) }
+    }
+
+    @Test("users: numbers, or names looked up in the image's passwd and group")
+    func users() throws {
+        #expect(try UserSpec.resolve("", layers: []) == UserSpec(uid: 0, gid: 0))
+        #expect(try UserSpec.resolve("1000:1001", layers: []) == UserSpec(uid: 1000, gid: 1001))
+        #expect(throws: BoxError.self) { try UserSpec.resolve("nobody", layers: []) }
+    }
+
+    @Test("container names follow docker's rule")
+    func names() {
+        #expect(Names.isValid("c1") && Names.isValid("web.1_a-b"))
+        #expect(!Names.isValid("-x") && !Names.isValid("a/b") && !Names.isValid("") && !Names.isValid("é"))
+        var rng = SystemRandomNumberGenerator()
+        #expect(Names.isValid(Names.random(using: &rng)))
+    }
+}
+
+@Suite("Kernel facts read from text")
+struct KernelTextTests {
+    @Test("cgroup mode from mountinfo: unified, hybrid, legacy")
+    func cgroupMode() {
+        let v2 = "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n"
+        let hybrid = "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n41 31 0:38 / /sys/fs/cgroup/unified rw shared:9 - cgroup2 cgroup2 rw\n"
+        let legacy = "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"
+        #expect(CgroupMode.detect(mountinfo: v2) == .unified)
+        #expect(CgroupMode.detect(mountinfo: hybrid) == .hybrid)
+        #expect(CgroupMode.detect(mountinfo: legacy) == .legacy)
+    }
+
+    @Test("mountinfo escapes are undone")
+    func unescape() {
+        #expect(Rootfs.unescape("/tmp/with\\040space") == "/tmp/with space")
+        #expect(Rootfs.unescape("/plain") == "/plain")
+    }
+
+    @Test("/etc/hosts names the container; resolv.conf never points at the host's loopback")
+    func etcFiles() {
+        #expect(Rootfs.hostsFile(hostname: "c1").contains("127.0.1.1\tc1\n"))
+        #expect(!Rootfs.resolvConf().contains("nameserver 127."))
+    }
+}
+
+@Suite("The monitor's frame protocol")
+struct FrameTests {
+    @Test("frames survive being split and joined arbitrarily")
+    func framing() {
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        let stream = Frame.encode(.stdout, Array("hello".utf8)) + Frame.encode(.exited, Array("42".utf8))
+            + Frame.encode(.stderr, [UInt8]())
+        // Write it in two uneven pieces.
+        _ = stream.withUnsafeBytes { write(fds[1], $0.baseAddress, 3) }
+        var reader = FrameReader()
+        var filled = reader.fill(from: fds[0])
+        #expect(filled)
+        var frame = reader.next()
+        #expect(frame == nil, "a frame from 3 bytes")
+        _ = stream.withUnsafeBytes { write(fds[1], $0.baseAddress! + 3, $0.count - 3) }
+        filled = reader.fill(from: fds[0])
+        #expect(filled)
+        frame = reader.next()
+        #expect(frame?.0 == .stdout && frame?.1 == Array("hello".utf8))
+        frame = reader.next()
+        #expect(frame?.0 == .exited && frame.map { String(decoding: $0.1, as: UTF8.self) } == "42")
+        frame = reader.next()
+        #expect(frame?.0 == .stderr && frame?.1.isEmpty == true)
+        frame = reader.next()
+        #expect(frame == nil)
+    }
+
+    @Test("log lines are valid JSON strings for any output")
+    func logQuoting() throws {
+        let raw = "tab\there \"quoted\" back\\slash \u{01} é\n"
+        let parsed = try JSONValue.parse(jsonQuote(raw))
+        #expect(parsed == .string(raw))
+    }
+}
