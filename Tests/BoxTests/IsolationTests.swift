@@ -119,6 +119,8 @@ struct IsolationTests {
         let box = try Sandbox()
         let none = try box.run("run", "--rm", "busybox", "ls", "/sys/class/net")
         #expect(none.out == "lo")
+        let ping = try box.run("run", "--rm", "busybox", "ping", "-c", "1", "-W", "2", "127.0.0.1")
+        #expect(ping.status == 0, "loopback is down: \(ping.stdout) \(ping.stderr)")
         let host = try box.run("run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net")
         let mine = try FileManager.default.contentsOfDirectory(atPath: "/sys/class/net").sorted()
         #expect(host.out.split(separator: "\n").map(String.init).sorted() == mine)

@@ -41,8 +41,10 @@ final class Sandbox: @unchecked Sendable {
         try Self.exec([box] + args, input: input, environment: ["BOX_ROOT": root].merging(extra) { $1 })
     }
 
-    /// Runs any host program (nsenter, kill...).
-    static func exec(_ argv: [String], input: String? = nil, environment extra: [String: String] = [:]) throws -> Result {
+    /// Runs any host program (nsenter, kill...). `input` is written at once, or piece by piece after each
+    /// piece's delay (as a person types: a terminal must be in raw mode before Ctrl-Q means anything).
+    static func exec(_ argv: [String], input: String? = nil, typing: [(seconds: Double, text: String)] = [],
+                     environment extra: [String: String] = [:]) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: argv[0])
         p.arguments = Array(argv.dropFirst())
@@ -50,12 +52,19 @@ final class Sandbox: @unchecked Sendable {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        if let input {
+        if input != nil || !typing.isEmpty {
             let inPipe = Pipe()
             p.standardInput = inPipe
             try p.run()
-            inPipe.fileHandleForWriting.write(Data(input.utf8))
-            try inPipe.fileHandleForWriting.close()
+            let pieces = (input.map { [(seconds: 0.0, text: $0)] } ?? []) + typing
+            let writer = inPipe.fileHandleForWriting
+            DispatchQueue.global().async {
+                for piece in pieces {
+                    usleep(UInt32(piece.seconds * 1e6))
+                    writer.write(Data(piece.text.utf8))
+                }
+                try? writer.close()
+            }
         } else {
             p.standardInput = FileHandle.nullDevice
             try p.run()
