@@ -11,7 +11,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The only C: what must run before the Swift runtime starts threads, or what Swift cannot call
@@ -24,11 +23,13 @@ let package = Package(
         ),
         .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
         .systemLibrary(name: "CLibarchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        // sha256 from GNU Nettle, which libarchive already loads: swift-crypto would pull full Foundation
+        // (and ICU) into every `box` start.
+        .systemLibrary(name: "CNettle", pkgConfig: "nettle", providers: [.apt(["nettle-dev"])]),
         .target(
             name: "Engine",
             dependencies: [
-                "CSpawn", "CLibarchive",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "CSpawn", "CLibarchive", "CNettle",
             ]
         ),
         .executableTarget(

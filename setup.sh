@@ -57,10 +57,11 @@ has_lib() { ldconfig -p | grep -F "$1" >/dev/null; }
 echo "==> checking packages"
 want build-essential    # libc, libgcc and libstdc++ to link against (the Swift toolchain brings its own clang)
 want pkg-config         # how SwiftPM finds libcap and libarchive
-want git                # SwiftPM fetches swift-argument-parser and swift-crypto with it
+want git                # SwiftPM fetches swift-argument-parser with it
 want ca-certificates
 want libcap-dev         # CSpawn: capability sets
 want libarchive-dev     # image layers
+want nettle-dev         # sha256 of layers and configs
 want busybox-static     # box builds its busybox image from /bin/busybox
 want util-linux         # nsenter, unshare
 want iproute2           # ip
@@ -99,7 +100,7 @@ if [ "$build" = 0 ]; then
 fi
 
 echo "==> building box (release, static Swift runtime)"
-echo "    The first build fetches the dependencies and compiles swift-crypto: several minutes on a small VM."
+echo "    The first build fetches swift-argument-parser and compiles everything: a few minutes on a small VM."
 swift build -c release --static-swift-stdlib
 install -m 0755 .build/release/box /usr/local/bin/box
 echo "==> installed /usr/local/bin/box ($(/usr/local/bin/box version))"

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CLibarchive
-import Crypto
+import CNettle
 
 /// Layer tars, read and written with libarchive: no hand-written tar anywhere in the engine.
 public enum LayerArchive {
@@ -122,27 +122,33 @@ public enum LayerArchive {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw BoxError.sys(.layer, "open \(path)") }
         defer { close(fd) }
-        var hasher = SHA256()
+        var ctx = sha256_ctx()
+        nettle_sha256_init(&ctx)
         var buf = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 { if errno == EINTR { continue }; throw BoxError.sys(.layer, "read \(path)") }
             if n == 0 { break }
-            buf.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            nettle_sha256_update(&ctx, n, buf)
         }
-        return "sha256:" + hex(hasher.finalize())
+        return finish(&ctx)
     }
 
     public static func sha256(_ bytes: [UInt8]) -> String {
-        "sha256:" + hex(SHA256.hash(data: bytes))
+        var ctx = sha256_ctx()
+        nettle_sha256_init(&ctx)
+        nettle_sha256_update(&ctx, bytes.count, bytes)
+        return finish(&ctx)
     }
 
-    private static func hex(_ digest: SHA256.Digest) -> String {
+    private static func finish(_ ctx: inout sha256_ctx) -> String {
+        var digest = [UInt8](repeating: 0, count: 32)
+        nettle_sha256_digest(&ctx, 32, &digest)
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(64)
         for byte in digest { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
-        return String(decoding: out, as: UTF8.self)
+        return "sha256:" + String(decoding: out, as: UTF8.self)
     }
 
     private static func message(_ a: OpaquePointer) -> String {
