@@ -23,24 +23,35 @@ struct Logs: ParsableCommand {
         let store = try engine()
         let c = try store.resolve(container)
         let path = store.logPath(c.id)
-        var offset = 0
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 && !follow { return }  // never started: no output yet
+        defer { if fd >= 0 { close(fd) } }
+        var pending: [UInt8] = []
         var first = true
+        var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let bytes = (try? Files.read(path)) ?? []
+            // Looked at before reading: whatever a container wrote before it stopped is read in this round.
+            let running = follow ? try store.load(c.id).state.Running : false
+            // Read only what was appended since the last round.
+            while fd >= 0 {
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                pending += chunk[0..<n]
+            }
             var lines: [Line] = []
-            var start = offset
-            for i in offset..<bytes.count where bytes[i] == UInt8(ascii: "\n") {
-                if let line = try? JSONDecoder().decode(Line.self, from: Data(bytes[start..<i])) { lines.append(line) }
+            var start = 0
+            for i in pending.indices where pending[i] == UInt8(ascii: "\n") {
+                if let line = try? JSONDecoder().decode(Line.self, from: Data(pending[start..<i])) { lines.append(line) }
                 start = i + 1
             }
-            offset = start
+            pending.removeFirst(start)
             if first, let tail { lines = Array(lines.suffix(tail)) }
             first = false
             for line in lines {
                 let text = timestamps ? line.time + " " + line.log : line.log
                 writeFully(line.stream == "stderr" ? 2 : 1, Array(text.utf8))
             }
-            guard follow, try store.load(c.id).state.Running || bytes.count > offset else { return }
+            guard running else { return }
             usleep(100_000)
         }
     }

@@ -27,12 +27,6 @@ struct Run: ParsableCommand {
     var detach = false
     @OptionGroup var options: ContainerOptions
 
-    func validate() throws {
-        if detach && options.autoRemove == false && options.tty && !options.interactive {
-            // allowed, like docker: a tty with nothing attached
-        }
-    }
-
     func run() throws {
         let store = try engine()
         let container = try store.create(options.createOptions())

@@ -44,8 +44,18 @@ struct LifecycleTests {
         #expect(r.stderr == "to-err\n")
         let logs = try box.run("logs", "c1")
         #expect(logs.stdout == "to-out\n" && logs.stderr == "to-err\n")
+        let tail = try box.run("logs", "--tail", "1", "c1")
+        #expect(tail.stdout.isEmpty && tail.stderr == "to-err\n")
         let stamped = try box.run("logs", "-t", "c1")
         #expect(stamped.stdout.hasPrefix("20") && stamped.stdout.contains("Z to-out"))
+    }
+
+    @Test("logs -f follows until the container stops, and misses nothing")
+    func followLogs() throws {
+        let box = try Sandbox()
+        _ = try box.detached("--name", "c1", "busybox", "sh", "-c", "for i in 1 2 3 4 5; do echo line$i; sleep 0.1; done")
+        let r = try box.run("logs", "-f", "c1")
+        #expect(r.stdout == "line1\nline2\nline3\nline4\nline5\n")
     }
 
     @Test("stdin reaches the container with -i, and its end closes the container's stdin")
@@ -98,6 +108,9 @@ struct LifecycleTests {
         #expect(die?.attributes["exitCode"] == "5")
         #expect(die?.attributes["command"]?.hasPrefix("sh -c echo") == true)
         #expect(try box.run("exec", "c1", "nope").status == 127)
+        // A user added inside the running container is known to exec -u.
+        #expect(try box.run("exec", "c1", "sh", "-c", "echo bob:x:1234:1234::/home:/bin/sh >> /etc/passwd").status == 0)
+        #expect(try box.run("exec", "-u", "bob", "c1", "id", "-u").out == "1234")
         _ = try box.run("stop", "-t", "0", "c1")
         let stopped = try box.run("exec", "c1", "true")
         #expect(stopped.status == 1 && stopped.stderr.contains("is not running"))

@@ -1,7 +1,7 @@
 import FoundationEssentials
 
-/// One line of the event journal. Actions are docker's: create, start, attach, detach, exec_start, exec_die,
-/// kill, die, stop, destroy (what `rm` records), plus the image actions tag and untag.
+/// One line of the event journal. Actions are docker's names: create, start, exec_start, exec_die, kill, die,
+/// stop, destroy (what `rm` records).
 public struct Event: Codable, Sendable, Equatable {
     public var time: Timestamp
     public var type: String

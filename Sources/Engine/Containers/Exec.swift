@@ -27,15 +27,21 @@ public struct Exec: Sendable {
         }
         guard !o.command.isEmpty else { throw BoxError(.usage, "exec needs a command to run inside the container") }
         let spec = current.spec
-        let user = try UserSpec.resolve(o.user ?? spec.Config.User, layers: spec.LayerDirs)
+        // Names are looked up in the container's live root, so a user added inside it (adduser) counts.
+        let user = try UserSpec.resolve(o.user ?? spec.Config.User, layers: ["/proc/\(current.state.Pid)/root"])
         let workdir = o.workdir ?? spec.Config.WorkingDir
         guard workdir.hasPrefix("/") else { throw BoxError(.usage, "the working directory '\(workdir)' must be absolute") }
 
         var env = spec.Config.Env
         for item in o.env {
-            let key = item.prefix { $0 != "=" }
+            var entry = item
+            if !item.contains("=") {
+                guard let value = getenv(item) else { continue }  // docker: -e NAME copies the host's, if set
+                entry = item + "=" + String(cString: value)
+            }
+            let key = entry.prefix { $0 != "=" }
             env.removeAll { $0.prefix { $0 != "=" } == key }
-            env.append(item.contains("=") ? item : item + "=" + (getenv(item).map { String(cString: $0) } ?? ""))
+            env.append(entry)
         }
         if o.tty && !env.contains(where: { $0.hasPrefix("TERM=") }) { env.append("TERM=xterm") }
 
