@@ -24,16 +24,9 @@ public struct AttachSession {
         let saved = terminal ? Terminal.makeRaw(0) : nil
         defer { if let saved { Terminal.restore(0, saved) } }
 
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        for s in [SIGWINCH] + (proxySignals ? [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] : []) {
-            sigaddset(&signals, s)
-        }
-        var previous = sigset_t()
-        sigprocmask(SIG_BLOCK, &signals, &previous)
-        defer { sigprocmask(SIG_SETMASK, &previous, nil) }
-        let sigfd = box_signalfd_cloexec(&signals)
-        defer { if sigfd >= 0 { close(sigfd) } }
+        let signals = SignalQueue([SIGWINCH] + (proxySignals ? [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] : []))
+        defer { signals.close() }
+        let sigfd = signals.fd
 
         if terminal { sendWindowSize(socket) }
         var reader = FrameReader()
@@ -60,9 +53,7 @@ public struct AttachSession {
                 if !open { throw BoxError(.attach, "lost the connection to the container's monitor") }
             }
             if fds[1].revents != 0 {
-                var info = [UInt8](repeating: 0, count: 128)  // struct signalfd_siginfo
-                if read(sigfd, &info, 128) == 128 {
-                    let signo = Int32(info[0]) | Int32(info[1]) << 8 | Int32(info[2]) << 16 | Int32(info[3]) << 24
+                if let signo = signals.next() {
                     if signo == SIGWINCH { if terminal { sendWindowSize(socket) } }
                     else { Frame.send(socket, .signal, Array(String(signo).utf8)) }
                 }
@@ -99,6 +90,34 @@ public struct AttachSession {
     func sendWindowSize(_ socket: Int32) {
         var rows: UInt16 = 0, cols: UInt16 = 0
         if box_get_winsize(0, &rows, &cols) == 0 { Frame.send(socket, .resize, Array("\(rows) \(cols)".utf8)) }
+    }
+}
+
+/// Signals received through a signalfd, to be polled with everything else: they are blocked while the
+/// queue exists, and `close()` restores the previous mask.
+struct SignalQueue {
+    let fd: Int32
+    private var previous = sigset_t()
+
+    init(_ signals: [Int32]) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in signals { sigaddset(&set, s) }
+        sigprocmask(SIG_BLOCK, &set, &previous)
+        fd = box_signalfd_cloexec(&set)
+    }
+
+    /// The next pending signal's number (after poll said the fd is readable).
+    func next() -> Int32? {
+        var info = [UInt8](repeating: 0, count: 128)  // struct signalfd_siginfo; ssi_signo comes first
+        guard fd >= 0, read(fd, &info, 128) == 128 else { return nil }
+        return Int32(info[0]) | Int32(info[1]) << 8 | Int32(info[2]) << 16 | Int32(info[3]) << 24
+    }
+
+    func close() {
+        if fd >= 0 { _ = Glibc.close(fd) }
+        var restore = previous
+        sigprocmask(SIG_SETMASK, &restore, nil)
     }
 }
 

@@ -135,14 +135,9 @@ struct ExecTerminal {
         defer { if let saved { Terminal.restore(0, saved) } }
         let pidfd = box_pidfd_open(pid)
         // SIGWINCH: pass the new window size on to the command's terminal.
-        var winch = sigset_t()
-        sigemptyset(&winch)
-        sigaddset(&winch, SIGWINCH)
-        var previous = sigset_t()
-        sigprocmask(SIG_BLOCK, &winch, &previous)
-        defer { sigprocmask(SIG_SETMASK, &previous, nil) }
-        let sigfd = box_signalfd_cloexec(&winch)
-        defer { if sigfd >= 0 { close(sigfd) } }
+        let signals = SignalQueue([SIGWINCH])
+        defer { signals.close() }
+        let sigfd = signals.fd
         var stdinOpen = true
         var buf = [UInt8](repeating: 0, count: 32768)
         outer: while true {
@@ -152,8 +147,7 @@ struct ExecTerminal {
                        pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0)]
             if poll(&fds, 4, -1) < 0 { if errno == EINTR { continue }; break }
             if fds[3].revents != 0 {
-                var info = [UInt8](repeating: 0, count: 128)
-                _ = read(sigfd, &info, 128)
+                _ = signals.next()
                 var rows: UInt16 = 0, cols: UInt16 = 0
                 if box_get_winsize(0, &rows, &cols) == 0 { box_set_winsize(master, rows, cols) }
             }
