@@ -25,6 +25,18 @@ struct ContainerOptions: ParsableArguments {
     var capAdd: [String] = []
     @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (e.g. CHOWN, or ALL)")
     var capDrop: [String] = []
+    @Option(name: [.short, .long], help: "Memory limit (e.g. 32m, 1g): the OOM killer ends the container beyond it")
+    var memory: String?
+    @Option(name: .customLong("memory-swap"), help: "Memory plus swap limit (-1: unlimited swap)")
+    var memorySwap: String?
+    @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: "CPU shares, a relative weight (default 1024)")
+    var cpuShares: Int64?
+    @Option(name: .long, help: "Number of CPUs the container may use (e.g. 0.5)")
+    var cpus: Double?
+    @Option(name: .customLong("cpuset-cpus"), help: "CPUs the container may run on (e.g. 0-1,3)")
+    var cpusetCpus: String?
+    @Option(name: .customLong("pids-limit"), help: "Maximum number of processes in the container")
+    var pidsLimit: Int64?
     @Flag(name: [.short, .long], help: "Keep STDIN open even if not attached")
     var interactive = false
     @Flag(name: [.short, .long], help: "Allocate a pseudo-TTY")
@@ -54,6 +66,12 @@ struct ContainerOptions: ParsableArguments {
         o.tty = tty
         o.interactive = interactive
         o.autoRemove = autoRemove
+        o.memory = memory
+        o.memorySwap = memorySwap
+        o.cpuShares = cpuShares
+        o.cpus = cpus
+        o.cpusetCpus = cpusetCpus
+        o.pidsLimit = pidsLimit
         return o
     }
 }

@@ -157,3 +157,62 @@ struct DigestTests {
         #expect(LayerArchive.sha256([]) == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
     }
 }
+
+@Suite("cgroup v2 driver against a fake cgroupfs tree")
+struct CgroupV2FakeTests {
+    func fakeRoot() throws -> String {
+        var template = Array("/tmp/fakecg-XXXXXX".utf8CString)
+        let root = String(cString: mkdtemp(&template)!)
+        try Files.writeAtomically(root + "/cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n")
+        try Files.writeAtomically(root + "/cgroup.subtree_control", "")
+        return root
+    }
+
+    @Test("create enables controllers down the path and writes limits in v2 units")
+    func create() throws {
+        let root = try fakeRoot()
+        defer { try? Files.removeTree(root) }
+        let v2 = CgroupV2(root: root)
+        var r = Resources()
+        r.Memory = 32 << 20
+        r.CpuShares = 256
+        r.NanoCpus = 1_500_000_000
+        r.PidsLimit = 20
+        try Files.mkdirs(root + "/box")
+        try Files.writeAtomically(root + "/box/cgroup.controllers", "cpuset cpu memory pids\n")
+        try v2.create("box/c1", r)
+        #expect(try Files.readString(root + "/cgroup.subtree_control") == "+cpu +cpuset +memory +pids")
+        #expect(try Files.readString(root + "/box/cgroup.subtree_control") == "+cpu +cpuset +memory +pids")
+        #expect(try Files.readString(root + "/box/c1/memory.max") == "33554432")
+        #expect(try Files.readString(root + "/box/c1/cpu.weight") == "10")  // runc: 1 + (256-2)*9999/262142
+        #expect(try Files.readString(root + "/box/c1/cpu.max") == "150000 100000")
+        #expect(try Files.readString(root + "/box/c1/pids.max") == "20")
+        #expect(v2.procsFiles("box/c1") == [root + "/box/c1/cgroup.procs"])
+    }
+
+    @Test("oom_kill is read from memory.events")
+    func oomEvents() throws {
+        let root = try fakeRoot()
+        defer { try? Files.removeTree(root) }
+        try Files.mkdirs(root + "/box/c1")
+        try Files.writeAtomically(root + "/box/c1/memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n")
+        #expect(CgroupV2(root: root).oomKills("box/c1") == 1)
+        #expect(CgroupV2(root: root).oomKills("box/none") == 0)
+    }
+
+    @Test("shares convert to weights as runc and crun do")
+    func weights() {
+        #expect(Cgroups.weight(fromShares: 2) == 1)
+        #expect(Cgroups.weight(fromShares: 1024) == 39)
+        #expect(Cgroups.weight(fromShares: 262_144) == 10000)
+    }
+
+    @Test("docker's size units")
+    func sizes() throws {
+        #expect(try CreateOptions.bytes("32m", flag: "-m") == 32 << 20)
+        #expect(try CreateOptions.bytes("1G", flag: "-m") == 1 << 30)
+        #expect(try CreateOptions.bytes("512kb", flag: "-m") == 512 << 10)
+        #expect(try CreateOptions.bytes("4096", flag: "-m") == 4096)
+        #expect(throws: BoxError.self) { try CreateOptions.bytes("lots", flag: "-m") }
+    }
+}

@@ -21,6 +21,8 @@ public struct ContainerSpec: Codable, Sendable {
         public var CapAdd: [String]
         public var CapDrop: [String]
         public var Privileged: Bool
+        /// Limits written to the container's cgroup (absent in containers created before limits existed).
+        public var Resources: Resources?
     }
 
     public var ID: String
@@ -37,6 +39,8 @@ public struct ContainerSpec: Codable, Sendable {
     public var Capabilities: UInt64
 
     public var shortID: String { String(ID.prefix(12)) }
+    /// The container's cgroup, below each hierarchy root.
+    public var cgroup: String { "box/" + ID }
 }
 
 public enum ContainerStatus: String, Codable, Sendable {

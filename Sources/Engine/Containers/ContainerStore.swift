@@ -129,6 +129,7 @@ public struct ContainerStore: Sendable {
             throw BoxError(.network, "network \(options.network) not found: box knows \"none\" (loopback only, the default) and \"host\"", exitCode: 125)
         }
         let caps = try Capabilities.mask(add: options.capAdd, drop: options.capDrop)
+        let resources = try options.resources()
         var labels: [String: String] = [:]
         for label in options.labels {
             let parts = label.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -160,7 +161,8 @@ public struct ContainerStore: Sendable {
                               Entrypoint: entrypoint, Image: options.image, WorkingDir: workdir, Labels: labels,
                               Tty: options.tty, OpenStdin: options.interactive, StdinOnce: options.interactive),
                 HostConfig: .init(Binds: options.volumes, NetworkMode: options.network, AutoRemove: options.autoRemove,
-                                  CapAdd: options.capAdd, CapDrop: options.capDrop, Privileged: false),
+                                  CapAdd: options.capAdd, CapDrop: options.capDrop, Privileged: false,
+                                  Resources: resources),
                 LayerDirs: layerDirs, Capabilities: caps)
 
             let dir = root.containerDir(id)
@@ -204,6 +206,8 @@ public struct ContainerStore: Sendable {
         if Rootfs.isMounted(merged) {
             throw BoxError(.remove, "\(merged) is still mounted; unmount it (umount -l \(merged)) and try again")
         }
+        // A monitor that was killed could not remove the container's cgroup.
+        try? Cgroups.driver().remove(c.spec.cgroup)
         try Files.removeTree(layerPath(c.id))
         try Files.removeTree(root.containerDir(c.id))
         unlink(root.socket(c.id))

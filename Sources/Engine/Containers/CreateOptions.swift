@@ -17,6 +17,63 @@ public struct CreateOptions: Sendable {
     public var tty = false
     public var interactive = false
     public var autoRemove = false
+    public var memory: String?
+    public var memorySwap: String?
+    public var cpuShares: Int64?
+    public var cpus: Double?
+    public var cpusetCpus: String?
+    public var pidsLimit: Int64?
+
+    /// Validates the resource flags and turns them into cgroup limits, with docker's rules and messages.
+    public func resources() throws -> Resources {
+        var r = Resources()
+        if let memory {
+            r.Memory = try CreateOptions.bytes(memory, flag: "--memory")
+            // docker: "Minimum memory limit allowed is 6MB"
+            guard r.Memory >= 6 << 20 else { throw BoxError(.usage, "minimum memory limit allowed is 6MB (--memory \(memory))") }
+        }
+        if let memorySwap {
+            r.MemorySwap = memorySwap == "-1" ? -1 : try CreateOptions.bytes(memorySwap, flag: "--memory-swap")
+            guard r.Memory > 0 else { throw BoxError(.usage, "--memory-swap needs --memory as well") }
+            guard r.MemorySwap == -1 || r.MemorySwap >= r.Memory else {
+                throw BoxError(.usage, "--memory-swap (memory plus swap) must be at least --memory")
+            }
+        }
+        if let cpuShares {
+            guard cpuShares >= 2 && cpuShares <= 262_144 else { throw BoxError(.usage, "--cpu-shares must be between 2 and 262144") }
+            r.CpuShares = cpuShares
+        }
+        if let cpus {
+            guard cpus > 0 && cpus <= 1024 else { throw BoxError(.usage, "--cpus must be a positive number of CPUs, e.g. 0.5") }
+            r.NanoCpus = Int64(cpus * 1e9)
+        }
+        if let cpusetCpus {
+            guard !cpusetCpus.isEmpty, cpusetCpus.allSatisfy({ $0.isNumber || $0 == "," || $0 == "-" }) else {
+                throw BoxError(.usage, "invalid --cpuset-cpus \"\(cpusetCpus)\": use a list like 0-1,3")
+            }
+            r.CpusetCpus = cpusetCpus
+        }
+        if let pidsLimit {
+            guard pidsLimit > 0 else { throw BoxError(.usage, "--pids-limit must be a positive number") }
+            r.PidsLimit = pidsLimit
+        }
+        return r
+    }
+
+    /// "32m", "1g", "512k", "1048576" -> bytes (docker's units.RAMInBytes: binary units, case-insensitive).
+    public static func bytes(_ text: String, flag: String) throws -> Int64 {
+        var digits = text.lowercased()
+        if digits.hasSuffix("b") { digits.removeLast() }
+        var unit: Int64 = 1
+        if let last = digits.last, let shift = ["k": 10, "m": 20, "g": 30, "t": 40][last] {
+            unit = Int64(1) << Int64(shift)
+            digits.removeLast()
+        }
+        guard let value = Double(digits), value >= 0, value * Double(unit) < 9e18 else {
+            throw BoxError(.usage, "invalid size for \(flag): \"\(text)\" (use a number with an optional unit: 32m, 1g)")
+        }
+        return Int64(value * Double(unit))
+    }
 
     public init(image: String) { self.image = image }
 }

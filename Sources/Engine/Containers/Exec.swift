@@ -54,6 +54,8 @@ public struct Exec: Sendable {
                     "--uid=\(user.uid)", "--gid=\(user.gid)", "--caps=\(String(spec.Capabilities, radix: 16))",
                     "--cwd=\(workdir)"]
         if o.tty { argv.append("--tty") }
+        // The command joins the container's cgroup too: its limits hold for everything inside.
+        argv += Cgroups.driver().procsFiles(spec.cgroup).filter { Files.exists($0) }.map { "--cgroup=\($0)" }
         argv += ["--"] + o.command
 
         // With -t the command gets a pty from the container's own devpts: nsexec opens it inside and sends

@@ -41,6 +41,13 @@ public enum InspectView {
                 "AutoRemove": .bool(spec.HostConfig.AutoRemove), "CapAdd": strings(spec.HostConfig.CapAdd),
                 "CapDrop": strings(spec.HostConfig.CapDrop), "Privileged": .bool(spec.HostConfig.Privileged),
                 "PidMode": "", "IpcMode": "private", "UTSMode": "",
+                "Memory": .int(spec.HostConfig.Resources?.Memory ?? 0),
+                "MemorySwap": .int(spec.HostConfig.Resources?.MemorySwap ?? 0),
+                "CpuShares": .int(spec.HostConfig.Resources?.CpuShares ?? 0),
+                "NanoCpus": .int(spec.HostConfig.Resources?.NanoCpus ?? 0),
+                "CpusetCpus": .string(spec.HostConfig.Resources?.CpusetCpus ?? ""),
+                "PidsLimit": .int(spec.HostConfig.Resources?.PidsLimit ?? 0),
+                "CgroupParent": "box",
             ],
             "GraphDriver": [
                 "Data": [

@@ -20,6 +20,7 @@ public struct Monitor {
     var clients: [Client] = []
     var listener: Int32 = -1
     var log: Int32 = -1
+    let cgroups = Cgroups.driver()
 
     struct Client {
         var fd: Int32
@@ -79,7 +80,10 @@ public struct Monitor {
             try prepareMountTargets()
             io = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
             log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-            started = try Spawner.start(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: io.childStdio)
+            // PID 1 joins its cgroup before it execs: it never runs a moment without its limits.
+            try cgroups.create(spec.cgroup, spec.HostConfig.Resources ?? Resources())
+            started = try Spawner.start(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: io.childStdio,
+                                        cgroupProcs: cgroups.procsFiles(spec.cgroup))
             try io.childStarted()
         } catch {
             let e = error as? BoxError ?? BoxError(.start, "\(error)")
@@ -152,6 +156,7 @@ public struct Monitor {
         state.MonitorPid = 0
         try? store.saveState(id, state)
         Rootfs.unmount(merged)
+        try? cgroups.remove(spec.cgroup)
         if listener >= 0 { close(listener); unlink(store.root.socket(id)) }
         if spec.HostConfig.AutoRemove { try? store.remove(Container(spec: spec, state: state), force: false) }
         broadcast(.failed, Array("\(e.exitCode)\n\(e.description)".utf8))
@@ -249,14 +254,21 @@ public struct Monitor {
         close(listener)
         unlink(store.root.socket(id))
         if log >= 0 { close(log) }
+        // The OOM killer leaves its count in the cgroup: read it before the cgroup goes.
+        let oomKilled = cgroups.oomKills(spec.cgroup) > 0
+        try? cgroups.remove(spec.cgroup)
 
         let signal = status & 0x7f
         state.Status = .exited
         state.ExitCode = signal == 0 ? (status >> 8) & 0xff : 128 + signal
         state.Signal = signal == 0 ? nil : signal
+        state.OOMKilled = oomKilled
         state.FinishedAt = .now()
         state.Pid = 0
         try? store.saveState(id, state)
+        if oomKilled {
+            store.journal.record(Event(action: "oom", id: id, name: spec.Name, image: spec.Config.Image))
+        }
         var attributes = ["exitCode": String(state.ExitCode)]
         if signal != 0 { attributes["signal"] = String(signal) }
         store.journal.record(Event(action: "die", id: id, name: spec.Name, image: spec.Config.Image, attributes: attributes))

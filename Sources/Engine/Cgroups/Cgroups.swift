@@ -1,0 +1,205 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Resource limits, with docker's names and units (HostConfig in `docker inspect`). nil or 0: no limit.
+public struct Resources: Codable, Sendable, Equatable {
+    public var Memory: Int64 = 0          // bytes
+    public var MemorySwap: Int64 = 0      // bytes of memory + swap; -1 unlimited swap
+    public var CpuShares: Int64 = 0       // relative weight, 2..262144 (1024 is the default)
+    public var NanoCpus: Int64 = 0        // --cpus 1.5 = 1_500_000_000
+    public var CpusetCpus: String = ""    // "0-1,3"
+    public var PidsLimit: Int64 = 0
+
+    public init() {}
+    public var isEmpty: Bool { self == Resources() }
+}
+
+/// One cgroup driver interface, with a v1 and a v2 implementation (youki's libcgroups has the same shape).
+/// A container's cgroup is `box/<id>` below the hierarchy root(s); `root` is /sys/fs/cgroup unless a test
+/// points it at a fake tree.
+public protocol CgroupDriver: Sendable {
+    var mode: CgroupMode { get }
+    /// Creates the container's cgroup and writes its limits.
+    func create(_ name: String, _ resources: Resources) throws
+    /// Writes limits to an existing cgroup (`box update`).
+    func apply(_ name: String, _ resources: Resources) throws
+    /// The cgroup.procs files a process writes "0" to, to join the container's cgroup(s).
+    func procsFiles(_ name: String) -> [String]
+    /// How many times the OOM killer killed a process in this cgroup.
+    func oomKills(_ name: String) -> Int
+    /// Removes the cgroup (its processes must be gone); retries while dying processes still hold it.
+    func remove(_ name: String) throws
+}
+
+public enum Cgroups {
+    /// The driver for this host: v2 on a unified host, v1 otherwise (a hybrid host's v2 tree holds no
+    /// controllers we use).
+    public static func driver(root: String = "/sys/fs/cgroup") -> CgroupDriver {
+        CgroupMode.detect() == .unified ? CgroupV2(root: root) : CgroupV1(root: root)
+    }
+
+    /// runc's and crun's conversion of cpu.shares (2..262144) to cgroup v2's cpu.weight (1..10000).
+    public static func weight(fromShares shares: Int64) -> Int64 {
+        shares <= 0 ? 0 : 1 + ((max(2, min(shares, 262_144)) - 2) * 9999) / 262_142
+    }
+
+    static let period: Int64 = 100_000  // µs, docker's CFS period
+
+    static func write(_ path: String, _ value: String) throws {
+        // O_CREAT|O_TRUNC is harmless on cgroupfs (its files exist; a missing one is still an error) and lets
+        // tests run the drivers against a fake tree in a plain directory.
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BoxError.sys(.cgroup, "open \(path)") }
+        defer { close(fd) }
+        let bytes = Array(value.utf8)
+        guard Glibc.write(fd, bytes, bytes.count) == bytes.count else {
+            throw BoxError.sys(.cgroup, "write \"\(value)\" to \(path)")
+        }
+    }
+
+    static func mkdir(_ path: String) throws {
+        if Glibc.mkdir(path, 0o755) != 0 && errno != EEXIST { throw BoxError.sys(.cgroup, "create cgroup \(path)") }
+    }
+
+    /// rmdir, retried for a moment: processes killed with their pid namespace may still be exiting.
+    static func rmdir(_ path: String) throws {
+        for attempt in 0..<50 {
+            if Glibc.rmdir(path) == 0 || errno == ENOENT { return }
+            guard errno == EBUSY else { break }
+            usleep(UInt32(2_000 * (attempt + 1)))
+        }
+        throw BoxError.sys(.cgroup, "remove cgroup \(path)")
+    }
+
+    /// A "key value" line of a flat-keyed file (memory.events, memory.oom_control).
+    static func counter(_ file: String, _ key: String) -> Int {
+        guard let text = Files.readIfPresent(file) else { return 0 }
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            if parts.count == 2 && parts[0] == key { return Int(parts[1]) ?? 0 }
+        }
+        return 0
+    }
+}
+
+/// cgroup v1: one directory per controller hierarchy (memory/box/<id>, pids/box/<id>, ...).
+public struct CgroupV1: CgroupDriver {
+    public let root: String
+    public var mode: CgroupMode { .legacy }
+    static let controllers = ["memory", "pids", "cpu", "cpuacct", "cpuset", "freezer"]
+
+    public init(root: String = "/sys/fs/cgroup") { self.root = root }
+
+    func dirs(_ name: String) -> [(controller: String, path: String)] {
+        CgroupV1.controllers.filter { Files.isDirectory(root + "/" + $0) }.map { ($0, root + "/" + $0 + "/" + name) }
+    }
+
+    public func create(_ name: String, _ resources: Resources) throws {
+        for (controller, path) in dirs(name) {
+            let parent = String(path[..<path.lastIndex(of: "/")!])
+            try Cgroups.mkdir(parent)
+            try Cgroups.mkdir(path)
+            if controller == "cpuset" {
+                // A new v1 cpuset has no CPUs or memory nodes: nothing could join it. Inherit the parent's.
+                for (dir, from) in [(parent, root + "/cpuset"), (path, parent)] {
+                    for file in ["cpuset.cpus", "cpuset.mems"] where (Files.readIfPresent(dir + "/" + file) ?? "").trimmed.isEmpty {
+                        try Cgroups.write(dir + "/" + file, (Files.readIfPresent(from + "/" + file) ?? "").trimmed)
+                    }
+                }
+            }
+        }
+        try apply(name, resources)
+    }
+
+    public func apply(_ name: String, _ r: Resources) throws {
+        let base = { (controller: String) in root + "/" + controller + "/" + name }
+        if r.Memory > 0 {
+            try Cgroups.write(base("memory") + "/memory.limit_in_bytes", String(r.Memory))
+            // Without --memory-swap docker allows as much swap as memory (memsw = 2 × memory).
+            let memsw = r.MemorySwap > 0 ? r.MemorySwap : r.MemorySwap == -1 ? -1 : 2 * r.Memory
+            if Files.exists(base("memory") + "/memory.memsw.limit_in_bytes") {
+                try Cgroups.write(base("memory") + "/memory.memsw.limit_in_bytes", String(memsw))
+            }
+        }
+        if r.PidsLimit > 0 { try Cgroups.write(base("pids") + "/pids.max", String(r.PidsLimit)) }
+        if r.CpuShares > 0 { try Cgroups.write(base("cpu") + "/cpu.shares", String(r.CpuShares)) }
+        if r.NanoCpus > 0 {
+            try Cgroups.write(base("cpu") + "/cpu.cfs_period_us", String(Cgroups.period))
+            try Cgroups.write(base("cpu") + "/cpu.cfs_quota_us", String(r.NanoCpus * Cgroups.period / 1_000_000_000))
+        }
+        if !r.CpusetCpus.isEmpty { try Cgroups.write(base("cpuset") + "/cpuset.cpus", r.CpusetCpus) }
+    }
+
+    public func procsFiles(_ name: String) -> [String] { dirs(name).map { $0.path + "/cgroup.procs" } }
+
+    public func oomKills(_ name: String) -> Int {
+        Cgroups.counter(root + "/memory/" + name + "/memory.oom_control", "oom_kill")
+    }
+
+    public func remove(_ name: String) throws {
+        for (_, path) in dirs(name) {
+            try Cgroups.rmdir(path)
+            _ = Glibc.rmdir(String(path[..<path.lastIndex(of: "/")!]))  // the box/ parent, once empty
+        }
+    }
+}
+
+/// cgroup v2: one tree; controllers must be enabled in cgroup.subtree_control of every ancestor.
+public struct CgroupV2: CgroupDriver {
+    public let root: String
+    public var mode: CgroupMode { .unified }
+
+    public init(root: String = "/sys/fs/cgroup") { self.root = root }
+
+    public func create(_ name: String, _ resources: Resources) throws {
+        let wanted = ["cpu", "cpuset", "memory", "pids"]
+        var dir = root
+        for part in name.split(separator: "/") {
+            // Enable in the parent what it has, then step down (cgroup-v2.rst, "Enabling and Disabling").
+            let available = Set((Files.readIfPresent(dir + "/cgroup.controllers") ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+            let enable = wanted.filter { available.contains($0) }.map { "+" + $0 }.joined(separator: " ")
+            if !enable.isEmpty { try Cgroups.write(dir + "/cgroup.subtree_control", enable) }
+            dir += "/" + part
+            try Cgroups.mkdir(dir)
+        }
+        try apply(name, resources)
+    }
+
+    public func apply(_ name: String, _ r: Resources) throws {
+        let dir = root + "/" + name
+        if r.Memory > 0 {
+            try Cgroups.write(dir + "/memory.max", String(r.Memory))
+            // v2 counts swap alone: docker's --memory-swap is memory + swap.
+            let swap = r.MemorySwap == -1 ? "max" : String(max(0, (r.MemorySwap > 0 ? r.MemorySwap : 2 * r.Memory) - r.Memory))
+            if Files.exists(dir + "/memory.swap.max") { try Cgroups.write(dir + "/memory.swap.max", swap) }
+        }
+        if r.PidsLimit > 0 { try Cgroups.write(dir + "/pids.max", String(r.PidsLimit)) }
+        if r.CpuShares > 0 { try Cgroups.write(dir + "/cpu.weight", String(Cgroups.weight(fromShares: r.CpuShares))) }
+        if r.NanoCpus > 0 {
+            try Cgroups.write(dir + "/cpu.max", "\(r.NanoCpus * Cgroups.period / 1_000_000_000) \(Cgroups.period)")
+        }
+        if !r.CpusetCpus.isEmpty { try Cgroups.write(dir + "/cpuset.cpus", r.CpusetCpus) }
+    }
+
+    public func procsFiles(_ name: String) -> [String] { [root + "/" + name + "/cgroup.procs"] }
+
+    public func oomKills(_ name: String) -> Int {
+        Cgroups.counter(root + "/" + name + "/memory.events", "oom_kill")
+    }
+
+    public func remove(_ name: String) throws {
+        let dir = root + "/" + name
+        try Cgroups.rmdir(dir)
+        _ = Glibc.rmdir(String(dir[..<dir.lastIndex(of: "/")!]))
+    }
+}
+
+extension String {
+    var trimmed: String {
+        var s = Substring(self)
+        while let c = s.first, c.isWhitespace { s = s.dropFirst() }
+        while let c = s.last, c.isWhitespace { s = s.dropLast() }
+        return String(s)
+    }
+}
