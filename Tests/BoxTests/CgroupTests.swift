@@ -61,6 +61,48 @@ struct CgroupTests {
         #expect(try String(contentsOfFile: file(box, "cpu.cfs_quota_us", v1: "cpu", id), encoding: .utf8).hasPrefix("50000"))
     }
 
+    /// utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat).
+    func cpuTicks(_ pid: Int32) throws -> Int {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+        return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+    }
+
+    @Test("pause freezes the processes (CPU time stops growing), unpause resumes them")
+    func pause() throws {
+        let box = try Sandbox()
+        _ = try box.detached("--name", "busy", "busybox", "sh", "-c", "while true; do :; done")
+        let pid = try box.pid("busy")
+        #expect(try box.run("pause", "busy").status == 0)
+        #expect(try box.inspect("busy", "{{.State.Status}} {{.State.Paused}}") == "paused true")
+        #expect(try box.run("ps").stdout.contains("(Paused)"))
+        let frozen = try cpuTicks(pid)
+        usleep(500_000)
+        #expect(try cpuTicks(pid) == frozen, "a paused process kept running")
+        let refused = try box.run("exec", "busy", "true")
+        #expect(refused.status == 1 && refused.stderr.contains("is paused"))
+        #expect(try box.run("unpause", "busy").status == 0)
+        usleep(500_000)
+        #expect(try cpuTicks(pid) > frozen + 10, "the process did not resume")
+        #expect(box.events.map(\.action).filter { $0 == "pause" || $0 == "unpause" } == ["pause", "unpause"])
+        // A paused container can still be stopped: it is thawed so the signal takes effect.
+        try box.run("pause", "busy")
+        #expect(try box.run("stop", "-t", "1", "busy").status == 0)
+        #expect(try box.inspect("busy", "{{.State.Status}} {{.State.ExitCode}}") == "exited 137")
+    }
+
+    @Test("update changes the limits of a running container in its cgroup and in inspect")
+    func update() throws {
+        let box = try Sandbox()
+        let id = try box.detached("--name", "c1", "-m", "32m", "busybox", "sleep", "1000")
+        #expect(try box.run("update", "--memory", "64m", "--pids-limit", "50", "c1").status == 0)
+        let memory = Cgroups.driver().mode == .unified ? "memory.max" : "memory.limit_in_bytes"
+        #expect(try String(contentsOfFile: file(box, memory, v1: "memory", id), encoding: .utf8).hasPrefix("67108864"))
+        #expect(try String(contentsOfFile: file(box, "pids.max", v1: "pids", id), encoding: .utf8).hasPrefix("50"))
+        #expect(try box.inspect("c1", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}") == "67108864 50")
+        #expect(try box.run("update", "c1").status == 125)
+    }
+
     @Test("bad limits are refused before anything is created", arguments: [
         ["-m", "1k"], ["-m", "lots"], ["--cpu-shares", "1"], ["--cpus", "-1"], ["--pids-limit", "0"],
         ["--memory-swap", "1g"], ["--cpuset-cpus", "a-b"],

@@ -28,6 +28,8 @@ public protocol CgroupDriver: Sendable {
     func procsFiles(_ name: String) -> [String]
     /// How many times the OOM killer killed a process in this cgroup.
     func oomKills(_ name: String) -> Int
+    /// Freezes or thaws every process of the cgroup, and waits until the kernel says it is done.
+    func freeze(_ name: String, _ frozen: Bool) throws
     /// Removes the cgroup (its processes must be gone); retries while dying processes still hold it.
     func remove(_ name: String) throws
 }
@@ -73,6 +75,15 @@ public enum Cgroups {
     }
 
     /// A "key value" line of a flat-keyed file (memory.events, memory.oom_control).
+    /// Polls `done` for up to a second (freezing is asynchronous in both cgroup versions).
+    static func settle(_ what: String, _ done: () -> Bool) throws {
+        for _ in 0..<200 {
+            if done() { return }
+            usleep(5_000)
+        }
+        throw BoxError(.cgroup, "\(what) did not complete within a second")
+    }
+
     static func counter(_ file: String, _ key: String) -> Int {
         guard let text = Files.readIfPresent(file) else { return 0 }
         for line in text.split(separator: "\n") {
@@ -137,6 +148,14 @@ public struct CgroupV1: CgroupDriver {
         Cgroups.counter(root + "/memory/" + name + "/memory.oom_control", "oom_kill")
     }
 
+    /// The v1 freezer: freezer.state goes FREEZING -> FROZEN (cgroups/freezer-subsystem.rst).
+    public func freeze(_ name: String, _ frozen: Bool) throws {
+        let file = root + "/freezer/" + name + "/freezer.state"
+        let want = frozen ? "FROZEN" : "THAWED"
+        try Cgroups.write(file, want)
+        try Cgroups.settle(frozen ? "freezing" : "thawing") { (Files.readIfPresent(file) ?? "").trimmed == want }
+    }
+
     public func remove(_ name: String) throws {
         for (_, path) in dirs(name) {
             try Cgroups.rmdir(path)
@@ -186,6 +205,15 @@ public struct CgroupV2: CgroupDriver {
 
     public func oomKills(_ name: String) -> Int {
         Cgroups.counter(root + "/" + name + "/memory.events", "oom_kill")
+    }
+
+    /// cgroup.freeze, then cgroup.events says "frozen 1" (cgroup-v2.rst, "Core Interface Files").
+    public func freeze(_ name: String, _ frozen: Bool) throws {
+        let dir = root + "/" + name
+        try Cgroups.write(dir + "/cgroup.freeze", frozen ? "1" : "0")
+        try Cgroups.settle(frozen ? "freezing" : "thawing") {
+            Cgroups.counter(dir + "/cgroup.events", "frozen") == (frozen ? 1 : 0)
+        }
     }
 
     public func remove(_ name: String) throws {

@@ -28,6 +28,11 @@ public struct ContainerStore: Sendable {
         try Files.writeAtomically(statePath(id), try Files.encode(state, pretty: true), durable: durable)
     }
 
+    /// Rewrites config.v2.json (only `box update` changes a container's spec after create).
+    public func saveSpec(_ spec: ContainerSpec) throws {
+        try Files.writeAtomically(specPath(spec.ID), try Files.encode(spec, pretty: true))
+    }
+
     func loadRaw(_ id: String) throws -> Container {
         Container(spec: try Files.decode(ContainerSpec.self, from: specPath(id)),
                   state: try Files.decode(ContainerState.self, from: statePath(id)))

@@ -25,7 +25,8 @@ public struct CreateOptions: Sendable {
     public var pidsLimit: Int64?
 
     /// Validates the resource flags and turns them into cgroup limits, with docker's rules and messages.
-    public func resources() throws -> Resources {
+    /// `allowSwapAlone`: `box update --memory-swap` may change swap without repeating --memory.
+    public func resources(allowSwapAlone: Bool = false) throws -> Resources {
         var r = Resources()
         if let memory {
             r.Memory = try CreateOptions.bytes(memory, flag: "--memory")
@@ -34,7 +35,7 @@ public struct CreateOptions: Sendable {
         }
         if let memorySwap {
             r.MemorySwap = memorySwap == "-1" ? -1 : try CreateOptions.bytes(memorySwap, flag: "--memory-swap")
-            guard r.Memory > 0 else { throw BoxError(.usage, "--memory-swap needs --memory as well") }
+            guard r.Memory > 0 || allowSwapAlone else { throw BoxError(.usage, "--memory-swap needs --memory as well") }
             guard r.MemorySwap == -1 || r.MemorySwap >= r.Memory else {
                 throw BoxError(.usage, "--memory-swap (memory plus swap) must be at least --memory")
             }

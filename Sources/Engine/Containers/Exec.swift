@@ -25,6 +25,9 @@ public struct Exec: Sendable {
         guard current.state.Running, HostProcess.isAlive(current.state.Pid, startTime: current.state.PidStartTime) else {
             throw BoxError(.exec, "container \(c.id) is not running", exitCode: 1)
         }
+        guard !current.state.Paused else {
+            throw BoxError(.exec, "container \(c.id) is paused, unpause the container before exec", exitCode: 1)
+        }
         guard !o.command.isEmpty else { throw BoxError(.usage, "exec needs a command to run inside the container") }
         let spec = current.spec
         // Names are looked up in the container's live root, so a user added inside it (adduser) counts.

@@ -108,6 +108,8 @@ public struct Lifecycle: Sendable {
         }
         defer { close(pidfd) }
         guard box_pidfd_signal(pidfd, signal) == 0 else { throw BoxError.sys(.signal, "signal \(signal) to pid \(current.state.Pid)") }
+        // A frozen process cannot act on a signal: thaw a paused container so SIGTERM or SIGKILL takes effect.
+        if current.state.Paused && (signal == SIGKILL || signal == SIGTERM) { try? unpause(current) }
         store.journal.record(Event(action: "kill", id: c.id, name: c.name, image: c.spec.Config.Image,
                                    attributes: ["signal": String(signal)]))
     }
@@ -148,6 +150,46 @@ public struct Lifecycle: Sendable {
         store.journal.record(Event(action: "stop", id: c.id, name: c.name, image: c.spec.Config.Image,
                                    attributes: outcome == .killed ? ["killed": "true"] : [:]))
         return outcome
+    }
+
+    /// docker pause: freezes every process of the container through its cgroup (they stop being scheduled;
+    /// nothing is signalled, so no process can tell).
+    public func pause(_ c: Container) throws {
+        try setPaused(c, true)
+    }
+
+    public func unpause(_ c: Container) throws {
+        try setPaused(c, false)
+    }
+
+    func setPaused(_ c: Container, _ paused: Bool) throws {
+        try store.root.locked {
+            var current = try store.load(c.id)
+            guard current.state.Running else {
+                throw BoxError(.cgroup, "Container \(c.id) is not running", exitCode: 1)
+            }
+            guard current.state.Paused != paused else {
+                throw BoxError(.cgroup, "Container \(c.id) is \(paused ? "already paused" : "not paused")", exitCode: 1)
+            }
+            try Cgroups.driver().freeze(c.spec.cgroup, paused)
+            current.state.Status = paused ? .paused : .running
+            try store.saveState(c.id, current.state)
+        }
+        store.journal.record(Event(action: paused ? "pause" : "unpause", id: c.id, name: c.name, image: c.spec.Config.Image))
+    }
+
+    /// docker update: new limits for a container, written to its cgroup now if it runs, and kept for its
+    /// next start.
+    public func update(_ c: Container, _ change: (inout Resources) throws -> Void) throws {
+        try store.root.locked {
+            var current = try store.load(c.id)
+            var resources = current.spec.HostConfig.Resources ?? Resources()
+            try change(&resources)
+            if current.state.Running { try Cgroups.driver().apply(c.spec.cgroup, resources) }
+            current.spec.HostConfig.Resources = resources
+            try store.saveSpec(current.spec)
+        }
+        store.journal.record(Event(action: "update", id: c.id, name: c.name, image: c.spec.Config.Image))
     }
 
     /// Connects to a running container's monitor (`box attach`, `box wait`).

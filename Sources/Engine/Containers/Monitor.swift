@@ -265,7 +265,8 @@ public struct Monitor {
         state.OOMKilled = oomKilled
         state.FinishedAt = .now()
         state.Pid = 0
-        try? store.saveState(id, state)
+        // Under the engine lock: a `box pause`/`unpause` in flight must not overwrite how it ended.
+        try? store.root.locked { try store.saveState(id, state) }
         if oomKilled {
             store.journal.record(Event(action: "oom", id: id, name: spec.Name, image: spec.Config.Image))
         }
