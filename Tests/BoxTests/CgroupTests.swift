@@ -103,6 +103,33 @@ struct CgroupTests {
         #expect(try box.run("update", "c1").status == 125)
     }
 
+    @Test("CPU shares: two busy containers on one CPU share it about 1:4 for shares 256:1024")
+    func cpuShares() throws {
+        let box = try Sandbox()
+        let low = try box.detached("--cpuset-cpus", "0", "--cpu-shares", "256", "busybox", "sh", "-c", "while true; do :; done")
+        let high = try box.detached("--cpuset-cpus", "0", "--cpu-shares", "1024", "busybox", "sh", "-c", "while true; do :; done")
+        let driver = Cgroups.driver()
+        usleep(300_000)
+        let a0 = driver.stats("box/" + low).cpuNanoseconds, b0 = driver.stats("box/" + high).cpuNanoseconds
+        usleep(2_000_000)
+        let a = Double(driver.stats("box/" + low).cpuNanoseconds - a0), b = Double(driver.stats("box/" + high).cpuNanoseconds - b0)
+        #expect(a > 0 && b > 0)
+        let ratio = b / max(a, 1)
+        #expect(ratio > 2.5 && ratio < 6.5, "CPU time ratio 1024:256 was \(ratio), expected about 4")
+    }
+
+    @Test("stats reads CPU, memory and pids from the container's cgroup")
+    func stats() throws {
+        let box = try Sandbox()
+        _ = try box.detached("--name", "busy", "-m", "64m", "busybox", "sh", "-c", "while true; do :; done")
+        let r = try box.run("stats", "--no-stream", "busy")
+        let row = try #require(r.stdout.split(separator: "\n").last).split(separator: " ", omittingEmptySubsequences: true)
+        #expect(row.contains("busy") && row.contains("64.00MiB"), "\(r.stdout)")
+        let cpu = Double(row[2].dropLast()) ?? 0
+        #expect(cpu > 30, "a busy loop used \(cpu)% CPU")
+        #expect(row.last == "1")
+    }
+
     @Test("bad limits are refused before anything is created", arguments: [
         ["-m", "1k"], ["-m", "lots"], ["--cpu-shares", "1"], ["--cpus", "-1"], ["--pids-limit", "0"],
         ["--memory-swap", "1g"], ["--cpuset-cpus", "a-b"],

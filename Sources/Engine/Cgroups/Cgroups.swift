@@ -28,13 +28,26 @@ public protocol CgroupDriver: Sendable {
     func procsFiles(_ name: String) -> [String]
     /// How many times the OOM killer killed a process in this cgroup.
     func oomKills(_ name: String) -> Int
+    /// What `box stats` shows, read from the controller files.
+    func stats(_ name: String) -> CgroupStats
     /// Freezes or thaws every process of the cgroup, and waits until the kernel says it is done.
     func freeze(_ name: String, _ frozen: Bool) throws
     /// Removes the cgroup (its processes must be gone); retries while dying processes still hold it.
     func remove(_ name: String) throws
 }
 
+public struct CgroupStats: Sendable, Equatable {
+    public var cpuNanoseconds: UInt64 = 0  // CPU time used since the cgroup was made
+    public var memoryBytes: Int64 = 0
+    public var memoryLimit: Int64?         // nil: no limit of its own
+    public var pids: Int = 0
+}
+
 public enum Cgroups {
+    static func number(_ path: String) -> Int64? {
+        Files.readIfPresent(path).flatMap { Int64($0.trimmed) }
+    }
+
     /// The driver for this host: v2 on a unified host, v1 otherwise (a hybrid host's v2 tree holds no
     /// controllers we use).
     public static func driver(root: String = "/sys/fs/cgroup") -> CgroupDriver {
@@ -148,6 +161,16 @@ public struct CgroupV1: CgroupDriver {
         Cgroups.counter(root + "/memory/" + name + "/memory.oom_control", "oom_kill")
     }
 
+    public func stats(_ name: String) -> CgroupStats {
+        var s = CgroupStats()
+        s.cpuNanoseconds = UInt64(Cgroups.number(root + "/cpuacct/" + name + "/cpuacct.usage") ?? 0)
+        s.memoryBytes = Cgroups.number(root + "/memory/" + name + "/memory.usage_in_bytes") ?? 0
+        // v1 reports "no limit" as a huge page-rounded number.
+        s.memoryLimit = Cgroups.number(root + "/memory/" + name + "/memory.limit_in_bytes").flatMap { $0 >= 1 << 62 ? nil : $0 }
+        s.pids = Int(Cgroups.number(root + "/pids/" + name + "/pids.current") ?? 0)
+        return s
+    }
+
     /// The v1 freezer: freezer.state goes FREEZING -> FROZEN (cgroups/freezer-subsystem.rst).
     public func freeze(_ name: String, _ frozen: Bool) throws {
         let file = root + "/freezer/" + name + "/freezer.state"
@@ -205,6 +228,16 @@ public struct CgroupV2: CgroupDriver {
 
     public func oomKills(_ name: String) -> Int {
         Cgroups.counter(root + "/" + name + "/memory.events", "oom_kill")
+    }
+
+    public func stats(_ name: String) -> CgroupStats {
+        let dir = root + "/" + name
+        var s = CgroupStats()
+        s.cpuNanoseconds = UInt64(Cgroups.counter(dir + "/cpu.stat", "usage_usec")) * 1000
+        s.memoryBytes = Cgroups.number(dir + "/memory.current") ?? 0
+        s.memoryLimit = Cgroups.number(dir + "/memory.max")  // "max" does not parse: no limit
+        s.pids = Int(Cgroups.number(dir + "/pids.current") ?? 0)
+        return s
     }
 
     /// cgroup.freeze, then cgroup.events says "frozen 1" (cgroup-v2.rst, "Core Interface Files").
