@@ -37,6 +37,8 @@ struct ContainerOptions: ParsableArguments {
     var cpusetCpus: String?
     @Option(name: .customLong("pids-limit"), help: "Maximum number of processes in the container")
     var pidsLimit: Int64?
+    @Option(name: .long, help: "Restart policy: no, on-failure[:N], always, unless-stopped (the monitor restarts PID 1)")
+    var restart: String?
     @Flag(name: [.short, .long], help: "Keep STDIN open even if not attached")
     var interactive = false
     @Flag(name: [.short, .long], help: "Allocate a pseudo-TTY")
@@ -72,6 +74,7 @@ struct ContainerOptions: ParsableArguments {
         o.cpus = cpus
         o.cpusetCpus = cpusetCpus
         o.pidsLimit = pidsLimit
+        o.restart = restart
         return o
     }
 }

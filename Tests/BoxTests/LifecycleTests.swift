@@ -156,6 +156,31 @@ struct LifecycleTests {
         #expect(box.mountsUnderRoot.isEmpty)
     }
 
+    @Test("--restart on-failure:3 runs PID 1 four times, then leaves it exited")
+    func restartOnFailure() throws {
+        let box = try Sandbox()
+        _ = try box.detached("--name", "r1", "--restart", "on-failure:3", "busybox", "sh", "-c", "echo run; exit 1")
+        #expect(try box.run("wait", "r1").out == "1")
+        #expect(try box.inspect("r1", "{{.State.Status}} {{.RestartCount}} {{.HostConfig.RestartPolicy.Name}}") == "exited 3 on-failure")
+        #expect(try box.run("logs", "r1").stdout == "run\nrun\nrun\nrun\n")
+        #expect(box.events.filter { $0.action == "start" }.count == 4)
+        #expect(box.mountsUnderRoot.isEmpty)
+    }
+
+    @Test("--restart always restarts until box stop, which it then obeys")
+    func restartAlways() throws {
+        let box = try Sandbox()
+        _ = try box.detached("--name", "r2", "--restart", "always", "busybox", "sleep", "0.2")
+        #expect(try Sandbox.eventually { (Int(try box.inspect("r2", "{{.RestartCount}}")) ?? 0) >= 2 })
+        #expect(try box.run("stop", "-t", "1", "r2").status == 0)
+        let count = try box.inspect("r2", "{{.RestartCount}}")
+        usleep(1_000_000)
+        #expect(try box.inspect("r2", "{{.State.Status}} {{.RestartCount}}") == "exited " + count)
+        let conflict = try box.run("run", "--rm", "--restart", "always", "busybox", "true")
+        #expect(conflict.status == 125 && conflict.stderr.contains("conflicting options"))
+        #expect(try box.run("run", "--restart", "sometimes", "busybox", "true").status == 125)
+    }
+
     @Test("rm refuses a running container without -f, and -f removes it")
     func remove() throws {
         let box = try Sandbox()

@@ -23,6 +23,7 @@ public struct ContainerSpec: Codable, Sendable {
         public var Privileged: Bool
         /// Limits written to the container's cgroup (absent in containers created before limits existed).
         public var Resources: Resources?
+        public var RestartPolicy: RestartPolicy?
     }
 
     public var ID: String
@@ -41,6 +42,27 @@ public struct ContainerSpec: Codable, Sendable {
     public var shortID: String { String(ID.prefix(12)) }
     /// The container's cgroup, below each hierarchy root.
     public var cgroup: String { "box/" + ID }
+}
+
+/// `--restart no|on-failure[:N]|always|unless-stopped`, as docker's HostConfig.RestartPolicy.
+public struct RestartPolicy: Codable, Sendable, Equatable {
+    public var Name: String
+    public var MaximumRetryCount: Int
+
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard let name = parts.first, ["no", "on-failure", "always", "unless-stopped"].contains(name) else {
+            throw BoxError(.usage, "invalid restart policy \"\(text)\": use no, on-failure[:N], always or unless-stopped")
+        }
+        Name = name
+        MaximumRetryCount = 0
+        if parts.count == 2 {
+            guard name == "on-failure", let n = Int(parts[1]), n >= 0 else {
+                throw BoxError(.usage, "invalid restart policy \"\(text)\": only on-failure takes a count (on-failure:3)")
+            }
+            MaximumRetryCount = n
+        }
+    }
 }
 
 public enum ContainerStatus: String, Codable, Sendable {

@@ -135,6 +135,10 @@ public struct ContainerStore: Sendable {
         }
         let caps = try Capabilities.mask(add: options.capAdd, drop: options.capDrop)
         let resources = try options.resources()
+        let restart = try options.restart.map(RestartPolicy.init(parsing:))
+        if let restart, restart.Name != "no", options.autoRemove {
+            throw BoxError(.usage, "conflicting options: --restart and --rm (a removed container cannot restart)")
+        }
         var labels: [String: String] = [:]
         for label in options.labels {
             let parts = label.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -167,7 +171,7 @@ public struct ContainerStore: Sendable {
                               Tty: options.tty, OpenStdin: options.interactive, StdinOnce: options.interactive),
                 HostConfig: .init(Binds: options.volumes, NetworkMode: options.network, AutoRemove: options.autoRemove,
                                   CapAdd: options.capAdd, CapDrop: options.capDrop, Privileged: false,
-                                  Resources: resources),
+                                  Resources: resources, RestartPolicy: restart),
                 LayerDirs: layerDirs, Capabilities: caps)
 
             let dir = root.containerDir(id)
@@ -200,6 +204,7 @@ public struct ContainerStore: Sendable {
             guard force else {
                 throw BoxError(.remove, "You cannot remove a running container \(c.id). Stop the container before attempting removal or force remove (box rm -f)", exitCode: 1)
             }
+            try? Files.touch(root.containerDir(c.id) + "/stop-requested")  // no restart policy applies
             try Lifecycle(store: self).kill(c, signal: SIGKILL)
             c = try Lifecycle(store: self).waitForExit(c, timeout: 10)
             if c.state.Running {

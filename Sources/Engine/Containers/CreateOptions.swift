@@ -23,6 +23,7 @@ public struct CreateOptions: Sendable {
     public var cpus: Double?
     public var cpusetCpus: String?
     public var pidsLimit: Int64?
+    public var restart: String?
 
     /// Validates the resource flags and turns them into cgroup limits, with docker's rules and messages.
     /// `allowSwapAlone`: `box update --memory-swap` may change swap without repeating --memory.

@@ -138,8 +138,15 @@ public struct Lifecycle: Sendable {
     /// as PID 1 needs the SIGKILL.
     public func stop(_ c: Container, timeout: Int) throws -> StopOutcome {
         var current = try store.load(c.id)
-        guard current.state.Running else { return .notRunning }
+        guard current.state.Running || current.state.Status == .restarting else { return .notRunning }
         var outcome = StopOutcome.exitedOnSignal
+        // Stopped by hand: the monitor must not apply a restart policy (docker's "manually stopped").
+        try? Files.touch(store.root.containerDir(c.id) + "/stop-requested")
+        if current.state.Status == .restarting {  // between two runs: the monitor sees the marker and ends
+            _ = try waitForExit(current, timeout: 10)
+            store.journal.record(Event(action: "stop", id: c.id, name: c.name, image: c.spec.Config.Image))
+            return outcome
+        }
         do { try kill(current, signal: SIGTERM) } catch { return .notRunning }
         current = try waitForExit(current, timeout: Double(timeout))
         if current.state.Running {

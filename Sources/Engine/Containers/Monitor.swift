@@ -72,25 +72,63 @@ public struct Monitor {
             broadcast(.failed, Array("\((error as? BoxError)?.exitCode ?? 125)\n\(error)".utf8))
             return
         }
-        let started: Spawner.Started
         var io: ContainerIO
         do {
             listener = try UnixSocket.listen(store.root.socket(id))
             try Rootfs.mountOverlay(layers: spec.LayerDirs, containerLayer: layer)
             try prepareMountTargets()
-            io = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
             log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-            // PID 1 joins its cgroup before it execs: it never runs a moment without its limits.
             try cgroups.create(spec.cgroup, spec.HostConfig.Resources ?? Resources())
-            started = try Spawner.start(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: io.childStdio,
-                                        cgroupProcs: cgroups.procsFiles(spec.cgroup))
-            try io.childStarted()
+            unlink(stopMarker)
+            io = try startPid1()
         } catch {
             let e = error as? BoxError ?? BoxError(.start, "\(error)")
             failStart(e)
             return
         }
+        while true {
+            let status = loop(io: &io, pidfd: pidfd)
+            guard let delay = restartDelay(status) else {
+                finish(status: status, io: &io)
+                return
+            }
+            // The restart policy says again: record this run's end, wait (docker's growing back-off), start
+            // PID 1 anew in the same rootfs and cgroup; attached clients stay attached.
+            drain(&io)
+            io.closeAll()
+            let code = Monitor.exitCode(status)
+            store.journal.record(Event(action: "die", id: id, name: spec.Name, image: spec.Config.Image,
+                                       attributes: ["exitCode": String(code)]))
+            state.RestartCount += 1
+            state.ExitCode = code
+            state.Status = .restarting
+            state.Pid = 0
+            try? store.root.locked { try store.saveState(id, state, durable: false) }
+            usleep(delay)
+            if Files.exists(stopMarker) {  // stopped by hand while waiting to restart
+                finish(status: status, io: &io)
+                return
+            }
+            do {
+                io = try startPid1()
+            } catch {
+                failStart(error as? BoxError ?? BoxError(.start, "\(error)"))
+                return
+            }
+        }
+    }
 
+    var stopMarker: String { store.root.containerDir(id) + "/stop-requested" }
+    var pidfd: Int32 = -1
+
+    /// Clones PID 1 with fresh stdio, records it as running and tells the clients.
+    mutating func startPid1() throws -> ContainerIO {
+        var io = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
+        // PID 1 joins its cgroup before it execs: it never runs a moment without its limits.
+        let started = try Spawner.start(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: io.childStdio,
+                                        cgroupProcs: cgroups.procsFiles(spec.cgroup))
+        try io.childStarted()
+        pidfd = started.pidfd
         state.Status = .running
         state.Pid = started.pid
         state.PidStartTime = HostProcess.startTime(started.pid) ?? 0
@@ -102,9 +140,27 @@ public struct Monitor {
         try? store.saveState(id, state, durable: false)
         store.journal.record(Event(action: "start", id: id, name: spec.Name, image: spec.Config.Image))
         broadcast(.started, Array(String(started.pid).utf8))
+        return io
+    }
 
-        let status = loop(io: &io, pidfd: started.pidfd)
-        finish(status: status, io: &io)
+    static func exitCode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+
+    /// nil: do not restart. Otherwise how long to wait first: 100 ms, doubling, at most 5 s (docker's
+    /// back-off). `box stop` and `box rm -f` leave a marker: a container stopped by hand stays stopped.
+    func restartDelay(_ status: Int32) -> UInt32? {
+        guard let policy = spec.HostConfig.RestartPolicy, policy.Name != "no", !Files.exists(stopMarker) else { return nil }
+        let code = Monitor.exitCode(status)
+        switch policy.Name {
+        case "always", "unless-stopped": break
+        case "on-failure":
+            guard code != 0 else { return nil }
+            if policy.MaximumRetryCount > 0 && state.RestartCount >= policy.MaximumRetryCount { return nil }
+        default: return nil
+        }
+        return UInt32(min(5_000_000, 100_000 << min(state.RestartCount, 6)))
     }
 
     /// Bind-mount targets are created in the merged view before clone. A symlink anywhere on the way is refused:
@@ -235,8 +291,8 @@ public struct Monitor {
         return true
     }
 
-    mutating func finish(status: Int32, io: inout ContainerIO) {
-        // PID 1 is gone, so the kernel is killing the rest of its pid namespace: drain what they wrote.
+    /// PID 1 is gone, so the kernel is killing the rest of its pid namespace: read what they wrote.
+    mutating func drain(_ io: inout ContainerIO) {
         var idle = 0
         while !io.outputs.isEmpty && idle < 3 {
             var fds = io.outputs.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
@@ -246,7 +302,12 @@ public struct Monitor {
                 if !pump(out, io: &io) { io.outputs.remove(at: i) }
             }
         }
+    }
+
+    mutating func finish(status: Int32, io: inout ContainerIO) {
+        drain(&io)
         io.closeAll()
+        unlink(stopMarker)
 
         // Clean up first, record last: once state.json says "exited", a new `box start` may begin at once,
         // and nothing of this run may then unmount or unlink what the new one made.
@@ -260,7 +321,7 @@ public struct Monitor {
 
         let signal = status & 0x7f
         state.Status = .exited
-        state.ExitCode = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        state.ExitCode = Monitor.exitCode(status)
         state.Signal = signal == 0 ? nil : signal
         state.OOMKilled = oomKilled
         state.FinishedAt = .now()
