@@ -166,6 +166,12 @@ void box_exec_process(const struct box_process *p, struct box_failure *f) {
     exec_in_path(p, f);
 }
 
+int box_restrict_process(const struct box_process *p, struct box_failure *f) {
+    if (drop_bounding_set(p, f) < 0 || apply_capabilities(p, f) < 0) return -1;
+    if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) { fail(f, errno, "set no_new_privs%s", ""); return -1; }
+    return 0;
+}
+
 int box_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 int box_pidfd_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }

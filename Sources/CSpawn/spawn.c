@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -152,6 +153,55 @@ static int loopback_up(struct box_failure *f) {
     return rc < 0 ? fail(f, err, "bring lo up%s", "") : 0;
 }
 
+// --init: PID 1 stays ours. It starts the command as its only child, passes on the signals it is sent
+// (PID 1 of a pid namespace only gets signals it has a handler for: this is the handler), reaps every
+// orphan that is reparented to it, and exits with the command's status. tini does the same.
+static volatile pid_t init_child = 0;
+static void init_forward(int sig) { if (init_child > 0) kill(init_child, sig); }
+
+static int run_init(const struct box_container *c, int error_fd, struct box_failure *f) {
+    int sync[2];
+    if (pipe2(sync, O_CLOEXEC) < 0) return fail(f, errno, "pipe for init%s", "");
+    pid_t child = fork();
+    if (child < 0) return fail(f, errno, "fork the command under init%s", "");
+    if (child == 0) {
+        close(sync[0]);
+        box_exec_process(&c->process, f);
+        if (write(sync[1], f, sizeof *f) < 0) { /* the exit code alone */ }
+        _exit(127);
+    }
+    close(sync[1]);
+    struct box_failure reported;
+    ssize_t n;
+    do n = read(sync[0], &reported, sizeof reported); while (n < 0 && errno == EINTR);
+    close(sync[0]);
+    if (n == (ssize_t)sizeof reported) {
+        *f = reported;
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+        return -1;
+    }
+    // The command runs. Keep nothing of the monitor (no fd, no capability beyond the container's), and
+    // tell the monitor the start succeeded by closing the error pipe with the rest.
+    (void)error_fd;
+    syscall(SYS_close_range, 0, ~0U, 0);
+    box_set_process_title("box-init");
+    prctl(PR_SET_NAME, "box-init", 0, 0, 0);
+    struct box_failure ignored;
+    if (box_restrict_process(&c->process, &ignored) < 0) { kill(child, SIGKILL); _exit(125); }
+    init_child = child;
+    int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) signal(forwarded[i], init_forward);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (;;) {
+        int status;
+        pid_t done = waitpid(-1, &status, 0);
+        if (done == child) _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        if (done < 0 && errno == ECHILD) _exit(0);
+    }
+}
+
 struct child_args {
     const struct box_container *c;
     int error_fd;
@@ -205,7 +255,13 @@ static int container_child(void *arg) {
     for (const char *const *p = c->readonly_paths; p && *p; p++)
         if (readonly_path(*p, f) < 0) goto out;
 
-    box_exec_process(&c->process, f);
+    if (c->init) {
+        // Not in a CLONE_VM child (see box_spawn_container): init runs on forever in its own memory.
+        for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+        run_init(c, a->error_fd, f);
+    } else {
+        box_exec_process(&c->process, f);
+    }
 out:
     // The parent reads this after clone returns (CLONE_VFORK keeps it waiting until we exec or exit).
     if (write(a->error_fd, f, sizeof *f) < 0) { /* nothing left to tell */ }
@@ -229,7 +285,9 @@ pid_t box_spawn_container(const struct box_container *c, int *pidfd, struct box_
     pthread_sigmask(SIG_SETMASK, &all, &old);
 
     struct child_args args = {.c = c, .error_fd = pipefd[1]};
-    int flags = (c->namespaces & ~CLONE_NEWCGROUP) | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
+    // CLONE_VM|CLONE_VFORK: the child borrows our memory until it execs. An --init PID 1 never execs, so it
+    // gets a copy of our memory instead (a plain fork-like clone); it reports on the pipe all the same.
+    int flags = (c->namespaces & ~CLONE_NEWCGROUP) | CLONE_PIDFD | SIGCHLD | (c->init ? 0 : CLONE_VM | CLONE_VFORK);
     if (c->netns_fd >= 0) flags &= ~CLONE_NEWNET;
     int fd = -1;
     pid_t pid = clone(container_child, stack + guard + stack_size, flags, &args, &fd);

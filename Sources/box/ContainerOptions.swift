@@ -39,6 +39,8 @@ struct ContainerOptions: ParsableArguments {
     var pidsLimit: Int64?
     @Option(name: .long, help: "Restart policy: no, on-failure[:N], always, unless-stopped (the monitor restarts PID 1)")
     var restart: String?
+    @Flag(name: .customLong("init"), help: "Run a tiny init as PID 1 that forwards signals and reaps zombies")
+    var initProcess = false
     @Flag(name: [.short, .long], help: "Keep STDIN open even if not attached")
     var interactive = false
     @Flag(name: [.short, .long], help: "Allocate a pseudo-TTY")
@@ -75,6 +77,7 @@ struct ContainerOptions: ParsableArguments {
         o.cpusetCpus = cpusetCpus
         o.pidsLimit = pidsLimit
         o.restart = restart
+        o.initProcess = initProcess
         return o
     }
 }

@@ -87,6 +87,29 @@ struct LifecycleTests {
         #expect(box.events.filter { $0.action == "kill" }.count == 1)
     }
 
+    @Test("--init: PID 1 forwards SIGTERM, so stop ends a handler-less command at once")
+    func initForwardsSignals() throws {
+        let box = try Sandbox()
+        _ = try box.detached("--name", "c1", "--init", "busybox", "sleep", "1000")
+        let ps = try box.run("exec", "c1", "ps", "-o", "pid,comm")
+        #expect(ps.stdout.contains("1 box-init") && ps.stdout.contains("2 sleep"), "\(ps.stdout)")
+        let r = try box.run("stop", "-t", "30", "c1")
+        #expect(r.status == 0 && !r.stderr.contains("SIGKILL"))
+        #expect(try box.inspect("c1", "{{.State.ExitCode}}") == "143")  // 128 + SIGTERM, passed on by init
+    }
+
+    @Test("orphans become zombies under a PID 1 that never waits, and are reaped under --init", arguments: [false, true])
+    func zombies(withInit: Bool) throws {
+        let box = try Sandbox()
+        // The subshell exits at once, so its `sleep 0.1` is reparented to PID 1 and dies soon after.
+        _ = try box.run(["run", "-d", "--name", "c1"] + (withInit ? ["--init"] : []) +
+                        ["busybox", "sh", "-c", "(sleep 0.1 &); exec sleep 1000"])
+        let ns = HostProcess.namespace(try box.pid("c1"), "pid")
+        usleep(600_000)
+        let zombies = HostProcess.all().filter { HostProcess.namespace($0, "pid") == ns && HostProcess.state($0) == "Z" }
+        #expect(zombies.isEmpty == withInit, "zombies in the container: \(zombies.count)")
+    }
+
     @Test("kill sends the named signal without waiting; wait prints the exit code")
     func killAndWait() throws {
         let box = try Sandbox()

@@ -45,6 +45,8 @@ struct box_container {
     const char *const *masked_paths;     ///< inside the container, NULL-terminated (runc's maskedPaths)
     const char *const *readonly_paths;   ///< inside the container, NULL-terminated (runc's readonlyPaths)
     const char *const *cgroup_procs;     ///< cgroup.procs files to join before exec, NULL-terminated (may be NULL)
+    int init;                            ///< --init: PID 1 is a tiny init that runs the process as its child,
+                                         ///< forwards signals to it and reaps zombies (what tini is to docker)
 };
 
 /// What failed in a child, carried back over a pipe: the stage ("pivot_root(/var/lib/...)") and errno.
@@ -60,6 +62,9 @@ pid_t box_spawn_container(const struct box_container *c, int *pidfd, struct box_
 /// Turns the calling process into `p` (stdio, session, cwd, capabilities, ids, exec). Returns only on failure,
 /// with `failure` filled in. Used by the container child and by nsexec.
 void box_exec_process(const struct box_process *p, struct box_failure *failure);
+
+/// The capability and no_new_privs part of box_exec_process, without changing ids or exec'ing (for --init).
+int box_restrict_process(const struct box_process *p, struct box_failure *failure);
 
 /// Capability number for a name such as "NET_ADMIN" or "CAP_NET_ADMIN", or -1.
 int box_cap_from_name(const char *name);

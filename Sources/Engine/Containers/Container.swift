@@ -24,6 +24,8 @@ public struct ContainerSpec: Codable, Sendable {
         /// Limits written to the container's cgroup (absent in containers created before limits existed).
         public var Resources: Resources?
         public var RestartPolicy: RestartPolicy?
+        /// --init: a tiny init is PID 1, the command its child.
+        public var Init: Bool?
     }
 
     public var ID: String

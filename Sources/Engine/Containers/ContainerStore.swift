@@ -171,7 +171,7 @@ public struct ContainerStore: Sendable {
                               Tty: options.tty, OpenStdin: options.interactive, StdinOnce: options.interactive),
                 HostConfig: .init(Binds: options.volumes, NetworkMode: options.network, AutoRemove: options.autoRemove,
                                   CapAdd: options.capAdd, CapDrop: options.capDrop, Privileged: false,
-                                  Resources: resources, RestartPolicy: restart),
+                                  Resources: resources, RestartPolicy: restart, Init: options.initProcess),
                 LayerDirs: layerDirs, Capabilities: caps)
 
             let dir = root.containerDir(id)

@@ -24,6 +24,7 @@ public struct CreateOptions: Sendable {
     public var cpusetCpus: String?
     public var pidsLimit: Int64?
     public var restart: String?
+    public var initProcess = false
 
     /// Validates the resource flags and turns them into cgroup limits, with docker's rules and messages.
     /// `allowSwapAlone`: `box update --memory-swap` may change swap without repeating --memory.

@@ -48,6 +48,7 @@ public enum InspectView {
                 "CpusetCpus": .string(spec.HostConfig.Resources?.CpusetCpus ?? ""),
                 "PidsLimit": .int(spec.HostConfig.Resources?.PidsLimit ?? 0),
                 "CgroupParent": "box",
+                "Init": .bool(spec.HostConfig.Init == true),
                 "RestartPolicy": [
                     "Name": .string(spec.HostConfig.RestartPolicy?.Name ?? "no"),
                     "MaximumRetryCount": .int(Int64(spec.HostConfig.RestartPolicy?.MaximumRetryCount ?? 0)),

@@ -80,6 +80,7 @@ public enum Spawner {
         container.masked_paths = UnsafePointer(masked)
         container.readonly_paths = UnsafePointer(readonly)
         container.cgroup_procs = UnsafePointer(cgroups)
+        container.`init` = spec.HostConfig.Init == true ? 1 : 0
 
         var failure = box_failure()
         var pidfd: Int32 = -1
