@@ -204,6 +204,29 @@ struct LifecycleTests {
         #expect(try box.run("run", "--restart", "sometimes", "busybox", "true").status == 125)
     }
 
+    @Test("system prune removes stopped containers and what a killed monitor left: mount, cgroup, layer")
+    func prune() throws {
+        let box = try Sandbox()
+        try box.run("run", "--name", "done", "busybox", "true")
+        let id = try box.detached("--name", "crashed", "busybox", "sleep", "1000")
+        _ = try box.detached("--name", "alive", "busybox", "sleep", "1000")
+        let state = try box.store.load(id).state
+        kill(state.MonitorPid, SIGKILL)
+        kill(state.Pid, SIGKILL)
+        #expect(Sandbox.eventually { !HostProcess.isAlive(state.Pid, startTime: state.PidStartTime) })
+        let orphan = box.engineRoot.overlay + "/" + String(repeating: "ab", count: 32)
+        try FileManager.default.createDirectory(atPath: orphan + "/merged", withIntermediateDirectories: true)
+        let r = try box.run("system", "prune", "-f")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try box.run("ps", "-aq").out == String(try box.inspect("alive", "{{.Id}}").prefix(12)))
+        #expect(!FileManager.default.fileExists(atPath: orphan))
+        #expect(!FileManager.default.fileExists(atPath: box.engineRoot.overlay + "/" + id))
+        let cgroupLeft = ["/sys/fs/cgroup/box/\(id)", "/sys/fs/cgroup/pids/box/\(id)", "/sys/fs/cgroup/memory/box/\(id)"]
+            .filter { FileManager.default.fileExists(atPath: $0) }
+        #expect(cgroupLeft.isEmpty, "\(cgroupLeft)")
+        #expect(try box.run("system", "prune").status == 1)  // no terminal and no -f: refuses
+    }
+
     @Test("rm refuses a running container without -f, and -f removes it")
     func remove() throws {
         let box = try Sandbox()
