@@ -216,3 +216,29 @@ struct CgroupV2FakeTests {
         #expect(throws: BoxError.self) { try CreateOptions.bytes("lots", flag: "-m") }
     }
 }
+
+@Suite("cgroup v2 freezer and stats against a fake tree")
+struct CgroupV2FakeFreezeTests {
+    @Test("freeze writes cgroup.freeze and waits for cgroup.events to say frozen; stats reads v2 files")
+    func freezeAndStats() throws {
+        var template = Array("/tmp/fakecg-XXXXXX".utf8CString)
+        let root = String(cString: mkdtemp(&template)!)
+        defer { try? Files.removeTree(root) }
+        let dir = root + "/box/c1"
+        try Files.mkdirs(dir)
+        // The kernel flips cgroup.events once every task is frozen; the fake tree says so up front.
+        try Files.writeAtomically(dir + "/cgroup.events", "populated 1\nfrozen 1\n")
+        let v2 = CgroupV2(root: root)
+        try v2.freeze("box/c1", true)
+        #expect(try Files.readString(dir + "/cgroup.freeze") == "1")
+        // Thawing waits for "frozen 0", which this fake never reports: an error, not a hang.
+        #expect(throws: BoxError.self) { try v2.freeze("box/c1", false) }
+
+        try Files.writeAtomically(dir + "/cpu.stat", "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n")
+        try Files.writeAtomically(dir + "/memory.current", "1048576\n")
+        try Files.writeAtomically(dir + "/memory.max", "max\n")
+        try Files.writeAtomically(dir + "/pids.current", "3\n")
+        let s = v2.stats("box/c1")
+        #expect(s == CgroupStats(cpuNanoseconds: 2_500_000, memoryBytes: 1_048_576, memoryLimit: nil, pids: 3))
+    }
+}
