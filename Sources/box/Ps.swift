@@ -18,7 +18,7 @@ struct Ps: ParsableCommand {
         let store = try engine()
         var containers = try store.list()
         if let n = latest ? 1 : last { containers = Array(containers.prefix(n)) }
-        else if !all { containers = containers.filter { $0.state.Running } }
+        else if !all { containers = containers.filter { $0.state.Running || $0.state.Status == .restarting } }
         if quiet {
             for c in containers { say(noTrunc ? c.id : c.spec.shortID) }
             return
@@ -42,6 +42,7 @@ struct Ps: ParsableCommand {
         case .paused: return "Up " + Timestamp.humanDuration(now - s.StartedAt.seconds) + " (Paused)"
         case .exited: return "Exited (\(s.ExitCode)) " + Timestamp.humanDuration(now - s.FinishedAt.seconds) + " ago"
         case .created: return "Created"
+        case .restarting: return "Restarting (\(s.ExitCode)) " + Timestamp.humanDuration(now - s.StartedAt.seconds) + " ago"
         default: return s.Status.rawValue.capitalized
         }
     }

@@ -42,7 +42,7 @@ public struct ContainerStore: Sendable {
     /// processes are gone (the machine rebooted, the monitor was killed) is recorded as exited.
     public func load(_ id: String) throws -> Container {
         var c = try loadRaw(id)
-        if c.state.Running {
+        if c.state.Running || c.state.Status == .restarting {
             let monitorAlive = HostProcess.isAlive(c.state.MonitorPid, startTime: c.state.MonitorStartTime)
             let pidAlive = HostProcess.isAlive(c.state.Pid, startTime: c.state.PidStartTime)
             if !monitorAlive && !pidAlive {
