@@ -103,6 +103,9 @@ enum {
 /// GNU calls Swift's Glibc module does not show: pipe2(O_CLOEXEC), accept4(SOCK_CLOEXEC),
 /// signalfd(SFD_CLOEXEC) over `mask`.
 int box_pipe_cloexec(int fds[2]);
+/// overlayfs's opaque-directory mark (the trusted.overlay.opaque xattr): set it, or ask whether it is set.
+int box_set_opaque(const char *dir);
+int box_is_opaque(const char *dir);
 /// close_range(lowfd, ~0): closes every descriptor from `lowfd` up.
 int box_close_from(int lowfd);
 int box_accept_cloexec(int listener);

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CLibarchive
 import CNettle
+import CSpawn
 
 /// Layer tars, read and written with libarchive: no hand-written tar anywhere in the engine.
 public enum LayerArchive {
@@ -97,6 +98,7 @@ public enum LayerArchive {
                 throw BoxError(.layer, "read \(tarPath): \(message(reader))")
             }
             let name = archive_entry_pathname(entry).map { String(cString: $0) } ?? "?"
+            if try applyWhiteout(name, in: directory) { continue }
             guard archive_write_header(writer, entry) == ARCHIVE_OK else {
                 throw BoxError(.layer, "refusing entry \(name) in \(tarPath): \(message(writer))")
             }
@@ -115,6 +117,90 @@ public enum LayerArchive {
                 throw BoxError(.layer, "finish \(name): \(message(writer))")
             }
         }
+    }
+
+    /// OCI whiteouts become overlayfs's own: `.wh.NAME` a 0:0 character device NAME (NAME deleted in this
+    /// layer), `.wh..wh..opq` the trusted.overlay.opaque xattr on its directory (nothing below shows through).
+    /// Returns true if `name` was a whiteout (and so is not extracted as a file).
+    static func applyWhiteout(_ name: String, in directory: String) throws -> Bool {
+        let parts = name.split(separator: "/").map(String.init)
+        guard let base = parts.last, base.hasPrefix(".wh."), !parts.contains("..") else { return false }
+        let parent = ([directory] + parts.dropLast()).joined(separator: "/")
+        try Files.mkdirs(parent)
+        if base == ".wh..wh..opq" {
+            guard box_set_opaque(parent) == 0 else {
+                throw BoxError.sys(.layer, "mark \(parent) opaque")
+            }
+        } else {
+            let target = parent + "/" + base.dropFirst(4)
+            guard mknod(target, S_IFCHR | 0o000, 0) == 0 || errno == EEXIST else {
+                throw BoxError.sys(.layer, "whiteout \(target)")
+            }
+        }
+        return true
+    }
+
+    /// Writes a container's upper directory as an OCI layer tar: overlay whiteouts (0:0 character devices)
+    /// become `.wh.NAME` entries and opaque directories get a `.wh..wh..opq` entry.
+    public static func writeLayer(from upper: String, to path: String) throws {
+        guard let a = archive_write_new(), let e = archive_entry_new() else { throw BoxError(.layer, "libarchive: out of memory") }
+        defer { archive_entry_free(e); archive_write_free(a) }
+        archive_write_set_format_pax_restricted(a)
+        guard archive_write_open_filename(a, path) == ARCHIVE_OK else { throw BoxError(.layer, "create \(path): \(message(a))") }
+        func add(_ relative: String, _ st: inout stat, link: String? = nil, file: String? = nil) throws {
+            archive_entry_clear(e)
+            archive_entry_set_pathname(e, relative)
+            archive_entry_copy_stat(e, &st)
+            if let link { archive_entry_set_symlink(e, link) }
+            guard archive_write_header(a, e) == ARCHIVE_OK else { throw BoxError(.layer, "write \(relative): \(message(a))") }
+            if let file, st.st_size > 0 {
+                let fd = open(file, O_RDONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw BoxError.sys(.layer, "open \(file)") }
+                defer { close(fd) }
+                var buf = [UInt8](repeating: 0, count: 1 << 16)
+                while true {
+                    let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if n < 0 && errno == EINTR { continue }
+                    guard n >= 0 else { throw BoxError.sys(.layer, "read \(file)") }
+                    if n == 0 { break }
+                    guard archive_write_data(a, buf, n) == n else { throw BoxError(.layer, "write \(relative): \(message(a))") }
+                }
+            }
+        }
+        func walk(_ dir: String, _ prefix: String) throws {
+            for name in try Files.list(dir).sorted() {
+                let full = dir + "/" + name, relative = prefix + name
+                var st = stat()
+                guard lstat(full, &st) == 0 else { throw BoxError.sys(.layer, "stat \(full)") }
+                switch st.st_mode & S_IFMT {
+                case S_IFCHR where st.st_rdev == 0:
+                    var empty = stat()
+                    empty.st_mode = S_IFREG | 0o644
+                    empty.st_mtim = st.st_mtim
+                    try add(prefix + ".wh." + name, &empty)
+                case S_IFDIR:
+                    try add(relative, &st)
+                    if box_is_opaque(full) == 1 {
+                        var empty = stat()
+                        empty.st_mode = S_IFREG | 0o644
+                        empty.st_mtim = st.st_mtim
+                        try add(relative + "/.wh..wh..opq", &empty)
+                    }
+                    try walk(full, relative + "/")
+                case S_IFLNK:
+                    var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+                    let n = readlink(full, &target, target.count - 1)
+                    guard n >= 0 else { throw BoxError.sys(.layer, "readlink \(full)") }
+                    try add(relative, &st, link: String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                case S_IFREG:
+                    try add(relative, &st, file: full)
+                default:
+                    try add(relative, &st)  // devices, fifos: metadata only
+                }
+            }
+        }
+        try walk(upper, "")
+        guard archive_write_close(a) == ARCHIVE_OK else { throw BoxError(.layer, "close \(path): \(message(a))") }
     }
 
     /// sha256 of a file, "sha256:<hex>": the diff_id of a layer tar, the id of a config.

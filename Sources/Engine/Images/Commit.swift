@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `box commit`: a container's writable layer becomes a new image layer on top of its image, as docker commit
+/// does (the base image is untouched; the new image shares its layers).
+public struct Commit: Sendable {
+    public let store: ContainerStore
+    public init(store: ContainerStore) { self.store = store }
+
+    /// Returns the new image id. `changes` are Dockerfile instructions applied to the config: CMD, ENTRYPOINT,
+    /// ENV, WORKDIR, USER, LABEL.
+    public func run(_ c: Container, reference: ImageReference?, message: String = "", changes: [String] = []) throws -> String {
+        var config = try store.images.config(c.spec.Image)
+        for change in changes { try Commit.apply(change, to: &config.config) }  // bad input: before any work
+
+        // Freeze a running container for the copy, so the layer is one consistent moment (docker pauses too).
+        let current = try store.load(c.id)
+        let freeze = current.state.Status == .running
+        let cgroups = Cgroups.driver()
+        if freeze { try cgroups.freeze(c.spec.cgroup, true) }
+        defer { if freeze { try? cgroups.freeze(c.spec.cgroup, false) } }
+
+        try store.root.prepare()
+        let tar = store.root.tmp + "/commit-\(c.spec.shortID)-\(getpid()).tar"
+        defer { unlink(tar) }
+        try LayerArchive.writeLayer(from: store.layerPath(c.id) + "/diff", to: tar)
+        let diffID = try store.images.addLayer(tarAt: tar)
+
+        let now = Timestamp.now().rfc3339
+        config.created = now
+        config.rootfs.diff_ids.append(diffID)
+        let command = ([c.spec.Path] + c.spec.Args).joined(separator: " ")
+        config.history = (config.history ?? []) + [
+            ImageConfig.History(created: now, created_by: command, comment: message.isEmpty ? nil : message, empty_layer: nil),
+        ]
+        let id = try store.images.addConfig(config)
+        if let reference { try store.root.locked { try store.images.tag(id, as: reference) } }
+        store.journal.record(Event(action: "commit", id: c.id, name: c.name, image: c.spec.Config.Image,
+                                   attributes: ["imageID": id] .merging(reference.map { ["ref": $0.description] } ?? [:]) { $1 }))
+        return id
+    }
+
+    /// One Dockerfile instruction applied to an image config (the `--change` of docker commit).
+    static func apply(_ change: String, to config: inout ImageConfig.Config) throws {
+        let trimmed = change.trimmed
+        let keyword = trimmed.prefix { !$0.isWhitespace }.uppercased()
+        let rest = String(trimmed.dropFirst(keyword.count)).trimmed
+        func list() throws -> [String] {
+            // JSON form ["a", "b"], or shell form run by /bin/sh -c (Dockerfile rules).
+            guard rest.hasPrefix("[") else { return ["/bin/sh", "-c", rest] }
+            guard case .array(let items) = try JSONValue.parse(rest) else { throw BoxError(.usage, "invalid \(keyword): \(rest)") }
+            return try items.map {
+                guard case .string(let s) = $0 else { throw BoxError(.usage, "invalid \(keyword): \(rest) (strings only)") }
+                return s
+            }
+        }
+        func pair() throws -> (String, String) {
+            let kv = rest.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, !kv[0].isEmpty else { throw BoxError(.usage, "invalid \(keyword): \"\(rest)\": use \(keyword) KEY=VALUE") }
+            return (kv[0], kv[1])
+        }
+        switch keyword {
+        case "CMD": config.Cmd = try list()
+        case "ENTRYPOINT": config.Entrypoint = try list()
+        case "WORKDIR": config.WorkingDir = rest
+        case "USER": config.User = rest
+        case "ENV":
+            let (k, v) = try pair()
+            config.Env = (config.Env ?? []).filter { !$0.hasPrefix(k + "=") } + [k + "=" + v]
+        case "LABEL":
+            let (k, v) = try pair()
+            config.Labels = (config.Labels ?? [:]).merging([k: v]) { $1 }
+        default:
+            throw BoxError(.usage, "unsupported change \"\(change)\": use CMD, ENTRYPOINT, ENV, WORKDIR, USER or LABEL")
+        }
+    }
+
+    public enum Change: String, Sendable { case added = "A", changed = "C", deleted = "D" }
+
+    /// `box diff`: what the container's writable layer holds, against its image's layers.
+    public func changes(_ c: Container) throws -> [(Change, String)] {
+        let lowers = c.spec.LayerDirs
+        var out: [(Change, String)] = []
+        func walk(_ dir: String, _ path: String) throws {
+            for name in try Files.list(dir).sorted() {
+                let full = dir + "/" + name, inside = path + "/" + name
+                var st = stat()
+                guard lstat(full, &st) == 0 else { continue }
+                if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 { out.append((.deleted, inside)); continue }
+                var lower = stat()
+                let existed = lowers.contains { lstat($0 + inside, &lower) == 0 }
+                out.append((existed ? .changed : .added, inside))
+                if (st.st_mode & S_IFMT) == S_IFDIR { try walk(full, inside) }
+            }
+        }
+        try walk(store.layerPath(c.id) + "/diff", "")
+        return out
+    }
+}

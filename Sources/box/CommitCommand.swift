@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Engine
+
+struct Commit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a new image from a container's changes (its writable layer becomes a new layer)",
+        discussion: """
+        The base image stays as it was; the new one shares its layers and adds one. A running container is
+        frozen for the moment of the copy.
+          box commit c1 busybox-notes
+          box commit -m "added a note" -c 'CMD ["cat", "/root/note"]' c1 notes:v2
+        """)
+    @Option(name: [.short, .long], help: "Commit message (shown by box history)")
+    var message: String = ""
+    @Option(name: [.short, .customLong("change")], help: "Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL")
+    var change: [String] = []
+    @Argument(help: "The container")
+    var container: String
+    @Argument(help: "Name for the new image: REPOSITORY[:TAG]")
+    var reference: String?
+
+    func run() throws {
+        let store = try engine()
+        let ref = try reference.map { try ImageReference(parsing: $0) }
+        let id = try Engine.Commit(store: store).run(try store.resolve(container), reference: ref, message: message, changes: change)
+        say(id)
+    }
+}
+
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List what changed in a container's filesystem: A added, C changed, D deleted")
+    @Argument(help: "The container")
+    var container: String
+
+    func run() throws {
+        let store = try engine()
+        for (kind, path) in try Engine.Commit(store: store).changes(try store.resolve(container)) {
+            say("\(kind.rawValue) \(path)")
+        }
+    }
+}
+
+struct Tag: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Give an image another name: box tag SOURCE TARGET")
+    @Argument(help: "The image (name or id)")
+    var source: String
+    @Argument(help: "The new name: REPOSITORY[:TAG]")
+    var target: String
+
+    func run() throws {
+        let store = try engine()
+        let image = try store.images.resolve(source)
+        let ref = try ImageReference(parsing: target)
+        try store.root.locked { try store.images.tag(image.id, as: ref) }
+    }
+}
+
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show how an image was made, newest layer first")
+    @Flag(name: .customLong("no-trunc"), help: "Don't truncate output")
+    var noTrunc = false
+    @Argument(help: "The image")
+    var image: String
+
+    func run() throws {
+        let store = try engine()
+        let img = try store.images.resolve(image)
+        let history = img.config.history ?? []
+        var diffIDs = img.config.rootfs.diff_ids.makeIterator()
+        var rows: [[String]] = []
+        let now = Timestamp.now().seconds
+        for (i, h) in history.enumerated() {
+            var size: Int64 = 0
+            if h.empty_layer != true, let diffID = diffIDs.next() {
+                var st = stat()
+                if stat(store.root.blob(diffID), &st) == 0 { size = Int64(st.st_size) }
+            }
+            let created = h.created.flatMap { Timestamp.parse($0) }.map { Timestamp.humanDuration(now - $0.seconds) + " ago" } ?? ""
+            var by = h.created_by ?? ""
+            if !noTrunc && by.count > 45 { by = String(by.prefix(44)) + "…" }
+            rows.append([i == history.count - 1 ? img.shortID : "<missing>", created, by, History.size(size), h.comment ?? ""])
+        }
+        say(table([["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]] + rows.reversed()))
+    }
+
+    /// docker's decimal sizes: 0B, 1.98MB, 215.7MB.
+    static func size(_ bytes: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB"]
+        var v = Double(bytes), i = 0
+        while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
+        if i == 0 { return "\(bytes)B" }
+        let digits = v >= 100 ? 1 : v >= 10 ? 2 : 3
+        var text = String(v)
+        if let dot = text.firstIndex(of: ".") {
+            let keep = text.distance(from: text.startIndex, to: dot) + (digits > 0 ? 1 + max(0, digits - text.distance(from: text.startIndex, to: dot)) : 0)
+            text = String(text.prefix(max(keep, 1)))
+            if text.hasSuffix(".") { text.removeLast() }
+        }
+        return text + units[i]
+    }
+}
