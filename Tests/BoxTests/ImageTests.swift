@@ -44,4 +44,24 @@ struct ImageTests {
         #expect(try box.run("commit", "c1", "Bad:Name").status != 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: box.engineRoot.imagedb).count == before)
     }
+
+    @Test("rmi untags first, refuses an image a container came from, then removes only unshared layers")
+    func rmi() throws {
+        let box = try Sandbox()
+        try box.run("run", "--name", "c1", "busybox", "sh", "-c", "echo x > /x")
+        #expect(try box.run("commit", "c1", "mine:1").status == 0)
+        try box.run("tag", "mine:1", "mine:2")
+        #expect(try box.run("rmi", "mine:2").out == "Untagged: mine:2")
+        try box.run("run", "--name", "user", "mine:1", "true")
+        let refused = try box.run("rmi", "mine:1")
+        #expect(refused.status == 1 && refused.stderr.contains("was created from it"))
+        try box.run("rm", "user")
+        let removed = try box.run("rmi", "mine:1").stdout.split(separator: "\n")
+        #expect(removed.first == "Untagged: mine:1" && removed.count == 3, "\(removed)")
+        let layers = try FileManager.default.contentsOfDirectory(atPath: box.engineRoot.overlay).filter { $0.count == 64 }
+        let busyboxLayer = try box.inspect("busybox", "{{index .RootFS.Layers 0}}").dropFirst(7)
+        #expect(layers.contains(String(busyboxLayer)), "the shared base layer was removed")
+        #expect(try box.run("run", "--rm", "busybox", "true").status == 0)
+        #expect(try box.run("rmi", "mine:1").status == 1)
+    }
 }

@@ -119,3 +119,54 @@ public struct ImageStore: Sendable {
         return id
     }
 }
+
+extension ImageStore {
+    /// `box rmi`: removes a name; when an image has no name left (or is named by id), removes the image and
+    /// every layer no other image or container uses. An image a container was created from is refused:
+    /// the container's layers are that image's.
+    public func remove(_ text: String, containers: [Container]) throws -> [String] {
+        var report: [String] = []
+        try root.locked {
+            let image = try resolve(text)
+            var repos = try loadRepositories()
+            let names = repos.Repositories.values.flatMap { $0.filter { $0.value == image.id }.map(\.key) }
+            let byName = (try? ImageReference(parsing: text)).map { names.contains($0.description) } ?? false
+            if byName, let ref = try? ImageReference(parsing: text), names.count > 1 {
+                repos.Repositories[ref.repository]?[ref.description] = nil
+                try saveRepositories(repos)
+                report.append("Untagged: \(ref.description)")
+                return
+            }
+            if let user = containers.first(where: { $0.spec.Image == image.id }) {
+                throw BoxError(.image, "conflict: unable to remove image \(image.shortID): container \(user.spec.shortID) (\(user.name)) was created from it; remove the container first", exitCode: 1)
+            }
+            for name in names {
+                let ref = try ImageReference(parsing: name)
+                repos.Repositories[ref.repository]?[name] = nil
+                if repos.Repositories[ref.repository]?.isEmpty == true { repos.Repositories[ref.repository] = nil }
+                report.append("Untagged: \(name)")
+            }
+            try saveRepositories(repos)
+            unlink(root.imageConfig(image.id))
+            report.append("Deleted: \(image.id)")
+            // Layers still needed by another image or by a container's overlay stay.
+            let used = Set(try list().flatMap { $0.config.rootfs.diff_ids.map(Digest.hex) })
+                .union(containers.flatMap { $0.spec.LayerDirs.map { URLLess.lastButOne($0) } })
+            for diffID in image.config.rootfs.diff_ids where !used.contains(Digest.hex(diffID)) {
+                try Files.removeTree(root.layerDir(diffID))
+                unlink(root.blob(diffID))
+                report.append("Deleted: \(diffID)")
+            }
+        }
+        return report
+    }
+}
+
+/// Path helpers without Foundation's URL.
+enum URLLess {
+    /// "/a/b/<hex>/diff" -> "<hex>"
+    static func lastButOne(_ path: String) -> String {
+        let parts = path.split(separator: "/")
+        return parts.count >= 2 ? String(parts[parts.count - 2]) : path
+    }
+}
