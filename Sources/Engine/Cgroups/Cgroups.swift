@@ -77,6 +77,19 @@ public enum Cgroups {
         if Glibc.mkdir(path, 0o755) != 0 && errno != EEXIST { throw BoxError.sys(.cgroup, "create cgroup \(path)") }
     }
 
+    /// mkdir of `path` below a parent that another container's removal may rmdir at any moment (the shared
+    /// box/ parent goes when its last child does): recreate the parent and try again.
+    static func mkdirBelowShared(_ path: String, parentReady: (String) throws -> Void = { _ in }) throws {
+        let parent = String(path[..<path.lastIndex(of: "/")!])
+        for _ in 0..<20 {
+            try mkdir(parent)
+            try parentReady(parent)
+            if Glibc.mkdir(path, 0o755) == 0 || errno == EEXIST { return }
+            guard errno == ENOENT else { break }
+        }
+        throw BoxError.sys(.cgroup, "create cgroup \(path)")
+    }
+
     /// rmdir, retried for a moment: processes killed with their pid namespace may still be exiting.
     static func rmdir(_ path: String) throws {
         for attempt in 0..<50 {
@@ -121,17 +134,15 @@ public struct CgroupV1: CgroupDriver {
 
     public func create(_ name: String, _ resources: Resources) throws {
         for (controller, path) in dirs(name) {
-            let parent = String(path[..<path.lastIndex(of: "/")!])
-            try Cgroups.mkdir(parent)
-            try Cgroups.mkdir(path)
-            if controller == "cpuset" {
-                // A new v1 cpuset has no CPUs or memory nodes: nothing could join it. Inherit the parent's.
-                for (dir, from) in [(parent, root + "/cpuset"), (path, parent)] {
-                    for file in ["cpuset.cpus", "cpuset.mems"] where (Files.readIfPresent(dir + "/" + file) ?? "").trimmed.isEmpty {
-                        try Cgroups.write(dir + "/" + file, (Files.readIfPresent(from + "/" + file) ?? "").trimmed)
-                    }
+            // A new v1 cpuset has no CPUs or memory nodes: nothing could join it. Inherit the parent's.
+            func inherit(_ dir: String, from: String) throws {
+                guard controller == "cpuset" else { return }
+                for file in ["cpuset.cpus", "cpuset.mems"] where (Files.readIfPresent(dir + "/" + file) ?? "").trimmed.isEmpty {
+                    try Cgroups.write(dir + "/" + file, (Files.readIfPresent(from + "/" + file) ?? "").trimmed)
                 }
             }
+            try Cgroups.mkdirBelowShared(path) { parent in try inherit(parent, from: root + "/cpuset") }
+            try inherit(path, from: String(path[..<path.lastIndex(of: "/")!]))
         }
         try apply(name, resources)
     }
@@ -195,15 +206,19 @@ public struct CgroupV2: CgroupDriver {
     public init(root: String = "/sys/fs/cgroup") { self.root = root }
 
     public func create(_ name: String, _ resources: Resources) throws {
-        let wanted = ["cpu", "cpuset", "memory", "pids"]
-        var dir = root
-        for part in name.split(separator: "/") {
-            // Enable in the parent what it has, then step down (cgroup-v2.rst, "Enabling and Disabling").
+        // Enable in each parent what it has, then step down (cgroup-v2.rst, "Enabling and Disabling"). The
+        // shared box/ parent may be removed and re-made under us, so enabling is part of making it ready.
+        func enable(_ dir: String) throws {
+            let wanted = ["cpu", "cpuset", "memory", "pids"]
             let available = Set((Files.readIfPresent(dir + "/cgroup.controllers") ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
             let enable = wanted.filter { available.contains($0) }.map { "+" + $0 }.joined(separator: " ")
             if !enable.isEmpty { try Cgroups.write(dir + "/cgroup.subtree_control", enable) }
+        }
+        try enable(root)
+        var dir = root
+        for part in name.split(separator: "/") {
             dir += "/" + part
-            try Cgroups.mkdir(dir)
+            try Cgroups.mkdirBelowShared(dir) { parent in if parent != root { try enable(parent) } }
         }
         try apply(name, resources)
     }
