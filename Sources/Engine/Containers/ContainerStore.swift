@@ -111,18 +111,7 @@ public struct ContainerStore: Sendable {
             throw BoxError(.create, "no command specified: give one after the image name (box run busybox sh)")
         }
 
-        var env = imageConfig.Env ?? ["PATH=\(DefaultImage.defaultPath)"]
-        for item in options.env {
-            var entry = item
-            if !item.contains("=") {
-                guard let value = getenv(item) else { continue }  // docker: -e NAME copies the host's, if set
-                entry = item + "=" + String(cString: value)
-            }
-            let key = entry.prefix { $0 != "=" }
-            guard !key.isEmpty else { throw BoxError(.usage, "invalid environment variable: \(item)") }
-            env.removeAll { $0.prefix { $0 != "=" } == key }
-            env.append(entry)
-        }
+        let env = try ContainerStore.environment(imageConfig.Env ?? ["PATH=\(DefaultImage.defaultPath)"], adding: options.env)
 
         let workdir = options.workdir ?? (imageConfig.WorkingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/")
         guard workdir.hasPrefix("/") else {
@@ -192,6 +181,24 @@ public struct ContainerStore: Sendable {
             journal.record(Event(action: "create", id: id, name: name, image: options.image))
             return Container(spec: spec, state: ContainerState())
         }
+    }
+
+    /// `base` with `-e` items applied, docker's way: KEY=VALUE replaces KEY; a bare KEY copies the host's value
+    /// if it has one and is skipped otherwise.
+    static func environment(_ base: [String], adding items: [String]) throws -> [String] {
+        var env = base
+        for item in items {
+            var entry = item
+            if !item.contains("=") {
+                guard let value = getenv(item) else { continue }
+                entry = item + "=" + String(cString: value)
+            }
+            let key = entry.prefix { $0 != "=" }
+            guard !key.isEmpty else { throw BoxError(.usage, "invalid environment variable: \(item)") }
+            env.removeAll { $0.prefix { $0 != "=" } == key }
+            env.append(entry)
+        }
+        return env
     }
 
     // MARK: remove

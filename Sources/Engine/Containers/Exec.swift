@@ -35,17 +35,7 @@ public struct Exec: Sendable {
         let workdir = o.workdir ?? spec.Config.WorkingDir
         guard workdir.hasPrefix("/") else { throw BoxError(.usage, "the working directory '\(workdir)' must be absolute") }
 
-        var env = spec.Config.Env
-        for item in o.env {
-            var entry = item
-            if !item.contains("=") {
-                guard let value = getenv(item) else { continue }  // docker: -e NAME copies the host's, if set
-                entry = item + "=" + String(cString: value)
-            }
-            let key = entry.prefix { $0 != "=" }
-            env.removeAll { $0.prefix { $0 != "=" } == key }
-            env.append(entry)
-        }
+        var env = try ContainerStore.environment(spec.Config.Env, adding: o.env)
         if o.tty && !env.contains(where: { $0.hasPrefix("TERM=") }) { env.append("TERM=xterm") }
 
         var errPipe: [Int32] = [-1, -1]

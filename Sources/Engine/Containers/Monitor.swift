@@ -452,21 +452,8 @@ struct ContainerIO {
     }
 }
 
-/// A JSON string literal for `s` (the log lines need nothing more than this).
+/// A JSON string literal for `s`, escaped as Go's json.Marshal does (docker's json-file driver uses it:
+/// `<` becomes \u003c there too).
 func jsonQuote(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where u.value < 0x20:
-            let h = String(u.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-        default: out.unicodeScalars.append(u)
-        }
-    }
-    return out + "\""
+    JSONValue.string(s).compact()
 }
