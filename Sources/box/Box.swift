@@ -13,7 +13,7 @@ struct Box: ParsableCommand {
         It needs root. The image `busybox` is built on first use from the host's busybox-static.
 
         Try:
-          sudo box run -it --name c1 busybox sh       # a shell in a container; Ctrl-P Ctrl-Q detaches
+          sudo box run -it --name c1 busybox sh   # Ctrl-P Ctrl-Q detaches
           sudo box inspect --format '{{.State.Pid}}' c1
           sudo box exec c1 ps                          # PID 1 inside is your shell
           sudo box events --since 10m
