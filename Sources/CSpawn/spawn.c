@@ -153,13 +153,26 @@ static int loopback_up(struct box_failure *f) {
     return rc < 0 ? fail(f, err, "bring lo up%s", "") : 0;
 }
 
+// Reads the failure a child may have written before it exec'd (EOF: it exec'd). On failure the child has
+// exited or is about to: reap it. Returns 1 and fills `out` if a failure came.
+static int collect_failure(int readfd, pid_t child, struct box_failure *out) {
+    struct box_failure reported;
+    ssize_t n;
+    do n = read(readfd, &reported, sizeof reported); while (n < 0 && errno == EINTR);
+    close(readfd);
+    if (n != (ssize_t)sizeof reported) return 0;
+    *out = reported;
+    while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+    return 1;
+}
+
 // --init: PID 1 stays ours. It starts the command as its only child, passes on the signals it is sent
 // (PID 1 of a pid namespace only gets signals it has a handler for: this is the handler), reaps every
 // orphan that is reparented to it, and exits with the command's status. tini does the same.
 static volatile pid_t init_child = 0;
 static void init_forward(int sig) { if (init_child > 0) kill(init_child, sig); }
 
-static int run_init(const struct box_container *c, int error_fd, struct box_failure *f) {
+static int run_init(const struct box_container *c, struct box_failure *f) {
     int sync[2];
     if (pipe2(sync, O_CLOEXEC) < 0) return fail(f, errno, "pipe for init%s", "");
     pid_t child = fork();
@@ -171,18 +184,9 @@ static int run_init(const struct box_container *c, int error_fd, struct box_fail
         _exit(127);
     }
     close(sync[1]);
-    struct box_failure reported;
-    ssize_t n;
-    do n = read(sync[0], &reported, sizeof reported); while (n < 0 && errno == EINTR);
-    close(sync[0]);
-    if (n == (ssize_t)sizeof reported) {
-        *f = reported;
-        while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
-        return -1;
-    }
+    if (collect_failure(sync[0], child, f)) return -1;
     // The command runs. Keep nothing of the monitor (no fd, no capability beyond the container's), and
     // tell the monitor the start succeeded by closing the error pipe with the rest.
-    (void)error_fd;
     syscall(SYS_close_range, 0, ~0U, 0);
     box_set_process_title("box-init");
     prctl(PR_SET_NAME, "box-init", 0, 0, 0);
@@ -258,7 +262,7 @@ static int container_child(void *arg) {
     if (c->init) {
         // Not in a CLONE_VM child (see box_spawn_container): init runs on forever in its own memory.
         for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
-        run_init(c, a->error_fd, f);
+        run_init(c, f);
     } else {
         box_exec_process(&c->process, f);
     }
@@ -297,13 +301,7 @@ pid_t box_spawn_container(const struct box_container *c, int *pidfd, struct box_
     close(pipefd[1]);
     if (pid < 0) { close(pipefd[0]); return fail(failure, clone_errno, "clone%s", ""); }
 
-    struct box_failure reported;
-    ssize_t n;
-    do n = read(pipefd[0], &reported, sizeof reported); while (n < 0 && errno == EINTR);
-    close(pipefd[0]);
-    if (n == (ssize_t)sizeof reported) {
-        *failure = reported;
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    if (collect_failure(pipefd[0], pid, failure)) {
         if (fd >= 0) close(fd);
         return -1;
     }

@@ -84,8 +84,6 @@ int box_console(const char *pts_dir, const char *console, int socket, struct box
 /// Receives one file descriptor sent with SCM_RIGHTS; -1 with errno on failure.
 int box_recv_fd(int socket);
 
-/// Opens a pseudo-terminal pair (both ends close-on-exec). Returns 0, or -1 with errno.
-int box_openpty(int *master, int *slave);
 /// TIOCGWINSZ / TIOCSWINSZ (ioctl is variadic, so Swift cannot call it).
 int box_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
 int box_set_winsize(int fd, unsigned short rows, unsigned short cols);

@@ -19,6 +19,8 @@ public struct ContainerStore: Sendable {
 
     func specPath(_ id: String) -> String { root.containerDir(id) + "/config.v2.json" }
     func statePath(_ id: String) -> String { root.containerDir(id) + "/state.json" }
+    /// Left by `box stop` and `box rm -f`: a container stopped by hand is not restarted by its policy.
+    public func stopMarker(_ id: String) -> String { root.containerDir(id) + "/stop-requested" }
     public func logPath(_ id: String) -> String { root.containerDir(id) + "/\(id)-json.log" }
     public func layerPath(_ id: String) -> String { root.overlay + "/" + id }
 
@@ -211,7 +213,7 @@ public struct ContainerStore: Sendable {
             guard force else {
                 throw BoxError(.remove, "You cannot remove a running container \(c.id). Stop the container before attempting removal or force remove (box rm -f)", exitCode: 1)
             }
-            try? Files.touch(root.containerDir(c.id) + "/stop-requested")  // no restart policy applies
+            try? Files.touch(stopMarker(c.id))
             try Lifecycle(store: self).kill(c, signal: SIGKILL)
             c = try Lifecycle(store: self).waitForExit(c, timeout: 10)
             if c.state.Running {

@@ -141,7 +141,7 @@ public struct Lifecycle: Sendable {
         guard current.state.Running || current.state.Status == .restarting else { return .notRunning }
         var outcome = StopOutcome.exitedOnSignal
         // Stopped by hand: the monitor must not apply a restart policy (docker's "manually stopped").
-        try? Files.touch(store.root.containerDir(c.id) + "/stop-requested")
+        try? Files.touch(store.stopMarker(c.id))
         if current.state.Status == .restarting {  // between two runs: the monitor sees the marker and ends
             _ = try waitForExit(current, timeout: 10)
             store.journal.record(Event(action: "stop", id: c.id, name: c.name, image: c.spec.Config.Image))

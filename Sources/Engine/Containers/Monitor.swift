@@ -118,7 +118,7 @@ public struct Monitor {
         }
     }
 
-    var stopMarker: String { store.root.containerDir(id) + "/stop-requested" }
+    var stopMarker: String { store.stopMarker(id) }
     var pidfd: Int32 = -1
 
     /// Clones PID 1 with fresh stdio, records it as running and tells the clients.
