@@ -25,18 +25,7 @@ struct ContainerOptions: ParsableArguments {
     var capAdd: [String] = []
     @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (e.g. CHOWN, or ALL)")
     var capDrop: [String] = []
-    @Option(name: [.short, .long], help: "Memory limit (e.g. 32m, 1g): the OOM killer ends the container beyond it")
-    var memory: String?
-    @Option(name: .customLong("memory-swap"), help: "Memory plus swap limit (-1: unlimited swap)")
-    var memorySwap: String?
-    @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: "CPU shares, a relative weight (default 1024)")
-    var cpuShares: Int64?
-    @Option(name: .long, help: "Number of CPUs the container may use (e.g. 0.5)")
-    var cpus: Double?
-    @Option(name: .customLong("cpuset-cpus"), help: "CPUs the container may run on (e.g. 0-1,3)")
-    var cpusetCpus: String?
-    @Option(name: .customLong("pids-limit"), help: "Maximum number of processes in the container")
-    var pidsLimit: Int64?
+    @OptionGroup var limits: ResourceOptions
     @Option(name: .long, help: "Restart policy: no, on-failure[:N], always, unless-stopped (the monitor restarts PID 1)")
     var restart: String?
     @Flag(name: .customLong("init"), help: "Run a tiny init as PID 1 that forwards signals and reaps zombies")
@@ -70,14 +59,38 @@ struct ContainerOptions: ParsableArguments {
         o.tty = tty
         o.interactive = interactive
         o.autoRemove = autoRemove
+        limits.fill(&o)
+        o.restart = restart
+        o.initProcess = initProcess
+        return o
+    }
+}
+
+/// The cgroup limit flags, shared by `run`, `create` and `update` (docker's names).
+struct ResourceOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "Memory limit (e.g. 32m, 1g): the OOM killer ends the container beyond it")
+    var memory: String?
+    @Option(name: .customLong("memory-swap"), help: "Memory plus swap limit (-1: unlimited swap)")
+    var memorySwap: String?
+    @Option(name: [.customShort("c"), .customLong("cpu-shares")], help: "CPU shares, a relative weight (default 1024)")
+    var cpuShares: Int64?
+    @Option(name: .long, help: "Number of CPUs the container may use (e.g. 0.5)")
+    var cpus: Double?
+    @Option(name: .customLong("cpuset-cpus"), help: "CPUs the container may run on (e.g. 0-1,3)")
+    var cpusetCpus: String?
+    @Option(name: .customLong("pids-limit"), help: "Maximum number of processes in the container")
+    var pidsLimit: Int64?
+
+    var isEmpty: Bool {
+        memory == nil && memorySwap == nil && cpuShares == nil && cpus == nil && cpusetCpus == nil && pidsLimit == nil
+    }
+
+    func fill(_ o: inout CreateOptions) {
         o.memory = memory
         o.memorySwap = memorySwap
         o.cpuShares = cpuShares
         o.cpus = cpus
         o.cpusetCpus = cpusetCpus
         o.pidsLimit = pidsLimit
-        o.restart = restart
-        o.initProcess = initProcess
-        return o
     }
 }
