@@ -146,7 +146,7 @@ public struct ContainerStore: Sendable {
         return try root.locked {
             var rng = SystemRandomNumberGenerator()
             let id = (0..<4).map { _ in rng.next() as UInt64 }.map { hex64($0) }.joined()
-            let taken = Set(try Files.list(root.containers).compactMap { try? Files.decode(ContainerSpec.self, from: specPath($0)) }.map { ($0.Name, $0.ID) }.map { $0.0 })
+            let taken = Set(try Files.list(root.containers).compactMap { try? Files.decode(ContainerSpec.self, from: specPath($0)) }.map(\.Name))
             var name = options.name ?? Names.random(using: &rng)
             if let wanted = options.name, taken.contains(wanted) {
                 let owner = try resolve(wanted)
