@@ -7,7 +7,9 @@ let package = Package(
     platforms: [.macOS(.v15)],  // Linux only in practice; the macOS line only silences availability checks.
     products: [
         .executable(name: "box", targets: ["box"]),
+        .executable(name: "lab", targets: ["lab"]),
         .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "LabKit", targets: ["LabKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,7 +41,20 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The step runner: lab DSL, probes that read kernel facts, runner, progress journal.
+        .target(name: "LabKit", dependencies: ["Engine", "CSpawn"]),
+        // Guided labs and unguided exercises, one file per lab, compiled into `lab`.
+        .target(name: "Labs", dependencies: ["LabKit", "Engine"], path: "Labs"),
+        .target(name: "Exercises", dependencies: ["LabKit", "Engine"], path: "Exercises"),
+        .executableTarget(
+            name: "lab",
+            dependencies: [
+                "LabKit", "Labs", "Exercises", "Engine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "LabTests", dependencies: ["LabKit", "Labs", "Exercises", "Engine", "lab", "box"]),
         // Runs the real `box` binary against the real kernel, each test in its own BOX_ROOT.
         .testTarget(name: "BoxTests", dependencies: ["Engine", "box"]),
     ]

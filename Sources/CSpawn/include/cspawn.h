@@ -116,3 +116,8 @@ int box_thread_count(void);
 /// Rewrites what `ps` shows for this process (its comm and, as far as it fits, its command line), as
 /// setproctitle does: a forked monitor shows `box-monitor ID`, not the command that started it.
 void box_set_process_title(const char *title);
+
+/// Reads `file` (up to `cap` bytes into `buf`) as a child that has joined the namespace `ns_path`
+/// (/proc/PID/ns/uts, /proc/PID/ns/ipc): the lab's probe for hostnames and IPC objects of other namespaces.
+/// Returns the number of bytes read, or -errno.
+ssize_t box_ns_read(const char *ns_path, const char *file, char *buf, size_t cap);

@@ -1,0 +1,199 @@
+import Engine
+import LabKit
+
+/// Seeds 000 ("Process isolation check") and 001 ("Running containers: how isolated are containers?"): two
+/// containers from one image; a process in the first cannot be killed from the second, because the second
+/// cannot even see it; on the host it is just a process, with another PID, and the host can kill it.
+public let pidNamespaces = Lab("pid-namespaces", "Two containers cannot kill each other's processes") {
+    Summary("""
+    Start two containers, run a process in one and try to kill it from the other. Find the same process on \
+    the host under another PID, kill it there, then end a container by killing its PID 1 from the host.
+    """)
+    Seeds("000", "001")
+    Minutes(20)
+    // A sleep of your own length, so your process is told apart from anyone else's.
+    Value("seconds") { String(3000 + $0.number("sleep", below: 900)) }
+
+    Step("two-containers", "Start two containers") {
+        Instructions("""
+        Every container gets its own **PID namespace**: a separate numbering of processes in which the \
+        container's first process is PID 1. Open **two terminals** on this machine.
+
+        In terminal 1, start container `c1` with an interactive shell:
+        ```
+        sudo box run -it --name c1 busybox sh
+        ```
+        In terminal 2, start `c2` the same way:
+        ```
+        sudo box run -it --name c2 busybox sh
+        ```
+        Type `ps` in each: the shell is PID 1, and it sees nothing of the other container. Leave both \
+        shells open (you need them in the next steps). Then come back to a third terminal and type `lab next`.
+        """)
+        Check { ctx in
+            var pidNS: [String: UInt64] = [:]
+            for name in ["c1", "c2"] {
+                let (c, pid1) = try ctx.running(name, tryThis: "start it: sudo box run -it --name \(name) busybox sh")
+                try require(!(c.spec.Created < ctx.clock.wall),
+                            expected: "\(name) created during this step",
+                            observed: "\(name) was created at \(c.spec.Created), before the step started",
+                            tryThis: "remove it and start it again: sudo box rm -f \(name); sudo box run -it --name \(name) busybox sh")
+                pidNS[name] = pid1.namespace("pid")
+            }
+            let host = ctx.host.namespace("pid")
+            try require(pidNS["c1"] != pidNS["c2"] && pidNS["c1"] != host && pidNS["c2"] != host,
+                        expected: "c1, c2 and the host in three different PID namespaces",
+                        observed: "pid:[\(pidNS["c1"] ?? 0)], pid:[\(pidNS["c2"] ?? 0)], host pid:[\(host ?? 0)]",
+                        tryThis: "start the containers with box run (not --pid host)")
+            return .pass("c1 is in pid:[\(pidNS["c1"]!)], c2 in pid:[\(pidNS["c2"]!)], the host in pid:[\(host ?? 0)]")
+        }
+        Hint("Both containers must be running when you type `lab next`: keep their shells open (Ctrl-P Ctrl-Q detaches and leaves one running).")
+        Hint("`sudo box ps` lists what runs. A container left from an earlier try does not count: `sudo box rm -f c1 c2` and start again.")
+        Solution("box run -dit --name c1 busybox sh", "box run -dit --name c2 busybox sh")
+    }
+
+    Step("a-process", "Start a long-running process in c1") {
+        Instructions("""
+        The seed runs `htop` in container 1; busybox has `sleep`. In **terminal 1** (inside c1), start one \
+        in the background, with your own number of seconds:
+        ```
+        sleep {{seconds}} &
+        ps
+        ```
+        `ps` shows it with a small PID: that is its number **inside c1's PID namespace**.
+        """)
+        Check { ctx in
+            let (_, pid1) = try ctx.running("c1", tryThis: "start c1 again (step 1): sudo box run -it --name c1 busybox sh")
+            let sleeps = ctx.processes(in: pid1).filter { $0.comm == "sleep" && $0.commandLine.last == ctx.value("seconds") }
+            let sleep = try require(sleeps.first { $0.started(after: ctx.clock) },
+                                    expected: "a process `sleep \(ctx.value("seconds"))` in c1, started during this step",
+                                    observed: sleeps.isEmpty ? "c1 runs no such process" : "only one started before this step",
+                                    tryThis: "in c1's shell (terminal 1) type: sleep \(ctx.value("seconds")) &")
+            return .pass("sleep runs in c1: PID \(sleep.nsPids.last ?? 0) inside, \(sleep.pid) on the host")
+        }
+        Hint("Type it in c1's shell, not on the host: the prompt inside the container is `/ #`.")
+        Hint("The `&` puts it in the background so the shell stays usable. If you detached from c1, `sudo box attach c1` brings you back.")
+        Solution("box exec c1 sh -c 'sleep {{seconds}} >/dev/null 2>&1 &'")
+    }
+
+    Step("two-pids", "One process, two PIDs") {
+        Instructions("""
+        A process has a PID in every PID namespace it is visible in. Find your `sleep`:
+
+        - inside c1: `ps` in terminal 1 (or `sudo box exec c1 ps` from the host);
+        - on the host: `ps -ef | grep 'sleep {{seconds}}'`, or `sudo box top c1` (PID is the host's view, \
+        CPID the container's), or the seed's way, `pstree -alhps $(sudo box inspect --format '{{.State.Pid}}' c1)`.
+
+        The host also shows it in `/proc/PID/status`: the `NSpid:` line lists both numbers.
+        """)
+        Ask("Which PID does your sleep have inside c1, and which on the host?", answer: "INSIDE HOST")
+        Check { ctx in
+            let (_, pid1) = try ctx.running("c1", tryThis: "start c1 again (step 1)")
+            let sleep = try require(ctx.processes(in: pid1).first { $0.comm == "sleep" && $0.commandLine.last == ctx.value("seconds") },
+                                    expected: "your sleep running in c1", observed: "it is gone",
+                                    tryThis: "start it again in c1: sleep \(ctx.value("seconds")) &")
+            let answer = try ctx.numericAnswer(count: 2)
+            let inside = Int(sleep.nsPids.last ?? 0), host = Int(sleep.pid)
+            try require(answer[0] == inside, expected: "the PID inside c1 first", observed: "you answered \(answer[0])",
+                        tryThis: "in c1 run ps: the PID column of the sleep line")
+            try require(answer[1] == host, expected: "the host's PID second", observed: "you answered \(answer[1])",
+                        tryThis: "on the host run: sudo box top c1 (the PID column)")
+            return .pass("the same sleep is PID \(inside) in c1 and PID \(host) on the host (NSpid: \(sleep.nsPids.map(String.init).joined(separator: " ")))")
+        }
+        Hint("Answer with two numbers, inside first: `lab answer 7 12345`.")
+        Hint("`grep NSpid /proc/HOSTPID/status` on the host prints both numbers of a process.")
+        Solution("lab answer $(box exec c1 pidof sleep) $(pgrep -f '^sleep {{seconds}}$')")
+    }
+
+    Step("kill-from-c2", "Try to kill it from c2") {
+        Instructions("""
+        You know the sleep's PID inside c1. In **terminal 2** (inside c2), try to kill it:
+        ```
+        kill PID
+        ```
+        `sh: can't kill pid PID: No such process` (bash says `No such process` too): c2 has its own PID \
+        namespace, where that number is nobody, or someone else. Check with `ps` in c2.
+
+        A `kill` that fails leaves no trace in the kernel, so do it once more through the engine, which \
+        records every `exec` and its exit code in its journal (`sudo box events`):
+        ```
+        sudo box exec c2 kill PID
+        ```
+        """)
+        Check { ctx in
+            let (c2, _) = try ctx.running("c2", tryThis: "start c2 again (step 1)")
+            let (_, pid1) = try ctx.running("c1", tryThis: "start c1 again (step 1)")
+            let kills = ctx.events().filter {
+                $0.id == c2.id && $0.action == "exec_die" && ($0.attributes["command"] ?? "").hasPrefix("kill")
+            }
+            let tried = try require(kills.last, expected: "a kill run in c2 through the engine during this step",
+                                    observed: "no `box exec c2 kill ...` in the event journal since the step started",
+                                    tryThis: "sudo box exec c2 kill PID (the sleep's PID inside c1)")
+            let sleep = try require(ctx.processes(in: pid1).first { $0.comm == "sleep" && $0.commandLine.last == ctx.value("seconds") },
+                                    expected: "your sleep still alive in c1", observed: "it is gone",
+                                    tryThis: "start it again in c1 (sleep \(ctx.value("seconds")) &) and repeat")
+            try require(tried.attributes["exitCode"] != "0", expected: "the kill in c2 to fail",
+                        observed: "`\(tried.attributes["command"] ?? "")` succeeded in c2: it killed one of c2's own processes",
+                        tryThis: "use the sleep's PID inside c1 (step 3), which no process of c2 has")
+            return .pass("`\(tried.attributes["command"] ?? "kill")` in c2 exited \(tried.attributes["exitCode"] ?? "?"), and sleep (host PID \(sleep.pid)) lives on")
+        }
+        Hint("If `kill` in c2 succeeded, c2 happened to have a process with that number: pick the sleep's PID inside c1, and check with `ps` in c2 that c2 has no such PID.")
+        Solution("box exec c2 kill $(box exec c1 pidof sleep) || true")
+    }
+
+    Step("kill-from-host", "Kill it from the host") {
+        Instructions("""
+        The host sees every process of every container: to the host, your sleep is just a process, which \
+        you can kill, strace or read in `/proc`. Kill it from the host with its **host** PID:
+        ```
+        sudo kill HOSTPID
+        ```
+        (the seed does `kill $(pgrep htop)`). In terminal 1, press Enter: the shell reports the sleep \
+        `Terminated`, and c1 itself lives on.
+        """)
+        Check { ctx in
+            let (_, pid1) = try ctx.running("c1", tryThis: "c1 must still run: only the sleep should end")
+            let left = ctx.processes(in: pid1).filter { $0.comm == "sleep" && $0.commandLine.last == ctx.value("seconds") }
+            try require(left.isEmpty, expected: "your sleep gone from c1",
+                        observed: "sleep still runs: host PID \(left.first?.pid ?? 0)",
+                        tryThis: "sudo kill \(left.first?.pid ?? 0)")
+            return .pass("the sleep is gone and c1's PID 1 (host PID \(pid1.pid)) still runs")
+        }
+        Hint("Use the host's number (from `sudo box top c1` or `pgrep -f 'sleep {{seconds}}'`), not the one inside c1.")
+        Solution("kill $(pgrep -f '^sleep {{seconds}}$')")
+    }
+
+    Step("kill-pid-1", "Kill PID 1 and the container ends") {
+        Instructions("""
+        A container lives as long as its PID 1: when that process ends, the kernel kills every other \
+        process of the PID namespace, and the container has exited. Seed 000: "killing bash from docker host \
+        will kill the container too". From the host:
+        ```
+        sudo kill -9 $(sudo box inspect --format '{{.State.Pid}}' c1)
+        sudo box ps -a
+        ```
+        Terminal 1 is back at the host's prompt; `box ps -a` shows c1 `Exited (137)`: 128 + signal 9.
+        (A plain `kill` without `-9` does nothing: PID 1 of a namespace only gets the signals it has a \
+        handler for, and an interactive shell ignores SIGTERM.)
+        """)
+        Check { ctx in
+            let c1 = try ctx.container("c1", tryThis: "c1 was removed: sudo box run -it --name c1 busybox sh, then kill its PID 1")
+            let events = ctx.events().filter { $0.id == c1.id }
+            let died = try require(events.last { $0.action == "die" },
+                                   expected: "c1's PID 1 to die during this step",
+                                   observed: c1.state.Running ? "c1 still runs (host PID \(c1.state.Pid))" : "c1 ended before this step",
+                                   tryThis: "sudo kill -9 $(sudo box inspect --format '{{.State.Pid}}' c1)")
+            let byBox = events.filter { ["kill", "stop", "restart"].contains($0.action) }
+            try require(byBox.isEmpty, expected: "PID 1 killed from the host, not by box",
+                        observed: "box \(byBox.first?.action ?? "") ended it",
+                        tryThis: "start c1 again and use the host's kill: sudo kill -9 HOSTPID")
+            try require(died.attributes["signal"] != nil, expected: "PID 1 ended by a signal",
+                        observed: "it exited with code \(died.attributes["exitCode"] ?? "?")",
+                        tryThis: "start c1 again (sudo box rm c1; sudo box run -it --name c1 busybox sh) and kill its PID 1 from the host")
+            return .pass("c1 ended: its PID 1 died of signal \(died.attributes["signal"]!) (exit code \(died.attributes["exitCode"] ?? "?"))")
+        }
+        Hint("`sudo box inspect --format '{{.State.Pid}}' c1` prints the host PID of c1's PID 1.")
+        Hint("`kill` alone sends SIGTERM, which PID 1 ignores unless it handles it: use `kill -9`.")
+        Solution("kill -9 $(box inspect --format '{{.State.Pid}}' c1)")
+    }
+}

@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Engine
+
+/// What a check, a setup or a teardown sees: the learner, when the step started, the learner's answer, the
+/// engine's state, and the kernel's. Checks only read; setup and teardown may act (through `box`).
+public final class Context {
+    public let lab: Lab
+    public let step: Step?
+    public let learner: Learner
+    /// When the step started (for a lab's setup and teardown: now).
+    public let clock: StepClock
+    /// The learner's last `lab answer` for this step, given after it started.
+    public let answer: [String]?
+    /// Facts the lab's setup remembered (`remember`).
+    public private(set) var data: [String: String]
+    /// The namespaces everything is compared with.
+    public let host: Proc
+    public let engine: ContainerStore
+    /// The lab's own directory (`{{workdir}}`): /tmp/boxlab/LAB, or a fresh one under selftest.
+    public let workDirectory: String
+    let journal: ProgressJournal
+    let boxPath: String
+    let environment: [String]
+
+    init(lab: Lab, step: Step?, learner: Learner, clock: StepClock, answer: [String]?, data: [String: String],
+         engine: ContainerStore, journal: ProgressJournal, boxPath: String, workDirectory: String, environment: [String]) {
+        self.lab = lab
+        self.step = step
+        self.learner = learner
+        self.clock = clock
+        self.answer = answer
+        self.data = data
+        self.host = Proc.host()
+        self.engine = engine
+        self.journal = journal
+        self.boxPath = boxPath
+        self.workDirectory = workDirectory
+        self.environment = environment
+    }
+
+    /// A per-learner value of the lab (or "workdir").
+    public func value(_ name: String) -> String {
+        if name == "workdir" { return workDirectory }
+        return lab.values[name].map { $0(learner) } ?? "{{\(name)}}"
+    }
+
+    /// Keeps a fact for later steps and for `lab reset` (in the progress journal).
+    public func remember(_ key: String, _ value: String) throws {
+        var r = ProgressRecord(.data, lab: lab.id)
+        r.key = key
+        r.value = value
+        try journal.append(r)
+        data[key] = value
+    }
+
+    // MARK: the engine
+
+    /// Every container the engine knows, newest first.
+    public func containers() -> [Container] { (try? engine.list()) ?? [] }
+
+    /// The container called `name`, or a failure saying how to make it.
+    public func container(_ name: String, tryThis: String) throws -> Container {
+        try require(containers().first { $0.name == name || $0.id == name },
+                    expected: "a container named \(name)", observed: "no container has that name", tryThis: tryThis)
+    }
+
+    /// The running container called `name` and its PID 1 (as the host sees it).
+    public func running(_ name: String, tryThis: String) throws -> (Container, Proc) {
+        let c = try container(name, tryThis: tryThis)
+        let pid1 = c.state.Running ? Proc.read(c.state.Pid) : nil
+        let proc = try require(pid1, expected: "container \(name) running",
+                               observed: "it is \(c.state.Status.rawValue)", tryThis: tryThis)
+        return (c, proc)
+    }
+
+    /// Engine events since the step started, oldest first.
+    public func events() -> [Event] {
+        EventJournal(root: engine.root).read(since: clock.wall).events
+    }
+
+    /// Runs `box` with these arguments; its output, or an error with what it printed.
+    @discardableResult
+    public func box(_ arguments: String...) throws -> String {
+        let script = ([boxPath] + arguments).map(Shell.quote).joined(separator: " ")
+        let (status, output) = try Shell.run(script, environment: environment, capture: true)
+        guard status == 0 else { throw BoxError(.usage, "box \(arguments.joined(separator: " ")) failed: \(output)") }
+        return output
+    }
+
+    /// Runs a shell command as the lab (for setup and teardown); its output, or an error with it.
+    @discardableResult
+    public func shell(_ script: String) throws -> String {
+        let (status, output) = try Shell.run(script, environment: environment, capture: true)
+        guard status == 0 else { throw BoxError(.usage, "\(script) failed (\(status)): \(output)") }
+        return output
+    }
+
+    // MARK: the kernel
+
+    /// Every process alive now.
+    public func processes() -> [Proc] { Proc.all() }
+
+    /// The processes in container `c`'s PID namespace.
+    public func processes(in pid1: Proc) -> [Proc] { Namespaces.members("pid", of: pid1.pid) }
+
+    /// True if `p` runs in one of the engine's containers: shares its PID namespace, or its mount namespace
+    /// (as `box exec` does while it enters one).
+    public func isInContainer(_ p: Proc) -> Bool {
+        let pid = p.namespace("pid"), mnt = p.namespace("mnt")
+        return containers().contains {
+            $0.state.Running && (HostProcess.namespace($0.state.Pid, "pid") == pid || HostProcess.namespace($0.state.Pid, "mnt") == mnt)
+        }
+    }
+
+    /// The learner's answer as numbers, or a failure explaining the form.
+    public func numericAnswer(count: Int) throws -> [Int] {
+        let form = step?.question?.form ?? ""
+        let values = try require(answer, expected: "an answer: lab answer \(form)", observed: "no answer yet",
+                                 tryThis: "find the values, then type: lab answer \(form)")
+        let numbers = values.compactMap { Int($0) }
+        try require(numbers.count == count && values.count == count, expected: "\(count) number(s): lab answer \(form)",
+                    observed: "lab answer \(values.joined(separator: " "))", tryThis: "answer with numbers only, e.g. lab answer \(form)")
+        return numbers
+    }
+}

@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSpawn
+import Engine
+
+/// A process as /proc shows it, read once. Probes are read-only: nothing here changes the system.
+public struct Proc: Sendable, Equatable {
+    public let pid: Int32
+    /// The command name (/proc/PID/comm, at most 15 characters).
+    public let comm: String
+    public let state: String
+    public let ppid: Int32
+    /// Clock ticks after boot at which it started: with the pid, what identifies this process over time.
+    public let startTicks: UInt64
+
+    /// Reads /proc/PID/stat, or nil if there is no such process.
+    public static func read(_ pid: Int32) -> Proc? {
+        guard pid > 0, let stat = Files.readIfPresent("/proc/\(pid)/stat"),
+              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return nil }
+        let comm = String(stat[stat.index(after: open)..<close])
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let ppid = Int32(fields[1]), let start = UInt64(fields[19]) else { return nil }
+        return Proc(pid: pid, comm: comm, state: String(fields[0]), ppid: ppid, startTicks: start)
+    }
+
+    /// Every process now alive (zombies excluded).
+    public static func all() -> [Proc] {
+        HostProcess.all().compactMap { read($0) }.filter { $0.state != "Z" }
+    }
+
+    /// The reference for "the host": PID 1's namespaces when we may read them, else our own (a sandbox
+    /// that hides PID 1 is itself the host the learner sees).
+    public static func host() -> Proc {
+        if let init1 = read(1), init1.namespace("mnt") != nil { return init1 }
+        return read(getpid())!
+    }
+
+    /// Still the same process: alive, not a zombie, and not a recycled pid.
+    public var isAlive: Bool {
+        guard let now = Proc.read(pid) else { return false }
+        return now.startTicks == startTicks && now.state != "Z"
+    }
+
+    /// The inode of /proc/PID/ns/KIND (mnt, pid, net, uts, ipc, cgroup, user): what identifies a namespace.
+    public func namespace(_ kind: String) -> UInt64? { HostProcess.namespace(pid, kind) }
+
+    /// Shares the namespace of `kind` with `other`.
+    public func shares(_ kind: String, with other: Proc) -> Bool {
+        guard let a = namespace(kind), let b = other.namespace(kind) else { return false }
+        return a == b
+    }
+
+    public var commandLine: [String] { HostProcess.commandLine(pid) }
+
+    /// The pid in each nested pid namespace, outermost (the host's) first; the last is what `ps` inside shows.
+    public var nsPids: [Int32] { HostProcess.nsPids(pid) }
+
+    /// A line of /proc/PID/status ("VmRSS", "CapEff", "NoNewPrivs"...), without its label.
+    public func status(_ field: String) -> String? {
+        guard let status = Files.readIfPresent("/proc/\(pid)/status") else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
+            return line.dropFirst(field.count + 1).trimmingCharacters()
+        }
+        return nil
+    }
+
+    /// Resident memory in KiB.
+    public var rssKiB: Int { Int(status("VmRSS")?.split(separator: " ").first ?? "0") ?? 0 }
+
+    public var effectiveCapabilities: UInt64 { UInt64(status("CapEff") ?? "", radix: 16) ?? 0 }
+
+    /// /proc/PID/cgroup lines: "hierarchy-id:controllers:path".
+    public var cgroups: [String] {
+        (Files.readIfPresent("/proc/\(pid)/cgroup") ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// The process's environment (root may read anyone's).
+    public var environment: [String] {
+        guard let raw = try? Files.read("/proc/\(pid)/environ") else { return [] }
+        return raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The mount table of the process's mount namespace, as it sees it.
+    public var mounts: [Mount] { Mount.table(of: pid) }
+
+    /// True if it started at or after `clock` (a step's start).
+    public func started(after clock: StepClock) -> Bool { clock.isBefore(processStartTicks: startTicks) }
+
+    /// The chain of parents up to PID 1 (or as far as we can read), nearest first.
+    public var ancestors: [Proc] {
+        var chain: [Proc] = []
+        var current = self
+        while current.ppid > 0, let parent = Proc.read(current.ppid), chain.count < 64 {
+            chain.append(parent)
+            current = parent
+        }
+        return chain
+    }
+
+    /// "1234 (sleep)"
+    public var label: String { "\(pid) (\(comm))" }
+}
+
+/// What /proc/PID/mountinfo says of one mount (see proc(5)).
+public struct Mount: Sendable, Equatable {
+    public let id: Int
+    public let parent: Int
+    public let device: String
+    /// The directory of the source filesystem that is mounted here ("/" for a whole filesystem; the bind
+    /// source's path inside its filesystem for a bind mount).
+    public let root: String
+    public let mountPoint: String
+    public let options: String
+    /// The optional fields: "shared:N", "master:N", "propagate_from:N", "unbindable".
+    public let tags: [String]
+    public let fsType: String
+    public let source: String
+    public let superOptions: String
+
+    public var isShared: Bool { tags.contains { $0.hasPrefix("shared:") } }
+    /// The peer group of a shared mount.
+    public var peerGroup: Int? { tags.first { $0.hasPrefix("shared:") }.flatMap { Int($0.dropFirst(7)) } }
+    public var propagation: String {
+        if isShared { return "shared" }
+        if tags.contains(where: { $0.hasPrefix("master:") }) { return "slave" }
+        if tags.contains("unbindable") { return "unbindable" }
+        return "private"
+    }
+
+    public static func table(of pid: Int32) -> [Mount] {
+        parse(Files.readIfPresent("/proc/\(pid)/mountinfo") ?? "")
+    }
+
+    public static func parse(_ text: String) -> [Mount] {
+        text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            guard let dash = f.firstIndex(of: "-"), dash >= 6, f.count >= dash + 4,
+                  let id = Int(f[0]), let parent = Int(f[1]) else { return nil }
+            return Mount(id: id, parent: parent, device: f[2], root: unescape(f[3]), mountPoint: unescape(f[4]),
+                         options: f[5], tags: Array(f[6..<dash]), fsType: f[dash + 1],
+                         source: unescape(f[dash + 2]), superOptions: f[dash + 3])
+        }
+    }
+
+    /// mountinfo writes space, tab, newline and backslash as \040, \011, \012, \134.
+    static func unescape(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var out: [UInt8] = []
+        let b = Array(s.utf8)
+        var i = 0
+        while i < b.count {
+            if b[i] == UInt8(ascii: "\\"), i + 3 < b.count,
+               let v = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                out.append(v)
+                i += 4
+            } else {
+                out.append(b[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension Substring {
+    func trimmingCharacters() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

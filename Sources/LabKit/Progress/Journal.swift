@@ -1,0 +1,162 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Engine
+import FoundationEssentials
+
+/// One line of the learner's progress journal.
+public struct ProgressRecord: Codable, Sendable, Equatable {
+    public enum Event: String, Codable, Sendable {
+        /// The lab was started (`lab start`, or `lab next` choosing it).
+        case start
+        /// A step was shown for the first time: its clock starts here.
+        case step
+        /// The learner's own work passed the step's check.
+        case pass
+        /// `lab solve` ran the reference solution and the check then passed.
+        case solve
+        /// A hint was shown (`hint` is its number, from 1).
+        case hint
+        /// `lab answer` values.
+        case answer
+        /// A fact the lab's setup keeps (the container an exercise started).
+        case data
+        /// `lab reset`: everything of this lab before it no longer counts.
+        case reset
+    }
+
+    public var time: Timestamp
+    public var event: Event
+    public var lab: String
+    public var step: String?
+    public var clock: StepClock?
+    public var hint: Int?
+    public var values: [String]?
+    public var key: String?
+    public var value: String?
+
+    public init(_ event: Event, lab: String, step: String? = nil, time: Timestamp = .now()) {
+        self.time = time
+        self.event = event
+        self.lab = lab
+        self.step = step
+    }
+}
+
+/// The learner's progress: an append-only journal of JSON lines. Each record is one write(2) on an O_APPEND
+/// descriptor followed by fsync, so a `kill -9` (or a power cut after the command returned) never loses a
+/// recorded step, and never leaves half a record in the middle: a torn last line, if the machine died during
+/// the write itself, is skipped on reading and fenced off by a newline before the next record.
+public struct ProgressJournal: Sendable {
+    public let path: String
+    public var directory: String { String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) }
+    let owner: (uid: uid_t, gid: gid_t)?
+
+    public init(directory: String, owner: (uid: uid_t, gid: gid_t)? = nil) {
+        self.path = directory + "/progress.jsonl"
+        self.owner = owner
+    }
+
+    public init(learner: Learner) {
+        self.init(directory: learner.stateDirectory, owner: (learner.uid, learner.gid))
+    }
+
+    public func append(_ record: ProgressRecord) throws {
+        if !Files.isDirectory(directory) { try makeDirectory(directory) }
+        let created = !Files.exists(path)
+        let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BoxError.sys(.store, "open \(path)") }
+        defer { close(fd) }
+        var line = String(decoding: try Files.encode(record), as: UTF8.self) + "\n"
+        // A record torn by a crash mid-write must not swallow this one.
+        var last: UInt8 = 0
+        let size = lseek(fd, 0, SEEK_END)
+        if size > 0, pread(fd, &last, 1, size - 1) == 1, last != UInt8(ascii: "\n") { line = "\n" + line }
+        try Files.writeAll(fd, Array(line.utf8), path: path)
+        guard fsync(fd) == 0 else { throw BoxError.sys(.store, "fsync \(path)") }
+        if created {
+            if let owner { _ = fchown(fd, owner.uid, owner.gid) }
+            // The new name must survive a crash too.
+            let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        }
+    }
+
+    /// Every whole record, oldest first. Unreadable lines are skipped, never fatal.
+    public func records() -> [ProgressRecord] {
+        guard let bytes = try? Files.read(path) else { return [] }
+        let decoder = JSONDecoder()
+        return bytes.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(ProgressRecord.self, from: Data($0)) }
+    }
+
+    /// Creates the state directory; the directories it had to create belong to the learner, not root.
+    private func makeDirectory(_ directory: String) throws {
+        var missing: [String] = []
+        var dir = directory
+        while dir.count > 1, !Files.exists(dir) {
+            missing.append(dir)
+            dir = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
+        }
+        try Files.mkdirs(directory, mode: 0o755)
+        if let owner { for d in missing { _ = chown(d, owner.uid, owner.gid) } }
+    }
+}
+
+/// The journal folded into where the learner is: what counts is what came after each lab's last reset.
+public struct Progress: Sendable {
+    public struct StepState: Sendable {
+        public var started: StepClock?
+        public var passed: Timestamp?
+        public var solved: Timestamp?
+        public var hints = 0
+        public var answer: [String]?
+        public var answeredAt: Timestamp?
+        public var done: Bool { passed != nil || solved != nil }
+    }
+
+    public struct LabState: Sendable {
+        public var started: Timestamp?
+        public var steps: [String: StepState] = [:]
+        public var data: [String: String] = [:]
+        /// When the lab was last touched: the current lab is the most recently touched unfinished one.
+        public var touched: Timestamp?
+    }
+
+    public var labs: [String: LabState] = [:]
+
+    public init(_ records: [ProgressRecord]) {
+        for r in records {
+            if r.event == .reset { labs[r.lab] = nil; continue }
+            var lab = labs[r.lab] ?? LabState()
+            lab.touched = r.time
+            switch r.event {
+            case .start: if lab.started == nil { lab.started = r.time }
+            case .data: if let k = r.key { lab.data[k] = r.value }
+            default:
+                guard let id = r.step else { break }
+                var s = lab.steps[id] ?? StepState()
+                switch r.event {
+                case .step:
+                    // Only the first showing starts the clock; showing the step again does not reset it.
+                    if s.started == nil { s.started = r.clock }
+                case .pass: s.passed = s.passed ?? r.time
+                case .solve: s.solved = s.solved ?? r.time
+                case .hint: s.hints = max(s.hints, r.hint ?? 0)
+                case .answer: s.answer = r.values; s.answeredAt = r.time
+                default: break
+                }
+                lab.steps[id] = s
+            }
+            labs[r.lab] = lab
+        }
+    }
+
+    public func step(_ lab: String, _ step: String) -> StepState { labs[lab]?.steps[step] ?? StepState() }
+
+    /// The first step of `lab` not yet done, or nil when all are.
+    public func currentStep(of lab: Lab) -> Step? {
+        lab.steps.first { !step(lab.id, $0.id).done }
+    }
+
+    public func isComplete(_ lab: Lab) -> Bool { labs[lab.id]?.started != nil && currentStep(of: lab) == nil }
+}
