@@ -63,7 +63,7 @@ public final class Context {
     /// The container called `name`, or a failure saying how to make it.
     public func container(_ name: String, tryThis: String) throws -> Container {
         try require(containers().first { $0.name == name || $0.id == name },
-                    expected: "a container named \(name)", observed: "no container has that name", tryThis: tryThis)
+                    expected: "a container named \(name)", observed: "no container is called \(name)", tryThis: tryThis)
     }
 
     /// The running container called `name` and its PID 1 (as the host sees it).

@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+@testable import Engine
+@testable import LabKit
+
+/// The whole runner as learners use it: the real `lab` and `box` against the real kernel.
+@Suite("lab, end to end", .serialized)
+struct RunnerTests {
+    @Test("selftest: every step of every lab fails before its work and passes after its solution",
+          .enabled(if: isRoot, needsRoot))
+    func selftestAll() throws {
+        let s = try LabSandbox()
+        let r = try s.lab("selftest")
+        #expect(r.status == 0, "selftest failed:\n\(r.stdout)\(r.stderr)")
+        for id in ["pid-namespaces", "uts-ipc-net", "mount-namespaces", "memory-hog"] {
+            #expect(r.stdout.contains("ok   \(id)/"), "no step of \(id) ran:\n\(r.stdout)")
+        }
+        #expect(!r.stdout.contains("FAIL"))
+    }
+
+    @Test("a container made before the step started does not pass it; one made after does",
+          .enabled(if: isRoot, needsRoot))
+    func staleStateDoesNotCount() throws {
+        let s = try LabSandbox()
+        try s.box("run", "-dit", "--name", "c1", "busybox", "sh")
+        try s.box("run", "-dit", "--name", "c2", "busybox", "sh")
+        usleep(20_000)
+        let shown = try s.lab("next")
+        #expect(shown.status == 0 && shown.stdout.contains("step 1 of 6"), "\(shown.stdout)\(shown.stderr)")
+        let stale = try s.lab("check")
+        #expect(stale.status == 1)
+        #expect(stale.stdout.contains("before the step started"), "\(stale.stdout)")
+        try s.box("rm", "-f", "c1", "c2")
+        try s.box("run", "-dit", "--name", "c1", "busybox", "sh")
+        try s.box("run", "-dit", "--name", "c2", "busybox", "sh")
+        let fresh = try s.lab("next")
+        #expect(fresh.stdout.contains("✓ passed"), "\(fresh.stdout)")
+        #expect(fresh.stdout.contains("step 2 of 6"))
+    }
+
+    @Test("an answer is checked against the live kernel: a wrong PID fails, the right one passes",
+          .enabled(if: isRoot, needsRoot))
+    func answers() throws {
+        let s = try LabSandbox()
+        try s.lab("start", "pid-namespaces")
+        #expect(try s.lab("solve").status == 0)
+        #expect(try s.lab("solve").status == 0)
+        let wrong = try s.lab("answer", "1", "1")
+        #expect(wrong.status == 1)
+        #expect(wrong.stdout.contains("you answered 1"), "\(wrong.stdout)")
+        let notNumbers = try s.lab("answer", "three")
+        #expect(notNumbers.status == 1)
+        let sleep = try s.box("exec", "c1", "pidof", "sleep").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let host = try s.sh("pgrep -f '^sleep [0-9]+$' | while read p; do grep -q \"NSpid:.*\t\(sleep)$\" /proc/$p/status && echo $p; done")
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let right = try s.lab("answer", sleep, host)
+        #expect(right.status == 0, "\(right.stdout)\(right.stderr)")
+        #expect(right.stdout.contains("step 4 of 6"))
+        let status = try s.lab("status", "--json")
+        #expect(status.stdout.contains("\"status\" : \"solved\""))
+        #expect(status.stdout.contains("\"status\" : \"passed\""))
+    }
+
+    @Test("reset removes the lab's containers, files and mounts, keeps the learner's other containers, and clears progress",
+          .enabled(if: isRoot, needsRoot))
+    func resetIsExact() throws {
+        let s = try LabSandbox()
+        try s.box("run", "-d", "--name", "mine", "busybox", "sleep", "600")
+        usleep(20_000)
+        try s.lab("start", "mount-namespaces")
+        #expect(FileManager.default.fileExists(atPath: s.base + "/work/mount-namespaces/source/note.txt"))
+        try s.lab("start", "pid-namespaces")
+        #expect(try s.lab("solve").status == 0)
+        let reset = try s.lab("reset", "pid-namespaces")
+        #expect(reset.stdout.contains("container c1") && reset.stdout.contains("container c2"), "\(reset.stdout)")
+        #expect(try s.box("inspect", "mine").status == 0, "the learner's own container was removed")
+        #expect(try s.box("inspect", "c1").status != 0, "c1 is still there")
+        try s.lab("reset", "mount-namespaces")
+        #expect(!FileManager.default.fileExists(atPath: s.base + "/work/mount-namespaces"))
+        #expect(s.mountsUnderBase.filter { $0.contains("/work/") }.isEmpty)
+        let list = try s.lab("list", "--json")
+        #expect(!list.stdout.contains("step "), "progress kept after reset: \(list.stdout)")
+    }
+
+    @Test("lab refuses to run without root and says to use sudo", .enabled(if: isRoot, needsRoot))
+    func needsSudo() throws {
+        let s = try LabSandbox()
+        let r = try s.run([s.bin + "/lab", "next"], prefix: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("run it with sudo"), "\(r.stderr)")
+    }
+
+    @Test("bad input: an unknown lab, an answer where no question is asked, a stray flag", .enabled(if: isRoot, needsRoot))
+    func badInput() throws {
+        let s = try LabSandbox()
+        let unknown = try s.lab("start", "no-such-lab")
+        #expect(unknown.status != 0 && unknown.stderr.contains("pid-namespaces"), "\(unknown.stderr)")
+        try s.lab("next")
+        let answer = try s.lab("answer", "42")
+        #expect(answer.status == 1 && answer.stderr.contains("asks no question"), "\(answer.stderr)")
+        let flag = try s.lab("next", "--bogus")
+        #expect(flag.status != 0 && flag.stderr.contains("--bogus"))
+        #expect(!FileManager.default.fileExists(atPath: s.base + "/box/containers/") ||
+                ((try? FileManager.default.contentsOfDirectory(atPath: s.base + "/box/containers")) ?? []).isEmpty)
+    }
+}

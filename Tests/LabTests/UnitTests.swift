@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+@testable import Engine
+@testable import LabKit
+@testable import Labs
+@testable import Exercises
+
+@Suite("LabKit units")
+struct UnitTests {
+    @Test("the journal keeps every whole record across a torn last line, and fences it off")
+    func tornJournal() throws {
+        let dir = NSTemporaryDirectory() + "journal-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let j = ProgressJournal(directory: dir)
+        try j.append(ProgressRecord(.start, lab: "a"))
+        // What a crash in the middle of write(2) could leave.
+        let fd = open(j.path, O_WRONLY | O_APPEND)
+        _ = "{\"event\":\"pass\",\"lab\":\"a\",\"ti".withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+        try j.append(ProgressRecord(.step, lab: "a", step: "one"))
+        let records = j.records()
+        #expect(records.map(\.event) == [.start, .step])
+        #expect(try String(contentsOfFile: j.path, encoding: .utf8).split(separator: "\n").count == 3)
+    }
+
+    @Test("progress: a reset forgets the lab; a step's clock starts at its first showing only")
+    func fold() {
+        var first = ProgressRecord(.step, lab: "a", step: "s")
+        first.clock = StepClock(wall: Timestamp(seconds: 100), boot: 1, bootID: "x")
+        var again = ProgressRecord(.step, lab: "a", step: "s")
+        again.clock = StepClock(wall: Timestamp(seconds: 200), boot: 2, bootID: "x")
+        let p = Progress([ProgressRecord(.start, lab: "a"), first, again, ProgressRecord(.pass, lab: "a", step: "s")])
+        #expect(p.step("a", "s").started?.wall.seconds == 100)
+        #expect(p.step("a", "s").done)
+        let reset = Progress([ProgressRecord(.start, lab: "a"), first, ProgressRecord(.reset, lab: "a")])
+        #expect(reset.labs["a"] == nil)
+    }
+
+    @Test("per-learner values are stable for one learner and differ between learners")
+    func learnerValues() {
+        let alice = Learner(name: "alice", uid: 1000, gid: 1000, home: "/home/alice")
+        let bob = Learner(name: "bob", uid: 1001, gid: 1001, home: "/home/bob")
+        let values = (0..<3).map { _ in pidNamespaces.values["seconds"]!(alice) }
+        #expect(Set(values).count == 1)
+        let names = ["alice", "bob", "carol", "dave", "erin"].map {
+            utsIpcNet.values["hostname"]!(Learner(name: $0, uid: 0, gid: 0, home: "/"))
+        }
+        #expect(Set(names).count > 1)
+        #expect(pidNamespaces.values["seconds"]!(alice) != pidNamespaces.values["seconds"]!(bob))
+    }
+
+    @Test("mountinfo: escapes, optional fields and propagation")
+    func mountinfo() {
+        let text = """
+        36 35 98:0 /mnt1 /mnt/with\\040space rw,noatime master:1 shared:7 - ext3 /dev/root rw,errors=continue
+        40 36 0:5 / /proc rw - proc proc rw
+        """
+        let m = Mount.parse(text)
+        #expect(m.count == 2)
+        #expect(m[0].mountPoint == "/mnt/with space")
+        #expect(m[0].root == "/mnt1")
+        #expect(m[0].peerGroup == 7 && m[0].propagation == "shared")
+        #expect(m[1].propagation == "private" && m[1].fsType == "proc")
+        #expect(Mount.table(of: getpid()).contains { $0.mountPoint == "/" })
+    }
+
+    @Test("probes read this process: start time, namespaces, interfaces")
+    func probes() throws {
+        let me = try #require(Proc.read(getpid()))
+        #expect(me.isAlive)
+        #expect(me.namespace("mnt") != nil)
+        #expect(Namespaces.interfaces(of: getpid()).contains("lo"))
+        #expect(Namespaces.addresses(of: getpid()).contains("127.0.0.1"))
+        // A process started now is after a clock taken a tick ago, and not after one taken a second later.
+        let before = StepClock.now()
+        usleep(20_000)
+        let p = try #require(Proc.read(getpid()))
+        #expect(!p.started(after: before), "this test process started before the clock")
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        child.arguments = ["5"]
+        try child.run()
+        defer { child.terminate() }
+        #expect(try #require(Proc.read(child.processIdentifier)).started(after: before))
+    }
+
+    @Test("the hostname probe reads another UTS namespace", .enabled(if: isRoot, needsRoot))
+    func hostnameProbe() throws {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        child.arguments = ["--uts", "sh", "-c", "hostname probe-test && exec sleep 5"]
+        try child.run()
+        defer { child.terminate() }
+        var seen: String?
+        for _ in 0..<100 where seen != "probe-test" {
+            usleep(20_000)
+            seen = Namespaces.hostname(of: child.processIdentifier)
+        }
+        #expect(seen == "probe-test")
+        #expect(Namespaces.hostname(of: getpid()) != "probe-test")
+    }
+
+    @Test("Markdown: code blocks kept, paragraphs wrapped, inline code unmarked, values filled in, no colour when plain")
+    func markdown() {
+        let text = """
+        # Title
+        A paragraph with `inline code` and **bold** that is long enough to be wrapped at forty columns for sure.
+        ```
+        sudo box run -it --name c1 busybox sh
+        ```
+        - a list item
+        1. a numbered one
+        """
+        let out = Markdown.render(text, Style(color: false, width: 40))
+        #expect(out.contains("TITLE"))
+        #expect(out.contains("    sudo box run -it --name c1 busybox sh"))
+        #expect(!out.contains("`") && !out.contains("**") && !out.contains("\u{1b}"))
+        #expect(out.split(separator: "\n").allSatisfy { $0.count <= 40 || $0.hasPrefix("    sudo") })
+        #expect(out.contains("- a list item") && out.contains("1. a numbered one"))
+        let colored = Markdown.render("`x`", Style(color: true, width: 40))
+        #expect(colored.contains("\u{1b}[36m"))
+        let v = Markdown.substitute("sleep {{seconds}} {{.State.Pid}}", values: pidNamespaces.values,
+                                    learner: Learner(name: "a", uid: 0, gid: 0, home: "/"))
+        #expect(!v.contains("{{seconds}}") && v.contains("{{.State.Pid}}"))
+    }
+
+    @Test("every lab is well formed: ids unique, steps with instructions, a check, a solution; seeds exist")
+    func catalogShape() {
+        let all = guidedLabs + exercises
+        #expect(Set(all.map(\.id)).count == all.count)
+        #expect(guidedLabs.count >= 3 && !exercises.isEmpty)
+        for lab in all {
+            #expect(!lab.steps.isEmpty && !lab.summary.isEmpty && !lab.seeds.isEmpty, "\(lab.id)")
+            #expect(Set(lab.steps.map(\.id)).count == lab.steps.count, "\(lab.id): duplicate step ids")
+            for step in lab.steps {
+                #expect(!step.instructions.isEmpty && !step.solution.isEmpty, "\(lab.id)/\(step.id)")
+            }
+            for p in lab.prerequisites { #expect(all.contains { $0.id == p }, "\(lab.id) needs unknown \(p)") }
+        }
+        #expect(exercises.allSatisfy { $0.kind == .exercise && $0.steps.count == 1 })
+    }
+}
