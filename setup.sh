@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Gets a Debian or Ubuntu machine ready for boxlab, builds box and starts your first container.
-#   sudo ./setup.sh              install what is missing, build, install /usr/local/bin/box, start a container
+# Gets a Debian or Ubuntu machine ready for boxlab, builds box and lab, and starts the first lab.
+#   sudo ./setup.sh              install what is missing, build, install /usr/local/bin/{box,lab}, lab next
 #   sudo ./setup.sh --no-start   the same, without starting anything
 #   sudo ./setup.sh --deps-only  only install the packages and check Swift (CI)
 # Running it again is safe: it installs nothing new, rebuilds and starts.
@@ -18,7 +18,7 @@ for arg in "$@"; do
 done
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "setup.sh installs packages and /usr/local/bin/box: run it with sudo (sudo ./setup.sh)" >&2
+    echo "setup.sh installs packages, /usr/local/bin/box and lab: run it with sudo (sudo ./setup.sh)" >&2
     exit 1
 fi
 if ! command -v apt-get >/dev/null; then
@@ -99,35 +99,18 @@ if [ "$build" = 0 ]; then
     exit 0
 fi
 
-echo "==> building box (release, static Swift runtime)"
+echo "==> building box and lab (release, static Swift runtime)"
 echo "    The first build fetches swift-argument-parser and compiles everything: a few minutes on a small VM."
 swift build -c release --static-swift-stdlib
 install -m 0755 .build/release/box /usr/local/bin/box
-echo "==> installed /usr/local/bin/box ($(/usr/local/bin/box version))"
+install -m 0755 .build/release/lab /usr/local/bin/lab
+echo "==> installed /usr/local/bin/box ($(/usr/local/bin/box version | head -1)) and /usr/local/bin/lab"
 
-# >>> lab: the step runner is not written yet; once Package.swift builds it, this installs it too.
-if [ -x .build/release/lab ]; then
-    install -m 0755 .build/release/lab /usr/local/bin/lab
-    echo "==> installed /usr/local/bin/lab"
-fi
-# <<< lab
-
-first_run="sudo box run -it --rm --name first busybox sh"
 if [ "$start" = 0 ] || [ ! -t 0 ]; then
-    echo "Ready. Start your first container with:  $first_run"
+    echo "Ready. Start the first lab with:  sudo lab next"
     exit 0
 fi
 
-# Until `lab` exists the first step is a plain shell in a container; then this becomes `exec lab next`.
-box=/usr/local/bin/box
-case $("$box" inspect --type container -f '{{.State.Running}}' first 2>/dev/null || true) in
-    true)
-        echo "Your container \"first\" is still running (you detached from it): attaching. Press Enter for a prompt."
-        exec "$box" attach first
-        ;;
-    false) "$box" rm first >/dev/null ;;
-esac
+# lab keeps progress for the user behind sudo; running it again goes on where they left off.
 echo
-echo "Starting your first container: a busybox shell that is PID 1 of its own namespaces. Try ps, hostname, ls /."
-echo "exit (or Ctrl-D) ends it; Ctrl-P Ctrl-Q detaches and leaves it running. Then follow the tour in README.md."
-exec "$box" run -it --rm --name first busybox sh
+exec /usr/local/bin/lab next

@@ -12,19 +12,22 @@ struct LabCommand: ParsableCommand {
         commandName: "lab",
         abstract: "Hands-on labs on namespaces and cgroups, checked from the kernel's own state.",
         discussion: """
-        Type `sudo lab next` and follow it. Each step tells you what to do in your own terminals; when you \
-        have done it, `lab next` checks it from the kernel (processes, namespaces, mounts, the engine's \
-        journal) and shows the next step. Nothing you type is matched as text: only what you did counts, \
-        and only if you did it after the step began.
+        Type `sudo lab next` and follow it. Each step says what to do in your own
+        terminals; when you have done it, `lab next` checks it from the kernel
+        (processes, namespaces, mounts, the engine's journal) and shows the next
+        step. Nothing you type is matched as text: only what you did counts, and
+        only if you did it after the step began.
 
-        Stuck? `lab hint` (one more hint each time), `lab check` (what the check expected and observed),
-        `lab solve` (runs the reference solution: recorded as solved, not as your pass).
-        Your progress is kept in ~/.local/state/boxlab/progress.jsonl (yours, not root's).
+        Stuck? `lab hint` gives one more hint each time, `lab check` says what the
+        check expected and what it saw, `lab solve` runs the reference solution
+        (recorded as solved, not as your pass).
 
-        Typical session:
-          sudo lab next            # start, or go on where you left off
-          sudo lab watch           # re-checks every second while you work in other terminals
-          sudo lab status          # every lab and step, with times
+        Your progress is in ~/.local/state/boxlab/progress.jsonl: yours, not root's.
+
+        A typical session:
+          sudo lab next      # start, or go on where you left off
+          sudo lab watch     # re-checks every second while you work elsewhere
+          sudo lab status    # every lab and step, with times
         """,
         version: "0.1.0",
         subcommands: [

@@ -68,8 +68,10 @@ public enum Markdown {
             let line = String(raw)
             let trimmed = line.drop { $0 == " " }
             if trimmed.hasPrefix("```") {
+                // A blank line around each block sets the commands apart from the prose.
                 flush()
                 inCode.toggle()
+                if out.last != "" && !out.isEmpty || !inCode { out.append("") }
                 continue
             }
             if inCode {
@@ -78,7 +80,7 @@ public enum Markdown {
             }
             if trimmed.isEmpty {
                 flush()
-                if out.last != "" { out.append("") }
+                if out.last != "" && !out.isEmpty { out.append("") }
                 continue
             }
             if line.hasPrefix("#") {
