@@ -126,7 +126,7 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
             let onHost = ctx.host.mounts.filter { $0.mountPoint == target }
             let sharers = ctx.processes().filter { p in
                 p.started(after: ctx.clock) && !p.shares("mnt", with: ctx.host) && p.shares("pid", with: ctx.host)
-                    && p.mounts.contains { $0.mountPoint == ctx.workDirectory && $0.isShared }
+                    && ctx.isLearners(p) && p.mounts.contains { $0.mountPoint == ctx.workDirectory && $0.isShared }
             }
             try require(!sharers.isEmpty, expected: "a new mount namespace, started in this step, that keeps \(ctx.workDirectory) shared",
                         observed: "no such process", tryThis: "sudo unshare -m --propagation unchanged sh")
@@ -140,11 +140,12 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
     }
 }
 
-/// The learner's `unshare -m` shell: started during the step, on the host's PID namespace, in a mount
-/// namespace that is neither the host's nor a container's.
+/// The learner's `unshare -m` shell: started during the step by the learner, on the host's PID namespace, in
+/// a mount namespace that is not the host's but a copy of it (so not a container's).
 func learnerNamespaceProcess(_ ctx: Context) throws -> Proc {
     let candidates = ctx.processes().filter {
-        $0.started(after: ctx.clock) && $0.shares("pid", with: ctx.host) && !$0.shares("mnt", with: ctx.host) && !ctx.isInContainer($0)
+        $0.started(after: ctx.clock) && $0.shares("pid", with: ctx.host) && !$0.shares("mnt", with: ctx.host)
+            && ctx.hasHostRoot($0) && ctx.isLearners($0)
     }
     return try require(candidates.first, expected: "a process you started in a new mount namespace",
                        observed: "none started during this step", tryThis: "sudo unshare -m sh   (in terminal 2, and keep it open)")

@@ -166,7 +166,7 @@ public let utsIpcNet = Lab("uts-ipc-net", "Hostname, IPC, processes and network:
             let containerNets = Set(ctx.containers().filter(\.state.Running).compactMap { HostProcess.namespace($0.state.Pid, "net") })
             let candidates = ctx.processes().filter {
                 $0.started(after: ctx.clock) && $0.shares("pid", with: ctx.host) && $0.shares("mnt", with: ctx.host)
-                    && $0.namespace("net") != hostNet && !containerNets.contains($0.namespace("net") ?? 0)
+                    && $0.namespace("net") != hostNet && !containerNets.contains($0.namespace("net") ?? 0) && ctx.isLearners($0)
             }
             let shell = try require(candidates.first, expected: "a process you started in a new network namespace on the host",
                                     observed: "no process started during this step lives in a network namespace of its own",

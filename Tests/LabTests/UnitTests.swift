@@ -140,3 +140,14 @@ struct UnitTests {
         #expect(exercises.allSatisfy { $0.kind == .exercise && $0.steps.count == 1 })
     }
 }
+
+@Suite("LabKit probes of the host")
+struct HostProbeTests {
+    @Test("cgroup files: this process's cgroup is found and a file of it read")
+    func cgroupFiles() {
+        let me = getpid()
+        #expect(CgroupFiles.path(of: me) != nil || CgroupFiles.path(of: me, controller: "memory") != nil)
+        #expect(CgroupFiles.read("cgroup.procs", of: me, controller: "memory")?.split(separator: "\n").contains("\(me)") == true
+                || CgroupFiles.read("cgroup.procs", of: me, controller: "pids")?.split(separator: "\n").contains("\(me)") == true)
+    }
+}

@@ -75,6 +75,10 @@ public final class Context {
         return (c, proc)
     }
 
+    /// Every image, newest first, and the unpacked layer directories of one (its overlay lowerdirs).
+    public func images() -> [Image] { (try? engine.images.list()) ?? [] }
+    public func layers(of image: Image) -> [String] { (try? engine.images.layerDirectories(image)) ?? [] }
+
     /// Engine events since the step started, oldest first.
     public func events() -> [Event] {
         EventJournal(root: engine.root).read(since: clock.wall).events
@@ -112,6 +116,21 @@ public final class Context {
         return containers().contains {
             $0.state.Running && (HostProcess.namespace($0.state.Pid, "pid") == pid || HostProcess.namespace($0.state.Pid, "mnt") == mnt)
         }
+    }
+
+    /// True if `p` looks like something the learner started by hand: it has a terminal (a shell they typed
+    /// into), or it was started by this lab's solution. A service that the host's init starts in a private
+    /// namespace during the step does not pass it.
+    public func isLearners(_ p: Proc) -> Bool {
+        p.terminal != 0 || p.environment.contains("BOXLAB_LAB=\(lab.id)")
+    }
+
+    /// True if `p`'s mount namespace is a copy of the host's (what `unshare -m` makes): its `/` is the host's
+    /// root filesystem, not a container's overlay.
+    public func hasHostRoot(_ p: Proc) -> Bool {
+        guard let mine = p.mounts.last(where: { $0.mountPoint == "/" }),
+              let host = host.mounts.last(where: { $0.mountPoint == "/" }) else { return false }
+        return mine.device == host.device && mine.root == host.root
     }
 
     /// The learner's answer as numbers, or a failure explaining the form.

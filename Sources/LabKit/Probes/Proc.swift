@@ -13,6 +13,8 @@ public struct Proc: Sendable, Equatable {
     public let ppid: Int32
     /// Clock ticks after boot at which it started: with the pid, what identifies this process over time.
     public let startTicks: UInt64
+    /// The controlling terminal's device number (0: none).
+    public let terminal: Int
 
     /// Reads /proc/PID/stat, or nil if there is no such process.
     public static func read(_ pid: Int32) -> Proc? {
@@ -21,7 +23,7 @@ public struct Proc: Sendable, Equatable {
         let comm = String(stat[stat.index(after: open)..<close])
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 19, let ppid = Int32(fields[1]), let start = UInt64(fields[19]) else { return nil }
-        return Proc(pid: pid, comm: comm, state: String(fields[0]), ppid: ppid, startTicks: start)
+        return Proc(pid: pid, comm: comm, state: String(fields[0]), ppid: ppid, startTicks: start, terminal: Int(fields[4]) ?? 0)
     }
 
     /// Every process now alive (zombies excluded).
