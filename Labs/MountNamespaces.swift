@@ -33,8 +33,12 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
         for p in ctx.processes() where !p.shares("mnt", with: ctx.host) && p.shares("pid", with: ctx.host)
             && p.mounts.contains(where: { $0.mountPoint.hasPrefix(w + "/") }) {
             kill(p.pid, SIGKILL)
+            ctx.reportRemoved("process \(p.label), which held a mount of the lab")
         }
-        _ = try? ctx.shell("if mountpoint -q \(w); then umount -R -l \(w); fi; rm -rf \(w)")
+        if Files.exists(w) {
+            try ctx.shell("if mountpoint -q \(w); then umount -R -l \(w); fi; rm -rf \(w)")
+            ctx.reportRemoved("the lab's directory \(w) and its mounts")
+        }
     }
 
     Step("unshare", "A shell in a new mount namespace") {

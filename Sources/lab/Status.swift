@@ -73,7 +73,13 @@ struct Reset: ParsableCommand {
         } else if let id = lab {
             labs = [try r.lab(id)]
         } else {
-            guard let current = r.currentLab(r.progress()) else { throw BoxError(.usage, noLabMessage(), exitCode: 1) }
+            let p = r.progress()
+            guard let current = r.currentLab(p) else {
+                let recent = catalog.filter { p.labs[$0.id] != nil }
+                    .max { (p.labs[$0.id]?.touched ?? .zero) < (p.labs[$1.id]?.touched ?? .zero) }
+                throw BoxError(.usage, "no lab is in progress: name the one to reset, e.g. sudo lab reset \(recent?.id ?? "pid-namespaces") (or --all)",
+                               exitCode: 1)
+            }
             labs = [current]
         }
         for lab in labs {

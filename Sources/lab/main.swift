@@ -6,6 +6,11 @@ import ArgumentParser
 import Engine
 
 signal(SIGPIPE, SIG_IGN)
+// Whoever started us may have blocked signals (a test harness's thread does): Ctrl-C and `kill` must end
+// `lab watch`.
+var none = sigset_t()
+sigemptyset(&none)
+sigprocmask(SIG_SETMASK, &none, nil)
 
 do {
     var command = try LabCommand.parseAsRoot()

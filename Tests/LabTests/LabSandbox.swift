@@ -39,12 +39,12 @@ final class LabSandbox: @unchecked Sendable {
     @discardableResult
     func sh(_ script: String) throws -> Result { try run(["/bin/sh", "-c", script]) }
 
-    func run(_ argv: [String], prefix: [String] = []) throws -> Result {
+    func run(_ argv: [String], prefix: [String] = [], extra: [String: String] = [:]) throws -> Result {
         let p = Process()
         let full = prefix + argv
         p.executableURL = URL(fileURLWithPath: full[0])
         p.arguments = Array(full.dropFirst())
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging(extra) { $1 }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

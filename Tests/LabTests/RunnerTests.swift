@@ -103,4 +103,48 @@ struct RunnerTests {
         #expect(!FileManager.default.fileExists(atPath: s.base + "/box/containers/") ||
                 ((try? FileManager.default.contentsOfDirectory(atPath: s.base + "/box/containers")) ?? []).isEmpty)
     }
+
+    @Test("lab watch announces the pass and shows the next step by itself", .enabled(if: isRoot, needsRoot))
+    func watch() throws {
+        let s = try LabSandbox()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: s.bin + "/lab")
+        p.arguments = ["watch", "--interval", "0.2"]
+        p.environment = ProcessInfo.processInfo.environment.merging(s.environment) { $1 }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        // SIGTERM, as Ctrl-C or kill would end it (lab unblocks the signals the test thread blocks).
+        defer { if p.isRunning { kill(p.processIdentifier, SIGTERM) }; p.waitUntilExit() }
+        usleep(500_000)
+        try s.box("run", "-dit", "--name", "c1", "busybox", "sh")
+        try s.box("run", "-dit", "--name", "c2", "busybox", "sh")
+        // It is still watching: read what it printed so far, without waiting for it to end.
+        var seen = ""
+        let deadline = Date().addingTimeInterval(10)
+        let fd = out.fileHandleForReading.fileDescriptor
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while Date() < deadline && !seen.contains("step 2 of 6") {
+            let n = read(fd, &buf, buf.count)
+            if n > 0 { seen += String(decoding: buf[0..<n], as: UTF8.self) } else { usleep(50_000) }
+        }
+        #expect(seen.contains("watching pid-namespaces"), "\(seen)")
+        #expect(seen.contains("✓ passed"), "\(seen)")
+        #expect(seen.contains("step 2 of 6"), "\(seen)")
+    }
+
+    @Test("progress belongs to the learner behind sudo, not to root", .enabled(if: isRoot, needsRoot))
+    func progressOwner() throws {
+        let s = try LabSandbox()
+        let r = try s.run([s.bin + "/lab", "next"], extra: ["SUDO_USER": "nobody", "LAB_HOME": s.base + "/state/boxlab"])
+        #expect(r.status == 0, "\(r.stderr)")
+        var st = stat()
+        #expect(stat(s.base + "/state/boxlab/progress.jsonl", &st) == 0)
+        #expect(st.st_uid == 65534)
+        #expect(stat(s.base + "/state/boxlab", &st) == 0 && st.st_uid == 65534)
+        #expect(stat(s.base + "/state", &st) == 0 && st.st_uid == 65534)
+    }
 }

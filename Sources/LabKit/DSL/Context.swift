@@ -46,6 +46,10 @@ public final class Context {
         return lab.values[name].map { $0(learner) } ?? "{{\(name)}}"
     }
 
+    /// What a teardown removed, one line each, for `lab reset` to show.
+    public private(set) var removed: [String] = []
+    public func reportRemoved(_ line: String) { removed.append(line) }
+
     /// Keeps a fact for later steps and for `lab reset` (in the progress journal).
     public func remember(_ key: String, _ value: String) throws {
         var r = ProgressRecord(.data, lab: lab.id)

@@ -205,6 +205,7 @@ public struct Runner {
         for teardown in lab.teardown {
             do { try teardown(ctx) } catch { removed.append("(teardown: \(error))") }
         }
+        removed += ctx.removed
         try journal.append(ProgressRecord(.reset, lab: lab.id))
         return removed
     }
