@@ -111,34 +111,34 @@ public let pidNamespaces = Lab("pid-namespaces", "Two containers cannot kill eac
         ```
         kill PID
         ```
-        `sh: can't kill pid PID: No such process` (bash says `No such process` too): c2 has its own PID \
-        namespace, where that number is nobody, or someone else. Check with `ps` in c2.
-
-        A `kill` that fails leaves no trace in the kernel, so do it once more through the engine, which \
-        records every `exec` and its exit code in its journal (`sudo box events`):
+        `sh: can't kill pid PID: No such process` (bash says `No such process` too). c2 has its own PID \
+        namespace: there, that number is nobody (or one of c2's own processes, which is worse). See \
+        what c2 has:
         ```
-        sudo box exec c2 kill PID
+        ps
         ```
+        A failed `kill` leaves no trace for the lab to read, so tell it what c2 sees instead.
         """)
+        Ask("Which PIDs does c2 have, as its own `ps` shows them (not counting ps itself)?", answer: "PID...")
         Check { ctx in
-            let (c2, _) = try ctx.running("c2", tryThis: "start c2 again (step 1)")
+            let (_, c2) = try ctx.running("c2", tryThis: "start c2 again (step 1)")
             let (_, pid1) = try ctx.running("c1", tryThis: "start c1 again (step 1)")
-            let kills = ctx.events().filter {
-                $0.id == c2.id && $0.action == "exec_die" && ($0.attributes["command"] ?? "").hasPrefix("kill")
-            }
-            let tried = try require(kills.last, expected: "a kill run in c2 through the engine during this step",
-                                    observed: "no `box exec c2 kill ...` in the event journal since the step started",
-                                    tryThis: "sudo box exec c2 kill PID (the sleep's PID inside c1)")
             let sleep = try require(ctx.processes(in: pid1).first { $0.comm == "sleep" && $0.commandLine.last == ctx.value("seconds") },
                                     expected: "your sleep still alive in c1", observed: "it is gone",
-                                    tryThis: "start it again in c1 (sleep \(ctx.value("seconds")) &) and repeat")
-            try require(tried.attributes["exitCode"] != "0", expected: "the kill in c2 to fail",
-                        observed: "`\(tried.attributes["command"] ?? "")` succeeded in c2: it killed one of c2's own processes",
-                        tryThis: "use the sleep's PID inside c1 (step 3), which no process of c2 has")
-            return .pass("`\(tried.attributes["command"] ?? "kill")` in c2 exited \(tried.attributes["exitCode"] ?? "?"), and sleep (host PID \(sleep.pid)) lives on")
+                                    tryThis: "start it again in c1 (sleep \(ctx.value("seconds")) &); c2 cannot have killed it")
+            let answer = try require(ctx.answer, expected: "c2's PIDs: lab answer PID...", observed: "no answer yet",
+                                     tryThis: "run ps in c2 and answer with its PID column")
+            let seen = Set(ctx.processes(in: c2).compactMap { $0.nsPids.last.map(Int.init) })
+            let given = Set(answer.compactMap { Int($0) })
+            try require(given.count == answer.count && given == seen, expected: "the PIDs c2's own namespace has now",
+                        observed: "you answered \(answer.joined(separator: " "))",
+                        tryThis: "run ps in c2 (terminal 2) and list its PID column, without the ps line")
+            return .pass("c2 sees only PID \(seen.sorted().map(String.init).joined(separator: ", ")): the sleep (PID \(sleep.nsPids.last ?? 0) in c1, \(sleep.pid) on the host) is not among them, and lives on")
         }
-        Hint("If `kill` in c2 succeeded, c2 happened to have a process with that number: pick the sleep's PID inside c1, and check with `ps` in c2 that c2 has no such PID.")
-        Solution("box exec c2 kill $(box exec c1 pidof sleep) || true")
+        Hint("If your `kill` in c2 did not say No such process, c2 happened to have a process with that number: it killed that one instead. `ps` in c2 shows which.")
+        Hint("Answer with the PID column of `ps` in c2, e.g. `lab answer 1` if only its shell runs.")
+        Solution("box exec c2 kill $(box exec c1 pidof sleep) || true",
+                 "lab answer $(box top c2 | awk 'NR > 1 && $5 != \"Z\" {print $4}')")
     }
 
     Step("kill-from-host", "Kill it from the host") {
