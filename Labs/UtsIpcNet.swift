@@ -110,7 +110,9 @@ public let utsIpcNet = Lab("uts-ipc-net", "Hostname, IPC, processes and network:
         ```
         ip a
         ```
-        Each **network namespace** has its own interfaces, addresses, routes and ports.
+        Each **network namespace** has its own interfaces, addresses, routes and ports. u1 has `lo` and \
+        `eth0`, its end of a veth pair whose other end (`vethXXXXXXX`) is on the host's bridge `box0`, with an \
+        address like 172.17.0.2, as in the seed. `--network none` would leave only `lo`.
         """)
         Ask("Which interfaces does u1 have? (their names)", answer: "NAME...")
         Check { ctx in

@@ -19,8 +19,10 @@ struct ContainerOptions: ParsableArguments {
     var entrypoint: String?
     @Option(name: [.short, .long], help: "Set metadata on the container (KEY=VALUE)")
     var label: [String] = []
-    @Option(name: [.long, .customLong("net")], help: "Network: none (loopback only, the default) or host")
-    var network: String = "none"
+    @Option(name: [.long, .customLong("net")], help: "Network: bridge (the default), a network's name, none (loopback only), host, or container:NAME (share NAME's)")
+    var network: String = "bridge"
+    @Option(name: [.short, .long], help: "Publish a container's port on the host: [IP:]HOSTPORT:CONTAINERPORT[/tcp]")
+    var publish: [String] = []
     @Option(name: .customLong("cap-add"), help: "Add a Linux capability (e.g. NET_ADMIN, or ALL)")
     var capAdd: [String] = []
     @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (e.g. CHOWN, or ALL)")
@@ -54,6 +56,7 @@ struct ContainerOptions: ParsableArguments {
         o.entrypoint = entrypoint
         o.labels = label
         o.network = network
+        o.publish = publish
         o.capAdd = capAdd
         o.capDrop = capDrop
         o.tty = tty

@@ -8,8 +8,16 @@ import ArgumentParser
 import Engine
 
 let arguments = CommandLine.arguments
+// Whoever started us may have blocked signals (a test harness's thread does); Ctrl-C and kill must work,
+// and the monitor and PID 1, which inherit the mask, must get their signals.
+var noSignals = sigset_t()
+sigemptyset(&noSignals)
+sigprocmask(SIG_SETMASK, &noSignals, nil)
 if arguments.count == 3 && arguments[1] == "__monitor" {
     Monitor.main(id: arguments[2], clientFD: 3)
+}
+if arguments.count == 4 && arguments[1] == "__proxy" {
+    PortProxy.main(target: arguments[2], port: arguments[3])
 }
 
 // A client whose monitor went away gets EPIPE on its socket, and reports it, instead of dying silently.

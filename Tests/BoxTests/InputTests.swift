@@ -16,7 +16,7 @@ struct InputTests {
         Case(args: ["run", "-v", "relative:/x", "busybox"], code: 125, message: "must be absolute"),
         Case(args: ["run", "-v", "/tmp:/x:rx", "busybox"], code: 125, message: "the mode must be ro or rw"),
         Case(args: ["run", "--cap-add", "NOPE", "busybox"], code: 125, message: "unknown capability"),
-        Case(args: ["run", "--network", "bridge", "busybox"], code: 125, message: "network bridge not found"),
+        Case(args: ["run", "--network", "nosuch", "busybox"], code: 125, message: "network nosuch not found"),
         Case(args: ["run", "-u", "nobody-here", "busybox"], code: 125, message: "unable to find user"),
         Case(args: ["run", "-w", "relative", "busybox"], code: 125, message: "absolute path"),
         Case(args: ["run", "no-such-image"], code: 125, message: "No such image: no-such-image"),

@@ -28,7 +28,7 @@ struct InspectTests {
         try box.run("rm", "c1")
         let after = Timestamp.now().rfc3339
         let text = try box.run("events", "--since", before, "--until", after)
-        let actions = text.stdout.split(separator: "\n").map { $0.split(separator: " ")[2] }
+        let actions = text.stdout.split(separator: "\n").filter { $0.split(separator: " ")[1] == "container" }.map { $0.split(separator: " ")[2] }
         #expect(actions == ["create", "start", "die", "destroy"])
         let json = try box.run("events", "--since", before, "--until", after, "--json")
         let first = try JSONValue.parse(String(json.stdout.split(separator: "\n")[0]))

@@ -114,12 +114,14 @@ struct IsolationTests {
         #expect(lines.last?.hasPrefix("overlay on / type overlay") == true, "\(lines.last ?? "")")
     }
 
-    @Test("only loopback in the default network; --network host shares the host's")
+    @Test("only loopback with --network none, lo and eth0 on the default bridge; --network host shares the host's")
     func network() throws {
         let box = try Sandbox()
-        let none = try box.run("run", "--rm", "busybox", "ls", "/sys/class/net")
+        let none = try box.run("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net")
         #expect(none.out == "lo")
-        let ping = try box.run("run", "--rm", "busybox", "ping", "-c", "1", "-W", "2", "127.0.0.1")
+        let bridge = try box.run("run", "--rm", "busybox", "ls", "/sys/class/net")
+        #expect(bridge.out == "eth0\nlo")
+        let ping = try box.run("run", "--rm", "--network", "none", "busybox", "ping", "-c", "1", "-W", "2", "127.0.0.1")
         #expect(ping.status == 0, "loopback is down: \(ping.stdout) \(ping.stderr)")
         let host = try box.run("run", "--rm", "--network", "host", "busybox", "ls", "/sys/class/net")
         let mine = try FileManager.default.contentsOfDirectory(atPath: "/sys/class/net").sorted()

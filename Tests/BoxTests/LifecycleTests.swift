@@ -33,7 +33,8 @@ struct LifecycleTests {
         let layers = try FileManager.default.contentsOfDirectory(atPath: box.engineRoot.overlay)
         #expect(layers.count == 1, "only the busybox layer should remain: \(layers)")
         #expect(box.mountsUnderRoot.isEmpty)
-        #expect(box.events.map(\.action) == ["create", "start", "die", "destroy"])
+        #expect(box.events.filter { $0.type == "container" }.map(\.action) == ["create", "start", "die", "destroy"])
+        #expect(box.events.filter { $0.type == "network" }.map(\.action) == ["create", "connect", "disconnect"])
     }
 
     @Test("stdout and stderr stay apart, reach the caller and the log")

@@ -82,6 +82,7 @@ final class Sandbox: @unchecked Sendable {
     }
 
     /// Starts a detached container and returns its id.
+    @discardableResult
     func detached(_ args: String...) throws -> String {
         let r = try run(["run", "-d"] + args)
         #expect(r.status == 0, "box run -d \(args) failed: \(r.stderr)")
@@ -108,6 +109,8 @@ final class Sandbox: @unchecked Sendable {
         if let ids = try? run("ps", "-aq", "--no-trunc").out.split(separator: "\n"), !ids.isEmpty {
             _ = try? run(["rm", "-f"] + ids.map(String.init))
         }
+        // The sandbox's networks and their bridges (interface names are global to the host).
+        NetworkStore(root: engineRoot).destroyAll()
         let leftovers = mountsUnderRoot
         #expect(leftovers.isEmpty, "mounts left behind: \(leftovers)")
         for m in leftovers.reversed() { umount2(m, Int32(MNT_DETACH)) }

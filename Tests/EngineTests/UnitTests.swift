@@ -107,8 +107,41 @@ struct KernelTextTests {
 
     @Test("/etc/hosts names the container; resolv.conf never points at the host's loopback")
     func etcFiles() {
-        #expect(Rootfs.hostsFile(hostname: "c1").contains("127.0.1.1\tc1\n"))
+        #expect(Rootfs.hostsFile(hostname: "c1", name: "c1", address: "127.0.1.1").contains("127.0.1.1\tc1\n"))
+        #expect(Rootfs.hostsFile(hostname: "3f4e5a6b7c8d", name: "web", address: "172.17.0.2").contains("172.17.0.2\t3f4e5a6b7c8d web\n"))
         #expect(!Rootfs.resolvConf().contains("nameserver 127."))
+    }
+}
+
+@Suite("Network arithmetic and parsing")
+struct NetworkUnitTests {
+    @Test("subnets: parse, contain, overlap, gateway; docker's refusals")
+    func subnets() throws {
+        let s = try Subnet(parsing: "172.17.0.0/16")
+        #expect(s.gateway.description == "172.17.0.1" && s.broadcast.description == "172.17.255.255")
+        #expect(s.contains(IPv4("172.17.3.4")!) && !s.contains(IPv4("172.18.0.1")!))
+        let inside = try Subnet(parsing: "172.17.5.0/24"), next = try Subnet(parsing: "172.18.0.0/16")
+        #expect(s.overlaps(inside) && !s.overlaps(next))
+        for bad in ["172.17.0.1/16", "1.2.3/8", "10.0.0.0/7", "x/16", "256.0.0.0/8"] {
+            #expect(throws: BoxError.self) { try Subnet(parsing: bad) }
+        }
+    }
+
+    @Test("ports: [IP:]HOST:CONTAINER[/tcp]")
+    func ports() throws {
+        let p = try PortBinding(parsing: "127.0.0.1:8080:80/tcp")
+        #expect(p.HostIp == "127.0.0.1" && p.HostPort == 8080 && p.ContainerPort == 80)
+        #expect(try PortBinding(parsing: "8080:80").HostIp == "0.0.0.0")
+        for bad in ["80", "x:80", "0:80", "70000:80", "8080:80/udp", "1.2.3:1:1"] {
+            #expect(throws: BoxError.self) { try PortBinding(parsing: bad) }
+        }
+    }
+
+    @Test("the host's routes are read from /proc/net/route")
+    func hostRoutes() {
+        // Every machine that runs the tests has some route, usually the default one (a /0, skipped) and a link's.
+        let routes = NetworkStore.hostSubnets()
+        #expect(routes.allSatisfy { $0.prefix > 0 })
     }
 }
 

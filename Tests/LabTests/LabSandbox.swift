@@ -68,6 +68,7 @@ final class LabSandbox: @unchecked Sendable {
         if let ids = try? box("ps", "-aq", "--no-trunc").stdout.split(separator: "\n"), !ids.isEmpty {
             _ = try? run([bin + "/box", "rm", "-f"] + ids.map(String.init))
         }
+        NetworkStore(root: EngineRoot(path: base + "/box")).destroyAll()
         let leftovers = mountsUnderBase
         #expect(leftovers.isEmpty, "mounts left behind: \(leftovers)")
         for m in leftovers.reversed() { umount2(m, Int32(MNT_DETACH)) }

@@ -121,3 +121,9 @@ void box_set_process_title(const char *title);
 /// (/proc/PID/ns/uts, /proc/PID/ns/ipc): the lab's probe for hostnames and IPC objects of other namespaces.
 /// Returns the number of bytes read, or -errno.
 ssize_t box_ns_read(const char *ns_path, const char *file, char *buf, size_t cap);
+
+/// A new, empty network namespace, returned as an open descriptor (O_CLOEXEC); the calling thread stays in
+/// its own. -errno on failure.
+int box_make_netns(void);
+/// prctl(PR_SET_PDEATHSIG, SIGKILL): the caller dies with its parent (a port proxy with its monitor).
+int box_die_with_parent(void);

@@ -16,7 +16,7 @@ public struct ContainerSpec: Codable, Sendable {
     }
     public struct HostConfig: Codable, Sendable {
         public var Binds: [String]
-        public var NetworkMode: String    // "none" | "host" (bridge networks arrive with the network work)
+        public var NetworkMode: String    // "bridge" (or another network's name) | "none" | "host" | "container:NAME"
         public var AutoRemove: Bool
         public var CapAdd: [String]
         public var CapDrop: [String]
@@ -26,6 +26,8 @@ public struct ContainerSpec: Codable, Sendable {
         public var RestartPolicy: RestartPolicy?
         /// --init: a tiny init is PID 1, the command its child.
         public var Init: Bool?
+        /// -p: host ports forwarded to the container (absent in containers created before networks existed).
+        public var PortBindings: [PortBinding]?
     }
 
     public var ID: String

@@ -121,8 +121,23 @@ public struct ContainerStore: Sendable {
         }
         for volume in options.volumes { _ = try Volume(parsing: volume) }
         _ = try UserSpec.resolve(options.user ?? imageConfig.User ?? "", layers: layerDirs)
-        guard ["none", "host"].contains(options.network) else {
-            throw BoxError(.network, "network \(options.network) not found: box knows \"none\" (loopback only, the default) and \"host\"", exitCode: 125)
+        let ports = try options.publish.map(PortBinding.init(parsing:))
+        switch ContainerNetwork.Mode(options.network) {
+        case .host, .none:
+            if !ports.isEmpty, options.network == "none" {
+                throw BoxError(.usage, "conflicting options: port publishing and --network none (the container has no network to publish)")
+            }
+        case .container(let other):
+            _ = try resolve(other)
+            if !ports.isEmpty { throw BoxError(.usage, "conflicting options: port publishing and the container type network mode") }
+            if options.hostname != nil { throw BoxError(.usage, "conflicting options: hostname and the network mode") }
+        case .network(let name):
+            if name != Network.defaultName {
+                do { _ = try NetworkStore(root: root).get(name) } catch var e as BoxError {
+                    e.exitCode = 125  // docker run's code for a daemon error
+                    throw e
+                }
+            }
         }
         let caps = try Capabilities.mask(add: options.capAdd, drop: options.capDrop)
         let resources = try options.resources()
@@ -162,7 +177,8 @@ public struct ContainerStore: Sendable {
                               Tty: options.tty, OpenStdin: options.interactive, StdinOnce: options.interactive),
                 HostConfig: .init(Binds: options.volumes, NetworkMode: options.network, AutoRemove: options.autoRemove,
                                   CapAdd: options.capAdd, CapDrop: options.capDrop, Privileged: false,
-                                  Resources: resources, RestartPolicy: restart, Init: options.initProcess),
+                                  Resources: resources, RestartPolicy: restart, Init: options.initProcess,
+                                  PortBindings: ports.isEmpty ? nil : ports),
                 LayerDirs: layerDirs, Capabilities: caps)
 
             let dir = root.containerDir(id)
@@ -171,7 +187,7 @@ public struct ContainerStore: Sendable {
                 for sub in ["diff", "work", "merged"] { try Files.mkdirs(layerPath(id) + "/" + sub) }
                 // Regenerable from the spec: no fsync (see Files.writeAtomically).
                 try Files.writeAtomically(dir + "/hostname", hostname + "\n", durable: false)
-                try Files.writeAtomically(dir + "/hosts", Rootfs.hostsFile(hostname: hostname), durable: false)
+                try Files.writeAtomically(dir + "/hosts", Rootfs.hostsFile(hostname: hostname, name: name, address: "127.0.1.1"), durable: false)
                 try Files.writeAtomically(dir + "/resolv.conf", Rootfs.resolvConf(), durable: false)
                 try Files.writeAtomically(specPath(id), try Files.encode(spec, pretty: true))
                 try saveState(id, ContainerState())
@@ -225,8 +241,9 @@ public struct ContainerStore: Sendable {
         if Rootfs.isMounted(merged) {
             throw BoxError(.remove, "\(merged) is still mounted; unmount it (umount -l \(merged)) and try again")
         }
-        // A monitor that was killed could not remove the container's cgroup.
+        // A monitor that was killed could not remove the container's cgroup, nor give back its network.
         try? Cgroups.driver().remove(c.spec.cgroup)
+        ContainerNetwork.cleanUpAfterMonitor(c, store: self)
         try Files.removeTree(layerPath(c.id))
         try Files.removeTree(root.containerDir(c.id))
         unlink(root.socket(c.id))

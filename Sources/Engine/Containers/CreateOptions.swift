@@ -11,7 +11,8 @@ public struct CreateOptions: Sendable {
     public var user: String?
     public var entrypoint: String?
     public var labels: [String] = []
-    public var network: String = "none"
+    public var network: String = Network.defaultName
+    public var publish: [String] = []
     public var capAdd: [String] = []
     public var capDrop: [String] = []
     public var tty = false

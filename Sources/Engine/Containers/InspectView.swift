@@ -73,12 +73,31 @@ public enum InspectView {
                 "WorkingDir": .string(spec.Config.WorkingDir), "Entrypoint": strings(spec.Config.Entrypoint),
                 "Labels": map(spec.Config.Labels),
             ],
-            "NetworkSettings": [
-                "Bridge": "", "SandboxKey": .string(s.Running && network != "host" ? "/proc/\(s.Pid)/ns/net" : ""),
-                "Ports": [:], "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": "",
-                "Networks": .object([(network, ["IPAddress": "", "Gateway": "", "MacAddress": ""] as JSONValue)]),
-            ],
+            "NetworkSettings": networkSettings(c, store: store),
             "Capabilities": strings(Capabilities.names(spec.Capabilities)),
+        ]
+    }
+
+    /// docker's NetworkSettings: the address, gateway and MAC a running container has on its network, and
+    /// its published ports ("80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]).
+    static func networkSettings(_ c: Container, store: ContainerStore) -> JSONValue {
+        let s = c.state, mode = c.spec.HostConfig.NetworkMode
+        let a = s.Running ? ContainerNetwork.attachment(store, c.id) : nil
+        var ports: [(String, JSONValue)] = []
+        for p in c.spec.HostConfig.PortBindings ?? [] {
+            ports.append(("\(p.ContainerPort)/tcp", s.Running ? [["HostIp": .string(p.HostIp), "HostPort": .string(String(p.HostPort))]] : .null))
+        }
+        let ip = a.map { JSONValue.string($0.IPAddress.description) } ?? "", gateway = a.map { JSONValue.string($0.Gateway.description) } ?? ""
+        let mac = a.map { JSONValue.string($0.MacAddress) } ?? "", prefix = JSONValue.int(Int64(a?.PrefixLen ?? 0))
+        let endpoint: JSONValue = [
+            "NetworkID": .string(a?.NetworkID ?? ""), "Gateway": gateway, "IPAddress": ip, "IPPrefixLen": prefix,
+            "MacAddress": mac,
+        ]
+        return [
+            "Bridge": .string(a?.Bridge ?? ""),
+            "SandboxKey": .string(s.Running && mode != "host" ? "/proc/\(s.Pid)/ns/net" : ""),
+            "Ports": .object(ports), "Gateway": gateway, "IPAddress": ip, "IPPrefixLen": prefix, "MacAddress": mac,
+            "Networks": .object([(a?.Network ?? mode, endpoint)]),
         ]
     }
 

@@ -79,6 +79,7 @@ public struct Monitor {
             try prepareMountTargets()
             log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
             try cgroups.create(spec.cgroup, spec.HostConfig.Resources ?? Resources())
+            try network.prepare(spec, store: store)
             unlink(stopMarker)
             io = try startPid1()
         } catch {
@@ -119,6 +120,8 @@ public struct Monitor {
     }
 
     var stopMarker: String { store.stopMarker(id) }
+    /// The container's network namespace, veth, lease and port proxies: held for all of its runs.
+    var network = ContainerNetwork()
     var pidfd: Int32 = -1
 
     /// Clones PID 1 with fresh stdio, records it as running and tells the clients.
@@ -126,7 +129,7 @@ public struct Monitor {
         var io = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
         // PID 1 joins its cgroup before it execs: it never runs a moment without its limits.
         let started = try Spawner.start(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: io.childStdio,
-                                        cgroupProcs: cgroups.procsFiles(spec.cgroup))
+                                        cgroupProcs: cgroups.procsFiles(spec.cgroup), netnsFD: network.netnsFD)
         try io.childStarted()
         pidfd = started.pidfd
         state.Status = .running
@@ -212,6 +215,7 @@ public struct Monitor {
         state.MonitorPid = 0
         try? store.saveState(id, state)
         Rootfs.unmount(merged)
+        network.tearDown(spec, store: store)
         try? cgroups.remove(spec.cgroup)
         if listener >= 0 { close(listener); unlink(store.root.socket(id)) }
         if spec.HostConfig.AutoRemove { try? store.remove(Container(spec: spec, state: state), force: false) }
@@ -312,6 +316,7 @@ public struct Monitor {
         // Clean up first, record last: once state.json says "exited", a new `box start` may begin at once,
         // and nothing of this run may then unmount or unlink what the new one made.
         Rootfs.unmount(merged)
+        network.tearDown(spec, store: store)
         close(listener)
         unlink(store.root.socket(id))
         if log >= 0 { close(log) }

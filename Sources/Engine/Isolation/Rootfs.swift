@@ -58,7 +58,9 @@ public enum Rootfs {
         return String(decoding: out, as: UTF8.self)
     }
 
-    public static func hostsFile(hostname: String) -> String {
+    /// The container's /etc/hosts: localhost, and its own hostname and name at `address` (its own address on
+    /// a bridge network, 127.0.1.1 otherwise).
+    public static func hostsFile(hostname: String, name: String, address: String) -> String {
         """
         127.0.0.1\tlocalhost
         ::1\tlocalhost ip6-localhost ip6-loopback
@@ -66,7 +68,7 @@ public enum Rootfs {
         ff00::0\tip6-mcastprefix
         ff02::1\tip6-allnodes
         ff02::2\tip6-allrouters
-        127.0.1.1\t\(hostname)
+        \(address)\t\(hostname == name ? hostname : hostname + " " + name)
 
         """
     }

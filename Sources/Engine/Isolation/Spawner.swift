@@ -31,7 +31,7 @@ public enum Spawner {
     }
 
     public static func start(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio,
-                             cgroupProcs: [String] = []) throws -> Started {
+                             cgroupProcs: [String] = [], netnsFD: Int32 = -1) throws -> Started {
         let volumes = try spec.HostConfig.Binds.map(Volume.init(parsing:))
         let user = try UserSpec.resolve(spec.Config.User, layers: spec.LayerDirs)
         let mounts = Rootfs.mounts(rootfs: rootfs, containerDir: containerDir, volumes: volumes)
@@ -74,7 +74,7 @@ public enum Spawner {
         container.rootfs = UnsafePointer(strings.c(rootfs))
         container.hostname = UnsafePointer(strings.c(spec.Config.Hostname))
         container.namespaces = namespaces
-        container.netns_fd = -1
+        container.netns_fd = netnsFD
         container.mounts = UnsafePointer(cMounts)
         container.nmounts = mounts.count
         container.masked_paths = UnsafePointer(masked)

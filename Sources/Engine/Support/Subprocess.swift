@@ -5,14 +5,15 @@ import CSpawn
 
 /// posix_spawn for the few host programs the engine runs (busybox --list, the monitor), without Foundation.
 public enum Subprocess {
-    /// Runs `argv` to completion and returns its exit status and standard output.
-    public static func run(_ argv: [String], stdin: Int32? = nil) throws -> (status: Int32, output: String) {
+    /// Runs `argv` to completion and returns its exit status and standard output (and error, if asked).
+    public static func run(_ argv: [String], stdin: Int32? = nil, stderrToStdout: Bool = false) throws -> (status: Int32, output: String) {
         var pipefd: [Int32] = [-1, -1]
         guard box_pipe_cloexec(&pipefd) == 0 else { throw BoxError.sys(.store, "pipe") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1)
+        if stderrToStdout { posix_spawn_file_actions_adddup2(&actions, pipefd[1], 2) }
         if let stdin { posix_spawn_file_actions_adddup2(&actions, stdin, 0) }
         let pid: pid_t
         do {

@@ -1,0 +1,29 @@
+// Network namespaces made before PID 1 exists, so the monitor can give a container its veth and address
+// before the container's command runs (a CLONE_VFORK child cannot wait for its parent to configure it).
+#include "cspawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+int box_make_netns(void) {
+    int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self < 0) return -errno;
+    // Only this thread moves (a network namespace is per thread), and only for the two calls below.
+    if (unshare(CLONE_NEWNET) < 0) {
+        int e = errno;
+        close(self);
+        return -e;
+    }
+    int made = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    int e = errno;
+    if (setns(self, CLONE_NEWNET) < 0) abort();  // a thread left in the wrong namespace must not go on
+    close(self);
+    return made < 0 ? -e : made;
+}
+
+int box_die_with_parent(void) { return prctl(PR_SET_PDEATHSIG, SIGKILL); }

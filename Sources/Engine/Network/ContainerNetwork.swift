@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSpawn
+
+/// A container's network, as its monitor sets it up before PID 1 starts and takes it down after it ends.
+///
+/// For a bridge network (runc leaves this to CNI; podman's netavark does the same steps): a new network
+/// namespace is made first and held open by the monitor; a veth pair is created with one end, renamed eth0,
+/// inside it and the other on the network's bridge; eth0 gets the leased address and a default route via the
+/// bridge's gateway address; then PID 1 is cloned into that namespace. When the container ends, its end of the
+/// veth goes with the namespace, the host end is deleted, and the lease is given back.
+public struct ContainerNetwork {
+    public enum Mode: Equatable, Sendable {
+        case host, none
+        case container(String)
+        case network(String)
+
+        public init(_ text: String) {
+            switch text {
+            case "host": self = .host
+            case "none": self = .none
+            default: self = text.hasPrefix("container:") ? .container(String(text.dropFirst(10))) : .network(text)
+            }
+        }
+    }
+
+    /// The namespace PID 1 joins (-1: a new one of its own, or none with --network host).
+    public private(set) var netnsFD: Int32 = -1
+    public private(set) var attachment: Attachment?
+    var listeners: [Int32] = []
+    var proxies: [pid_t] = []
+
+    public init() {}
+
+    static func attachmentPath(_ store: ContainerStore, _ id: String) -> String { store.root.containerDir(id) + "/network.json" }
+
+    /// The attachment of a running container, if it is on a bridge network.
+    public static func attachment(_ store: ContainerStore, _ id: String) -> Attachment? {
+        try? Files.decode(Attachment.self, from: attachmentPath(store, id))
+    }
+
+    public mutating func prepare(_ spec: ContainerSpec, store: ContainerStore) throws {
+        do {
+            try setUp(spec, store: store)
+        } catch {
+            tearDown(spec, store: store)
+            throw error
+        }
+    }
+
+    mutating func setUp(_ spec: ContainerSpec, store: ContainerStore) throws {
+        switch Mode(spec.HostConfig.NetworkMode) {
+        case .host, .none:
+            return
+        case .container(let name):
+            let other = try store.resolve(name)
+            guard other.state.Running else {
+                throw BoxError(.network, "cannot join the network of container \(other.name): it is not running", exitCode: 125)
+            }
+            netnsFD = open("/proc/\(other.state.Pid)/ns/net", O_RDONLY | O_CLOEXEC)
+            guard netnsFD >= 0 else { throw BoxError.sys(.network, "open the network namespace of \(other.name)") }
+        case .network(let name):
+            let networks = NetworkStore(root: store.root)
+            let fd = box_make_netns()
+            guard fd >= 0 else { throw BoxError.sys(.network, "create a network namespace", errno: -fd) }
+            netnsFD = fd
+            let (n, ip) = try store.root.locked { try networks.lease(name, to: spec.ID) }
+            let mac = "02:42:" + [ip.value >> 24, ip.value >> 16, ip.value >> 8, ip.value].map { v -> String in
+                let h = String(v & 255, radix: 16)
+                return h.count == 1 ? "0" + h : h
+            }.joined(separator: ":")
+            let a = Attachment(Network: n.Name, NetworkID: n.Id, IPAddress: ip, PrefixLen: n.Subnet.prefix, Gateway: n.Gateway,
+                               MacAddress: mac, Bridge: n.Bridge, HostVeth: "veth" + String(spec.ID.prefix(7)),
+                               Ports: spec.HostConfig.PortBindings ?? [])
+            attachment = a
+            let netns = "/proc/\(getpid())/fd/\(fd)"
+            NetworkStore.deleteLink(a.HostVeth)
+            try NetworkStore.ip(["link add \(a.HostVeth) type veth peer name eth0 netns \(netns) address \(mac)",
+                                 "link set \(a.HostVeth) master \(n.Bridge) up"])
+            try NetworkStore.ip(["link set lo up", "addr add \(ip)/\(n.Subnet.prefix) dev eth0", "link set eth0 up",
+                                 "route add default via \(n.Gateway)"], netns: netns)
+            for port in a.Ports { try publish(port, to: ip) }
+            try Files.writeAtomically(ContainerNetwork.attachmentPath(store, spec.ID), try Files.encode(a, pretty: true), durable: false)
+            ContainerNetwork.refreshHosts(n.Name, store: store)
+            store.journal.record(Event(type: "network", action: "connect", id: n.Id, name: n.Name,
+                                       attributes: ["container": spec.ID]))
+        }
+    }
+
+    /// Listens on the host port now (so a port in use fails the start), and leaves the copying to a proxy
+    /// process (`box __proxy`, like docker-proxy) that dies with the monitor.
+    mutating func publish(_ port: PortBinding, to ip: IPv4) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw BoxError.sys(.network, "socket") }
+        listeners.append(fd)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = PortProxy.address(IPv4(port.HostIp)!, port.HostPort)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 128) == 0 else {
+            let err = errno
+            if err == EADDRINUSE {
+                throw BoxError(.network, "Bind for \(port.HostIp):\(port.HostPort) failed: port is already allocated")
+            }
+            throw BoxError.sys(.network, "listen on \(port.HostIp):\(port.HostPort)", errno: err)
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fd, 3)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let pid = try Subprocess.spawn([Subprocess.selfExecutable(), "__proxy", "\(ip)", "\(port.ContainerPort)"], actions: &actions)
+        proxies.append(pid)
+    }
+
+    /// Ends the proxies, deletes the host's veth, gives the address back and closes the namespace.
+    public mutating func tearDown(_ spec: ContainerSpec, store: ContainerStore) {
+        for pid in proxies {
+            kill(pid, SIGKILL)
+            _ = Subprocess.wait(pid)
+        }
+        proxies = []
+        for fd in listeners { close(fd) }
+        listeners = []
+        if netnsFD >= 0 { close(netnsFD) }
+        netnsFD = -1
+        if let a = attachment {
+            ContainerNetwork.release(a, id: spec.ID, store: store)
+        }
+        attachment = nil
+    }
+
+    static func release(_ a: Attachment, id: String, store: ContainerStore) {
+        NetworkStore.deleteLink(a.HostVeth)
+        unlink(attachmentPath(store, id))
+        try? store.root.locked { NetworkStore(root: store.root).release(a.Network, container: id) }
+        refreshHosts(a.Network, store: store)
+        store.journal.record(Event(type: "network", action: "disconnect", id: a.NetworkID, name: a.Network,
+                                   attributes: ["container": id]))
+    }
+
+    /// For `box rm` of a container whose monitor was killed: what the monitor could not undo.
+    public static func cleanUpAfterMonitor(_ c: Container, store: ContainerStore) {
+        guard let a = attachment(store, c.id) else { return }
+        release(a, id: c.id, store: store)
+    }
+
+    /// Rewrites /etc/hosts of every running container on `network`: each has its own name, and on a
+    /// user-defined network the names of the others. (Docker answers names with an embedded DNS server;
+    /// a hosts file does the same for busybox, needs no process, and is something a learner can `cat`.)
+    /// The files are rewritten in place: each is bind-mounted into its container by inode.
+    static func refreshHosts(_ network: String, store: ContainerStore) {
+        let members: [(Container, Attachment)] = ((try? store.list()) ?? []).compactMap { c in
+            attachment(store, c.id).flatMap { $0.Network == network ? (c, $0) : nil }
+        }
+        for (c, a) in members {
+            var text = Rootfs.hostsFile(hostname: c.spec.Config.Hostname, name: c.name, address: a.IPAddress.description)
+            if network != Network.defaultName {
+                for (other, oa) in members where other.id != c.id { text += "\(oa.IPAddress)\t\(other.name)\n" }
+            }
+            let path = store.root.containerDir(c.id) + "/hosts"
+            let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+            if fd >= 0 {
+                try? Files.writeAll(fd, Array(text.utf8), path: path)
+                close(fd)
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+@testable import Engine
+
+/// Bridge networks between network namespaces the tests make themselves; no traffic leaves the machine.
+@Suite("Networks: bridge, veth, addresses, names, ports", .enabled(if: isRoot, Comment(rawValue: needsRoot)))
+struct NetworkTests {
+    /// The host's interfaces, with the bridge each is enslaved to.
+    static func hostLinks() throws -> [(name: String, master: String?)] {
+        let r = try Sandbox.exec(["/usr/sbin/ip", "-j", "link"].map { $0 == "/usr/sbin/ip" ? (Subprocess.which("ip") ?? $0) : $0 })
+        let links = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]] ?? []
+        return links.map { ($0["ifname"] as? String ?? "", $0["master"] as? String) }
+    }
+
+    @Test("the default network: eth0 in its subnet with a route via the bridge; the host sees the veth on the bridge")
+    func defaultBridge() throws {
+        let s = try Sandbox()
+        let id = try s.detached("--name", "a", "busybox", "sleep", "600")
+        let addr = try s.run("exec", "a", "ip", "-o", "-4", "addr", "show", "eth0").stdout
+        let net = try NetworkStore(root: s.engineRoot).get("bridge")
+        let ip = try #require(addr.split(separator: " ").first { $0.contains("/") }.flatMap { IPv4(String($0.split(separator: "/")[0])) })
+        #expect(net.Subnet.contains(ip), "\(addr) not in \(net.Subnet)")
+        #expect(try s.inspect("a", "{{.NetworkSettings.IPAddress}}") == ip.description)
+        #expect(try s.inspect("a", "{{.NetworkSettings.Gateway}}") == net.Gateway.description)
+        #expect(try s.run("exec", "a", "ip", "route").stdout.contains("default via \(net.Gateway)"))
+        let veth = "veth" + id.prefix(7)
+        #expect(try Self.hostLinks().contains { $0.name == veth && $0.master == net.Bridge })
+        try s.run("rm", "-f", "a")
+        #expect(try !Self.hostLinks().contains { $0.name == veth }, "the veth outlived its container")
+        #expect(try NetworkStore(root: s.engineRoot).get("bridge").Leases.isEmpty)
+    }
+
+    @Test("two containers ping each other by address; on a user network by name, and serve each other a page")
+    func twoContainers() throws {
+        let s = try Sandbox()
+        try s.detached("--name", "a", "busybox", "sleep", "600")
+        try s.detached("--name", "b", "busybox", "sleep", "600")
+        let bIP = try s.inspect("b", "{{.NetworkSettings.IPAddress}}")
+        #expect(try s.run("exec", "a", "ping", "-c", "1", "-W", "2", bIP).status == 0)
+        // Names are for user-defined networks.
+        #expect(try s.run("network", "create", "--subnet", "10.251.0.0/24", "pod").status == 0)
+        try s.detached("--name", "web", "--network", "pod", "busybox", "sh", "-c",
+                       "mkdir /www && echo served-by-web > /www/index.html && exec httpd -f -p 80 -h /www")
+        try s.detached("--name", "client", "--network", "pod", "busybox", "sleep", "600")
+        #expect(try s.run("exec", "client", "ping", "-c", "1", "-W", "2", "web").status == 0)
+        #expect(try s.run("exec", "client", "grep", "web", "/etc/hosts").stdout.contains("10.251.0."))
+        var page = ""
+        _ = try Sandbox.eventually(5) {
+            page = try s.run("exec", "client", "wget", "-qO-", "http://web/").stdout
+            return page.contains("served-by-web")
+        }
+        #expect(page.contains("served-by-web"))
+        // The other way round: web fetches from client.
+        try s.run("exec", "client", "sh", "-c", "mkdir -p /www && echo from-client > /www/index.html && httpd -p 8081 -h /www")
+        _ = try Sandbox.eventually(5) { try s.run("exec", "web", "wget", "-qO-", "http://client:8081/").stdout.contains("from-client") }
+        #expect(try s.run("exec", "web", "wget", "-qO-", "http://client:8081/").stdout.contains("from-client"))
+        // A container that leaves is gone from the others' /etc/hosts.
+        try s.run("rm", "-f", "client")
+        #expect(try !s.run("exec", "web", "cat", "/etc/hosts").stdout.contains("client"))
+        #expect(try s.run("network", "rm", "pod").status == 1, "a network in use was removed")
+        try s.run("rm", "-f", "web")
+        #expect(try s.run("network", "rm", "pod").status == 0)
+    }
+
+    @Test("--network none has only lo; container:NAME shares NAME's network namespace and reaches it on localhost")
+    func noneAndContainer() throws {
+        let s = try Sandbox()
+        let links = try s.run("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net").stdout
+        #expect(links.split(separator: "\n") == ["lo"])
+        try s.detached("--name", "web", "busybox", "sh", "-c", "mkdir /www && echo pod > /www/index.html && exec httpd -f -p 80 -h /www")
+        try s.detached("--name", "side", "--network", "container:web", "busybox", "sleep", "600")
+        #expect(HostProcess.namespace(try s.pid("web"), "net") == HostProcess.namespace(try s.pid("side"), "net"))
+        _ = try Sandbox.eventually(5) { try s.run("exec", "side", "wget", "-qO-", "http://127.0.0.1/").stdout.contains("pod") }
+        #expect(try s.run("exec", "side", "wget", "-qO-", "http://127.0.0.1/").stdout.contains("pod"))
+        #expect(try s.run("run", "--rm", "--network", "container:web", "-p", "8080:80", "busybox", "true").status == 125)
+    }
+
+    @Test("a published port answers on 127.0.0.1; box port lists it; nothing is left after rm -f of a container whose monitor was killed")
+    func publishedPort() throws {
+        let s = try Sandbox()
+        // A free port: bind to 0 and read what the kernel chose.
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: UInt32(0x7f000001).bigEndian), sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(probe, $0, &len) } }
+        let port = UInt16(bigEndian: addr.sin_port)
+        close(probe)
+        let id = try s.detached("--name", "web", "-p", "127.0.0.1:\(port):80", "busybox", "sh", "-c",
+                                "mkdir /www && echo published-page > /www/index.html && exec httpd -f -p 80 -h /www")
+        #expect(try s.run("port", "web").stdout.contains("80/tcp -> 127.0.0.1:\(port)"))
+        var page = ""
+        _ = try Sandbox.eventually(5) {
+            page = try Sandbox.exec(["/bin/busybox", "wget", "-qO-", "http://127.0.0.1:\(port)/"]).stdout
+            return page.contains("published-page")
+        }
+        #expect(page.contains("published-page"))
+        // The same port twice is refused, and that container does not start.
+        let twice = try s.run("run", "-d", "--name", "again", "-p", "127.0.0.1:\(port):80", "busybox", "sleep", "5")
+        #expect(twice.status != 0 && twice.stderr.contains("port is already allocated"), "\(twice.stderr)")
+        // Kill the monitor: its proxy dies with it; rm -f then gives back the veth and the address.
+        let monitor = try s.store.load(id).state.MonitorPid
+        kill(monitor, SIGKILL)
+        _ = Sandbox.eventually(5) { (try? Sandbox.exec(["/usr/bin/pgrep", "-f", "__proxy .* 80$"]).stdout.isEmpty) ?? true }
+        try s.run("rm", "-f", "web", "again")
+        #expect(try !Self.hostLinks().contains { $0.name == "veth" + id.prefix(7) })
+        #expect(try NetworkStore(root: s.engineRoot).get("bridge").Leases.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: s.engineRoot.containerDir(id)))
+    }
+
+    @Test("bad input: unknown network, bad subnets, overlapping subnets, bad ports, removing the default network")
+    func badInput() throws {
+        let s = try Sandbox()
+        let unknown = try s.run("run", "--rm", "--network", "nosuch", "busybox", "true")
+        #expect(unknown.status == 125 && unknown.stderr.contains("network nosuch not found"), "\(unknown.stderr)")
+        for bad in ["10.0.0.0", "10.0.0.5/24", "300.1.1.0/24", "10.0.0.0/33"] {
+            let r = try s.run("network", "create", "--subnet", bad, "n1")
+            #expect(r.status != 0 && r.stderr.contains("invalid subnet"), "\(bad): \(r.stderr)")
+        }
+        #expect(try s.run("network", "create", "--subnet", "10.252.0.0/24", "n1").status == 0)
+        let overlap = try s.run("network", "create", "--subnet", "10.252.0.0/16", "n2")
+        #expect(overlap.status != 0 && overlap.stderr.contains("overlaps"), "\(overlap.stderr)")
+        #expect(try s.run("network", "create", "--subnet", "10.253.0.0/24", "n1").stderr.contains("already exists"))
+        for bad in ["80", "a:80", "0:80", "1.2.3:80:80", "8080:80/udp"] {
+            let r = try s.run("run", "--rm", "-p", bad, "busybox", "true")
+            #expect(r.status == 125 && r.stderr.contains("port"), "\(bad): \(r.stderr)")
+        }
+        #expect(try s.run("network", "rm", "bridge").status == 1)
+        #expect(try s.run("ps", "-aq").out.isEmpty, "a refused run left a container")
+    }
+}
