@@ -82,7 +82,13 @@ public struct ContainerNetwork {
                                  "route add default via \(n.Gateway)"], netns: netns)
             for port in a.Ports { try publish(port, to: ip) }
             try Files.writeAtomically(ContainerNetwork.attachmentPath(store, spec.ID), try Files.encode(a, pretty: true), durable: false)
-            ContainerNetwork.refreshHosts(n.Name, store: store)
+            if n.isDefault {
+                // No names of others on the default network: only this container's own file changes.
+                ContainerNetwork.writeHosts(store.root.containerDir(spec.ID) + "/hosts",
+                                            Rootfs.hostsFile(hostname: spec.Config.Hostname, name: spec.Name, address: ip.description))
+            } else {
+                ContainerNetwork.refreshHosts(n.Name, store: store)
+            }
             store.journal.record(Event(type: "network", action: "connect", id: n.Id, name: n.Name,
                                        attributes: ["container": spec.ID]))
         }
@@ -129,16 +135,18 @@ public struct ContainerNetwork {
         if netnsFD >= 0 { close(netnsFD) }
         netnsFD = -1
         if let a = attachment {
-            ContainerNetwork.release(a, id: spec.ID, store: store)
+            // No `ip link del`: the kernel deletes the veth with the namespace, once PID 1 is gone and the
+            // descriptor above is closed; deleting it here waits for an RCU grace period (~20 ms per start).
+            ContainerNetwork.release(a, id: spec.ID, store: store, deleteVeth: false)
         }
         attachment = nil
     }
 
-    static func release(_ a: Attachment, id: String, store: ContainerStore) {
-        NetworkStore.deleteLink(a.HostVeth)
+    static func release(_ a: Attachment, id: String, store: ContainerStore, deleteVeth: Bool = true) {
+        if deleteVeth { NetworkStore.deleteLink(a.HostVeth) }
         unlink(attachmentPath(store, id))
         try? store.root.locked { NetworkStore(root: store.root).release(a.Network, container: id) }
-        refreshHosts(a.Network, store: store)
+        if a.Network != Network.defaultName { refreshHosts(a.Network, store: store) }
         store.journal.record(Event(type: "network", action: "disconnect", id: a.NetworkID, name: a.Network,
                                    attributes: ["container": id]))
     }
@@ -162,12 +170,15 @@ public struct ContainerNetwork {
             if network != Network.defaultName {
                 for (other, oa) in members where other.id != c.id { text += "\(oa.IPAddress)\t\(other.name)\n" }
             }
-            let path = store.root.containerDir(c.id) + "/hosts"
-            let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
-            if fd >= 0 {
-                try? Files.writeAll(fd, Array(text.utf8), path: path)
-                close(fd)
-            }
+            writeHosts(store.root.containerDir(c.id) + "/hosts", text)
         }
+    }
+
+    /// In place: the file is bind-mounted into the container by inode.
+    static func writeHosts(_ path: String, _ text: String) {
+        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        try? Files.writeAll(fd, Array(text.utf8), path: path)
+        close(fd)
     }
 }
