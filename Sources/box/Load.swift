@@ -32,6 +32,7 @@ struct Load: ParsableCommand {
         let staging = try ImageStaging(store: store.images, purpose: "load")
         let progress = Progress("Loading", bytes: 0, layers: 0, quiet: quiet)
         staging.onBytes = progress.add
+        staging.onLayer = progress.layer
         let lines = try ImageLoad(store: store.images).load(source, staging: staging)
         progress.finish()
         lines.forEach(say)

@@ -27,7 +27,7 @@ final class Progress {
     func layer(_ name: String) {
         layers += 1
         guard !quiet else { return }
-        if terminal { draw(force: true) } else { writeErr("\(verb) layer \(String(Digest.hex(name).prefix(12)))\n") }
+        if terminal { draw(force: true) } else { writeErr("\(verb) \(name.hasPrefix("sha256:") ? "layer " + Digest.hex(name).prefix(12) : name)\n") }
     }
 
     func add(_ n: Int) {
@@ -40,12 +40,23 @@ final class Progress {
         let step = totalBytes > 0 ? max(totalBytes / 100, 1) : 1 << 20
         guard force || bytes / step != lastDraw else { return }
         lastDraw = bytes / step
-        let width = 30
-        let done = totalBytes > 0 ? min(Int(bytes * Int64(width) / totalBytes), width) : 0
-        let bar = String(repeating: "=", count: done) + (done < width ? ">" : "") + String(repeating: " ", count: max(width - done - 1, 0))
-        let of = totalBytes > 0 ? "/" + History.size(totalBytes) : ""
-        let layerText = totalLayers > 0 ? " layer \(min(max(layers, 1), totalLayers))/\(totalLayers)" : ""
-        writeErr("\r\(verb) [\(bar)] \(History.size(bytes))\(of)\(layerText)\u{1b}[K")
+        var line = "\r" + verb
+        if totalBytes > 0 {
+            // A bar only when the total is known (save); otherwise the count goes up (load, commit).
+            let width = 30
+            let done = min(Int(bytes * Int64(width) / totalBytes), width)
+            line += " [" + String(repeating: "=", count: done) + (done < width ? ">" : "")
+                + String(repeating: " ", count: max(width - done - 1, 0)) + "] "
+                + History.size(bytes) + "/" + History.size(totalBytes)
+        } else {
+            line += " " + History.size(bytes)
+        }
+        if totalLayers > 0 {
+            line += ", layer \(min(max(layers, 1), totalLayers))/\(totalLayers)"
+        } else if layers > 0 {
+            line += ", \(layers) layer\(layers == 1 ? "" : "s")"
+        }
+        writeErr(line + "\u{1b}[K")
     }
 
     /// Ends the bar's line (on a terminal).

@@ -16,8 +16,9 @@ public final class ImageStaging {
     private var configs: [(id: String, bytes: [UInt8])] = []
     private var tags: [(ImageReference, String)] = []
     private var counter = 0
-    /// Called with the bytes of layer content read, as they are read.
+    /// Called with the bytes of layer content read, as they are read; and before a layer is read.
     public var onBytes: ((Int) -> Void)?
+    public var onLayer: ((String) -> Void)?
 
     public init(store: ImageStore, purpose: String) throws {
         self.store = store
@@ -41,6 +42,7 @@ public final class ImageStaging {
     public func addLayer(from path: String, consume: Bool, label: String? = nil) throws -> (blob: String, diffID: String) {
         if let seen = known[path] { return seen }
         counter += 1
+        onLayer?(label ?? path)
         let tar = dir + "/layer-\(counter).tar"
         let blob: String, diffID: String
         if try LayerArchive.isCompressed(path) {
