@@ -25,7 +25,7 @@ def tar_bytes(entries):
                 t.addfile(info, io.BytesIO(data))
             elif kind == "dir":
                 info.type = tarfile.DIRTYPE
-                info.mode = 0o755
+                info.mode = e[2] if len(e) > 2 else 0o755
                 t.addfile(info)
             elif kind == "sym":
                 info.type = tarfile.SYMTYPE
@@ -85,6 +85,8 @@ write("diffid-mismatch.tar", docker_archive(good, config_digest="sha256:" + "0" 
 write("config-name-mismatch.tar", docker_archive(good, config_name="1" * 64 + ".json"))
 write("outer-dotdot.tar", docker_archive(good, extra=[("file", "../outer-escape")]))
 write("good.tar", docker_archive(good))
+# Not refused, but must not touch the link's target: a directory entry where the archive made a symlink.
+write("dir-over-symlink.tar", docker_archive(tar_bytes([("sym", "m", outside), ("dir", "m", 0o700), ("file", "m/inside")])))
 write("good.layer.tar", good)
 write("outer-symlink.tar", docker_archive(good, layer_path="real/layer.tar", extra=[("sym", "evil", outside + "/target")], manifest_layers=["evil"]))
 # An OCI layout whose layer blob is not what its name says.
@@ -131,13 +133,18 @@ struct HostileArchiveTests {
     /// A directory outside everything, holding one file the archives aim at.
     struct Outside {
         let dir: String
+        let mode: mode_t
         init(_ box: Sandbox) throws {
             dir = try box.scratch("outside")
             try Data("original".utf8).write(to: URL(fileURLWithPath: dir + "/target"))
+            var st = stat()
+            _ = lstat(dir, &st)
+            mode = st.st_mode
         }
         var untouched: Bool {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
             var st = stat()
+            guard lstat(dir, &st) == 0, st.st_mode == mode else { return false }
             guard names == ["target"], lstat(dir + "/target", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return false }
             return (try? String(contentsOfFile: dir + "/target", encoding: .utf8)) == "original"
         }
@@ -173,6 +180,21 @@ struct HostileArchiveTests {
         let good = try box.run("load", "-i", dir + "/good.tar")
         #expect(good.status == 0 && good.out == "Loaded image: hostile:latest", "\(good.stderr)")
         #expect(box.storeListing() != before)
+    }
+
+    @Test("a directory entry where the layer made a symlink replaces the link; the link's target is untouched")
+    func directoryOverSymlink() throws {
+        let box = try Sandbox()
+        let outside = try Outside(box)
+        let dir = try corpus(box, outside: outside)
+        let r = try box.run("load", "-i", dir + "/dir-over-symlink.tar")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(outside.untouched, "the symlink's target was changed")
+        let layer = try box.inspect("hostile", "{{index .RootFS.Layers 0}}").dropFirst(7)
+        let m = box.engineRoot.overlay + "/\(layer)/diff/m"
+        var st = stat()
+        #expect(lstat(m, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR && (st.st_mode & 0o777) == 0o700)
+        #expect(FileManager.default.fileExists(atPath: m + "/inside"))
     }
 
     @Test("import refuses every hostile layer and changes nothing")
