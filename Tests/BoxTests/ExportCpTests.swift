@@ -29,6 +29,8 @@ struct ExportCpTests {
         let piped = try Sandbox.exec(["/bin/sh", "-c", "gzip -c '\(dir)/c1.tar' | '\(box.box)' import - flat:v2"], environment: ["BOX_ROOT": box.root])
         #expect(piped.status == 0, "\(piped.stderr)")
         #expect(try box.inspect("flat:v2", "{{json .RootFS.Layers}}") == (try box.inspect("flat:v1", "{{json .RootFS.Layers}}")))
+        let missing = try box.run("import", dir + "/nosuch.tar", "flat:v3")
+        #expect(missing.status == 1 && missing.stderr.contains("no such file or directory"), "\(missing.stderr)")
     }
 
     @Test("export of a running container reads its live merged mount and leaves it mounted")

@@ -30,9 +30,8 @@ public struct ImageImport {
                 try Files.writeAll(out, Array(buffer[0..<n]), path: path)
             }
         }
-        guard Files.exists(path), !Files.isDirectory(path) else {
-            throw BoxError(.image, "\(path) is not a tar file", exitCode: 1)
-        }
+        guard Files.exists(path) else { throw BoxError(.image, "open \(path): no such file or directory", exitCode: 1) }
+        guard !Files.isDirectory(path) else { throw BoxError(.image, "\(path) is a directory, not a tar file", exitCode: 1) }
         let (_, diffID) = try staging.addLayer(from: path, consume: source == nil, label: source ?? "standard input")
         let now = Timestamp.now().rfc3339
         let image = ImageConfig(

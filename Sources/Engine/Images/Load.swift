@@ -20,6 +20,9 @@ public struct ImageLoad {
     /// ("Loaded image ID: sha256:..."), preceded by docker's notes on names that moved.
     public func load(_ source: Source, staging: ImageStaging) throws -> [String] {
         let root: String, consume: Bool, name: String
+        if case .path(let path) = source, !Files.exists(path) {
+            throw BoxError(.image, "open \(path): no such file or directory", exitCode: 1)
+        }
         switch source {
         case .path(let path) where Files.isDirectory(path):
             (root, consume, name) = (path, false, path)
