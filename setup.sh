@@ -66,6 +66,8 @@ want busybox-static     # box builds its busybox image from /bin/busybox
 want util-linux         # nsenter, unshare
 want iproute2           # ip
 want psmisc             # pstree
+want skopeo             # the image tests check box save/load against skopeo's docker-archive and OCI code
+want umoci              # ... and against umoci's OCI layouts
 # Shared libraries the toolchain's own tools load (swift-build links libcurl and libxml2 through Foundation);
 # Swift's installers usually bring them, a bare VM may not. libcurl4 is libcurl4t64 on newer releases: apt picks it.
 want libcurl4 has_lib libcurl.so.4

@@ -11,6 +11,8 @@ let needsRoot = "needs root: namespaces, mounts and /proc of other processes (ru
 final class Sandbox: @unchecked Sendable {
     let root: String
     let box: String
+    /// Directories a test made next to the root (archives, unpacked layouts), removed with it.
+    var scratchDirs: [String] = []
 
     struct Result {
         var status: Int32
@@ -115,6 +117,7 @@ final class Sandbox: @unchecked Sendable {
         #expect(leftovers.isEmpty, "mounts left behind: \(leftovers)")
         for m in leftovers.reversed() { umount2(m, Int32(MNT_DETACH)) }
         try? FileManager.default.removeItem(atPath: root)
+        for dir in scratchDirs { try? FileManager.default.removeItem(atPath: dir) }
     }
 
     deinit { cleanUp() }

@@ -9,8 +9,9 @@ public struct Commit: Sendable {
     public init(store: ContainerStore) { self.store = store }
 
     /// Returns the new image id. `changes` are Dockerfile instructions applied to the config: CMD, ENTRYPOINT,
-    /// ENV, WORKDIR, USER, LABEL.
-    public func run(_ c: Container, reference: ImageReference?, message: String = "", changes: [String] = []) throws -> String {
+    /// ENV, WORKDIR, USER, LABEL. `onBytes` hears of the file content as it is archived (a progress bar).
+    public func run(_ c: Container, reference: ImageReference?, message: String = "", changes: [String] = [],
+                    onBytes: ((Int) -> Void)? = nil) throws -> String {
         var config = try store.images.config(c.spec.Image)
         for change in changes { try Commit.apply(change, to: &config.config) }  // bad input: before any work
 
@@ -24,7 +25,7 @@ public struct Commit: Sendable {
         try store.root.prepare()
         let tar = store.root.tmp + "/commit-\(c.spec.shortID)-\(getpid()).tar"
         defer { unlink(tar) }
-        try LayerArchive.writeLayer(from: store.layerPath(c.id) + "/diff", to: tar)
+        try LayerArchive.writeLayer(from: store.layerPath(c.id) + "/diff", to: tar, onBytes: onBytes)
         let diffID = try store.images.addLayer(tarAt: tar)
 
         let now = Timestamp.now().rfc3339

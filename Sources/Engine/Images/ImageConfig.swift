@@ -31,6 +31,26 @@ public struct ImageConfig: Codable, Sendable, Equatable {
     public var rootfs: RootFS
     public var history: [History]?
 
+    public init(architecture: String, os: String, created: String?, config: Config, rootfs: RootFS, history: [History]?) {
+        self.architecture = architecture
+        self.os = os
+        self.created = created
+        self.config = config
+        self.rootfs = rootfs
+        self.history = history
+    }
+
+    /// The spec makes `config` optional (umoci leaves it out of a new image): absent reads as empty.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        architecture = try c.decode(String.self, forKey: .architecture)
+        os = try c.decode(String.self, forKey: .os)
+        created = try c.decodeIfPresent(String.self, forKey: .created)
+        config = try c.decodeIfPresent(Config.self, forKey: .config) ?? Config()
+        rootfs = try c.decode(RootFS.self, forKey: .rootfs)
+        history = try c.decodeIfPresent([History].self, forKey: .history)
+    }
+
     /// The architecture name OCI uses for this machine.
     public static var hostArchitecture: String {
         #if arch(x86_64)
