@@ -6,7 +6,8 @@ import CSpawn
 /// posix_spawn for the few host programs the engine runs (busybox --list, the monitor), without Foundation.
 public enum Subprocess {
     /// Runs `argv` to completion and returns its exit status and standard output (and error, if asked).
-    public static func run(_ argv: [String], stdin: Int32? = nil, stderrToStdout: Bool = false) throws -> (status: Int32, output: String) {
+    public static func run(_ argv: [String], stdin: Int32? = nil, stderrToStdout: Bool = false,
+                           environment: [String]? = nil) throws -> (status: Int32, output: String) {
         var pipefd: [Int32] = [-1, -1]
         guard box_pipe_cloexec(&pipefd) == 0 else { throw BoxError.sys(.store, "pipe") }
         var actions = posix_spawn_file_actions_t()
@@ -17,7 +18,7 @@ public enum Subprocess {
         if let stdin { posix_spawn_file_actions_adddup2(&actions, stdin, 0) }
         let pid: pid_t
         do {
-            pid = try spawn(argv, actions: &actions)
+            pid = try spawn(argv, actions: &actions, environment: environment)
         } catch {
             close(pipefd[0]); close(pipefd[1])
             throw error

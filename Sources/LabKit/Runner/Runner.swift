@@ -86,7 +86,8 @@ public struct Runner {
         let s = step.map { p.step(lab.id, $0.id) }
         let started = s?.started
         // An answer counts only if given after the step started.
-        let answer = (s?.answeredAt).flatMap { at in started.map { at < $0.wall ? nil : s?.answer } ?? nil }
+        var answer: [String]?
+        if let s, let at = s.answeredAt, let started, !(at < started.wall) { answer = s.answer }
         return Context(lab: lab, step: step, learner: learner, clock: clock ?? started ?? .now(), answer: answer,
                        data: p.labs[lab.id]?.data ?? [:], engine: engine, journal: journal, boxPath: boxPath,
                        workDirectory: workDirectory(lab), environment: environment(lab: lab.id))
