@@ -10,8 +10,10 @@ public struct Commit: Sendable {
 
     /// Returns the new image id. `changes` are Dockerfile instructions applied to the config: CMD, ENTRYPOINT,
     /// ENV, WORKDIR, USER, LABEL. `onBytes` hears of the file content as it is archived (a progress bar).
+    /// `createdBy` replaces the container's command in the history entry (what a build step did); `event`
+    /// false leaves the journal to the caller (a build records one event for all its steps).
     public func run(_ c: Container, reference: ImageReference?, message: String = "", changes: [String] = [],
-                    onBytes: ((Int) -> Void)? = nil) throws -> String {
+                    createdBy: String? = nil, event: Bool = true, onBytes: ((Int) -> Void)? = nil) throws -> String {
         var config = try store.images.config(c.spec.Image)
         for change in changes { try Commit.apply(change, to: &config.config) }  // bad input: before any work
 
@@ -31,14 +33,14 @@ public struct Commit: Sendable {
         let now = Timestamp.now().rfc3339
         config.created = now
         config.rootfs.diff_ids.append(diffID)
-        let command = ([c.spec.Path] + c.spec.Args).joined(separator: " ")
+        let command = createdBy ?? ([c.spec.Path] + c.spec.Args).joined(separator: " ")
         config.history = (config.history ?? []) + [
             ImageConfig.History(created: now, created_by: command, comment: message.isEmpty ? nil : message, empty_layer: nil),
         ]
         let id = try store.images.addConfig(config)
         if let reference { try store.root.locked { try store.images.tag(id, as: reference) } }
-        store.journal.record(Event(action: "commit", id: c.id, name: c.name, image: c.spec.Config.Image,
-                                   attributes: ["imageID": id] .merging(reference.map { ["ref": $0.description] } ?? [:]) { $1 }))
+        if event { store.journal.record(Event(action: "commit", id: c.id, name: c.name, image: c.spec.Config.Image,
+                                   attributes: ["imageID": id] .merging(reference.map { ["ref": $0.description] } ?? [:]) { $1 })) }
         return id
     }
 
