@@ -10,6 +10,8 @@ struct Stats: ParsableCommand {
         discussion: "CPU % is CPU time used per second of wall time (200% = two CPUs busy). Ctrl-C stops.")
     @Flag(name: .customLong("no-stream"), help: "Print one sample and exit")
     var noStream = false
+    @Flag(name: [.short, .long], help: "Show all containers (default: the running ones); stopped ones show zeros")
+    var all = false
     @Argument(help: "Containers (default: all running)")
     var containers: [String] = []
 
@@ -20,7 +22,7 @@ struct Stats: ParsableCommand {
         let terminal = isatty(1) == 1 && !noStream
         var previous: [String: (CgroupStats, Int64)] = [:]
         func sample() throws -> [Container] {
-            let list = containers.isEmpty ? try store.list().filter { $0.state.Running }
+            let list = containers.isEmpty ? try store.list().filter { all || $0.state.Running }
                 : try containers.map { try store.resolve($0) }
             for c in list { previous[c.id] = (driver.stats(c.spec.cgroup), Timestamp.now().unixNanoseconds) }
             return list
@@ -28,11 +30,12 @@ struct Stats: ParsableCommand {
         _ = try sample()
         while true {
             usleep(noStream ? 500_000 : 1_000_000)
-            let list = containers.isEmpty ? try store.list().filter { $0.state.Running }
+            let list = containers.isEmpty ? try store.list().filter { all || $0.state.Running }
                 : try containers.map { try store.resolve($0) }
             var rows = [["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]]
             for c in list {
-                let now = driver.stats(c.spec.cgroup), at = Timestamp.now().unixNanoseconds
+                // A stopped container has no cgroup: docker shows it with zeros.
+                let now = c.state.Running ? driver.stats(c.spec.cgroup) : CgroupStats(), at = Timestamp.now().unixNanoseconds
                 var cpu = 0.0
                 if let (before, then) = previous[c.id], at > then, now.cpuNanoseconds >= before.cpuNanoseconds {
                     cpu = Double(now.cpuNanoseconds - before.cpuNanoseconds) / Double(at - then) * 100

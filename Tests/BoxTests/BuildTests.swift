@@ -56,6 +56,13 @@ struct BuildTests {
         #expect(try s.store.images.resolve("hello").id != idBefore)
         #expect(try s.run("run", "--rm", "hello").out == "changed")
         #expect(try s.run("ps", "-aq").out.isEmpty, "a build left a container")
+        // The layer tree: hello sits on busybox's layer, as docker's old `images --tree` drew it.
+        let tree = try s.run("images", "--tree").out.split(separator: "\n")
+        #expect(tree.first?.hasPrefix("└─") == true && tree.first?.contains("busybox:latest") == true, "\(tree)")
+        #expect(tree.contains { $0.contains("hello:latest") && $0.hasPrefix("    ") }, "\(tree)")
+        // busybox, the RUN layer, then two branches of two COPY layers: before the edit (the cache) and after.
+        #expect(tree.count == 6, "\(tree)")
+        #expect(tree.contains { $0.contains("├─") }, "no branch where the edit made new layers: \(tree)")
     }
 
     @Test("ADD unpacks a local tar archive; Dockerfile is found when there is no Boxfile; USER and ENTRYPOINT")

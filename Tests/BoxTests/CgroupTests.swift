@@ -140,4 +140,13 @@ struct CgroupTests {
         #expect(r.status == 125, "\(r.stderr)")
         #expect(try box.run("ps", "-aq").out.isEmpty)
     }
+
+    @Test("stats --all shows stopped containers too, with zeros")
+    func statsAll() throws {
+        let box = try Sandbox()
+        try box.run("run", "--name", "done", "busybox", "true")
+        #expect(try !box.run("stats", "--no-stream").stdout.contains("done"))
+        let all = try box.run("stats", "-a", "--no-stream").stdout
+        #expect(all.contains("done") && all.contains("0.00%"), "\(all)")
+    }
 }

@@ -41,6 +41,13 @@ public struct CgroupStats: Sendable, Equatable {
     public var memoryBytes: Int64 = 0
     public var memoryLimit: Int64?         // nil: no limit of its own
     public var pids: Int = 0
+
+    public init(cpuNanoseconds: UInt64 = 0, memoryBytes: Int64 = 0, memoryLimit: Int64? = nil, pids: Int = 0) {
+        self.cpuNanoseconds = cpuNanoseconds
+        self.memoryBytes = memoryBytes
+        self.memoryLimit = memoryLimit
+        self.pids = pids
+    }
 }
 
 public enum Cgroups {
