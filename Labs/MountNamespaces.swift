@@ -137,6 +137,13 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
             try require(!onHost.isEmpty, expected: "\(target) mounted, and seen by the host",
                         observed: "the host's mount table has nothing on \(target)",
                         tryThis: "in the new shell: mount --bind \(ctx.workDirectory)/source \(target)")
+            // Mount ids are global and the original is made before its propagated copies: the host's copy
+            // must be younger than the new namespace's mount, i.e. it came from there.
+            let origins = sharers.compactMap { p in p.mounts.first { $0.mountPoint == target }?.id }
+            try require(onHost.contains { m in origins.contains { $0 < m.id } },
+                        expected: "the mount made in the new namespace, propagated to the host",
+                        observed: origins.isEmpty ? "the new namespace has no mount on \(target)" : "the host's mount on \(target) was made on the host",
+                        tryThis: "umount \(target) on the host, then mount it in the new shell")
             return .pass("the host sees \(target) (propagated: \(onHost[0].propagation), \(onHost[0].tags.joined(separator: " ")))")
         }
         Hint("Without `--propagation unchanged`, unshare makes everything private again and nothing crosses.")

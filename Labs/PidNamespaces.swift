@@ -151,8 +151,27 @@ public let pidNamespaces = Lab("pid-namespaces", "Two containers cannot kill eac
         (the seed does `kill $(pgrep htop)`). In terminal 1, press Enter: the shell reports the sleep \
         `Terminated`, and c1 itself lives on.
         """)
+        // The sleep and c1's PID 1 as they are when the step begins: the step wants exactly that sleep gone
+        // and exactly that PID 1 alive (not a new c1 started meanwhile).
+        StepSetup { ctx in
+            guard let (_, pid1) = try? ctx.running("c1", tryThis: ""),
+                  let sleep = ctx.processes(in: pid1).first(where: { $0.comm == "sleep" && $0.commandLine.last == ctx.value("seconds") })
+            else { return }
+            try ctx.remember("sleep", "\(sleep.pid):\(sleep.startTicks)")
+            try ctx.remember("c1-pid1", "\(pid1.pid):\(pid1.startTicks)")
+        }
         Check { ctx in
             let (_, pid1) = try ctx.running("c1", tryThis: "c1 must still run: only the sleep should end")
+            if let remembered = ctx.data["c1-pid1"] {
+                try require(remembered == "\(pid1.pid):\(pid1.startTicks)", expected: "the same c1 as when the step began",
+                            observed: "c1's PID 1 is another process now (c1 was started again)",
+                            tryThis: "sudo lab reset pid-namespaces, and do the lab again without restarting c1")
+            }
+            if let remembered = ctx.data["sleep"], let pid = Int32(remembered.split(separator: ":")[0]),
+               let p = Proc.read(pid), "\(p.pid):\(p.startTicks)" == remembered, p.state != "Z" {
+                throw Failure(expected: "your sleep gone from c1", observed: "sleep still runs: host PID \(pid)",
+                              tryThis: "sudo kill \(pid)")
+            }
             let left = ctx.processes(in: pid1).filter { $0.comm == "sleep" && $0.commandLine.last == ctx.value("seconds") }
             try require(left.isEmpty, expected: "your sleep gone from c1",
                         observed: "sleep still runs: host PID \(left.first?.pid ?? 0)",

@@ -46,10 +46,11 @@ struct BuildTests {
         #expect(built.history?.filter { $0.empty_layer == true }.count == 4)
         #expect(try s.inspect("hello", "{{.Config.Labels.maker}}") == "boxlab")
 
+        let idFirst = try s.store.images.resolve("hello").id
         let again = try s.run("build", "-t", "hello", ctx)
         #expect(again.stdout.components(separatedBy: "Using cache").count - 1 == 7)
-        #expect(try s.store.images.resolve("hello").id == s.store.images.resolve("hello").id)
-        let idBefore = try s.store.images.resolve("hello").id
+        #expect(try s.store.images.resolve("hello").id == idFirst, "a fully cached build must give the same image")
+        let idBefore = idFirst
         try "changed\n".write(toFile: ctx + "/greeting.txt", atomically: true, encoding: .utf8)
         let edited = try s.run("build", "-t", "hello", ctx)
         #expect(edited.stdout.components(separatedBy: "Using cache").count - 1 == 3, "\(edited.stdout)")

@@ -124,13 +124,15 @@ struct UnitTests {
         #expect(!v.contains("{{seconds}}") && v.contains("{{.State.Pid}}"))
     }
 
-    @Test("every lab is well formed: ids unique, steps with instructions, a check, a solution; seeds exist")
+    @Test("every lab is well formed: ids unique, steps with instructions, a check, a solution; seeds among 000-004")
     func catalogShape() {
         let all = guidedLabs + exercises
         #expect(Set(all.map(\.id)).count == all.count)
         #expect(guidedLabs.count >= 3 && !exercises.isEmpty)
         for lab in all {
             #expect(!lab.steps.isEmpty && !lab.summary.isEmpty && !lab.seeds.isEmpty, "\(lab.id)")
+            // Each seed named is one of the documents in ../shared/seeds (000_..., 001_...).
+            #expect(lab.seeds.allSatisfy { $0.count == 3 && Int($0).map { (0...4).contains($0) } == true }, "\(lab.id): \(lab.seeds)")
             #expect(Set(lab.steps.map(\.id)).count == lab.steps.count, "\(lab.id): duplicate step ids")
             for step in lab.steps {
                 #expect(!step.instructions.isEmpty && !step.solution.isEmpty, "\(lab.id)/\(step.id)")

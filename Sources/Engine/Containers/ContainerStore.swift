@@ -124,8 +124,10 @@ public struct ContainerStore: Sendable {
         let ports = try options.publish.map(PortBinding.init(parsing:))
         switch ContainerNetwork.Mode(options.network) {
         case .host, .none:
-            if !ports.isEmpty, options.network == "none" {
-                throw BoxError(.usage, "conflicting options: port publishing and --network none (the container has no network to publish)")
+            if !ports.isEmpty {
+                throw BoxError(.usage, options.network == "none"
+                    ? "conflicting options: port publishing and --network none (the container has no network to publish)"
+                    : "conflicting options: port publishing and --network host (the container's ports are already the host's)")
             }
         case .container(let other):
             _ = try resolve(other)

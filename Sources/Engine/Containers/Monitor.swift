@@ -213,11 +213,12 @@ public struct Monitor {
         state.ExitCode = e.exitCode
         state.Pid = 0
         state.MonitorPid = 0
-        try? store.saveState(id, state)
+        // Clean up first, record last (as finish() does): once the state says so, a new start may begin.
         Rootfs.unmount(merged)
         network.tearDown(spec, store: store)
         try? cgroups.remove(spec.cgroup)
         if listener >= 0 { close(listener); unlink(store.root.socket(id)) }
+        try? store.saveState(id, state)
         if spec.HostConfig.AutoRemove { try? store.remove(Container(spec: spec, state: state), force: false) }
         broadcast(.failed, Array("\(e.exitCode)\n\(e.description)".utf8))
     }

@@ -122,8 +122,9 @@ public struct Builder {
     /// RUN: the command in a container of `image`, committed if it exits 0.
     func run(_ step: Instruction, on image: String, log: (String) -> Void) throws -> String {
         var argv = ["/bin/sh", "-c", step.arguments]
-        if step.arguments.hasPrefix("["), case .array(let items) = try JSONValue.parse(step.arguments) {
-            argv = items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+        // The JSON form, if it is one (`RUN [ -d /app ]` is the shell form, as docker reads it).
+        if step.arguments.hasPrefix("["), case .array(let items)? = try? JSONValue.parse(step.arguments) {
+            argv = try Builder.strings(items, step)
         }
         var options = CreateOptions(image: image)
         options.command = argv
@@ -179,6 +180,13 @@ public struct Builder {
                                             createdBy: "/bin/sh -c #(nop) \(step.keyword) \(shown) in \(dest)", event: false)
     }
 
+    static func strings(_ items: [JSONValue], _ step: Instruction) throws -> [String] {
+        try items.map {
+            guard case .string(let s) = $0 else { throw BoxError(.usage, "line \(step.line): \(step.keyword): the JSON form takes strings only") }
+            return s
+        }
+    }
+
     static func isArchive(_ path: String) -> Bool {
         [".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2"].contains { path.hasSuffix($0) }
     }
@@ -187,8 +195,8 @@ public struct Builder {
     /// and the destination.
     func paths(_ step: Instruction, context: String) throws -> ([String], String) {
         var words = step.arguments.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-        if step.arguments.hasPrefix("["), case .array(let items) = try JSONValue.parse(step.arguments) {
-            words = items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+        if step.arguments.hasPrefix("["), case .array(let items)? = try? JSONValue.parse(step.arguments) {
+            words = try Builder.strings(items, step)
         }
         guard words.count >= 2, let dest = words.last else {
             throw BoxError(.usage, "line \(step.line): \(step.keyword) needs a source and a destination")

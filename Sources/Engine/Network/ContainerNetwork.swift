@@ -135,15 +135,15 @@ public struct ContainerNetwork {
         if netnsFD >= 0 { close(netnsFD) }
         netnsFD = -1
         if let a = attachment {
-            // No `ip link del`: the kernel deletes the veth with the namespace, once PID 1 is gone and the
-            // descriptor above is closed; deleting it here waits for an RCU grace period (~20 ms per start).
-            ContainerNetwork.release(a, id: spec.ID, store: store, deleteVeth: false)
+            // Deleted here, not left to the kernel with the namespace: something else may still hold the
+            // namespace (a container:NAME sidecar, an nsenter), and its eth0 would keep the address we give back.
+            ContainerNetwork.release(a, id: spec.ID, store: store)
         }
         attachment = nil
     }
 
-    static func release(_ a: Attachment, id: String, store: ContainerStore, deleteVeth: Bool = true) {
-        if deleteVeth { NetworkStore.deleteLink(a.HostVeth) }
+    static func release(_ a: Attachment, id: String, store: ContainerStore) {
+        NetworkStore.deleteLink(a.HostVeth)
         unlink(attachmentPath(store, id))
         try? store.root.locked { NetworkStore(root: store.root).release(a.Network, container: id) }
         if a.Network != Network.defaultName { refreshHosts(a.Network, store: store) }
@@ -162,23 +162,29 @@ public struct ContainerNetwork {
     /// a hosts file does the same for busybox, needs no process, and is something a learner can `cat`.)
     /// The files are rewritten in place: each is bind-mounted into its container by inode.
     static func refreshHosts(_ network: String, store: ContainerStore) {
-        let members: [(Container, Attachment)] = ((try? store.list()) ?? []).compactMap { c in
-            attachment(store, c.id).flatMap { $0.Network == network ? (c, $0) : nil }
-        }
-        for (c, a) in members {
-            var text = Rootfs.hostsFile(hostname: c.spec.Config.Hostname, name: c.name, address: a.IPAddress.description)
-            if network != Network.defaultName {
-                for (other, oa) in members where other.id != c.id { text += "\(oa.IPAddress)\t\(other.name)\n" }
+        // Under the engine lock: a start and a stop on the same network must not write stale views last.
+        try? store.root.locked {
+            let members: [(Container, Attachment)] = ((try? store.list()) ?? []).compactMap { c in
+                attachment(store, c.id).flatMap { $0.Network == network ? (c, $0) : nil }
             }
-            writeHosts(store.root.containerDir(c.id) + "/hosts", text)
+            for (c, a) in members {
+                var text = Rootfs.hostsFile(hostname: c.spec.Config.Hostname, name: c.name, address: a.IPAddress.description)
+                if network != Network.defaultName {
+                    for (other, oa) in members where other.id != c.id { text += "\(oa.IPAddress)\t\(other.name)\n" }
+                }
+                writeHosts(store.root.containerDir(c.id) + "/hosts", text)
+            }
         }
     }
 
     /// In place: the file is bind-mounted into the container by inode.
+    /// Written over the old content, then cut to length: a reader never sees an empty file.
     static func writeHosts(_ path: String, _ text: String) {
-        let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
-        try? Files.writeAll(fd, Array(text.utf8), path: path)
-        close(fd)
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        guard bytes.withUnsafeBytes({ pwrite(fd, $0.baseAddress, $0.count, 0) }) == bytes.count else { return }
+        _ = ftruncate(fd, off_t(bytes.count))
     }
 }

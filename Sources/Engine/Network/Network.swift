@@ -295,7 +295,8 @@ public struct NetworkStore: Sendable {
 
     // MARK: the host
 
-    static let hostLock = Files.isDirectory("/run/lock") ? "/run/lock/box-network.lock" : "/tmp/box-network.lock"
+    /// In /run itself, which only root may write: a world-writable /run/lock would let any user hold it.
+    static let hostLock = "/run/box-network.lock"
 
     /// Subnets the host routes (IPv4, /proc/net/route), so a new network never shadows one of them.
     static func hostSubnets() -> [Subnet] {

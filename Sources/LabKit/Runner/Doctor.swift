@@ -43,9 +43,10 @@ public enum Doctor {
         let box = access(boxPath, X_OK) == 0
         add("box", box, box ? boxPath : "not found", "build and install it: sudo ./setup.sh")
 
-        for tool in ["nsenter", "unshare", "ipcs", "ipcmk", "pstree"] {
-            let path = Subprocess.which(tool)
-            add(tool, path != nil, path ?? "missing", tool == "pstree" ? "sudo apt-get install psmisc" : "sudo apt-get install util-linux")
+        for tool in ["ip", "nsenter", "unshare", "ipcs", "ipcmk", "pstree"] {
+            let path = Subprocess.which(tool) ?? (tool == "ip" ? ["/usr/sbin/ip", "/sbin/ip"].first { access($0, X_OK) == 0 } : nil)
+            let package = tool == "pstree" ? "psmisc" : tool == "ip" ? "iproute2" : "util-linux"
+            add(tool, path != nil, path ?? "missing", "sudo apt-get install \(package)")
         }
 
         var fs = statvfs()

@@ -40,9 +40,13 @@ public struct Runner {
         let boxDirectory = String(boxPath[..<(boxPath.lastIndex(of: "/") ?? boxPath.startIndex)])
         env += ["PATH=\(boxDirectory):\(path)", "BOX_ROOT=\(engine.root.path)", "BOX_RUN=\(engine.root.runPath)",
                 "LAB_HOME=\(journal.directory)", "LAB_WORKROOT=\(workRoot)", "LAB_LEARNER=\(learner.name)"]
-        if !lab.isEmpty { env.append("BOXLAB_LAB=\(lab)") }
+        if !lab.isEmpty { env.append(marker(lab)) }
         return env
     }
+
+    /// The environment entry that marks what this runner's solutions started: the lab and this learner's
+    /// journal, so a selftest never touches the processes of a learner doing the same lab, nor the reverse.
+    public func marker(_ lab: String) -> String { "BOXLAB_LAB=\(lab)@\(journal.directory)" }
 
     /// Fills in the learner's values and `{{workdir}}`.
     public func substitute(_ text: String, _ lab: Lab) -> String {
@@ -188,17 +192,24 @@ public struct Runner {
             let events = EventJournal(root: engine.root).read(since: since).events
             let created = Set(events.filter { $0.type == "container" && $0.action == "create" }.map(\.id))
             for c in containers() where created.contains(c.id) {
-                _ = try? run(["rm", "-f", c.id])
-                removed.append("container \(c.name)")
+                var (status, output) = (try? run(["rm", "-f", c.id])) ?? (1, "")
+                if status != 0 {  // a container between states: once more, after a moment
+                    usleep(500_000)
+                    (status, output) = (try? run(["rm", "-f", c.id])) ?? (1, "")
+                }
+                removed.append(status == 0 ? "container \(c.name)" : "(could not remove container \(c.name): \(output))")
             }
+            // Images the lab's events name and that were made after it started (a cached build names old ones).
             let images = Set(events.compactMap { $0.attributes["imageID"] })
-            let existing = Set(((try? engine.images.list()) ?? []).map(\.id))
-            for id in images.sorted() where existing.contains(id) {
+            let fresh = ((try? engine.images.list()) ?? []).filter { image in
+                image.config.created.flatMap { Timestamp.parse($0) }.map { !($0 < since) } ?? false
+            }
+            for id in images.sorted() where fresh.contains(where: { $0.id == id }) {
                 _ = try? run(["rmi", "-f", id])
                 removed.append("image \(Digest.hex(id).prefix(12))")
             }
         }
-        for proc in Proc.all() where proc.pid != getpid() && proc.environment.contains("BOXLAB_LAB=\(lab.id)") {
+        for proc in Proc.all() where proc.pid != getpid() && proc.environment.contains(marker(lab.id)) {
             kill(proc.pid, SIGKILL)
             removed.append("process \(proc.label) started by the lab's solution")
         }
@@ -214,8 +225,8 @@ public struct Runner {
     func containers() -> [Container] { (try? engine.list()) ?? [] }
 
     @discardableResult
-    func run(_ boxArguments: [String]) throws -> String {
+    func run(_ boxArguments: [String]) throws -> (status: Int32, output: String) {
         let script = ([boxPath] + boxArguments).map(Shell.quote).joined(separator: " ")
-        return try Shell.run(script, environment: environment(lab: ""), capture: true).output
+        return try Shell.run(script, environment: environment(lab: ""), capture: true)
     }
 }

@@ -70,7 +70,7 @@ public struct Selftest {
         let left = ((try? runner.engine.list()) ?? []).map(\.name)
         if !left.isEmpty { outcome("(reset)", false, "containers left after lab reset: \(left.joined(separator: ", "))") }
         usleep(100_000)
-        let marked = Proc.all().filter { $0.environment.contains("BOXLAB_LAB=\(lab.id)") }
+        let marked = Proc.all().filter { $0.environment.contains(runner.marker(lab.id)) }
         if !marked.isEmpty { outcome("(reset)", false, "processes left after lab reset: \(marked.map(\.label).joined(separator: ", "))") }
         let mounts = Mount.table(of: getpid()).filter { $0.mountPoint.hasPrefix(base + "/") }
         if !mounts.isEmpty { outcome("(reset)", false, "mounts left after lab reset: \(mounts.map(\.mountPoint).joined(separator: ", "))") }
