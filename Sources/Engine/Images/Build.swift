@@ -226,18 +226,12 @@ public struct Builder {
                 parts.append("d \(name) \(st.st_mode & 0o7777)")
                 for child in try Files.list(path).sorted() { try walk(path + "/" + child) }
             case S_IFREG: parts.append("f \(name) \(st.st_mode & 0o7777) \(try LayerArchive.sha256(file: path))")
-            case S_IFLNK: parts.append("l \(name) \(Builder.readLink(path))")
+            case S_IFLNK: parts.append("l \(name) \(Files.readLink(path) ?? "")")
             default: parts.append("o \(name)")
             }
         }
         for source in try paths(step, context: context).0 { try walk(source) }
         return LayerArchive.sha256(Array(parts.joined(separator: "\n").utf8))
-    }
-
-    static func readLink(_ path: String) -> String {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink(path, &buf, buf.count - 1)
-        return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
     }
 
     /// What a RUN container printed (its json-file log).

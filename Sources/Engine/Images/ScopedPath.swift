@@ -25,10 +25,7 @@ public enum ScopedPath {
             }
             links += 1
             guard links <= 255 else { throw BoxError(.image, "too many levels of symbolic links in \(path)") }
-            var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let n = readlink(candidate, &target, target.count - 1)
-            guard n >= 0 else { throw BoxError.sys(.image, "readlink \(candidate)") }
-            let text = String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard let text = Files.readLink(candidate) else { throw BoxError.sys(.image, "readlink \(candidate)") }
             if text.hasPrefix("/") { resolved = [] }
             pending.append(contentsOf: text.split(separator: "/").map(String.init).reversed())
         }

@@ -123,10 +123,8 @@ public final class TarWriter {
             if whiteouts && box_is_opaque(full) == 1 { try marker(path + "/.wh..wh..opq", mtime: st.st_mtim) }
             try children(full, prefix: path + "/", whiteouts: whiteouts)
         case S_IFLNK:
-            var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let n = readlink(full, &target, target.count - 1)
-            guard n >= 0 else { throw BoxError.sys(.layer, "readlink \(full)") }
-            try statHeader(path, &st, link: String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            guard let target = Files.readLink(full) else { throw BoxError.sys(.layer, "readlink \(full)") }
+            try statHeader(path, &st, link: target)
         case S_IFREG:
             let fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
             guard fd >= 0 else { throw BoxError.sys(.layer, "open \(full)") }

@@ -86,6 +86,13 @@ public enum Files {
         if durable { _ = fsync(fd) }
     }
 
+    /// The target of the symbolic link at `path`, or nil (errno set) if it is not one.
+    public static func readLink(_ path: String) -> String? {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &buf, buf.count - 1)
+        return n < 0 ? nil : String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     public static func mkdirs(_ path: String, mode: mode_t = 0o755) throws {
         if isDirectory(path) { return }
         var prefix = ""

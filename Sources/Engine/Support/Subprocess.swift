@@ -71,9 +71,7 @@ public enum Subprocess {
 
     /// This executable's own path, for re-executing it (the monitor, nsexec).
     public static func selfExecutable() -> String {
-        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        Files.readLink("/proc/self/exe") ?? CommandLine.arguments[0]
     }
 
     /// Looks a program up in the host's PATH.
