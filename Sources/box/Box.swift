@@ -61,6 +61,16 @@ func forEach(_ names: [String], _ body: (String) throws -> Void) throws {
     if failed { throw ExitCode(1) }
 }
 
+/// docker's prune confirmation: true with -f; otherwise asks on a terminal (and refuses without one, saying
+/// what -f would do).
+func confirmed(force: Bool, removes what: String, verb: String) throws -> Bool {
+    if force { return true }
+    guard isatty(0) == 1 else { throw BoxError(.usage, "\(verb) removes \(what): add -f to confirm", exitCode: 1) }
+    writeErr("WARNING! This will remove \(what).\nAre you sure you want to continue? [y/N] ")
+    guard let answer = readLine() else { return false }
+    return answer.lowercased().hasPrefix("y")
+}
+
 /// Writes to stdout immediately (print's buffer would reorder it with the container's own output).
 func say(_ text: String) {
     writeFully(1, Array((text + "\n").utf8))

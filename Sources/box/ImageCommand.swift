@@ -21,14 +21,8 @@ struct ImagePruneCommand: ParsableCommand {
 
     func run() throws {
         let store = try engine()
-        if !force {
-            guard isatty(0) == 1 else {
-                throw BoxError(.usage, "box image prune removes images: add -f to confirm", exitCode: 1)
-            }
-            let what = all ? "all images without at least one container associated to them" : "all dangling images"
-            writeErr("WARNING! This will remove \(what).\nAre you sure you want to continue? [y/N] ")
-            guard let answer = readLine(), answer.lowercased().hasPrefix("y") else { return }
-        }
+        let what = all ? "all images without at least one container associated to them" : "all dangling images"
+        guard try confirmed(force: force, removes: what, verb: "box image prune") else { return }
         let report = try ImagePrune(store: store.images).run(all: all, containers: try store.list())
         if !report.lines.isEmpty { say("Deleted Images:\n" + report.lines.joined(separator: "\n") + "\n") }
         say("Total reclaimed space: \(History.size(report.reclaimed))")

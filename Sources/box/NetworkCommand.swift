@@ -120,6 +120,8 @@ struct NetworkPrune: ParsableCommand {
 
     func run() throws {
         let store = try networks()
+        guard try confirmed(force: force, removes: "all networks not used by at least one container", verb: "box network prune")
+        else { return }
         for n in try store.list() where !n.isDefault && n.Leases.isEmpty {
             try store.remove(n.Name)
             say("Deleted Networks:\n" + n.Name)

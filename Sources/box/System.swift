@@ -19,13 +19,8 @@ struct SystemPrune: ParsableCommand {
 
     func run() throws {
         let store = try engine()
-        if !force {
-            guard isatty(0) == 1 else {
-                throw BoxError(.usage, "box system prune removes all stopped containers: add -f to confirm", exitCode: 1)
-            }
-            writeErr("WARNING! This will remove all stopped containers and any leftovers of crashed ones.\nAre you sure you want to continue? [y/N] ")
-            guard let answer = readLine(), answer.lowercased().hasPrefix("y") else { return }
-        }
+        guard try confirmed(force: force, removes: "all stopped containers and any leftovers of crashed ones",
+                            verb: "box system prune") else { return }
         let report = try Prune(store: store).run()
         if !report.containers.isEmpty { say("Deleted Containers:\n" + report.containers.joined(separator: "\n") + "\n") }
         if !report.leftovers.isEmpty { say("Cleaned up:\n" + report.leftovers.joined(separator: "\n") + "\n") }

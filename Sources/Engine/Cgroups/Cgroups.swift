@@ -278,8 +278,9 @@ public struct CgroupV2: CgroupDriver {
     }
 }
 
-extension String {
-    var trimmed: String {
+extension StringProtocol {
+    /// Without leading and trailing whitespace.
+    public var trimmed: String {
         var s = Substring(self)
         while let c = s.first, c.isWhitespace { s = s.dropFirst() }
         while let c = s.last, c.isWhitespace { s = s.dropLast() }

@@ -40,7 +40,7 @@ public enum Rootfs {
         }
     }
 
-    static func unescape(_ s: String) -> String {
+    public static func unescape(_ s: String) -> String {
         guard s.contains("\\") else { return s }
         var out: [UInt8] = []
         let u = Array(s.utf8)

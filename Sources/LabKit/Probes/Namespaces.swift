@@ -56,7 +56,7 @@ public enum Namespaces {
         var found: Set<String> = []
         var last = ""
         for line in trie.split(separator: "\n") {
-            let t = line.trimmingCharacters()
+            let t = line.trimmed
             if t.hasPrefix("|-- ") { last = String(t.dropFirst(4)) }
             if t.hasPrefix("/32 host LOCAL") { found.insert(last) }
         }

@@ -62,7 +62,7 @@ public struct Proc: Sendable, Equatable {
     public func status(_ field: String) -> String? {
         guard let status = Files.readIfPresent("/proc/\(pid)/status") else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
-            return line.dropFirst(field.count + 1).trimmingCharacters()
+            return line.dropFirst(field.count + 1).trimmed
         }
         return nil
     }
@@ -139,34 +139,9 @@ public struct Mount: Sendable, Equatable {
             let f = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
             guard let dash = f.firstIndex(of: "-"), dash >= 6, f.count >= dash + 4,
                   let id = Int(f[0]), let parent = Int(f[1]) else { return nil }
-            return Mount(id: id, parent: parent, device: f[2], root: unescape(f[3]), mountPoint: unescape(f[4]),
+            return Mount(id: id, parent: parent, device: f[2], root: Rootfs.unescape(f[3]), mountPoint: Rootfs.unescape(f[4]),
                          options: f[5], tags: Array(f[6..<dash]), fsType: f[dash + 1],
-                         source: unescape(f[dash + 2]), superOptions: f[dash + 3])
+                         source: Rootfs.unescape(f[dash + 2]), superOptions: f[dash + 3])
         }
-    }
-
-    /// mountinfo writes space, tab, newline and backslash as \040, \011, \012, \134.
-    static func unescape(_ s: String) -> String {
-        guard s.contains("\\") else { return s }
-        var out: [UInt8] = []
-        let b = Array(s.utf8)
-        var i = 0
-        while i < b.count {
-            if b[i] == UInt8(ascii: "\\"), i + 3 < b.count,
-               let v = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
-                out.append(v)
-                i += 4
-            } else {
-                out.append(b[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
-extension Substring {
-    func trimmingCharacters() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }
