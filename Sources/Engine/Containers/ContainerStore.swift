@@ -162,7 +162,7 @@ public struct ContainerStore: Sendable {
 
         return try root.locked {
             var rng = SystemRandomNumberGenerator()
-            let id = (0..<4).map { _ in rng.next() as UInt64 }.map { hex64($0) }.joined()
+            let id = randomID(using: &rng)
             let taken = Set(try Files.list(root.containers).compactMap { try? Files.decode(ContainerSpec.self, from: specPath($0)) }.map(\.Name))
             var name = options.name ?? Names.random(using: &rng)
             if let wanted = options.name, taken.contains(wanted) {
@@ -251,6 +251,11 @@ public struct ContainerStore: Sendable {
         unlink(root.socket(c.id))
         journal.record(Event(action: "destroy", id: c.id, name: c.name, image: c.spec.Config.Image))
     }
+}
+
+/// A docker-style id: 64 random hex digits (containers, networks).
+func randomID<G: RandomNumberGenerator>(using rng: inout G) -> String {
+    (0..<4).map { _ in rng.next() as UInt64 }.map { hex64($0) }.joined()
 }
 
 func hex64(_ v: UInt64) -> String {

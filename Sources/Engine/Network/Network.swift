@@ -226,7 +226,7 @@ public struct NetworkStore: Sendable {
                     subnet = free
                 }
                 var rng = SystemRandomNumberGenerator()
-                let id = (0..<4).map { _ in rng.next() as UInt64 }.map { hex64($0) }.joined()
+                let id = randomID(using: &rng)
                 let bridge = name == Network.defaultName ? self.defaultBridge : "br-" + String(id.prefix(12))
                 let n = Network(Name: name, Id: id, Created: .now(), Subnet: subnet, Gateway: subnet.gateway,
                                 Bridge: bridge, Masquerade: masquerade)
@@ -242,11 +242,11 @@ public struct NetworkStore: Sendable {
         return try locked ? body() : root.locked(body)
     }
 
-    /// Removes networks no container uses; the default network too when `includingDefault` (tests, prune).
-    public func remove(_ name: String, includingDefault: Bool = false) throws {
+    /// Removes a network no container uses (never the default one: see destroyAll).
+    public func remove(_ name: String) throws {
         try root.locked {
             let n = try find(name)
-            if n.isDefault && !includingDefault {
+            if n.isDefault {
                 throw BoxError(.network, "bridge is a pre-defined network and cannot be removed", exitCode: 1)
             }
             if let (ip, owner) = n.Leases.first {
@@ -260,7 +260,7 @@ public struct NetworkStore: Sendable {
     }
 
     /// Every network of this root, the default one included, with their bridges: for tests and selftest,
-    /// whose engine roots are thrown away. Leases of containers that no longer exist are dropped first.
+    /// whose engine roots are thrown away, leases and all.
     public func destroyAll() {
         for n in (try? list()) ?? [] {
             NetworkStore.removeMasquerade(n)
@@ -310,8 +310,13 @@ public struct NetworkStore: Sendable {
         }
     }
 
+    /// The `ip` command (iproute2): on PATH, or in an sbin directory a user's PATH may lack.
+    public static func ipCommand() -> String? {
+        Subprocess.which("ip") ?? ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { access($0, X_OK) == 0 }
+    }
+
     static func ip(_ commands: [String], netns: String? = nil) throws {
-        guard let ip = Subprocess.which("ip") ?? ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first(where: { access($0, X_OK) == 0 }) else {
+        guard let ip = ipCommand() else {
             throw BoxError(.network, "the ip command is missing: install iproute2 (sudo apt-get install iproute2)")
         }
         var argv = [ip, "-batch", "-"]

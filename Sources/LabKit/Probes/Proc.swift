@@ -89,17 +89,6 @@ public struct Proc: Sendable, Equatable {
     /// True if it started at or after `clock` (a step's start).
     public func started(after clock: StepClock) -> Bool { clock.isBefore(processStartTicks: startTicks) }
 
-    /// The chain of parents up to PID 1 (or as far as we can read), nearest first.
-    public var ancestors: [Proc] {
-        var chain: [Proc] = []
-        var current = self
-        while current.ppid > 0, let parent = Proc.read(current.ppid), chain.count < 64 {
-            chain.append(parent)
-            current = parent
-        }
-        return chain
-    }
-
     /// "1234 (sleep)"
     public var label: String { "\(pid) (\(comm))" }
 }
