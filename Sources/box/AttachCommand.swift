@@ -6,6 +6,7 @@ import Engine
 
 struct Attach: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "attach",
         abstract: "Attach your terminal to a running container's PID 1 (Ctrl-P Ctrl-Q detaches)")
     @Flag(name: .customLong("no-stdin"), help: "Do not attach STDIN")
     var noStdin = false

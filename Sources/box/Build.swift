@@ -3,6 +3,7 @@ import Engine
 
 struct Build: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "build",
         abstract: "Build an image from a Boxfile (or Dockerfile)",
         discussion: """
         Reads DIR/Boxfile (else DIR/Dockerfile, or -f FILE) and runs its instructions in order: FROM, RUN, COPY,

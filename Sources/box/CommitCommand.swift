@@ -6,6 +6,7 @@ import Engine
 
 struct Commit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "commit",
         abstract: "Create a new image from a container's changes (its writable layer becomes a new layer)",
         discussion: """
         The base image stays as it was; the new one shares its layers and adds one. A running container is
@@ -35,6 +36,7 @@ struct Commit: ParsableCommand {
 
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "diff",
         abstract: "List what changed in a container's filesystem: A added, C changed, D deleted")
     @Argument(help: "The container")
     var container: String
@@ -48,7 +50,7 @@ struct Diff: ParsableCommand {
 }
 
 struct Tag: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Give an image another name: box tag SOURCE TARGET")
+    static let configuration = CommandConfiguration(commandName: "tag", abstract: "Give an image another name: box tag SOURCE TARGET")
     @Argument(help: "The image (name or id)")
     var source: String
     @Argument(help: "The new name: REPOSITORY[:TAG]")
@@ -63,7 +65,7 @@ struct Tag: ParsableCommand {
 }
 
 struct History: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show how an image was made, newest layer first")
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show how an image was made, newest layer first")
     @Flag(name: .customLong("no-trunc"), help: "Don't truncate output")
     var noTrunc = false
     @Argument(help: "The image")

@@ -3,6 +3,7 @@ import Engine
 
 struct Cp: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "cp",
         abstract: "Copy files between a container and the host",
         discussion: """
         One side is CONTAINER:PATH. Paths inside the container are resolved as the container sees them:

@@ -3,6 +3,7 @@ import Engine
 
 struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "create",
         abstract: "Create a container without starting it (box start starts it)",
         helpNames: [.long]
     )

@@ -6,6 +6,7 @@ import Engine
 
 struct Events: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "events",
         abstract: "Show the engine's event journal, then follow it (Ctrl-C stops)",
         discussion: """
         Every create, start, exec_start, exec_die (with the command and its exit code), kill, die (with the exit

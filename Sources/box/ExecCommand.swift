@@ -3,6 +3,7 @@ import Engine
 
 struct Exec: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "exec",
         abstract: "Run a command in a running container",
         discussion: """
         The command joins every namespace of the container's PID 1 (mount, pid, uts, ipc, net, cgroup) — the

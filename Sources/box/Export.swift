@@ -6,6 +6,7 @@ import Engine
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Export a container's filesystem as a tar archive (flat: one tree, no layers, no history)",
         discussion: """
         Works on a running or a stopped container. Writes to standard output unless -o is given.

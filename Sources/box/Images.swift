@@ -2,7 +2,7 @@ import ArgumentParser
 import Engine
 
 struct Images: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List images")
+    static let configuration = CommandConfiguration(commandName: "images", abstract: "List images")
     @Flag(name: [.short, .long], help: "Only show image ids")
     var quiet = false
     @Flag(help: "Show the layers as a tree: images that share layers share branches (overlay lowerdirs)")

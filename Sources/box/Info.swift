@@ -5,7 +5,7 @@ import ArgumentParser
 import Engine
 
 struct Info: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Display system-wide information")
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Display system-wide information")
 
     func run() throws {
         let store = try engine()

@@ -3,6 +3,7 @@ import Engine
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inspect",
         abstract: "Show low-level information on containers or images, as JSON",
         discussion: """
         --format takes a Go template, as docker's does:

@@ -6,6 +6,7 @@ import Engine
 
 struct Kill: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "kill",
         abstract: "Send a signal to containers' PID 1 (SIGKILL unless -s says otherwise), without waiting")
     @Option(name: [.short, .long], help: "Signal: a name (KILL, SIGTERM, HUP...) or a number")
     var signal: String = "KILL"

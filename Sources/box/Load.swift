@@ -6,6 +6,7 @@ import Engine
 
 struct Load: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "load",
         abstract: "Load images from a tar archive or directory (docker-archive or OCI image layout)",
         discussion: """
         Reads standard input unless -i is given. Names, history and ids are kept; every layer and blob is

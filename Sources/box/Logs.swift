@@ -7,6 +7,7 @@ import FoundationEssentials
 
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "logs",
         abstract: "Fetch the output of a container (kept by its monitor in docker's json-file format)")
     @Flag(name: [.short, .long], help: "Follow the output until the container stops")
     var follow = false

@@ -130,7 +130,7 @@ struct NetworkPrune: ParsableCommand {
 }
 
 struct Port: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List a container's published ports")
+    static let configuration = CommandConfiguration(commandName: "port", abstract: "List a container's published ports")
 
     @Argument(help: "The container")
     var container: String

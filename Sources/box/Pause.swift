@@ -3,6 +3,7 @@ import Engine
 
 struct Pause: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "pause",
         abstract: "Freeze all processes of containers (the cgroup freezer; no signal is sent)",
         discussion: "Look at a paused process from the host: `cat /proc/PID/status` shows it is not running, and its CPU time stops growing.")
     @Argument(help: "Containers")
@@ -18,7 +19,7 @@ struct Pause: ParsableCommand {
 }
 
 struct Unpause: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Thaw the processes of paused containers")
+    static let configuration = CommandConfiguration(commandName: "unpause", abstract: "Thaw the processes of paused containers")
     @Argument(help: "Containers")
     var containers: [String]
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import Engine
 
 struct Ps: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List containers (running ones unless -a)")
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers (running ones unless -a)")
     @Flag(name: [.short, .long], help: "Show all containers, not only running ones")
     var all = false
     @Flag(name: [.short, .long], help: "Only display container ids")

@@ -2,7 +2,7 @@ import ArgumentParser
 import Engine
 
 struct Restart: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop (if running) and start containers again")
+    static let configuration = CommandConfiguration(commandName: "restart", abstract: "Stop (if running) and start containers again")
     @Option(name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds to wait before SIGKILL")
     var time: Int = 10
     @Argument(help: "Containers")

@@ -3,6 +3,7 @@ import Engine
 
 struct Rm: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rm",
         abstract: "Remove containers: their writable layer, state, logs and socket")
     @Flag(name: [.short, .long], help: "Kill a running container first (SIGKILL)")
     var force = false

@@ -3,6 +3,7 @@ import Engine
 
 struct Rmi: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rmi",
         abstract: "Remove image names, and images (with their unshared layers) once no name is left",
         discussion: "An image a container was created from cannot be removed: remove the container first.")
     @Argument(help: "Images (name or id)")

@@ -6,6 +6,7 @@ import Engine
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Create and start a container from an image",
         discussion: """
         In the foreground (the default) box waits for the container and exits with its exit code. With -it you

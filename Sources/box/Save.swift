@@ -6,6 +6,7 @@ import Engine
 
 struct Save: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "save",
         abstract: "Save images to a tar archive (docker-archive, or an OCI image layout)",
         discussion: """
         Writes to standard output unless -o is given (but never to a terminal). The archive holds each image's

@@ -3,6 +3,7 @@ import Engine
 
 struct Start: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "start",
         abstract: "Start one or more stopped containers",
         discussion: "The container's writable layer is kept between runs: files written last time are still there."
     )

@@ -6,6 +6,7 @@ import Engine
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "stats",
         abstract: "Live CPU, memory and process counts of running containers, read from their cgroups",
         discussion: "CPU % is CPU time used per second of wall time (200% = two CPUs busy). Ctrl-C stops.")
     @Flag(name: .customLong("no-stream"), help: "Print one sample and exit")

@@ -3,6 +3,7 @@ import Engine
 
 struct Stop: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "stop",
         abstract: "Stop containers: SIGTERM to PID 1, then SIGKILL after a grace period",
         discussion: """
         PID 1 of a pid namespace does not die from a signal it has no handler for: the kernel protects init.

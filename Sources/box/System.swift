@@ -6,6 +6,7 @@ import Engine
 
 struct System: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "system",
         abstract: "Manage the engine itself", subcommands: [SystemPrune.self, Info.self])
 }
 

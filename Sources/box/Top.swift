@@ -3,6 +3,7 @@ import Engine
 
 struct Top: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "top",
         abstract: "Display the processes of a container, with their PIDs on the host and inside",
         discussion: """
         PID is the host's view, CPID the container's own pid namespace: the same process, two numbers.

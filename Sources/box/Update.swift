@@ -3,6 +3,7 @@ import Engine
 
 struct Update: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "update",
         abstract: "Change the resource limits of containers (written to the running container's cgroup at once)",
         discussion: "Example: box update --memory 64m --pids-limit 50 c1")
     @OptionGroup var limits: ResourceOptions

@@ -2,7 +2,7 @@ import ArgumentParser
 import Engine
 
 struct Wait: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Block until containers stop, then print their exit codes")
+    static let configuration = CommandConfiguration(commandName: "wait", abstract: "Block until containers stop, then print their exit codes")
     @Argument(help: "Containers")
     var containers: [String]
 

@@ -35,6 +35,7 @@ struct ListLabs: ParsableCommand {
 
 struct Start: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "start",
         abstract: "Start a lab (or go back to one) and show its current step",
         discussion: "Labs with prerequisites ask you to finish those first; --force starts anyway.")
 

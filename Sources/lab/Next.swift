@@ -4,6 +4,7 @@ import LabKit
 
 struct Next: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "next",
         abstract: "Show the current step; if you have done it, record it and show the next one",
         discussion: """
         The first time, it starts the first lab. Afterwards it checks the step you are on, from the kernel's \
@@ -78,6 +79,7 @@ struct CheckVerb: ParsableCommand {
 
 struct Answer: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "answer",
         abstract: "Answer the current step's question",
         discussion: """
         Some steps ask a question whose answer you find by looking at the system, e.g. which PID a process has \

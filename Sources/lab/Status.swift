@@ -3,7 +3,7 @@ import Engine
 import LabKit
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show every lab and step: done, solved or open, with times")
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show every lab and step: done, solved or open, with times")
 
     @Flag(help: "Print as JSON")
     var json = false
@@ -48,6 +48,7 @@ struct Status: ParsableCommand {
 
 struct Reset: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "reset",
         abstract: "Undo a lab: remove what it and you made during it, and its progress",
         discussion: """
         Removes the containers created and images committed since the lab started (from box's event journal), \

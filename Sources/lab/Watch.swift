@@ -7,6 +7,7 @@ import LabKit
 
 struct Watch: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "watch",
         abstract: "Re-check the current step about once a second and announce the pass",
         discussion: """
         Keep it running in one terminal while you work in the others: when a step passes, it rings the \
@@ -52,6 +53,7 @@ func say(_ text: String, terminator: String) { _ = writeFully(1, Array((text + t
 
 struct Solve: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "solve",
         abstract: "Run the current step's reference solution (recorded as solved, not as your pass)",
         discussion: """
         Shows the commands and runs them. Interactive parts are replaced by detached equivalents (box run -d, \
