@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 int box_make_netns(void) {
@@ -24,6 +26,34 @@ int box_make_netns(void) {
     if (setns(self, CLONE_NEWNET) < 0) abort();  // a thread left in the wrong namespace must not go on
     close(self);
     return made < 0 ? -e : made;
+}
+
+int box_netlink_socket(int nsfd) {
+    int self = -1;
+    if (nsfd >= 0) {
+        self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (self < 0) return -errno;
+        if (setns(nsfd, CLONE_NEWNET) < 0) {
+            int e = errno;
+            close(self);
+            return -e;
+        }
+    }
+    int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    int e = errno;
+    if (s >= 0) {
+        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        if (connect(s, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+            e = errno;
+            close(s);
+            s = -1;
+        }
+    }
+    if (self >= 0) {
+        if (setns(self, CLONE_NEWNET) < 0) abort();  // as in box_make_netns
+        close(self);
+    }
+    return s < 0 ? -e : s;
 }
 
 int box_die_with_parent(void) { return prctl(PR_SET_PDEATHSIG, SIGKILL); }

@@ -125,5 +125,9 @@ ssize_t box_ns_read(const char *ns_path, const char *file, char *buf, size_t cap
 /// A new, empty network namespace, returned as an open descriptor (O_CLOEXEC); the calling thread stays in
 /// its own. -errno on failure.
 int box_make_netns(void);
+
+// A route netlink socket (NETLINK_ROUTE, connected to the kernel) made in the network namespace `nsfd`
+// names, or in the caller's with -1; the calling thread returns to its own namespace. fd, or -errno.
+int box_netlink_socket(int nsfd);
 /// prctl(PR_SET_PDEATHSIG, SIGKILL): the caller dies with its parent (a port proxy with its monitor).
 int box_die_with_parent(void);

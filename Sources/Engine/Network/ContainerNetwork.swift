@@ -66,20 +66,26 @@ public struct ContainerNetwork {
             guard fd >= 0 else { throw BoxError.sys(.network, "create a network namespace", errno: -fd) }
             netnsFD = fd
             let (n, ip) = try store.root.locked { try networks.lease(name, to: spec.ID) }
-            let mac = "02:42:" + [ip.value >> 24, ip.value >> 16, ip.value >> 8, ip.value].map { v -> String in
-                let h = String(v & 255, radix: 16)
+            let macBytes: [UInt8] = [0x02, 0x42] + ip.bytes
+            let mac = macBytes.map { b -> String in
+                let h = String(b, radix: 16)
                 return h.count == 1 ? "0" + h : h
             }.joined(separator: ":")
             let a = Attachment(Network: n.Name, NetworkID: n.Id, IPAddress: ip, PrefixLen: n.Subnet.prefix, Gateway: n.Gateway,
                                MacAddress: mac, Bridge: n.Bridge, HostVeth: "veth" + String(spec.ID.prefix(7)),
                                Ports: spec.HostConfig.PortBindings ?? [])
             attachment = a
-            let netns = "/proc/\(getpid())/fd/\(fd)"
-            NetworkStore.deleteLink(a.HostVeth)
-            try NetworkStore.ip(["link add \(a.HostVeth) type veth peer name eth0 netns \(netns) address \(mac)",
-                                 "link set \(a.HostVeth) master \(n.Bridge) up"])
-            try NetworkStore.ip(["link set lo up", "addr add \(ip)/\(n.Subnet.prefix) dev eth0", "link set eth0 up",
-                                 "route add default via \(n.Gateway)"], netns: netns)
+            var host = try Netlink()
+            defer { host.close() }
+            _ = try? host.deleteLink(a.HostVeth)  // a leftover of a crashed monitor would make the add fail
+            try host.addVeth(a.HostVeth, peer: "eth0", peerNetns: fd, peerMAC: macBytes)
+            try host.setUp(a.HostVeth, master: try host.index(of: n.Bridge))
+            var inside = try Netlink(netns: fd)
+            defer { inside.close() }
+            try inside.setUp("lo")
+            try inside.addAddress(ip, prefix: n.Subnet.prefix, to: "eth0")
+            try inside.setUp("eth0")
+            try inside.addDefaultRoute(via: n.Gateway)
             for port in a.Ports { try publish(port, to: ip) }
             try Files.writeAtomically(ContainerNetwork.attachmentPath(store, spec.ID), try Files.encode(a, pretty: true), durable: false)
             if n.isDefault {

@@ -310,44 +310,26 @@ public struct NetworkStore: Sendable {
         }
     }
 
-    /// The `ip` command (iproute2): on PATH, or in an sbin directory a user's PATH may lack.
+    /// The `ip` command (iproute2), which the labs have learners type (box itself speaks netlink): on PATH,
+    /// or in an sbin directory a user's PATH may lack.
     public static func ipCommand() -> String? {
         Subprocess.which("ip") ?? ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { access($0, X_OK) == 0 }
     }
 
-    static func ip(_ commands: [String], netns: String? = nil) throws {
-        guard let ip = ipCommand() else {
-            throw BoxError(.network, "the ip command is missing: install iproute2 (sudo apt-get install iproute2)")
-        }
-        var argv = [ip, "-batch", "-"]
-        if let netns {
-            guard let nsenter = Subprocess.which("nsenter") else {
-                throw BoxError(.network, "the nsenter command is missing: install util-linux")
-            }
-            argv = [nsenter, "--net=" + netns] + argv
-        }
-        var fds: [Int32] = [-1, -1]
-        guard box_pipe_cloexec(&fds) == 0 else { throw BoxError.sys(.network, "pipe") }
-        let script = Array((commands.joined(separator: "\n") + "\n").utf8)
-        _ = script.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) }
-        close(fds[1])
-        defer { close(fds[0]) }
-        let (status, output) = try Subprocess.run(argv, stdin: fds[0], stderrToStdout: true)
-        guard status == 0 else {
-            throw BoxError(.network, "ip -batch failed (\(commands.joined(separator: "; "))): \(output.split(separator: "\n").first ?? "")")
-        }
-    }
-
     static func makeBridge(_ n: Network) throws {
-        deleteLink(n.Bridge)  // a leftover of a crashed engine would make `link add` fail
-        try ip(["link add \(n.Bridge) type bridge", "addr add \(n.Gateway)/\(n.Subnet.prefix) dev \(n.Bridge)",
-                "link set \(n.Bridge) up"])
+        var link = try Netlink()
+        defer { link.close() }
+        _ = try? link.deleteLink(n.Bridge)  // a leftover of a crashed engine would make the add fail
+        try link.addBridge(n.Bridge)
+        try link.addAddress(n.Gateway, prefix: n.Subnet.prefix, to: n.Bridge)
+        try link.setUp(n.Bridge)
         if n.Masquerade { try addMasquerade(n) }
     }
 
     static func deleteLink(_ name: String) {
-        guard Files.exists("/sys/class/net/\(name)") else { return }
-        try? ip(["link del \(name)"])
+        guard var link = try? Netlink() else { return }
+        defer { link.close() }
+        _ = try? link.deleteLink(name)
     }
 
     /// Outbound NAT for a network created with --masquerade (never used by tests: no traffic leaves).
