@@ -63,17 +63,24 @@ struct NetworkTests {
         #expect(try s.run("network", "rm", "pod").status == 0)
     }
 
-    @Test("--network none has only lo; container:NAME shares NAME's network namespace and reaches it on localhost")
+    @Test("--network none has only lo; container:NAME shares NAME's network namespace and reaches it on localhost; a namespace a sidecar still holds is off the bridge")
     func noneAndContainer() throws {
         let s = try Sandbox()
         let links = try s.run("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net").stdout
         #expect(links.split(separator: "\n") == ["lo"])
-        try s.detached("--name", "web", "busybox", "sh", "-c", "mkdir /www && echo pod > /www/index.html && exec httpd -f -p 80 -h /www")
+        let web = try s.detached("--name", "web", "busybox", "sh", "-c", "mkdir /www && echo pod > /www/index.html && exec httpd -f -p 80 -h /www")
         try s.detached("--name", "side", "--network", "container:web", "busybox", "sleep", "600")
         #expect(HostProcess.namespace(try s.pid("web"), "net") == HostProcess.namespace(try s.pid("side"), "net"))
         _ = try Sandbox.eventually(5) { try s.run("exec", "side", "wget", "-qO-", "http://127.0.0.1/").stdout.contains("pod") }
         #expect(try s.run("exec", "side", "wget", "-qO-", "http://127.0.0.1/").stdout.contains("pod"))
         #expect(try s.run("run", "--rm", "--network", "container:web", "-p", "8080:80", "busybox", "true").status == 125)
+        // web ends, side still holds the namespace: web's address is given back, so its veth (alive with the
+        // namespace) must be off the bridge, where it could answer for the address's next holder.
+        let veth = "veth" + web.prefix(7)
+        try s.run("rm", "-f", "web")
+        #expect(try Self.hostLinks().contains { $0.name == veth && $0.master == nil }, "web's veth is still on the bridge")
+        try s.run("rm", "-f", "side")
+        #expect(Sandbox.eventually(5) { (try? Self.hostLinks().contains { $0.name == veth }) == false }, "the veth outlived the namespace")
     }
 
     @Test("a published port answers on 127.0.0.1; box port lists it; nothing is left after rm -f of a container whose monitor was killed")
