@@ -218,8 +218,8 @@ public struct Monitor {
         network.tearDown(spec, store: store)
         try? cgroups.remove(spec.cgroup)
         if listener >= 0 { close(listener); unlink(store.root.socket(id)) }
-        try? store.saveState(id, state)
-        if spec.HostConfig.AutoRemove { try? store.remove(Container(spec: spec, state: state), force: false) }
+        try? store.saveState(id, state, durable: !spec.HostConfig.AutoRemove)
+        if spec.HostConfig.AutoRemove, let trash = try? store.discard(spec) { try? store.deleteTrash(trash) }
         broadcast(.failed, Array("\(e.exitCode)\n\(e.description)".utf8))
     }
 
@@ -333,17 +333,19 @@ public struct Monitor {
         state.FinishedAt = .now()
         state.Pid = 0
         // Under the engine lock: a `box pause`/`unpause` in flight must not overwrite how it ended.
-        try? store.root.locked { try store.saveState(id, state) }
+        try? store.root.locked { try store.saveState(id, state, durable: !spec.HostConfig.AutoRemove) }
         if oomKilled {
             store.journal.record(Event(action: "oom", id: id, name: spec.Name, image: spec.Config.Image))
         }
         var attributes = ["exitCode": String(state.ExitCode)]
         if signal != 0 { attributes["signal"] = String(signal) }
         store.journal.record(Event(action: "die", id: id, name: spec.Name, image: spec.Config.Image, attributes: attributes))
-        // `box run --rm` returns only once the container is gone, as docker's does.
-        if spec.HostConfig.AutoRemove { try? store.remove(Container(spec: spec, state: state), force: false) }
+        // `box run --rm` returns only once the container is gone, as docker's does; its files are deleted
+        // after that (unmounted, without a cgroup, out of the store, it is gone: the rest is freeing blocks).
+        let trash = spec.HostConfig.AutoRemove ? (try? store.discard(spec)) ?? [] : []
         broadcast(.exited, Array(String(state.ExitCode).utf8))
         for c in clients { close(c.fd) }
+        try? store.deleteTrash(trash)
     }
 
     mutating func broadcast(_ type: Frame, _ payload: [UInt8]) {

@@ -187,9 +187,12 @@ public struct NetworkStore: Sendable {
         throw BoxError(.network, "network \(name) not found (box network ls lists them)", exitCode: 1)
     }
 
-    func save(_ n: Network) throws {
+    /// `durable: false` for lease changes: after a power cut no container runs, and a lease lost or kept is put
+    /// right by the next `lease` (it frees leases of containers that are gone), so the fsync would buy nothing
+    /// and cost every start and stop a millisecond.
+    func save(_ n: Network, durable: Bool = true) throws {
         try Files.mkdirs(directory)
-        try Files.writeAtomically(path(n.Name), try Files.encode(n, pretty: true))
+        try Files.writeAtomically(path(n.Name), try Files.encode(n, pretty: true), durable: durable)
     }
 
     /// Under the engine lock.
@@ -282,7 +285,7 @@ public struct NetworkStore: Sendable {
             throw BoxError(.network, "no free address left in \(n.Name) (\(n.Subnet))")
         }
         n.Leases[ip.description] = container
-        try save(n)
+        try save(n, durable: false)
         return (n, ip)
     }
 
@@ -290,7 +293,7 @@ public struct NetworkStore: Sendable {
     func release(_ networkName: String, container: String) {
         guard var n = try? Files.decode(Network.self, from: path(networkName)) else { return }
         n.Leases = n.Leases.filter { $0.value != container }
-        try? save(n)
+        try? save(n, durable: false)
     }
 
     // MARK: the host
