@@ -29,7 +29,7 @@ struct LifecycleTests {
         let box = try Sandbox()
         // What a monitor killed between taking a container out of the store and deleting its files leaves.
         let first = try box.run("run", "-d", "busybox", "true").out  // makes the engine root
-        let crashed = box.engineRoot.tmp + "/removed-layer-" + String(repeating: "e", count: 64)
+        let crashed = box.engineRoot.trash + "/layer-" + String(repeating: "e", count: 64)
         try FileManager.default.createDirectory(atPath: crashed + "/diff/etc", withIntermediateDirectories: true)
         let r = try box.run("run", "--rm", "busybox", "sh", "-c", "echo hi > /tmp/x; echo done")
         #expect(r.out == "done")
@@ -38,8 +38,8 @@ struct LifecycleTests {
         #expect(layers.count == 2, "only the busybox layer and the first container's should remain: \(layers)")
         #expect(box.mountsUnderRoot.isEmpty)
         // The files are deleted by the monitor after it has told run the exit code.
-        #expect(Sandbox.eventually(5) { ((try? FileManager.default.contentsOfDirectory(atPath: box.engineRoot.tmp)) ?? ["?"]).isEmpty },
-                "left in tmp: \((try? FileManager.default.contentsOfDirectory(atPath: box.engineRoot.tmp)) ?? [])")
+        #expect(Sandbox.eventually(5) { ((try? FileManager.default.contentsOfDirectory(atPath: box.engineRoot.trash)) ?? ["?"]).isEmpty },
+                "left in trash: \((try? FileManager.default.contentsOfDirectory(atPath: box.engineRoot.trash)) ?? [])")
         #expect(box.events.filter { $0.type == "container" }.map(\.action).suffix(4) == ["create", "start", "die", "destroy"])
         #expect(box.events.filter { $0.type == "network" }.map(\.action) == ["create", "connect", "disconnect", "connect", "disconnect"])
     }

@@ -252,13 +252,13 @@ public struct ContainerStore: Sendable {
     }
 
     /// Takes a container whose mounts, cgroup and network are already gone out of the store: its directory and
-    /// writable layer are renamed into BOX_ROOT/tmp at once (from here on no command sees the container) and
+    /// writable layer are renamed into BOX_ROOT/trash at once (from here on no command sees the container) and
     /// returned, to be deleted by `deleteTrash` — by `box rm` at once, by a `--rm` monitor after it has told
-    /// `box run` the exit code. What a crash leaves in tmp is deleted by the next `discard`.
+    /// `box run` the exit code. What a crash leaves in trash is deleted by the next `discard`.
     func discard(_ spec: ContainerSpec) throws -> [String] {
         var trash: [String] = []
         for (path, kind) in [(root.containerDir(spec.ID), "container"), (layerPath(spec.ID), "layer")] {
-            let to = root.tmp + "/removed-\(kind)-\(spec.ID)"
+            let to = root.trash + "/\(kind)-\(spec.ID)"
             try? Files.removeTree(to)
             if rename(path, to) == 0 {
                 trash.append(to)
@@ -268,8 +268,8 @@ public struct ContainerStore: Sendable {
         }
         unlink(root.socket(spec.ID))
         journal.record(Event(action: "destroy", id: spec.ID, name: spec.Name, image: spec.Config.Image))
-        for leftover in (try? Files.list(root.tmp)) ?? [] where leftover.hasPrefix("removed-") && !leftover.hasSuffix(spec.ID) {
-            try? Files.removeTree(root.tmp + "/" + leftover)  // a crash's; a concurrent rm's is gone or going anyway
+        for leftover in (try? Files.list(root.trash)) ?? [] where !leftover.hasSuffix(spec.ID) {
+            try? Files.removeTree(root.trash + "/" + leftover)  // a crash's; a concurrent rm's is gone or going anyway
         }
         return trash
     }

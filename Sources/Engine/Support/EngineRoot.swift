@@ -42,6 +42,8 @@ public struct EngineRoot: Sendable {
     public var events: String { path + "/events.jsonl" }
     public var lockFile: String { path + "/.lock" }
     public var tmp: String { path + "/tmp" }
+    /// Removed containers whose files are still being deleted (see ContainerStore.discard).
+    public var trash: String { path + "/trash" }
 
     public func blob(_ digest: String) -> String { blobs + "/" + Digest.hex(digest) }
     public func imageConfig(_ id: String) -> String { imagedb + "/" + Digest.hex(id) }
@@ -51,7 +53,7 @@ public struct EngineRoot: Sendable {
 
     /// Creates the directories the engine needs (idempotent).
     public func prepare() throws {
-        for dir in [path, blobs, imagedb, overlay, containers, tmp, runPath] { try Files.mkdirs(dir, mode: 0o711) }
+        for dir in [path, blobs, imagedb, overlay, containers, tmp, trash, runPath] { try Files.mkdirs(dir, mode: 0o711) }
     }
 
     /// Runs `body` holding the engine-wide lock: creating, naming and removing objects happen one at a time.
