@@ -24,7 +24,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("cap")]
         ),
         .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
-        .systemLibrary(name: "CLibarchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        // Headers only: libarchive itself is loaded with dlopen on first use (Engine/Images/Libarchive.swift), so
+        // no pkgConfig here, whose -larchive would load it (and nine more libraries) into every process.
+        .systemLibrary(name: "CLibarchive", providers: [.apt(["libarchive-dev"])]),
         // sha256 from GNU Nettle, which libarchive already loads: swift-crypto would pull full Foundation
         // (and ICU) into every `box` start.
         .systemLibrary(name: "CNettle", pkgConfig: "nettle", providers: [.apt(["nettle-dev"])]),
