@@ -36,7 +36,8 @@ static int fail(struct box_failure *f, int err, const char *fmt, const char *arg
     return -1;
 }
 
-// mkdir -p without allocating: the CLONE_VM child shares the parent's heap.
+// mkdir -p without allocating: the child is a raw clone of a possibly multithreaded parent, whose malloc locks
+// may have been held by another thread at that moment (fork(3) would reset them; clone does not).
 static int mkdir_p(const char *path, mode_t mode) {
     char buf[PATH_MAX];
     size_t n = strlen(path);
@@ -208,7 +209,9 @@ static int run_init(const struct box_container *c, struct box_failure *f) {
 
 struct child_args {
     const struct box_container *c;
-    int error_fd;
+    int error_fd;   // write end: a box_failure, or nothing (close-on-exec) once we exec
+    int go_fd;      // read end: one byte to go on; EOF if the parent gave up
+    int parent_fds[2];  // our copies of the parent's ends of both pipes, closed first thing
     struct box_failure failure;
 };
 
@@ -216,10 +219,23 @@ static int container_child(void *arg) {
     struct child_args *a = arg;
     const struct box_container *c = a->c;
     struct box_failure *f = &a->failure;
+    // The parent's death or box_abandon_container must read as EOF here: no copy of its write end may stay open.
+    close(a->parent_fds[0]);
+    close(a->parent_fds[1]);
 
-    // Join the resource cgroups first, then take a cgroup namespace: its root is the cgroup we are in now,
-    // so the container sees its own cgroup as "/".
+    // Join the resource cgroups first (PID 1 never runs a moment without its limits). On cgroup v1 the first
+    // join waits for an RCU grace period (the kernel's cgroup_threadgroup_rwsem), 5-25 ms on a small VM: the
+    // parent mounts the root filesystem and sets up the network meanwhile, and says when we may go on.
     if (join_cgroups(c->cgroup_procs, f) < 0) goto out;
+    char go;
+    ssize_t n;
+    do n = read(a->go_fd, &go, 1); while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(0);  // abandoned: the start failed before we ran anything
+    close(a->go_fd);
+
+    // Our mount namespace is copied now, not at clone: it must hold the overlay the parent mounted since.
+    if (unshare(CLONE_NEWNS) < 0) { fail(f, errno, "unshare mount namespace%s", ""); goto out; }
+    // Then a cgroup namespace: its root is the cgroup we are in now, so the container sees its own as "/".
     if ((c->namespaces & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) { fail(f, errno, "unshare cgroup namespace%s", ""); goto out; }
     if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0) { fail(f, errno, "join network namespace%s", ""); goto out; }
     if ((c->namespaces & CLONE_NEWNET) && c->netns_fd < 0 && loopback_up(f) < 0) goto out;
@@ -260,27 +276,36 @@ static int container_child(void *arg) {
         if (readonly_path(*p, f) < 0) goto out;
 
     if (c->init) {
-        // Not in a CLONE_VM child (see box_spawn_container): init runs on forever in its own memory.
         for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
         run_init(c, f);
     } else {
         box_exec_process(&c->process, f);
     }
 out:
-    // The parent reads this after clone returns (CLONE_VFORK keeps it waiting until we exec or exit).
+    // The parent reads this in box_start_container, after it has let us go on.
     if (write(a->error_fd, f, sizeof *f) < 0) { /* nothing left to tell */ }
     _exit(127);
 }
 
-pid_t box_spawn_container(const struct box_container *c, int *pidfd, struct box_failure *failure) {
+int box_clone_container(const struct box_container *c, struct box_pending *p, struct box_failure *failure) {
     memset(failure, 0, sizeof *failure);
-    int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) < 0) return fail(failure, errno, "pipe%s", "");
+    *p = (struct box_pending){.pid = -1, .pidfd = -1, .go_fd = -1, .error_fd = -1};
+    int errors[2], go[2];
+    if (pipe2(errors, O_CLOEXEC) < 0) return fail(failure, errno, "pipe%s", "");
+    if (pipe2(go, O_CLOEXEC) < 0) {
+        int e = errno;
+        close(errors[0]); close(errors[1]);
+        return fail(failure, e, "pipe%s", "");
+    }
 
-    // The child's stack, with a guard page below it so an overflow faults instead of writing into our heap.
+    // The child's stack, with a guard page below it so an overflow faults.
     const size_t stack_size = 1 << 20, guard = 4096;
     char *stack = mmap(NULL, stack_size + guard, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) { close(pipefd[0]); close(pipefd[1]); return fail(failure, errno, "mmap stack%s", ""); }
+    if (stack == MAP_FAILED) {
+        int e = errno;
+        close(errors[0]); close(errors[1]); close(go[0]); close(go[1]);
+        return fail(failure, e, "mmap stack%s", "");
+    }
     mprotect(stack, guard, PROT_NONE);
 
     // No signal handler of ours may run in the child before it has reset them (glibc's spawni.c does this).
@@ -288,23 +313,48 @@ pid_t box_spawn_container(const struct box_container *c, int *pidfd, struct box_
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
 
-    struct child_args args = {.c = c, .error_fd = pipefd[1]};
-    // CLONE_VM|CLONE_VFORK: the child borrows our memory until it execs. An --init PID 1 never execs, so it
-    // gets a copy of our memory instead (a plain fork-like clone); it reports on the pipe all the same.
-    int flags = (c->namespaces & ~CLONE_NEWCGROUP) | CLONE_PIDFD | SIGCHLD | (c->init ? 0 : CLONE_VM | CLONE_VFORK);
+    struct child_args args = {.c = c, .error_fd = errors[1], .go_fd = go[0], .parent_fds = {errors[0], go[1]}};
+    // A fork-like clone, not CLONE_VM|CLONE_VFORK: we go on (mounting, networking) while the child waits for its
+    // cgroups, so it needs memory of its own; everything it reads was set up before this call. Its mount and
+    // cgroup namespaces are unshared when it goes on; pid, UTS, IPC and network ones are made here.
+    int flags = (c->namespaces & ~(CLONE_NEWNS | CLONE_NEWCGROUP)) | CLONE_PIDFD | SIGCHLD;
     if (c->netns_fd >= 0) flags &= ~CLONE_NEWNET;
     int fd = -1;
     pid_t pid = clone(container_child, stack + guard + stack_size, flags, &args, &fd);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     munmap(stack, stack_size + guard);
-    close(pipefd[1]);
-    if (pid < 0) { close(pipefd[0]); return fail(failure, clone_errno, "clone%s", ""); }
+    close(errors[1]);
+    close(go[0]);
+    if (pid < 0) {
+        close(errors[0]); close(go[1]);
+        return fail(failure, clone_errno, "clone%s", "");
+    }
+    *p = (struct box_pending){.pid = pid, .pidfd = fd, .go_fd = go[1], .error_fd = errors[0]};
+    return 0;
+}
 
-    if (collect_failure(pipefd[0], pid, failure)) {
-        if (fd >= 0) close(fd);
+int box_start_container(struct box_pending *p, struct box_failure *failure) {
+    memset(failure, 0, sizeof *failure);
+    // A child that failed already (joining its cgroups) is gone: EPIPE here, and its failure in the pipe.
+    ssize_t n;
+    do n = write(p->go_fd, "g", 1); while (n < 0 && errno == EINTR);
+    close(p->go_fd);
+    p->go_fd = -1;
+    int failed = collect_failure(p->error_fd, p->pid, failure);  // closes error_fd
+    p->error_fd = -1;
+    if (failed) {
+        if (p->pidfd >= 0) close(p->pidfd);
+        p->pidfd = -1;
         return -1;
     }
-    *pidfd = fd;
-    return pid;
+    return 0;
+}
+
+void box_abandon_container(struct box_pending *p) {
+    if (p->go_fd >= 0) close(p->go_fd);  // the child reads EOF and exits without running anything
+    if (p->error_fd >= 0) close(p->error_fd);
+    if (p->pidfd >= 0) close(p->pidfd);
+    if (p->pid > 0) while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR) {}
+    *p = (struct box_pending){.pid = -1, .pidfd = -1, .go_fd = -1, .error_fd = -1};
 }

@@ -55,9 +55,23 @@ struct box_failure {
     char stage[496];
 };
 
-/// Clones the container's PID 1 (CLONE_VM|CLONE_VFORK: returns once the child has exec'd or failed).
-/// Returns the host pid and a pidfd that becomes readable when it exits, or -1 with `failure` filled in.
-pid_t box_spawn_container(const struct box_container *c, int *pidfd, struct box_failure *failure);
+/// A container's PID 1, cloned and held back (see box_clone_container).
+struct box_pending {
+    pid_t pid;      ///< on the host
+    int pidfd;      ///< readable when it exits
+    int go_fd;      ///< one byte lets it go on; closing it makes it exit
+    int error_fd;   ///< a box_failure, or EOF once it has exec'd
+};
+
+/// Clones the container's PID 1, which joins its cgroups at once and then waits: on cgroup v1 the first join
+/// waits for an RCU grace period (5-25 ms), which the caller spends mounting the root filesystem and setting up
+/// the network. The child makes its mount namespace only when it goes on, so it sees those mounts.
+/// 0, or -1 with `failure` filled in.
+int box_clone_container(const struct box_container *c, struct box_pending *p, struct box_failure *failure);
+/// Lets a held PID 1 go on; returns 0 once it has exec'd, or -1 with `failure` filled in (the child reaped).
+int box_start_container(struct box_pending *p, struct box_failure *failure);
+/// Gives up on a held PID 1: it exits without running anything, and is reaped here.
+void box_abandon_container(struct box_pending *p);
 
 /// Turns the calling process into `p` (stdio, session, cwd, capabilities, ids, exec). Returns only on failure,
 /// with `failure` filled in. Used by the container child and by nsexec.

@@ -74,14 +74,27 @@ public struct Monitor {
         }
         var io: ContainerIO
         do {
-            listener = try UnixSocket.listen(store.root.socket(id))
-            try Rootfs.mountOverlay(layers: spec.LayerDirs, containerLayer: layer)
-            try prepareMountTargets()
-            log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
             try cgroups.create(spec.cgroup, spec.HostConfig.Resources ?? Resources())
-            try network.prepare(spec, store: store)
-            unlink(stopMarker)
-            io = try startPid1()
+            try network.prepareNamespace(spec, store: store)
+            var fresh = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
+            // PID 1 joins its cgroups before anything else (it never runs a moment without its limits). On cgroup
+            // v1 that waits for an RCU grace period, 5-25 ms: it is cloned first, and the rest of the start
+            // happens during that wait; it builds its root filesystem when told to go on.
+            let pending = try Spawner.clone(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: fresh.childStdio,
+                                            cgroupProcs: cgroups.procsFiles(spec.cgroup), netnsFD: network.netnsFD)
+            do {
+                listener = try UnixSocket.listen(store.root.socket(id))
+                try Rootfs.mountOverlay(layers: spec.LayerDirs, containerLayer: layer)
+                try prepareMountTargets()
+                log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+                try network.configure(spec, store: store)
+                unlink(stopMarker)
+            } catch {
+                Spawner.abandon(pending)
+                fresh.closeAll()
+                throw error
+            }
+            io = try running(try Spawner.start(pending), io: fresh)
         } catch {
             let e = error as? BoxError ?? BoxError(.start, "\(error)")
             failStart(e)
@@ -124,12 +137,17 @@ public struct Monitor {
     var network = ContainerNetwork()
     var pidfd: Int32 = -1
 
-    /// Clones PID 1 with fresh stdio, records it as running and tells the clients.
+    /// Clones PID 1 anew with fresh stdio (a restart: rootfs, cgroup and network are still there).
     mutating func startPid1() throws -> ContainerIO {
-        var io = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
-        // PID 1 joins its cgroup before it execs: it never runs a moment without its limits.
+        let io = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
         let started = try Spawner.start(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: io.childStdio,
                                         cgroupProcs: cgroups.procsFiles(spec.cgroup), netnsFD: network.netnsFD)
+        return try running(started, io: io)
+    }
+
+    /// Records a PID 1 that has exec'd as running and tells the clients.
+    mutating func running(_ started: Spawner.Started, io fresh: ContainerIO) throws -> ContainerIO {
+        var io = fresh
         try io.childStarted()
         pidfd = started.pidfd
         state.Status = .running

@@ -3,8 +3,8 @@ import Glibc
 #endif
 import CSpawn
 
-/// Turns a ContainerSpec into CSpawn's `box_container` and clones PID 1. All memory the child touches is
-/// allocated here, before clone: the CLONE_VM child must not allocate.
+/// Turns a ContainerSpec into CSpawn's `box_container` and clones PID 1. Everything the child reads is set up
+/// here, before clone: the child must not allocate (see spawn.c).
 public enum Spawner {
     public struct Stdio: Sendable {
         public var stdin: Int32, stdout: Int32, stderr: Int32
@@ -23,6 +23,12 @@ public enum Spawner {
         public var pidfd: Int32
     }
 
+    /// PID 1 cloned and joining its cgroups, held back until `start(_:)` (or given up with `abandon(_:)`).
+    public struct Pending: Sendable {
+        fileprivate var c: box_pending
+        public var pid: Int32 { c.pid }
+    }
+
     /// Exit code docker uses for a start that failed: 127 if the command was not found, 126 if it could not be
     /// executed, 125 for any other stage (a mount, a chdir, a capability).
     public static func exitCode(forStage stage: String, errno err: Int32) -> Int32 {
@@ -30,8 +36,31 @@ public enum Spawner {
         return err == ENOENT ? 127 : 126
     }
 
+    /// Clones and starts PID 1 at once (a restart, when nothing is left to overlap with the cgroup join).
     public static func start(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio,
                              cgroupProcs: [String] = [], netnsFD: Int32 = -1) throws -> Started {
+        try start(try clone(spec, rootfs: rootfs, containerDir: containerDir, stdio: stdio, cgroupProcs: cgroupProcs, netnsFD: netnsFD))
+    }
+
+    /// Lets a held PID 1 build its root filesystem and exec; returns once it has, or throws its failure.
+    public static func start(_ pending: Pending) throws -> Started {
+        var p = pending.c
+        var failure = box_failure()
+        guard box_start_container(&p, &failure) == 0 else { throw error(failure) }
+        return Started(pid: p.pid, pidfd: p.pidfd)
+    }
+
+    /// Gives up on a held PID 1 (a later step of the start failed): it exits having run nothing.
+    public static func abandon(_ pending: Pending) {
+        var p = pending.c
+        box_abandon_container(&p)
+    }
+
+    /// Clones PID 1, which joins its cgroups and then waits for `start(_:)`: the mounts the caller makes in the
+    /// meantime (the rootfs overlay, volume targets) are in the mount namespace it makes when it goes on, and
+    /// `netnsFD` may still be being configured.
+    public static func clone(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio,
+                             cgroupProcs: [String] = [], netnsFD: Int32 = -1) throws -> Pending {
         let volumes = try spec.HostConfig.Binds.map(Volume.init(parsing:))
         let user = try UserSpec.resolve(spec.Config.User, layers: spec.LayerDirs)
         let mounts = Rootfs.mounts(rootfs: rootfs, containerDir: containerDir, volumes: volumes)
@@ -83,17 +112,18 @@ public enum Spawner {
         container.`init` = spec.HostConfig.Init == true ? 1 : 0
 
         var failure = box_failure()
-        var pidfd: Int32 = -1
-        let pid = box_spawn_container(&container, &pidfd, &failure)
-        guard pid > 0 else {
-            let stage = withUnsafePointer(to: failure.stage) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 496) { String(cString: $0) }
-            }
-            // The PATH search failure is already a whole sentence (docker's); strerror would only repeat it.
-            let errno: Int32? = stage.hasPrefix("exec: \"") ? nil : failure.err
-            throw BoxError(.start, stage, errno: errno, exitCode: exitCode(forStage: stage, errno: failure.err))
+        var pending = box_pending()
+        guard box_clone_container(&container, &pending, &failure) == 0 else { throw error(failure) }
+        return Pending(c: pending)  // the child has its own copy of every string: `strings` may go
+    }
+
+    static func error(_ failure: box_failure) -> BoxError {
+        let stage = withUnsafePointer(to: failure.stage) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 496) { String(cString: $0) }
         }
-        return Started(pid: pid, pidfd: pidfd)
+        // The PATH search failure is already a whole sentence (docker's); strerror would only repeat it.
+        let errno: Int32? = stage.hasPrefix("exec: \"") ? nil : failure.err
+        return BoxError(.start, stage, errno: errno, exitCode: exitCode(forStage: stage, errno: failure.err))
     }
 }
 

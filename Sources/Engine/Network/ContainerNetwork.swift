@@ -40,64 +40,78 @@ public struct ContainerNetwork {
         try? Files.decode(Attachment.self, from: attachmentPath(store, id))
     }
 
-    public mutating func prepare(_ spec: ContainerSpec, store: ContainerStore) throws {
+    /// Before PID 1 is cloned: the network namespace it will join (a new one for a bridge network, held by
+    /// the monitor, or the one of the container named in container:NAME).
+    public mutating func prepareNamespace(_ spec: ContainerSpec, store: ContainerStore) throws {
         do {
-            try setUp(spec, store: store)
+            switch Mode(spec.HostConfig.NetworkMode) {
+            case .host, .none:
+                return
+            case .container(let name):
+                let other = try store.resolve(name)
+                guard other.state.Running else {
+                    throw BoxError(.network, "cannot join the network of container \(other.name): it is not running", exitCode: 125)
+                }
+                netnsFD = open("/proc/\(other.state.Pid)/ns/net", O_RDONLY | O_CLOEXEC)
+                guard netnsFD >= 0 else { throw BoxError.sys(.network, "open the network namespace of \(other.name)") }
+            case .network:
+                let fd = box_make_netns()
+                guard fd >= 0 else { throw BoxError.sys(.network, "create a network namespace", errno: -fd) }
+                netnsFD = fd
+            }
         } catch {
             tearDown(spec, store: store)
             throw error
         }
     }
 
-    mutating func setUp(_ spec: ContainerSpec, store: ContainerStore) throws {
-        switch Mode(spec.HostConfig.NetworkMode) {
-        case .host, .none:
-            return
-        case .container(let name):
-            let other = try store.resolve(name)
-            guard other.state.Running else {
-                throw BoxError(.network, "cannot join the network of container \(other.name): it is not running", exitCode: 125)
-            }
-            netnsFD = open("/proc/\(other.state.Pid)/ns/net", O_RDONLY | O_CLOEXEC)
-            guard netnsFD >= 0 else { throw BoxError.sys(.network, "open the network namespace of \(other.name)") }
-        case .network(let name):
-            let networks = NetworkStore(root: store.root)
-            let fd = box_make_netns()
-            guard fd >= 0 else { throw BoxError.sys(.network, "create a network namespace", errno: -fd) }
-            netnsFD = fd
-            let (n, ip) = try store.root.locked { try networks.lease(name, to: spec.ID) }
-            let macBytes: [UInt8] = [0x02, 0x42] + ip.bytes
-            let mac = macBytes.map { b -> String in
-                let h = String(b, radix: 16)
-                return h.count == 1 ? "0" + h : h
-            }.joined(separator: ":")
-            let a = Attachment(Network: n.Name, NetworkID: n.Id, IPAddress: ip, PrefixLen: n.Subnet.prefix, Gateway: n.Gateway,
-                               MacAddress: mac, Bridge: n.Bridge, HostVeth: "veth" + String(spec.ID.prefix(7)),
-                               Ports: spec.HostConfig.PortBindings ?? [])
-            attachment = a
-            var host = try Netlink()
-            defer { host.close() }
-            _ = try? host.deleteLink(a.HostVeth)  // a leftover of a crashed monitor would make the add fail
-            try host.addVeth(a.HostVeth, peer: "eth0", peerNetns: fd, peerMAC: macBytes)
-            try host.setUp(a.HostVeth, master: try host.index(of: n.Bridge))
-            var inside = try Netlink(netns: fd)
-            defer { inside.close() }
-            try inside.setUp("lo")
-            try inside.addAddress(ip, prefix: n.Subnet.prefix, to: "eth0")
-            try inside.setUp("eth0")
-            try inside.addDefaultRoute(via: n.Gateway)
-            for port in a.Ports { try publish(port, to: ip) }
-            try Files.writeAtomically(ContainerNetwork.attachmentPath(store, spec.ID), try Files.encode(a, pretty: true), durable: false)
-            if n.isDefault {
-                // No names of others on the default network: only this container's own file changes.
-                ContainerNetwork.writeHosts(store.root.containerDir(spec.ID) + "/hosts",
-                                            Rootfs.hostsFile(hostname: spec.Config.Hostname, name: spec.Name, address: ip.description))
-            } else {
-                ContainerNetwork.refreshHosts(n.Name, store: store)
-            }
-            store.journal.record(Event(type: "network", action: "connect", id: n.Id, name: n.Name,
-                                       attributes: ["container": spec.ID]))
+    /// While PID 1 waits for its cgroups, before it joins the namespace: on a bridge network the veth pair,
+    /// eth0's address and route, the published ports and the names in /etc/hosts.
+    public mutating func configure(_ spec: ContainerSpec, store: ContainerStore) throws {
+        guard case .network(let name) = Mode(spec.HostConfig.NetworkMode), netnsFD >= 0 else { return }
+        do {
+            try attach(to: name, spec, store: store)
+        } catch {
+            tearDown(spec, store: store)
+            throw error
         }
+    }
+
+    mutating func attach(to name: String, _ spec: ContainerSpec, store: ContainerStore) throws {
+        let fd = netnsFD
+        let networks = NetworkStore(root: store.root)
+        let (n, ip) = try store.root.locked { try networks.lease(name, to: spec.ID) }
+        let macBytes: [UInt8] = [0x02, 0x42] + ip.bytes
+        let mac = macBytes.map { b -> String in
+            let h = String(b, radix: 16)
+            return h.count == 1 ? "0" + h : h
+        }.joined(separator: ":")
+        let a = Attachment(Network: n.Name, NetworkID: n.Id, IPAddress: ip, PrefixLen: n.Subnet.prefix, Gateway: n.Gateway,
+                           MacAddress: mac, Bridge: n.Bridge, HostVeth: "veth" + String(spec.ID.prefix(7)),
+                           Ports: spec.HostConfig.PortBindings ?? [])
+        attachment = a
+        var host = try Netlink()
+        defer { host.close() }
+        _ = try? host.deleteLink(a.HostVeth)  // a leftover of a crashed monitor would make the add fail
+        try host.addVeth(a.HostVeth, peer: "eth0", peerNetns: fd, peerMAC: macBytes)
+        try host.setUp(a.HostVeth, master: try host.index(of: n.Bridge))
+        var inside = try Netlink(netns: fd)
+        defer { inside.close() }
+        try inside.setUp("lo")
+        try inside.addAddress(ip, prefix: n.Subnet.prefix, to: "eth0")
+        try inside.setUp("eth0")
+        try inside.addDefaultRoute(via: n.Gateway)
+        for port in a.Ports { try publish(port, to: ip) }
+        try Files.writeAtomically(ContainerNetwork.attachmentPath(store, spec.ID), try Files.encode(a, pretty: true), durable: false)
+        if n.isDefault {
+            // No names of others on the default network: only this container's own file changes.
+            ContainerNetwork.writeHosts(store.root.containerDir(spec.ID) + "/hosts",
+                                        Rootfs.hostsFile(hostname: spec.Config.Hostname, name: spec.Name, address: ip.description))
+        } else {
+            ContainerNetwork.refreshHosts(n.Name, store: store)
+        }
+        store.journal.record(Event(type: "network", action: "connect", id: n.Id, name: n.Name,
+                                   attributes: ["container": spec.ID]))
     }
 
     /// Listens on the host port now (so a port in use fails the start), and leaves the copying to a proxy
