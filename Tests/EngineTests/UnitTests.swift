@@ -97,6 +97,8 @@ struct KernelTextTests {
         #expect(CgroupMode.detect(mountinfo: v2) == .unified)
         #expect(CgroupMode.detect(mountinfo: hybrid) == .hybrid)
         #expect(CgroupMode.detect(mountinfo: legacy) == .legacy)
+        // statfs (what box uses at each start) and this host's mountinfo agree.
+        #expect(CgroupMode.detect() == CgroupMode.detect(mountinfo: Files.readIfPresent("/proc/self/mountinfo")))
     }
 
     @Test("mountinfo escapes are undone")

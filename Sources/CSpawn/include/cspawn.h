@@ -1,11 +1,12 @@
 // CSpawn: the only C in boxlab. It holds what must not run on a multi-threaded Swift runtime (namespace entry for
 // `box exec`, in a constructor that runs before Swift starts) and what Swift cannot call well (clone with a child
-// function, variadic syscalls). Everything here works on memory the caller prepared: a CLONE_VM child must not
-// allocate, because it shares the parent's heap.
+// function, variadic syscalls). Everything here works on memory the caller prepared: a cloned child must not
+// allocate (a raw clone of a multi-threaded parent may inherit a malloc lock another thread held).
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/statfs.h>  // statfs(2) for Swift (filesystem types: cgroup2 or not), which Glibc's module lacks
 #include <sys/types.h>
 
 /// One mount the container's child makes in its new mount namespace, before pivot_root.

@@ -23,12 +23,17 @@ public enum Rootfs {
 
     /// Unmounts if mounted; lazily if busy. Never throws: it is called on every clean-up path.
     public static func unmount(_ path: String) {
-        guard isMounted(path) else { return }
-        if umount2(path, 0) != 0 { _ = umount2(path, Int32(MNT_DETACH)) }
+        // EINVAL: not a mount point; ENOENT: not even there. Either way nothing to do, and no mountinfo to read.
+        if umount2(path, 0) == 0 || errno == EINVAL || errno == ENOENT { return }
+        _ = umount2(path, Int32(MNT_DETACH))
     }
 
+    /// Whether a container's overlay is mounted at `path`: an overlay has a device of its own, unlike the
+    /// directory it is mounted on (what mountpoint(1) checks). Two stats instead of reading mountinfo.
     public static func isMounted(_ path: String) -> Bool {
-        mountPoints().contains(path)
+        var here = stat(), parent = stat()
+        guard stat(path, &here) == 0, stat(path + "/..", &parent) == 0 else { return false }
+        return here.st_dev != parent.st_dev
     }
 
     /// Mount points of this process's mount namespace (field 5 of mountinfo, with \040-style escapes undone).
