@@ -29,6 +29,15 @@
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
 #endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#define BOX_CLONE_INTO_CGROUP 0x200000000ULL
+
+// struct clone_args of linux/sched.h (version 2, with .cgroup), spelled out: that header and <sched.h> clash.
+struct box_clone_args {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
 
 static int fail(struct box_failure *f, int err, const char *fmt, const char *arg) {
     f->err = err;
@@ -212,6 +221,7 @@ struct child_args {
     int error_fd;   // write end: a box_failure, or nothing (close-on-exec) once we exec
     int go_fd;      // read end: one byte to go on; EOF if the parent gave up
     int parent_fds[2];  // our copies of the parent's ends of both pipes, closed first thing
+    int in_cgroup;  // cloned straight into its cgroup (v2): nothing to join
     struct box_failure failure;
 };
 
@@ -226,7 +236,7 @@ static int container_child(void *arg) {
     // Join the resource cgroups first (PID 1 never runs a moment without its limits). On cgroup v1 the first
     // join waits for an RCU grace period (the kernel's cgroup_threadgroup_rwsem), 5-25 ms on a small VM: the
     // parent mounts the root filesystem and sets up the network meanwhile, and says when we may go on.
-    if (join_cgroups(c->cgroup_procs, f) < 0) goto out;
+    if (!a->in_cgroup && join_cgroups(c->cgroup_procs, f) < 0) goto out;
     char go;
     ssize_t n;
     do n = read(a->go_fd, &go, 1); while (n < 0 && errno == EINTR);
@@ -320,7 +330,20 @@ int box_clone_container(const struct box_container *c, struct box_pending *p, st
     int flags = (c->namespaces & ~(CLONE_NEWNS | CLONE_NEWCGROUP)) | CLONE_PIDFD | SIGCHLD;
     if (c->netns_fd >= 0) flags &= ~CLONE_NEWNET;
     int fd = -1;
-    pid_t pid = clone(container_child, stack + guard + stack_size, flags, &args, &fd);
+    pid_t pid = -1;
+    if (c->cgroup_fd >= 0) {
+        // cgroup v2: born in its cgroup (as crun does with clone3), so it has nothing to join and no grace period
+        // to wait for. Like fork, the child goes on from here on its copy of our stack. A kernel without
+        // CLONE_INTO_CGROUP (ENOSYS, E2BIG, EINVAL) falls back to clone and joining.
+        struct box_clone_args ca = {.flags = (uint64_t)(flags & ~0xff) | BOX_CLONE_INTO_CGROUP, .pidfd = (uint64_t)(uintptr_t)&fd,
+                                    .exit_signal = SIGCHLD, .cgroup = (uint64_t)c->cgroup_fd};
+        pid = syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid == 0) {
+            args.in_cgroup = 1;
+            container_child(&args);  // never returns
+        }
+    }
+    if (pid < 0) pid = clone(container_child, stack + guard + stack_size, flags, &args, &fd);
     int clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     munmap(stack, stack_size + guard);

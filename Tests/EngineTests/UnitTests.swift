@@ -223,6 +223,8 @@ struct CgroupV2FakeTests {
         #expect(try Files.readString(root + "/box/c1/cpu.max") == "150000 100000")
         #expect(try Files.readString(root + "/box/c1/pids.max") == "20")
         #expect(v2.procsFiles("box/c1") == [root + "/box/c1/cgroup.procs"])
+        #expect(v2.cloneTarget("box/c1") == root + "/box/c1")  // PID 1 is cloned straight into it
+        #expect(CgroupV1(root: root).cloneTarget("box/c1") == nil)
     }
 
     @Test("oom_kill is read from memory.events")

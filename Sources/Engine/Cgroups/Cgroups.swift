@@ -26,6 +26,8 @@ public protocol CgroupDriver: Sendable {
     func apply(_ name: String, _ resources: Resources) throws
     /// The cgroup.procs files a process writes "0" to, to join the container's cgroup(s).
     func procsFiles(_ name: String) -> [String]
+    /// The directory a process can be cloned straight into (cgroup v2, clone3 CLONE_INTO_CGROUP), or nil (v1).
+    func cloneTarget(_ name: String) -> String?
     /// How many times the OOM killer killed a process in this cgroup.
     func oomKills(_ name: String) -> Int
     /// What `box stats` shows, read from the controller files.
@@ -174,6 +176,7 @@ public struct CgroupV1: CgroupDriver {
     }
 
     public func procsFiles(_ name: String) -> [String] { dirs(name).map { $0.path + "/cgroup.procs" } }
+    public func cloneTarget(_ name: String) -> String? { nil }
 
     public func oomKills(_ name: String) -> Int {
         Cgroups.counter(root + "/memory/" + name + "/memory.oom_control", "oom_kill")
@@ -247,6 +250,7 @@ public struct CgroupV2: CgroupDriver {
     }
 
     public func procsFiles(_ name: String) -> [String] { [root + "/" + name + "/cgroup.procs"] }
+    public func cloneTarget(_ name: String) -> String? { root + "/" + name }
 
     public func oomKills(_ name: String) -> Int {
         Cgroups.counter(root + "/" + name + "/memory.events", "oom_kill")

@@ -79,9 +79,11 @@ public struct Monitor {
             var fresh = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
             // PID 1 joins its cgroups before anything else (it never runs a moment without its limits). On cgroup
             // v1 that waits for an RCU grace period, 5-25 ms: it is cloned first, and the rest of the start
-            // happens during that wait; it builds its root filesystem when told to go on.
+            // happens during that wait; it builds its root filesystem when told to go on. On v2 it is cloned
+            // straight into its cgroup, with no wait at all.
             let pending = try Spawner.clone(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: fresh.childStdio,
-                                            cgroupProcs: cgroups.procsFiles(spec.cgroup), netnsFD: network.netnsFD)
+                                            cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
+                                            netnsFD: network.netnsFD)
             do {
                 listener = try UnixSocket.listen(store.root.socket(id))
                 try Rootfs.mountOverlay(layers: spec.LayerDirs, containerLayer: layer)
@@ -141,7 +143,8 @@ public struct Monitor {
     mutating func startPid1() throws -> ContainerIO {
         let io = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
         let started = try Spawner.start(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: io.childStdio,
-                                        cgroupProcs: cgroups.procsFiles(spec.cgroup), netnsFD: network.netnsFD)
+                                        cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
+                                        netnsFD: network.netnsFD)
         return try running(started, io: io)
     }
 

@@ -38,8 +38,9 @@ public enum Spawner {
 
     /// Clones and starts PID 1 at once (a restart, when nothing is left to overlap with the cgroup join).
     public static func start(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio,
-                             cgroupProcs: [String] = [], netnsFD: Int32 = -1) throws -> Started {
-        try start(try clone(spec, rootfs: rootfs, containerDir: containerDir, stdio: stdio, cgroupProcs: cgroupProcs, netnsFD: netnsFD))
+                             cgroupProcs: [String] = [], cgroupDir: String? = nil, netnsFD: Int32 = -1) throws -> Started {
+        try start(try clone(spec, rootfs: rootfs, containerDir: containerDir, stdio: stdio, cgroupProcs: cgroupProcs,
+                            cgroupDir: cgroupDir, netnsFD: netnsFD))
     }
 
     /// Lets a held PID 1 build its root filesystem and exec; returns once it has, or throws its failure.
@@ -58,9 +59,10 @@ public enum Spawner {
 
     /// Clones PID 1, which joins its cgroups and then waits for `start(_:)`: the mounts the caller makes in the
     /// meantime (the rootfs overlay, volume targets) are in the mount namespace it makes when it goes on, and
-    /// `netnsFD` may still be being configured.
+    /// `netnsFD` may still be being configured. With `cgroupDir` (cgroup v2) it is cloned straight into that
+    /// cgroup and has nothing to join; `cgroupProcs` are then only the fallback for a kernel older than 5.7.
     public static func clone(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio,
-                             cgroupProcs: [String] = [], netnsFD: Int32 = -1) throws -> Pending {
+                             cgroupProcs: [String] = [], cgroupDir: String? = nil, netnsFD: Int32 = -1) throws -> Pending {
         let volumes = try spec.HostConfig.Binds.map(Volume.init(parsing:))
         let user = try UserSpec.resolve(spec.Config.User, layers: spec.LayerDirs)
         let mounts = Rootfs.mounts(rootfs: rootfs, containerDir: containerDir, volumes: volumes)
@@ -109,6 +111,8 @@ public enum Spawner {
         container.masked_paths = UnsafePointer(masked)
         container.readonly_paths = UnsafePointer(readonly)
         container.cgroup_procs = UnsafePointer(cgroups)
+        container.cgroup_fd = cgroupDir.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        defer { if container.cgroup_fd >= 0 { close(container.cgroup_fd) } }
         container.`init` = spec.HostConfig.Init == true ? 1 : 0
 
         var failure = box_failure()

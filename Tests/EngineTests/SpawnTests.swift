@@ -1,0 +1,73 @@
+import CSpawn
+import Glibc
+import Testing
+@testable import Engine
+
+// PID 1 is cloned before the rootfs is mounted and held until told to go on; by then it must be in its
+// cgroups. These tests hold such a child (with a pid namespace of its own, in cgroups the test makes and
+// removes), look at /proc/PID/cgroup, and give it up: it exits having run nothing.
+
+@Suite("A held PID 1 is in its cgroups before it goes on", .enabled(if: geteuid() == 0, "making cgroups needs root"))
+struct SpawnTests {
+    /// The cgroup v2 hierarchy of this host: /sys/fs/cgroup (unified) or /sys/fs/cgroup/unified (hybrid).
+    static var v2Root: String? {
+        switch CgroupMode.detect() {
+        case .unified: return "/sys/fs/cgroup"
+        case .hybrid: return "/sys/fs/cgroup/unified"
+        case .legacy: return nil
+        }
+    }
+
+    static func hold(cgroupFD: Int32, procs: [String]) throws -> box_pending {
+        let strings = CStrings()
+        defer { strings.free() }
+        var c = box_container()
+        c.namespaces = Int32(BOX_CLONE_NEWPID)
+        c.netns_fd = -1
+        c.cgroup_fd = cgroupFD
+        c.cgroup_procs = UnsafePointer(strings.array(procs))
+        c.process.stdin_fd = -1; c.process.stdout_fd = -1; c.process.stderr_fd = -1; c.process.console_socket = -1
+        var pending = box_pending(), failure = box_failure()
+        guard box_clone_container(&c, &pending, &failure) == 0 else { throw Spawner.error(failure) }
+        return pending
+    }
+
+    static func cgroupLines(_ pid: pid_t) -> [String] {
+        (Files.readIfPresent("/proc/\(pid)/cgroup") ?? "").split(separator: "\n").map(String.init)
+    }
+
+    @Test("cgroup v2: cloned straight into its cgroup (clone3 CLONE_INTO_CGROUP), before it is told to go on",
+          .enabled(if: SpawnTests.v2Root != nil, "no cgroup v2 hierarchy on this host"))
+    func cloneIntoV2() throws {
+        let name = "box-spawntest-\(getpid())"
+        let dir = SpawnTests.v2Root! + "/" + name
+        #expect(mkdir(dir, 0o755) == 0)
+        defer { rmdir(dir) }
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        defer { close(fd) }
+        var pending = try Self.hold(cgroupFD: fd, procs: [])
+        // At once: no cgroup.procs write, so nothing to wait for.
+        #expect(Self.cgroupLines(pending.pid).contains("0::/\(name)"), "\(Self.cgroupLines(pending.pid))")
+        box_abandon_container(&pending)
+        #expect(rmdir(dir) == 0, "the abandoned child is still in \(dir)")
+    }
+
+    @Test("cgroup v1: joins its cgroups by cgroup.procs while held",
+          .enabled(if: CgroupMode.detect() != .unified, "no cgroup v1 hierarchy on this host"))
+    func joinV1() throws {
+        let name = "box-spawntest-\(getpid())"
+        let dir = "/sys/fs/cgroup/pids/" + name
+        #expect(mkdir(dir, 0o755) == 0)
+        defer { rmdir(dir) }
+        var pending = try Self.hold(cgroupFD: -1, procs: [dir + "/cgroup.procs"])
+        // The first join on v1 waits for an RCU grace period: milliseconds, so poll.
+        var joined = false
+        for _ in 0..<500 where !joined {
+            joined = Self.cgroupLines(pending.pid).contains { $0.hasSuffix(":pids:/\(name)") }
+            if !joined { usleep(10_000) }
+        }
+        #expect(joined, "\(Self.cgroupLines(pending.pid))")
+        box_abandon_container(&pending)
+        #expect(rmdir(dir) == 0, "the abandoned child is still in \(dir)")
+    }
+}
