@@ -44,6 +44,28 @@ struct LifecycleTests {
         #expect(box.events.filter { $0.type == "network" }.map(\.action) == ["create", "connect", "disconnect", "connect", "disconnect"])
     }
 
+    @Test("a --rm container's overlay is volatile (no syncfs to wait for), a kept one's is not; a crash's volatile leftover does not stop a start")
+    func volatileOverlay() throws {
+        let box = try Sandbox()
+        /// The super options of the overlay mounted at a container's merged dir.
+        func overlayOptions(_ id: String) -> String {
+            let merged = box.engineRoot.overlay + "/" + id + "/merged"
+            let line = (Files.readIfPresent("/proc/self/mountinfo") ?? "").split(separator: "\n").first { $0.split(separator: " ")[4] == merged }
+            return line.map { String($0.split(separator: " - ").last ?? "") } ?? "not mounted"
+        }
+        let gone = try box.detached("--rm", "busybox", "sleep", "600")
+        let kept = try box.detached("busybox", "sleep", "600")
+        #expect(overlayOptions(gone).contains("volatile"), "\(overlayOptions(gone))")
+        #expect(overlayOptions(kept).contains("upperdir") && !overlayOptions(kept).contains("volatile"), "\(overlayOptions(kept))")
+        try box.run("rm", "-f", gone, kept)
+        // What a crash during a volatile mount leaves in the work dir makes overlayfs refuse it; box clears it.
+        let id = try box.run("create", "--rm", "busybox", "echo", "started").out
+        try FileManager.default.createDirectory(atPath: box.engineRoot.overlay + "/" + id + "/work/work/incompat/volatile",
+                                                withIntermediateDirectories: true)
+        let r = try box.run("start", "-a", id)
+        #expect(r.out == "started", "\(r.stderr)")
+    }
+
     @Test("stdout and stderr stay apart, reach the caller and the log")
     func output() throws {
         let box = try Sandbox()

@@ -86,7 +86,7 @@ public struct Monitor {
                                             netnsFD: network.netnsFD)
             do {
                 listener = try UnixSocket.listen(store.root.socket(id))
-                try Rootfs.mountOverlay(layers: spec.LayerDirs, containerLayer: layer)
+                try Rootfs.mountOverlay(layers: spec.LayerDirs, containerLayer: layer, volatile: spec.HostConfig.AutoRemove)
                 try prepareMountTargets()
                 log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
                 try network.configure(spec, store: store)

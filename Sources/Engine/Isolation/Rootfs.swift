@@ -8,15 +8,28 @@ public enum Rootfs {
     /// Mounts the overlay at `layer/merged`: image layers as lowerdirs (topmost first, as overlayfs wants them),
     /// the container's own `diff` as upperdir. The mount lives in the host's mount namespace, like docker's,
     /// so learners can look at it while the container runs.
-    public static func mountOverlay(layers: [String], containerLayer: String) throws {
+    ///
+    /// `volatile` (a --rm container, as podman does since containers/podman#10220): overlayfs skips syncing the
+    /// upper filesystem, above all the syncfs of its unmount, 5 ms or more of every `box run --rm` here. Such
+    /// a layer does not survive a crash, and nobody needs it to: the container is removed when it ends.
+    public static func mountOverlay(layers: [String], containerLayer: String, volatile: Bool = false) throws {
         let merged = containerLayer + "/merged"
         if isMounted(merged) { return }
-        let options = "lowerdir=\(layers.reversed().joined(separator: ":")),upperdir=\(containerLayer)/diff,workdir=\(containerLayer)/work"
+        // A volatile mount that did not end cleanly (the machine crashed) leaves work/work/incompat/volatile,
+        // and overlayfs then refuses the directories (overlayfs.rst, "Volatile mount"): the work dir is scratch.
+        if Files.exists(containerLayer + "/work/work/incompat/volatile") { try? Files.removeTree(containerLayer + "/work/work") }
+        var options = "lowerdir=\(layers.reversed().joined(separator: ":")),upperdir=\(containerLayer)/diff,workdir=\(containerLayer)/work"
         guard options.utf8.count < 4000 else {
             throw BoxError(.mount, "too many image layers for one overlay mount (\(layers.count))")
         }
+        if volatile { options += ",volatile" }
         // nodev: with no device cgroup yet, a node made with CAP_MKNOD (or shipped in a layer) must not open.
-        guard mount("overlay", merged, "overlay", UInt(MS_NODEV), options) == 0 else {
+        var mounted = mount("overlay", merged, "overlay", UInt(MS_NODEV), options) == 0
+        if !mounted && volatile && errno == EINVAL {  // a kernel before 5.10 does not know the option
+            options.removeLast(",volatile".count)
+            mounted = mount("overlay", merged, "overlay", UInt(MS_NODEV), options) == 0
+        }
+        guard mounted else {
             throw BoxError.sys(.mount, "mount overlay on \(merged) (is the overlay module loaded? try: modprobe overlay)")
         }
     }
