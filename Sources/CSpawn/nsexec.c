@@ -68,6 +68,7 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
 
     static const char *cgroups[MAX_ITEMS + 1];
     size_t ncgroups = 0;
+    static uint32_t groups[MAX_ITEMS];
     unsigned long long started = 0;
     struct box_process p = {.cwd = "/", .caps = 0, .last_cap = box_cap_last(), .no_new_privs = 1,
                             .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .console_socket = -1};
@@ -80,6 +81,7 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
         else if (strncmp(a, "--start=", 8) == 0) started = strtoull(a + 8, NULL, 10);
         else if (strncmp(a, "--uid=", 6) == 0) p.uid = (uint32_t)strtoul(a + 6, NULL, 10);
         else if (strncmp(a, "--gid=", 6) == 0) p.gid = (uint32_t)strtoul(a + 6, NULL, 10);
+        else if (strncmp(a, "--group=", 8) == 0 && p.ngroups < MAX_ITEMS) groups[p.ngroups++] = (uint32_t)strtoul(a + 8, NULL, 10);
         else if (strncmp(a, "--caps=", 7) == 0) p.caps = strtoull(a + 7, NULL, 16);
         else if (strncmp(a, "--cwd=", 6) == 0) p.cwd = a + 6;
         else if (strcmp(a, "--tty") == 0) p.tty = 1;
@@ -90,6 +92,7 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
     if (errfd >= 0) fcntl(errfd, F_SETFD, FD_CLOEXEC);  // the command must not inherit it
     if (p.console_socket >= 0) fcntl(p.console_socket, F_SETFD, FD_CLOEXEC);
     if (pid <= 0 || i + 1 >= argc) report(errfd, EINVAL, "nsexec: %s", "usage: __nsexec --pid=PID ... -- CMD");
+    p.groups = groups;
     p.envp = (const char *const *)envp;
     p.argv = (const char *const *)&argv[i + 1];
 

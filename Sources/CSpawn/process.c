@@ -77,7 +77,7 @@ static int drop_bounding_set(const struct box_process *p, struct box_failure *f)
 
 static int set_ids(const struct box_process *p, struct box_failure *f) {
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) { fail(f, errno, "set keepcaps%s", ""); return -1; }
-    if (syscall(SYS_setgroups, 0, NULL) < 0) { fail(f, errno, "setgroups%s", ""); return -1; }
+    if (syscall(SYS_setgroups, p->ngroups, p->groups) < 0) { fail(f, errno, "setgroups%s", ""); return -1; }
     if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0) { fail(f, errno, "setgid %s", ""); return -1; }
     if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0) { fail(f, errno, "setuid %s", ""); return -1; }
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) { fail(f, errno, "clear keepcaps%s", ""); return -1; }

@@ -14,6 +14,13 @@ struct LifecycleTests {
         let notExec = try box.run("run", "--rm", "busybox", "/etc/passwd")
         #expect(notExec.status == 126, "\(notExec.stderr)")
         #expect(notExec.stderr.contains("Permission denied"))
+        // A script without #! cannot be exec'd (execve runs no shell): 126, and what to do about it.
+        let id = try box.run("create", "busybox", "/script").out
+        let layer = box.engineRoot.overlay + "/" + id + "/diff"
+        FileManager.default.createFile(atPath: layer + "/script", contents: Data("echo hi\n".utf8), attributes: [.posixPermissions: 0o755])
+        let noShebang = try box.run("start", "-a", id)
+        #expect(noShebang.status == 126, "\(noShebang.stderr)")
+        #expect(noShebang.stderr.contains("exec format error (a script needs a #! line"), "\(noShebang.stderr)")
     }
 
     @Test("PID 1 ignores even SIGKILL sent from inside its own namespace")
@@ -164,6 +171,10 @@ struct LifecycleTests {
         // A user added inside the running container is known to exec -u.
         #expect(try box.run("exec", "c1", "sh", "-c", "echo bob:x:1234:1234::/home:/bin/sh >> /etc/passwd").status == 0)
         #expect(try box.run("exec", "-u", "bob", "c1", "id", "-u").out == "1234")
+        // Supplementary groups as runc sets them: the groups that list the user, else its own group alone.
+        #expect(try box.run("exec", "c1", "sh", "-c", "echo staff:x:50:bob >> /etc/group").status == 0)
+        #expect(try box.run("exec", "-u", "bob", "c1", "id", "-G").out == "1234 50")
+        #expect(try box.run("exec", "c1", "id", "-G").out == "0")
         _ = try box.run("stop", "-t", "0", "c1")
         let stopped = try box.run("exec", "c1", "true")
         #expect(stopped.status == 1 && stopped.stderr.contains("is not running"))

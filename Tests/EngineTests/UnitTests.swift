@@ -71,11 +71,22 @@ struct ParsingTests {
         #expect(throws: BoxError.self) { try Capabilities.mask(add: ["FLY"], drop: []) }
     }
 
-    @Test("users: numbers, or names looked up in the image's passwd and group")
+    @Test("users: numbers, or names looked up in the image's passwd and group; supplementary groups as runc's")
     func users() throws {
-        #expect(try UserSpec.resolve("", layers: []) == UserSpec(uid: 0, gid: 0))
-        #expect(try UserSpec.resolve("1000:1001", layers: []) == UserSpec(uid: 1000, gid: 1001))
+        #expect(try UserSpec.resolve("", layers: []) == UserSpec(uid: 0, gid: 0, groups: [0]))
+        #expect(try UserSpec.resolve("1000:1001", layers: []) == UserSpec(uid: 1000, gid: 1001, groups: [1001]))
         #expect(throws: BoxError.self) { try UserSpec.resolve("nobody", layers: []) }
+
+        let layer = "/tmp/box-users-\(getpid())"
+        defer { try? Files.removeTree(layer) }
+        try Files.mkdirs(layer + "/etc")
+        try Files.writeAtomically(layer + "/etc/passwd", "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/app:/bin/sh\n")
+        try Files.writeAtomically(layer + "/etc/group", "root:x:0:\nwheel:x:10:root,app\naudio:x:29:app\napp:x:1000:\n")
+        #expect(try UserSpec.resolve("app", layers: [layer]) == UserSpec(uid: 1000, gid: 1000, groups: [1000, 10, 29]))
+        #expect(try UserSpec.resolve("1000", layers: [layer]) == UserSpec(uid: 1000, gid: 1000, groups: [1000, 10, 29]))
+        #expect(try UserSpec.resolve("", layers: [layer]) == UserSpec(uid: 0, gid: 0, groups: [0, 10]))
+        #expect(try UserSpec.resolve("app:audio", layers: [layer]) == UserSpec(uid: 1000, gid: 29, groups: [29]))
+        #expect(try UserSpec.resolve("4242", layers: [layer]) == UserSpec(uid: 4242, gid: 0, groups: [0]))
     }
 
     @Test("container names follow docker's rule")

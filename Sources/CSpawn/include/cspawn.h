@@ -25,6 +25,8 @@ struct box_process {
     const char *const *envp;
     const char *cwd;          ///< inside the container
     uint32_t uid, gid;
+    const uint32_t *groups;   ///< supplementary groups (runc's rule: those of the image's /etc/group that list
+    size_t ngroups;           ///< the user, else the primary gid alone); none if ngroups is 0
     uint64_t caps;            ///< capability bits kept in the bounding, permitted and effective sets
     int last_cap;             ///< /proc/sys/kernel/cap_last_cap
     int no_new_privs;

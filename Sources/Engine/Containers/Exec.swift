@@ -45,7 +45,7 @@ public struct Exec: Sendable {
         var argv = [Subprocess.selfExecutable(), "__nsexec", "--pid=\(current.state.Pid)",
                     "--start=\(current.state.PidStartTime)", "--errfd=3",
                     "--uid=\(user.uid)", "--gid=\(user.gid)", "--caps=\(String(spec.Capabilities, radix: 16))",
-                    "--cwd=\(workdir)"]
+                    "--cwd=\(workdir)"] + user.groups.map { "--group=\($0)" }
         if o.tty { argv.append("--tty") }
         // The command joins the container's cgroup too: its limits hold for everything inside.
         argv += Cgroups.driver().procsFiles(spec.cgroup).filter { Files.exists($0) }.map { "--cgroup=\($0)" }
@@ -108,13 +108,7 @@ public struct Exec: Sendable {
         let n = withUnsafeMutableBytes(of: &failure) { read(errPipe[0], $0.baseAddress, $0.count) }
         store.journal.record(Event(action: "exec_die", id: c.id, name: c.name, image: spec.Config.Image,
                                    attributes: ["execID": execID, "command": commandLine, "exitCode": String(code)]))
-        if n == MemoryLayout<box_failure>.size {
-            let stage = withUnsafePointer(to: failure.stage) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 496) { String(cString: $0) }
-            }
-            throw BoxError(.exec, stage, errno: stage.hasPrefix("exec: \"") ? nil : failure.err,
-                           exitCode: Spawner.exitCode(forStage: stage, errno: failure.err))
-        }
+        if n == MemoryLayout<box_failure>.size { throw Spawner.error(failure, .exec) }
         return code
     }
 }

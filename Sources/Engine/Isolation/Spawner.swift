@@ -91,6 +91,11 @@ public enum Spawner {
         process.cwd = UnsafePointer(strings.c(spec.Config.WorkingDir))
         process.uid = user.uid
         process.gid = user.gid
+        let groups = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, user.groups.count))
+        defer { groups.deallocate() }  // after clone: the child has its own copy
+        groups.initialize(from: user.groups, count: user.groups.count)
+        process.groups = UnsafePointer(groups)
+        process.ngroups = user.groups.count
         process.caps = spec.Capabilities
         process.last_cap = box_cap_last()
         process.no_new_privs = 1
@@ -121,13 +126,19 @@ public enum Spawner {
         return Pending(c: pending)  // the child has its own copy of every string: `strings` may go
     }
 
-    static func error(_ failure: box_failure) -> BoxError {
+    /// The failure a child sent back, as `box` reports it (for PID 1, or with `.exec` for `box exec`).
+    static func error(_ failure: box_failure, _ where: BoxError.Stage = .start) -> BoxError {
         let stage = withUnsafePointer(to: failure.stage) {
             $0.withMemoryRebound(to: CChar.self, capacity: 496) { String(cString: $0) }
         }
+        let code = exitCode(forStage: stage, errno: failure.err)
+        if failure.err == ENOEXEC {
+            // execve(2) runs no shell: what people meet is a script without its #! line.
+            return BoxError(`where`, stage + ": exec format error (a script needs a #! line such as #!/bin/sh;"
+                            + " a program must be built for this machine)", exitCode: code)
+        }
         // The PATH search failure is already a whole sentence (docker's); strerror would only repeat it.
-        let errno: Int32? = stage.hasPrefix("exec: \"") ? nil : failure.err
-        return BoxError(.start, stage, errno: errno, exitCode: exitCode(forStage: stage, errno: failure.err))
+        return BoxError(`where`, stage, errno: stage.hasPrefix("exec: \"") ? nil : failure.err, exitCode: code)
     }
 }
 

@@ -37,28 +37,40 @@ public struct Volume: Sendable, Equatable {
 public struct UserSpec: Sendable, Equatable {
     public var uid: UInt32
     public var gid: UInt32
+    /// Supplementary groups, as runc sets them (libcontainer/user's GetExecUser): every group of the image's
+    /// /etc/group that lists the user by name, or else the primary group alone.
+    public var groups: [UInt32] = []
+
+    public init(uid: UInt32, gid: UInt32, groups: [UInt32]? = nil) {
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups ?? [gid]
+    }
 
     public static func resolve(_ text: String, layers: [String]) throws -> UserSpec {
-        if text.isEmpty { return UserSpec(uid: 0, gid: 0) }
-        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        func lookup(_ file: String, _ name: String) -> [String]? {
-            // The topmost layer that has the file wins, as in the merged view.
+        // No user: root, looked up like any other (its groups count too).
+        let parts = (text.isEmpty ? "0" : text).split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        /// The entries of /etc/passwd or /etc/group of the topmost layer that has the file (as in the merged view).
+        func entries(_ file: String) -> [[String]] {
             for layer in layers.reversed() {
                 guard let content = Files.readIfPresent(layer + "/etc/" + file) else { continue }
-                for line in content.split(separator: "\n") {
-                    let fields = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-                    if fields.first == name { return fields }
-                }
-                return nil
+                return content.split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
             }
-            return nil
+            return []
         }
+        func lookup(_ file: String, _ name: String) -> [String]? { entries(file).first { $0.first == name } }
         var gid: UInt32? = nil
         let uid: UInt32
+        var name: String? = nil
         if let n = UInt32(parts[0]) {
             uid = n
+            // A number the image's passwd knows has that entry's name and group (runc's GetExecUser); else gid 0.
+            let known = entries("passwd").first { $0.count > 3 && UInt32($0[2]) == n }
+            name = known?[0]
+            gid = known.flatMap { UInt32($0[3]) }
         } else if let fields = lookup("passwd", parts[0]), fields.count > 3, let n = UInt32(fields[2]) {
             uid = n
+            name = parts[0]
             gid = UInt32(fields[3])
         } else {
             throw BoxError(.usage, "unable to find user \(parts[0]): no matching entries in the image's /etc/passwd", exitCode: 125)
@@ -72,6 +84,13 @@ public struct UserSpec: Sendable, Equatable {
                 throw BoxError(.usage, "unable to find group \(parts[1]): no matching entries in the image's /etc/group")
             }
         }
-        return UserSpec(uid: uid, gid: gid ?? 0)
+        let primary = gid ?? 0
+        // Only when no group is named: with -u USER:GROUP docker and runc keep to that one group.
+        var groups = [primary]
+        if parts.count == 1, let name {
+            let member = entries("group").filter { $0.count > 3 && $0[3].split(separator: ",").contains(Substring(name)) }
+            groups += member.compactMap { UInt32($0[2]) }.filter { $0 != primary }
+        }
+        return UserSpec(uid: uid, gid: primary, groups: groups)
     }
 }
