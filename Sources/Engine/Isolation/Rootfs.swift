@@ -10,7 +10,7 @@ public enum Rootfs {
     /// so learners can look at it while the container runs.
     ///
     /// `volatile` (a --rm container, as podman does since containers/podman#10220): overlayfs skips syncing the
-    /// upper filesystem, above all the syncfs of its unmount, 5 ms or more of every `box run --rm` here. Such
+    /// upper filesystem, above all the syncfs of its unmount (up to a few ms here, more with a busy disk). Such
     /// a layer does not survive a crash, and nobody needs it to: the container is removed when it ends.
     public static func mountOverlay(layers: [String], containerLayer: String, volatile: Bool = false) throws {
         let merged = containerLayer + "/merged"
