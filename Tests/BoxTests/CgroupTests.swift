@@ -42,6 +42,15 @@ struct CgroupTests {
         #expect(!FileManager.default.fileExists(atPath: (pidsMax as NSString).deletingLastPathComponent))
     }
 
+    @Test("inside, /sys/fs/cgroup is the container's own cgroup, read-only: its limits can be read, not changed")
+    func cgroupfsInside() throws {
+        let box = try Sandbox()
+        let file = CgroupMode.detect() == .unified ? "/sys/fs/cgroup/pids.max" : "/sys/fs/cgroup/pids/pids.max"
+        let r = try box.run("run", "--rm", "--pids-limit", "20", "busybox", "sh", "-c",
+                            "cat \(file); echo 5 > \(file) || echo refused; touch /sys/fs/cgroup/x || echo refused")
+        #expect(r.out == "20\nrefused\nrefused", "\(r.out) \(r.stderr)")
+    }
+
     @Test("--pids-limit stops a fork loop at the limit")
     func pidsLimit() throws {
         let box = try Sandbox()

@@ -112,6 +112,25 @@ struct KernelTextTests {
         #expect(CgroupMode.detect() == CgroupMode.detect(mountinfo: Files.readIfPresent("/proc/self/mountinfo")))
     }
 
+    @Test("cgroup mounts for a container: one cgroup2, or v1's hierarchies with the host's controller sets")
+    func cgroupMounts() {
+        let v2 = Rootfs.cgroupMounts("/r/sys/fs/cgroup", .unified)
+        #expect(v2.map(\.fstype) == ["cgroup2"] && v2[0].flags & UInt(MS_RDONLY) != 0)
+        let hybrid = """
+        31 23 0:28 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
+        32 31 0:29 / /sys/fs/cgroup/unified rw,nosuid shared:9 - cgroup2 cgroup2 rw,nsdelegate
+        33 31 0:30 / /sys/fs/cgroup/systemd rw,nosuid shared:10 - cgroup cgroup rw,xattr,name=systemd
+        34 31 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:11 - cgroup cgroup rw,cpu,cpuacct
+        35 31 0:32 / /sys/fs/cgroup/memory rw,nosuid shared:12 - cgroup cgroup rw,memory
+        36 23 0:33 / /sys/kernel/tracing rw - tracefs tracefs rw
+        """
+        let v1 = Rootfs.cgroupMounts("/r/sys/fs/cgroup", .hybrid, mountinfo: hybrid)
+        #expect(v1.map(\.target) == ["/r/sys/fs/cgroup", "/r/sys/fs/cgroup/unified", "/r/sys/fs/cgroup/systemd",
+                                     "/r/sys/fs/cgroup/cpu,cpuacct", "/r/sys/fs/cgroup/memory", "/r/sys/fs/cgroup"])
+        #expect(v1.map { $0.data ?? "" } == ["mode=755", "", "name=systemd", "cpu,cpuacct", "memory", "mode=755"])
+        #expect(v1.last!.flags & UInt(MS_REMOUNT | MS_RDONLY) == UInt(MS_REMOUNT | MS_RDONLY))  // read-only last
+    }
+
     @Test("mountinfo escapes are undone")
     func unescape() {
         #expect(Rootfs.unescape("/tmp/with\\040space") == "/tmp/with space")

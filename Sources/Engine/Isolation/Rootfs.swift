@@ -122,13 +122,49 @@ public enum Rootfs {
         public var readOnly: Bool
     }
 
+    /// The container's own cgroups at /sys/fs/cgroup, read-only, as docker shows them: mounted after PID 1 has
+    /// taken its cgroup namespace, each hierarchy's root is the container's cgroup (`cat /sys/fs/cgroup/
+    /// memory.max` inside tells its limit). cgroup v2: one cgroup2 mount. v1: a tmpfs holding each hierarchy
+    /// the host mounts under /sys/fs/cgroup, with the host's controller sets (cpu,cpuacct may be one), and
+    /// unified/ on a hybrid host; the tmpfs is made read-only last (runc's mountCgroupV1 does the same).
+    static func cgroupMounts(_ target: String, _ mode: CgroupMode,
+                             mountinfo: String? = nil) -> [MountEntry] {
+        let flags = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        if mode == .unified {
+            return [.init(source: "cgroup", target: target, fstype: "cgroup2", flags: flags | UInt(MS_RDONLY), data: nil, readOnly: false)]
+        }
+        var list: [MountEntry] = [.init(source: "tmpfs", target: target, fstype: "tmpfs", flags: flags, data: "mode=755", readOnly: false)]
+        for line in (mountinfo ?? Files.readIfPresent("/proc/self/mountinfo") ?? "").split(separator: "\n") {
+            // "... mountpoint options [optional fields] - fstype source superoptions"
+            let halves = line.split(separator: " - ", maxSplits: 1)
+            guard halves.count == 2 else { continue }
+            let before = halves[0].split(separator: " "), after = halves[1].split(separator: " ")
+            guard before.count > 4, after.count > 2, before[4].hasPrefix("/sys/fs/cgroup/") else { continue }
+            let name = before[4].dropFirst("/sys/fs/cgroup/".count)
+            guard !name.isEmpty, !name.contains("/") else { continue }
+            if after[0] == "cgroup2" {
+                list.append(.init(source: "cgroup", target: target + "/" + name, fstype: "cgroup2", flags: flags | UInt(MS_RDONLY),
+                                  data: nil, readOnly: false))
+            } else if after[0] == "cgroup" {
+                // The hierarchy's controllers (and name=) from the super options, without rw/ro and other flags.
+                let options = after[2].split(separator: ",").filter { $0 != "rw" && $0 != "ro" && $0 != "xattr" && $0 != "clone_children" }
+                list.append(.init(source: "cgroup", target: target + "/" + name, fstype: "cgroup", flags: flags | UInt(MS_RDONLY),
+                                  data: options.joined(separator: ","), readOnly: false))
+            }
+        }
+        list.append(.init(source: "tmpfs", target: target, fstype: nil, flags: flags | UInt(MS_REMOUNT | MS_RDONLY),
+                          data: "mode=755", readOnly: false))
+        return list
+    }
+
     /// Where the kernel's own filesystems go: each must be a plain directory in the image (or absent), never a
     /// symlink that would carry the mount out of the rootfs (runc's checkProcMount).
     public static let systemMountPoints = ["/proc", "/sys", "/dev"]
 
     /// The container's mounts, in order: runc's default spec (proc before pivot_root, sysfs read-only, a nodev
     /// tmpfs /dev with devpts, shm and mqueue), then the per-container /etc files, then the user's volumes.
-    public static func mounts(rootfs: String, containerDir: String, volumes: [Volume]) -> [MountEntry] {
+    public static func mounts(rootfs: String, containerDir: String, volumes: [Volume],
+                              cgroups: CgroupMode = CgroupMode.detect()) -> [MountEntry] {
         let nosuidNodevNoexec = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
         var list: [MountEntry] = [
             .init(source: "proc", target: rootfs + "/proc", fstype: "proc", flags: nosuidNodevNoexec, data: nil, readOnly: false),
@@ -144,6 +180,7 @@ public enum Rootfs {
         // writable submounts, /sys/fs/cgroup among them); runc mounts it the same way.
         list.append(.init(source: "sysfs", target: rootfs + "/sys", fstype: "sysfs",
                           flags: nosuidNodevNoexec | UInt(MS_RDONLY), data: nil, readOnly: false))
+        list += cgroupMounts(rootfs + "/sys/fs/cgroup", cgroups)
         for file in ["hostname", "hosts", "resolv.conf"] {
             list.append(.init(source: containerDir + "/" + file, target: rootfs + "/etc/" + file, fstype: nil,
                               flags: UInt(MS_BIND), data: nil, readOnly: false))
