@@ -27,8 +27,8 @@ let package = Package(
         // Headers only: libarchive itself is loaded with dlopen on first use (Engine/Images/Libarchive.swift), so
         // no pkgConfig here, whose -larchive would load it (and nine more libraries) into every process.
         .systemLibrary(name: "CLibarchive", providers: [.apt(["libarchive-dev"])]),
-        // sha256 from GNU Nettle, which libarchive already loads: swift-crypto would pull full Foundation
-        // (and ICU) into every `box` start.
+        // sha256 from GNU Nettle, a small C library with no dependencies: swift-crypto would pull full
+        // Foundation (and ICU) into every `box` start.
         .systemLibrary(name: "CNettle", pkgConfig: "nettle", providers: [.apt(["nettle-dev"])]),
         .target(
             name: "Engine",

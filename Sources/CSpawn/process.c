@@ -140,6 +140,9 @@ static void exec_in_path(const struct box_process *p, struct box_failure *f) {
             strcpy(candidate + len + 1, file);
             execve(candidate, argv, envp);
             if (errno == EACCES) saw_eacces = 1;
+            // Found, but not something the kernel runs (a script without #!): that is the answer (execvp
+            // would hand it to /bin/sh; runc and docker do not).
+            if (errno == ENOEXEC) { fail(f, ENOEXEC, "exec %s", candidate); return; }
         }
         path = *end ? end + 1 : end;
     }

@@ -333,14 +333,15 @@ int box_clone_container(const struct box_container *c, struct box_pending *p, st
     pid_t pid = -1;
     if (c->cgroup_fd >= 0) {
         // cgroup v2: born in its cgroup (as crun does with clone3), so it has nothing to join and no grace period
-        // to wait for. Like fork, the child goes on from here on its copy of our stack. A kernel without
-        // CLONE_INTO_CGROUP (ENOSYS, E2BIG, EINVAL) falls back to clone and joining.
+        // to wait for. Like fork, the child goes on from here on its copy of our stack. Any failure (ENOSYS,
+        // E2BIG or EINVAL before Linux 5.7, EPERM from a seccomp filter) falls back to clone and joining.
         struct box_clone_args ca = {.flags = (uint64_t)(flags & ~0xff) | BOX_CLONE_INTO_CGROUP, .pidfd = (uint64_t)(uintptr_t)&fd,
                                     .exit_signal = SIGCHLD, .cgroup = (uint64_t)c->cgroup_fd};
         pid = syscall(SYS_clone3, &ca, sizeof ca);
         if (pid == 0) {
             args.in_cgroup = 1;
             container_child(&args);  // never returns
+            _exit(127);
         }
     }
     if (pid < 0) pid = clone(container_child, stack + guard + stack_size, flags, &args, &fd);

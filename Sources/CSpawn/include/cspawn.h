@@ -25,8 +25,8 @@ struct box_process {
     const char *const *envp;
     const char *cwd;          ///< inside the container
     uint32_t uid, gid;
-    const uint32_t *groups;   ///< supplementary groups (runc's rule: those of the image's /etc/group that list
-    size_t ngroups;           ///< the user, else the primary gid alone); none if ngroups is 0
+    const uint32_t *groups;   ///< supplementary groups: the primary one and those of the image's /etc/group
+    size_t ngroups;           ///< that list the user (see UserSpec); none if ngroups is 0
     uint64_t caps;            ///< capability bits kept in the bounding, permitted and effective sets
     int last_cap;             ///< /proc/sys/kernel/cap_last_cap
     int no_new_privs;
@@ -75,6 +75,7 @@ struct box_pending {
 /// 0, or -1 with `failure` filled in.
 int box_clone_container(const struct box_container *c, struct box_pending *p, struct box_failure *failure);
 /// Lets a held PID 1 go on; returns 0 once it has exec'd, or -1 with `failure` filled in (the child reaped).
+/// The caller must ignore SIGPIPE (the monitor does): a child that already failed has closed its end.
 int box_start_container(struct box_pending *p, struct box_failure *failure);
 /// Gives up on a held PID 1: it exits without running anything, and is reaped here.
 void box_abandon_container(struct box_pending *p);

@@ -134,6 +134,9 @@ public struct CgroupV1: CgroupDriver {
     public let root: String
     public var mode: CgroupMode { .legacy }
     static let controllers = ["memory", "pids", "cpu", "cpuacct", "cpuset", "freezer"]
+    /// Every v1 controller the kernel has (cgroup-v1 docs); what else a cgroup mount's options hold is not one.
+    static let knownControllers: Set<String> = ["cpuset", "cpu", "cpuacct", "blkio", "memory", "devices", "freezer",
+                                                "net_cls", "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc", "debug"]
 
     public init(root: String = "/sys/fs/cgroup") { self.root = root }
 

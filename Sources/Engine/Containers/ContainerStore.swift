@@ -257,12 +257,18 @@ public struct ContainerStore: Sendable {
     /// `box run` the exit code. What a crash leaves in trash is deleted by the next `discard`.
     func discard(_ spec: ContainerSpec) throws -> [String] {
         var trash: [String] = []
-        for (path, kind) in [(root.containerDir(spec.ID), "container"), (layerPath(spec.ID), "layer")] {
+        try Files.mkdirs(root.trash, mode: 0o711)  // an engine root older than trash/ has none yet
+        // The layer first: if it cannot move, the container is still in the store and `box rm` can be retried.
+        for (path, kind) in [(layerPath(spec.ID), "layer"), (root.containerDir(spec.ID), "container")] {
+            var st = stat()
+            guard lstat(path, &st) == 0 else { continue }  // gone already (a half-finished removal)
             let to = root.trash + "/\(kind)-\(spec.ID)"
             try? Files.removeTree(to)
             if rename(path, to) == 0 {
                 trash.append(to)
-            } else if errno != ENOENT {
+            } else if errno == EXDEV {
+                try Files.removeTree(path)  // on another filesystem than trash/: deleted in place, now
+            } else {
                 throw BoxError.sys(.remove, "move \(path) out of the store")
             }
         }

@@ -187,7 +187,7 @@ public struct Monitor {
         return UInt32(min(5_000_000, 100_000 << min(state.RestartCount, 6)))
     }
 
-    /// Bind-mount targets are created in the merged view before clone. A symlink anywhere on the way is refused:
+    /// Bind-mount targets are created in the merged view before PID 1 goes on (it makes its mount namespace then). A symlink anywhere on the way is refused:
     /// on the host side it would resolve outside the container (runc uses securejoin for the same reason).
     func prepareMountTargets() throws {
         for path in Rootfs.systemMountPoints {
@@ -474,6 +474,8 @@ struct ContainerIO {
 
     mutating func closeAll() {
         closeChildEnds()
+        if consoleReceiver >= 0 { close(consoleReceiver) }  // a start given up before the terminal came
+        consoleReceiver = -1
         outputs.forEach { close($0.fd) }
         outputs = []
         if input >= 0 && !tty { close(input) }

@@ -15,8 +15,9 @@ public enum Rootfs {
     public static func mountOverlay(layers: [String], containerLayer: String, volatile: Bool = false) throws {
         let merged = containerLayer + "/merged"
         if isMounted(merged) { return }
-        // A volatile mount that did not end cleanly (the machine crashed) leaves work/work/incompat/volatile,
-        // and overlayfs then refuses the directories (overlayfs.rst, "Volatile mount"): the work dir is scratch.
+        // Every volatile mount leaves work/work/incompat/volatile behind (a clean unmount too), and overlayfs
+        // refuses to mount those directories again while it is there (overlayfs.rst, "Volatile mount"); the
+        // work dir is scratch, so it goes (a --rm container is mounted again by `box cp` or a crash's restart).
         if Files.exists(containerLayer + "/work/work/incompat/volatile") { try? Files.removeTree(containerLayer + "/work/work") }
         var options = "lowerdir=\(layers.reversed().joined(separator: ":")),upperdir=\(containerLayer)/diff,workdir=\(containerLayer)/work"
         guard options.utf8.count < 4000 else {
@@ -124,9 +125,10 @@ public enum Rootfs {
 
     /// The container's own cgroups at /sys/fs/cgroup, read-only, as docker shows them: mounted after PID 1 has
     /// taken its cgroup namespace, each hierarchy's root is the container's cgroup (`cat /sys/fs/cgroup/
-    /// memory.max` inside tells its limit). cgroup v2: one cgroup2 mount. v1: a tmpfs holding each hierarchy
-    /// the host mounts under /sys/fs/cgroup, with the host's controller sets (cpu,cpuacct may be one), and
-    /// unified/ on a hybrid host; the tmpfs is made read-only last (runc's mountCgroupV1 does the same).
+    /// memory.max` inside tells its limit). cgroup v2: one cgroup2 mount. v1: a tmpfs holding the hierarchies
+    /// PID 1 joined (box's controllers, with the host's controller sets: cpu,cpuacct may be one; a hierarchy it
+    /// did not join would be rooted at the monitor's cgroup), made read-only last (runc's mountCgroupV1).
+    /// Not done: the host's cpu -> cpu,cpuacct style symlinks.
     static func cgroupMounts(_ target: String, _ mode: CgroupMode,
                              mountinfo: String? = nil) -> [MountEntry] {
         let flags = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -142,15 +144,13 @@ public enum Rootfs {
             guard before.count > 4, after.count > 2, before[4].hasPrefix("/sys/fs/cgroup/") else { continue }
             let name = before[4].dropFirst("/sys/fs/cgroup/".count)
             guard !name.isEmpty, !name.contains("/") else { continue }
-            if after[0] == "cgroup2" {
-                list.append(.init(source: "cgroup", target: target + "/" + name, fstype: "cgroup2", flags: flags | UInt(MS_RDONLY),
-                                  data: nil, readOnly: false))
-            } else if after[0] == "cgroup" {
-                // The hierarchy's controllers (and name=) from the super options, without rw/ro and other flags.
-                let options = after[2].split(separator: ",").filter { $0 != "rw" && $0 != "ro" && $0 != "xattr" && $0 != "clone_children" }
-                list.append(.init(source: "cgroup", target: target + "/" + name, fstype: "cgroup", flags: flags | UInt(MS_RDONLY),
-                                  data: options.joined(separator: ","), readOnly: false))
-            }
+            guard after[0] == "cgroup" else { continue }
+            // Only the controllers, from the super options (not release_agent=, noprefix, xattr, ...), and only
+            // a hierarchy with one of the controllers box puts PID 1 in.
+            let controllers = after[2].split(separator: ",").map(String.init).filter(CgroupV1.knownControllers.contains)
+            guard controllers.contains(where: CgroupV1.controllers.contains) else { continue }
+            list.append(.init(source: "cgroup", target: target + "/" + name, fstype: "cgroup", flags: flags | UInt(MS_RDONLY),
+                              data: controllers.joined(separator: ","), readOnly: false))
         }
         list.append(.init(source: "tmpfs", target: target, fstype: nil, flags: flags | UInt(MS_REMOUNT | MS_RDONLY),
                           data: "mode=755", readOnly: false))

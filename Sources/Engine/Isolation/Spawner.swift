@@ -24,7 +24,8 @@ public enum Spawner {
     }
 
     /// PID 1 cloned and joining its cgroups, held back until `start(_:)` (or given up with `abandon(_:)`).
-    public struct Pending: Sendable {
+    /// Not copyable: it is started or abandoned exactly once (each closes its descriptors).
+    public struct Pending: ~Copyable, Sendable {
         fileprivate var c: box_pending
         public var pid: Int32 { c.pid }
     }
@@ -44,7 +45,7 @@ public enum Spawner {
     }
 
     /// Lets a held PID 1 build its root filesystem and exec; returns once it has, or throws its failure.
-    public static func start(_ pending: Pending) throws -> Started {
+    public static func start(_ pending: consuming Pending) throws -> Started {
         var p = pending.c
         var failure = box_failure()
         guard box_start_container(&p, &failure) == 0 else { throw error(failure) }
@@ -52,7 +53,7 @@ public enum Spawner {
     }
 
     /// Gives up on a held PID 1 (a later step of the start failed): it exits having run nothing.
-    public static func abandon(_ pending: Pending) {
+    public static func abandon(_ pending: consuming Pending) {
         var p = pending.c
         box_abandon_container(&p)
     }

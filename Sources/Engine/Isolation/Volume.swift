@@ -37,8 +37,9 @@ public struct Volume: Sendable, Equatable {
 public struct UserSpec: Sendable, Equatable {
     public var uid: UInt32
     public var gid: UInt32
-    /// Supplementary groups, as runc sets them (libcontainer/user's GetExecUser): every group of the image's
-    /// /etc/group that lists the user by name, or else the primary group alone.
+    /// Supplementary groups: the primary group, then every group of the image's /etc/group that lists the
+    /// user by name (as `docker run busybox id` shows: groups=0(root),10(wheel)); only the named group with
+    /// -u USER:GROUP.
     public var groups: [UInt32] = []
 
     public init(uid: UInt32, gid: UInt32, groups: [UInt32]? = nil) {

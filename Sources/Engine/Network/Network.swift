@@ -187,12 +187,11 @@ public struct NetworkStore: Sendable {
         throw BoxError(.network, "network \(name) not found (box network ls lists them)", exitCode: 1)
     }
 
-    /// `durable: false` for lease changes: after a power cut no container runs, and a lease lost or kept is put
-    /// right by the next `lease` (it frees leases of containers that are gone), so the fsync would buy nothing
-    /// and cost every start and stop a millisecond.
-    func save(_ n: Network, durable: Bool = true) throws {
+    /// Always fsynced, leases included: the leases share the file with the network's definition, which a
+    /// rename without fsync could leave empty after a power cut on some filesystems (XFS).
+    func save(_ n: Network) throws {
         try Files.mkdirs(directory)
-        try Files.writeAtomically(path(n.Name), try Files.encode(n, pretty: true), durable: durable)
+        try Files.writeAtomically(path(n.Name), try Files.encode(n, pretty: true))
     }
 
     /// Under the engine lock.
@@ -285,7 +284,7 @@ public struct NetworkStore: Sendable {
             throw BoxError(.network, "no free address left in \(n.Name) (\(n.Subnet))")
         }
         n.Leases[ip.description] = container
-        try save(n, durable: false)
+        try save(n)
         return (n, ip)
     }
 
@@ -293,7 +292,7 @@ public struct NetworkStore: Sendable {
     func release(_ networkName: String, container: String) {
         guard var n = try? Files.decode(Network.self, from: path(networkName)) else { return }
         n.Leases = n.Leases.filter { $0.value != container }
-        try? save(n, durable: false)
+        try? save(n)
     }
 
     // MARK: the host
