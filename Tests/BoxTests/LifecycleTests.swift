@@ -21,6 +21,14 @@ struct LifecycleTests {
         let noShebang = try box.run("start", "-a", id)
         #expect(noShebang.status == 126, "\(noShebang.stderr)")
         #expect(noShebang.stderr.contains("exec format error (a script needs a #! line"), "\(noShebang.stderr)")
+        // The same script found through PATH: found, so 126 and the same advice, not "not found" (127).
+        let onPath = try box.run("create", "busybox", "script").out
+        try FileManager.default.createDirectory(atPath: box.engineRoot.overlay + "/" + onPath + "/diff/usr/local/bin",
+                                                withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: box.engineRoot.overlay + "/" + onPath + "/diff/usr/local/bin/script",
+                                       contents: Data("echo hi\n".utf8), attributes: [.posixPermissions: 0o755])
+        let viaPath = try box.run("start", "-a", onPath)
+        #expect(viaPath.status == 126 && viaPath.stderr.contains("exec /usr/local/bin/script: exec format error"), "\(viaPath.stderr)")
     }
 
     @Test("PID 1 ignores even SIGKILL sent from inside its own namespace")
