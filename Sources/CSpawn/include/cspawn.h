@@ -41,7 +41,7 @@ struct box_container {
     struct box_process process;
     const char *rootfs;                  ///< the merged overlay directory on the host
     const char *hostname;
-    int namespaces;                      ///< CLONE_NEW* flags (CLONE_NEWCGROUP is unshared after joining cgroups)
+    int namespaces;                      ///< CLONE_NEW* flags (mount and cgroup ones are unshared when PID 1 goes on)
     int netns_fd;                        ///< -1, or a network namespace to join instead of a new one
     const struct box_mount *mounts;
     size_t nmounts;

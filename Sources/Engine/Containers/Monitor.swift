@@ -187,8 +187,9 @@ public struct Monitor {
         return UInt32(min(5_000_000, 100_000 << min(state.RestartCount, 6)))
     }
 
-    /// Bind-mount targets are created in the merged view before PID 1 goes on (it makes its mount namespace then). A symlink anywhere on the way is refused:
-    /// on the host side it would resolve outside the container (runc uses securejoin for the same reason).
+    /// Bind-mount targets are created in the merged view before PID 1 goes on (it makes its mount namespace
+    /// then). A symlink anywhere on the way is refused: on the host side it would resolve outside the container
+    /// (runc uses securejoin for the same reason).
     func prepareMountTargets() throws {
         for path in Rootfs.systemMountPoints {
             var st = stat()
