@@ -187,10 +187,10 @@ public struct ContainerStore: Sendable {
             do {
                 try Files.mkdirs(dir, mode: 0o710)
                 for sub in ["diff", "work", "merged"] { try Files.mkdirs(layerPath(id) + "/" + sub) }
-                // Regenerable from the spec: no fsync (see Files.writeAtomically).
-                try Files.writeAtomically(dir + "/hostname", hostname + "\n", durable: false)
-                try Files.writeAtomically(dir + "/hosts", Rootfs.hostsFile(hostname: hostname, name: name, address: "127.0.1.1"), durable: false)
-                try Files.writeAtomically(dir + "/resolv.conf", Rootfs.resolvConf(), durable: false)
+                // Regenerable from the spec, and read only by the monitor, later: no fsync, no rename.
+                try Files.writeNew(dir + "/hostname", hostname + "\n")
+                try Files.writeNew(dir + "/hosts", Rootfs.hostsFile(hostname: hostname, name: name, address: "127.0.1.1"))
+                try Files.writeNew(dir + "/resolv.conf", Rootfs.resolvConf())
                 // A --rm container does not outlive a power cut (nothing is left to run or remove after it),
                 // so its records need no fsync: 1-2 ms of every `box run --rm`.
                 try Files.writeAtomically(specPath(id), try Files.encode(spec, pretty: true), durable: !options.autoRemove)

@@ -36,7 +36,7 @@ public struct Lifecycle: Sendable {
                 sigemptyset(&none)
                 sigprocmask(SIG_SETMASK, &none, nil)
                 box_set_process_title("box-monitor \(c.spec.shortID)")
-                Monitor.main(id: c.id, clientFD: 3)
+                Monitor.main(id: c.id, clientFD: 3, known: c)
             }
             close(pair[1])
             return pair[0]

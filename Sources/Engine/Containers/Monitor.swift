@@ -27,8 +27,9 @@ public struct Monitor {
         var reader = FrameReader()
     }
 
-    /// Entry point of `box __monitor ID`. Never returns.
-    public static func main(id: String, clientFD: Int32) -> Never {
+    /// Entry point of `box __monitor ID`, or of a monitor forked by `box` (`known`: the container as it read
+    /// it, which spares a second reading; its state is read again under the lock anyway). Never returns.
+    public static func main(id: String, clientFD: Int32, known: Container? = nil) -> Never {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
         // Keep only stdio and the first client, and that one close-on-exec: whatever else the starting command
@@ -37,7 +38,7 @@ public struct Monitor {
         if clientFD >= 0 { _ = fcntl(clientFD, F_SETFD, FD_CLOEXEC) }
         _ = chdir("/")  // do not keep the caller's working directory busy
         let store = ContainerStore(root: .fromEnvironment())
-        guard let c = try? store.loadRaw(id) else {
+        guard let c = known ?? (try? store.loadRaw(id)) else {
             if clientFD >= 0 { Frame.send(clientFD, .failed, Array("125\nNo such container: \(id)".utf8)) }
             exit(1)
         }

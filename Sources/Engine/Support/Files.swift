@@ -63,6 +63,15 @@ public enum Files {
         }
     }
 
+    /// Creates a file that must not exist yet, in one go: for a directory nobody reads until it is complete
+    /// (a new container's /etc files), where the rename of writeAtomically would buy nothing.
+    public static func writeNew(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw BoxError.sys(.store, "create \(path)") }
+        defer { close(fd) }
+        try writeAll(fd, Array(text.utf8), path: path)
+    }
+
     public static func writeAtomically(_ path: String, _ text: String, mode: mode_t = 0o644, durable: Bool = true) throws {
         try writeAtomically(path, Array(text.utf8), mode: mode, durable: durable)
     }
