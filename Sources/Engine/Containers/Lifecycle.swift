@@ -12,9 +12,10 @@ public struct Lifecycle: Sendable {
     /// Starts the container's monitor (`box __monitor ID`) in a session of its own, and returns this side of a
     /// socketpair that is the monitor's first client: the caller waits on it for "started" or "failed", then
     /// attaches to it or closes it (detach). Nothing written before the client was there can be missed.
+    /// `c` as the caller has just read it (every caller has): it is not read again here, and the monitor
+    /// checks once more, under the engine lock, that no other monitor has the container.
     public func start(_ c: Container) throws -> Int32 {
-        let current = try store.load(c.id)
-        if current.state.Running {
+        if c.state.Running {
             throw BoxError(.start, "container \(c.name) is already running", exitCode: 1)
         }
         var pair: [Int32] = [-1, -1]
