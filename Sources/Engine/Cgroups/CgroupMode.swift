@@ -21,15 +21,8 @@ public enum CgroupMode: Sendable, Equatable, CustomStringConvertible {
 
     /// The same from mountinfo's text (what a test can hand it).
     public static func detect(mountinfo: String?) -> CgroupMode {
-        var types: [String: String] = [:]
-        for line in (mountinfo ?? "").split(separator: "\n") {
-            // "... mountpoint options [optional fields] - fstype source superoptions"
-            let parts = line.split(separator: " - ", maxSplits: 1)
-            guard parts.count == 2 else { continue }
-            let before = parts[0].split(separator: " ")
-            guard before.count > 4, let type = parts[1].split(separator: " ").first else { continue }
-            types[String(before[4])] = String(type)
-        }
+        // The last mount on a path is the one that counts.
+        let types = Dictionary(Mount.parse(mountinfo ?? "").map { ($0.mountPoint, $0.fsType) }, uniquingKeysWith: { $1 })
         if types["/sys/fs/cgroup"] == "cgroup2" { return .unified }
         if types["/sys/fs/cgroup/unified"] == "cgroup2" { return .hybrid }
         return .legacy

@@ -50,13 +50,9 @@ public enum Rootfs {
         return here.st_dev != parent.st_dev
     }
 
-    /// Mount points of this process's mount namespace (field 5 of mountinfo, with \040-style escapes undone).
+    /// Mount points of this process's mount namespace (with \040-style escapes undone).
     public static func mountPoints(pid: String = "self") -> [String] {
-        guard let info = Files.readIfPresent("/proc/\(pid)/mountinfo") else { return [] }
-        return info.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: " ", maxSplits: 5)
-            return fields.count > 4 ? unescape(String(fields[4])) : nil
-        }
+        Mount.parse(Files.readIfPresent("/proc/\(pid)/mountinfo") ?? "").map(\.mountPoint)
     }
 
     public static func unescape(_ s: String) -> String {
@@ -136,18 +132,13 @@ public enum Rootfs {
             return [.init(source: "cgroup", target: target, fstype: "cgroup2", flags: flags | UInt(MS_RDONLY), data: nil, readOnly: false)]
         }
         var list: [MountEntry] = [.init(source: "tmpfs", target: target, fstype: "tmpfs", flags: flags, data: "mode=755", readOnly: false)]
-        for line in (mountinfo ?? Files.readIfPresent("/proc/self/mountinfo") ?? "").split(separator: "\n") {
-            // "... mountpoint options [optional fields] - fstype source superoptions"
-            let halves = line.split(separator: " - ", maxSplits: 1)
-            guard halves.count == 2 else { continue }
-            let before = halves[0].split(separator: " "), after = halves[1].split(separator: " ")
-            guard before.count > 4, after.count > 2, before[4].hasPrefix("/sys/fs/cgroup/") else { continue }
-            let name = before[4].dropFirst("/sys/fs/cgroup/".count)
+        for m in Mount.parse(mountinfo ?? Files.readIfPresent("/proc/self/mountinfo") ?? "")
+        where m.fsType == "cgroup" && m.mountPoint.hasPrefix("/sys/fs/cgroup/") {
+            let name = m.mountPoint.dropFirst("/sys/fs/cgroup/".count)
             guard !name.isEmpty, !name.contains("/") else { continue }
-            guard after[0] == "cgroup" else { continue }
             // Only the controllers, from the super options (not release_agent=, noprefix, xattr, ...), and only
             // a hierarchy with one of the controllers box puts PID 1 in.
-            let controllers = after[2].split(separator: ",").map(String.init).filter(CgroupV1.knownControllers.contains)
+            let controllers = m.superOptions.split(separator: ",").map(String.init).filter(CgroupV1.knownControllers.contains)
             guard controllers.contains(where: CgroupV1.controllers.contains) else { continue }
             list.append(.init(source: "cgroup", target: target + "/" + name, fstype: "cgroup", flags: flags | UInt(MS_RDONLY),
                               data: controllers.joined(separator: ","), readOnly: false))

@@ -1,0 +1,41 @@
+/// What /proc/PID/mountinfo says of one mount (see proc(5)).
+public struct Mount: Sendable, Equatable {
+    public let id: Int
+    public let parent: Int
+    public let device: String
+    /// The directory of the source filesystem that is mounted here ("/" for a whole filesystem; the bind
+    /// source's path inside its filesystem for a bind mount).
+    public let root: String
+    public let mountPoint: String
+    public let options: String
+    /// The optional fields: "shared:N", "master:N", "propagate_from:N", "unbindable".
+    public let tags: [String]
+    public let fsType: String
+    public let source: String
+    public let superOptions: String
+
+    public var isShared: Bool { tags.contains { $0.hasPrefix("shared:") } }
+    /// The peer group of a shared mount.
+    public var peerGroup: Int? { tags.first { $0.hasPrefix("shared:") }.flatMap { Int($0.dropFirst(7)) } }
+    public var propagation: String {
+        if isShared { return "shared" }
+        if tags.contains(where: { $0.hasPrefix("master:") }) { return "slave" }
+        if tags.contains("unbindable") { return "unbindable" }
+        return "private"
+    }
+
+    public static func table(of pid: Int32) -> [Mount] {
+        parse(Files.readIfPresent("/proc/\(pid)/mountinfo") ?? "")
+    }
+
+    public static func parse(_ text: String) -> [Mount] {
+        text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            guard let dash = f.firstIndex(of: "-"), dash >= 6, f.count >= dash + 4,
+                  let id = Int(f[0]), let parent = Int(f[1]) else { return nil }
+            return Mount(id: id, parent: parent, device: f[2], root: Rootfs.unescape(f[3]), mountPoint: Rootfs.unescape(f[4]),
+                         options: f[5], tags: Array(f[6..<dash]), fsType: f[dash + 1],
+                         source: Rootfs.unescape(f[dash + 2]), superOptions: f[dash + 3])
+        }
+    }
+}
