@@ -1,5 +1,5 @@
-// Network namespaces made before PID 1 exists, so the monitor can give a container its veth and address
-// before the container's command runs (a CLONE_VFORK child cannot wait for its parent to configure it).
+// Network namespaces made before PID 1 is cloned, and netlink sockets inside them: the monitor gives a
+// container its veth and address while PID 1 waits for its cgroups, before PID 1 joins the namespace.
 #include "cspawn.h"
 
 #include <errno.h>
