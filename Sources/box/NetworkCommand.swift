@@ -137,7 +137,7 @@ struct Port: ParsableCommand {
 
     func run() throws {
         let store = try engine()
-        let c = try store.load(try store.resolve(container).id)
+        let c = try store.resolve(container)
         guard c.state.Running else { return }
         for p in c.spec.HostConfig.PortBindings ?? [] { say(p.description) }
     }

@@ -41,27 +41,23 @@ public struct ContainerNetwork {
     }
 
     /// Before PID 1 is cloned: the network namespace it will join (a new one for a bridge network, held by
-    /// the monitor, or the one of the container named in container:NAME).
+    /// the monitor, or the one of the container named in container:NAME). On failure the caller's
+    /// `tearDown` undoes what was done (the monitor's failStart), as after `configure`.
     public mutating func prepareNamespace(_ spec: ContainerSpec, store: ContainerStore) throws {
-        do {
-            switch Mode(spec.HostConfig.NetworkMode) {
-            case .host, .none:
-                return
-            case .container(let name):
-                let other = try store.resolve(name)
-                guard other.state.Running else {
-                    throw BoxError(.network, "cannot join the network of container \(other.name): it is not running", exitCode: 125)
-                }
-                netnsFD = open("/proc/\(other.state.Pid)/ns/net", O_RDONLY | O_CLOEXEC)
-                guard netnsFD >= 0 else { throw BoxError.sys(.network, "open the network namespace of \(other.name)") }
-            case .network:
-                let fd = box_make_netns()
-                guard fd >= 0 else { throw BoxError.sys(.network, "create a network namespace", errno: -fd) }
-                netnsFD = fd
+        switch Mode(spec.HostConfig.NetworkMode) {
+        case .host, .none:
+            return
+        case .container(let name):
+            let other = try store.resolve(name)
+            guard other.state.Running else {
+                throw BoxError(.network, "cannot join the network of container \(other.name): it is not running", exitCode: 125)
             }
-        } catch {
-            tearDown(spec, store: store)
-            throw error
+            netnsFD = open("/proc/\(other.state.Pid)/ns/net", O_RDONLY | O_CLOEXEC)
+            guard netnsFD >= 0 else { throw BoxError.sys(.network, "open the network namespace of \(other.name)") }
+        case .network:
+            let fd = box_make_netns()
+            guard fd >= 0 else { throw BoxError.sys(.network, "create a network namespace", errno: -fd) }
+            netnsFD = fd
         }
     }
 
@@ -69,23 +65,11 @@ public struct ContainerNetwork {
     /// eth0's address and route, the published ports and the names in /etc/hosts.
     public mutating func configure(_ spec: ContainerSpec, store: ContainerStore) throws {
         guard case .network(let name) = Mode(spec.HostConfig.NetworkMode), netnsFD >= 0 else { return }
-        do {
-            try attach(to: name, spec, store: store)
-        } catch {
-            tearDown(spec, store: store)
-            throw error
-        }
-    }
-
-    mutating func attach(to name: String, _ spec: ContainerSpec, store: ContainerStore) throws {
         let fd = netnsFD
         let networks = NetworkStore(root: store.root)
         let (n, ip) = try store.root.locked { try networks.lease(name, to: spec.ID) }
         let macBytes: [UInt8] = [0x02, 0x42] + ip.bytes
-        let mac = macBytes.map { b -> String in
-            let h = String(b, radix: 16)
-            return h.count == 1 ? "0" + h : h
-        }.joined(separator: ":")
+        let mac = macBytes.map { JSONValue.hex(UInt32($0), width: 2) }.joined(separator: ":")
         let a = Attachment(Network: n.Name, NetworkID: n.Id, IPAddress: ip, PrefixLen: n.Subnet.prefix, Gateway: n.Gateway,
                            MacAddress: mac, Bridge: n.Bridge, HostVeth: "veth" + String(spec.ID.prefix(7)),
                            Ports: spec.HostConfig.PortBindings ?? [])
@@ -108,7 +92,7 @@ public struct ContainerNetwork {
             ContainerNetwork.writeHosts(store.root.containerDir(spec.ID) + "/hosts",
                                         Rootfs.hostsFile(hostname: spec.Config.Hostname, name: spec.Name, address: ip.description))
         } else {
-            ContainerNetwork.refreshHosts(n.Name, store: store)
+            try? store.root.locked { ContainerNetwork.refreshHosts(n.Name, store: store) }
         }
         store.journal.record(Event(type: "network", action: "connect", id: n.Id, name: n.Name,
                                    attributes: ["container": spec.ID]))
@@ -173,8 +157,10 @@ public struct ContainerNetwork {
             NetworkStore.deleteLink(a.HostVeth)
         }
         unlink(attachmentPath(store, id))
-        try? store.root.locked { NetworkStore(root: store.root).release(a.Network, container: id) }
-        if a.Network != Network.defaultName { refreshHosts(a.Network, store: store) }
+        try? store.root.locked {
+            NetworkStore(root: store.root).release(a.Network, container: id)
+            if a.Network != Network.defaultName { refreshHosts(a.Network, store: store) }
+        }
         store.journal.record(Event(type: "network", action: "disconnect", id: a.NetworkID, name: a.Network,
                                    attributes: ["container": id]))
     }
@@ -185,23 +171,20 @@ public struct ContainerNetwork {
         release(a, id: c.id, store: store)
     }
 
-    /// Rewrites /etc/hosts of every running container on `network`: each has its own name, and on a
-    /// user-defined network the names of the others. (Docker answers names with an embedded DNS server;
-    /// a hosts file does the same for busybox, needs no process, and is something a learner can `cat`.)
-    /// The files are rewritten in place: each is bind-mounted into its container by inode.
+    /// Rewrites /etc/hosts of every running container on the user-defined `network`: each has its own name
+    /// and the names of the others (on the default network each file has only its own, written once).
+    /// (Docker answers names with an embedded DNS server; a hosts file does the same for busybox, needs no
+    /// process, and is something a learner can `cat`.) The files are rewritten in place: each is bind-mounted
+    /// into its container by inode. The caller holds the engine lock: a start and a stop on the same network
+    /// must not write stale views last.
     static func refreshHosts(_ network: String, store: ContainerStore) {
-        // Under the engine lock: a start and a stop on the same network must not write stale views last.
-        try? store.root.locked {
-            let members: [(Container, Attachment)] = ((try? store.list()) ?? []).compactMap { c in
-                attachment(store, c.id).flatMap { $0.Network == network ? (c, $0) : nil }
-            }
-            for (c, a) in members {
-                var text = Rootfs.hostsFile(hostname: c.spec.Config.Hostname, name: c.name, address: a.IPAddress.description)
-                if network != Network.defaultName {
-                    for (other, oa) in members where other.id != c.id { text += "\(oa.IPAddress)\t\(other.name)\n" }
-                }
-                writeHosts(store.root.containerDir(c.id) + "/hosts", text)
-            }
+        let members: [(Container, Attachment)] = ((try? store.list()) ?? []).compactMap { c in
+            attachment(store, c.id).flatMap { $0.Network == network ? (c, $0) : nil }
+        }
+        for (c, a) in members {
+            var text = Rootfs.hostsFile(hostname: c.spec.Config.Hostname, name: c.name, address: a.IPAddress.description)
+            for (other, oa) in members where other.id != c.id { text += "\(oa.IPAddress)\t\(other.name)\n" }
+            writeHosts(store.root.containerDir(c.id) + "/hosts", text)
         }
     }
 

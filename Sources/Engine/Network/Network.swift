@@ -160,8 +160,7 @@ public struct NetworkStore: Sendable {
         if root.path == "/var/lib/box" { return "box0" }
         var h: UInt32 = 2_166_136_261
         for b in root.path.utf8 { h = (h ^ UInt32(b)) &* 16_777_619 }
-        let hex = String(h, radix: 16)
-        return "bx" + String(repeating: "0", count: 8 - hex.count) + hex
+        return "bx" + JSONValue.hex(h, width: 8)
     }
 
     public func list() throws -> [Network] {
@@ -310,12 +309,6 @@ public struct NetworkStore: Sendable {
             let d = dest.byteSwapped, m = mask.byteSwapped
             return Subnet(IPv4(d), prefix: m.nonzeroBitCount)
         }
-    }
-
-    /// The `ip` command (iproute2), which the labs have learners type (box itself speaks netlink): on PATH,
-    /// or in an sbin directory a user's PATH may lack.
-    public static func ipCommand() -> String? {
-        Subprocess.which("ip") ?? ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { access($0, X_OK) == 0 }
     }
 
     static func makeBridge(_ n: Network) throws {

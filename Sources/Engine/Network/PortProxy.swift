@@ -58,12 +58,7 @@ public enum PortProxy {
                     shutdown(fds[1 - i], Int32(SHUT_WR))
                     continue
                 }
-                var off = 0
-                while off < n {
-                    let w = buf[off..<n].withUnsafeBytes { write(fds[1 - i], $0.baseAddress, $0.count) }
-                    if w <= 0 { return }
-                    off += w
-                }
+                guard writeFully(fds[1 - i], Array(buf[0..<n])) else { return }
             }
         }
     }

@@ -126,7 +126,7 @@ public final class Context {
     /// into), or it was started by this lab's solution. A service that the host's init starts in a private
     /// namespace during the step does not pass it.
     public func isLearners(_ p: Proc) -> Bool {
-        p.terminal != 0 || p.environment.contains { $0.hasPrefix("BOXLAB_LAB=\(lab.id)@") }
+        p.terminal != 0 || p.environment.contains { $0.hasPrefix(Runner.markerPrefix(lab.id)) }
     }
 
     /// True if `p`'s mount namespace is a copy of the host's (what `unshare -m` makes): its `/` is the host's

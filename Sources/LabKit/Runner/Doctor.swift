@@ -44,7 +44,8 @@ public enum Doctor {
         add("box", box, box ? boxPath : "not found", "build and install it: sudo ./setup.sh")
 
         for tool in ["ip", "nsenter", "unshare", "ipcs", "ipcmk", "pstree"] {
-            let path = tool == "ip" ? NetworkStore.ipCommand() : Subprocess.which(tool)
+            // ip (which the labs have learners type) may be in an sbin directory a user's PATH lacks.
+            let path = Subprocess.which(tool) ?? (tool == "ip" ? ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { access($0, X_OK) == 0 } : nil)
             let package = tool == "pstree" ? "psmisc" : tool == "ip" ? "iproute2" : "util-linux"
             add(tool, path != nil, path ?? "missing", "sudo apt-get install \(package)")
         }

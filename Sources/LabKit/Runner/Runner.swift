@@ -46,7 +46,9 @@ public struct Runner {
 
     /// The environment entry that marks what this runner's solutions started: the lab and this learner's
     /// journal, so a selftest never touches the processes of a learner doing the same lab, nor the reverse.
-    public func marker(_ lab: String) -> String { "BOXLAB_LAB=\(lab)@\(journal.directory)" }
+    public func marker(_ lab: String) -> String { Runner.markerPrefix(lab) + journal.directory }
+    /// What every runner's marker for `lab` begins with.
+    public static func markerPrefix(_ lab: String) -> String { "BOXLAB_LAB=\(lab)@" }
 
     /// Fills in the learner's values and `{{workdir}}`.
     public func substitute(_ text: String, _ lab: Lab) -> String {
