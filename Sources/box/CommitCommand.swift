@@ -26,7 +26,7 @@ struct Commit: ParsableCommand {
     func run() throws {
         let store = try engine()
         let ref = try reference.map { try ImageReference(parsing: $0) }
-        let progress = Progress("Committing", bytes: 0, layers: 0, quiet: isatty(2) == 0)
+        let progress = Progress("Committing", bytes: 0, layers: 0)
         let id = try Engine.Commit(store: store).run(try store.resolve(container), reference: ref, message: message,
                                                      changes: change, onBytes: progress.add)
         progress.finish()

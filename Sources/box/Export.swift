@@ -21,20 +21,6 @@ struct Export: ParsableCommand {
     func run() throws {
         let store = try engine()
         let c = try store.resolve(container)
-        guard let output else {
-            guard isatty(1) == 0 else {
-                throw BoxError(.usage, "cowardly refusing to save to a terminal. Use the -o flag or redirect", exitCode: 1)
-            }
-            try ContainerFiles(store: store).export(c, to: try TarWriter(fd: 1, name: "standard output"))
-            return
-        }
-        let tmp = output + ".tmp-\(getpid())"
-        do {
-            try ContainerFiles(store: store).export(c, to: try TarWriter(path: tmp))
-            guard rename(tmp, output) == 0 else { throw BoxError.sys(.image, "rename \(tmp) to \(output)") }
-        } catch {
-            unlink(tmp)
-            throw error
-        }
+        try writeTar(to: output) { tar in try ContainerFiles(store: store).export(c, to: tar) }
     }
 }

@@ -32,32 +32,43 @@ struct Save: ParsableCommand {
         let store = try engine()
         let save = ImageSave(store: store.images)
         let kind = ArchiveFormat(rawValue: format) ?? .oci
-        if output == nil && isatty(1) == 1 {
-            throw BoxError(.usage, "cowardly refusing to save to a terminal. Use the -o flag or redirect", exitCode: 1)
-        }
+        try refuseTerminal(output)
         // The default image is built on first use, by save too.
-        if images.contains(where: { (try? ImageReference(parsing: $0))?.description == DefaultImage.reference }) {
+        if images.contains(where: DefaultImage.isNamed(by:)) {
             _ = try DefaultImage.ensure(store.images)
         }
-        let (bytes, layers) = try save.layerBytes(images)  // also: every name resolves before a file is made
+        let items = try save.items(images)  // every name resolves before a file is made
+        let (bytes, layers) = save.layerBytes(items)
         let progress = Progress("Saving", bytes: bytes, layers: layers)
-        if let output {
-            // Into a temporary file renamed at the end: a failed save leaves no half archive under the name.
-            let tmp = output + ".tmp-\(getpid())"
-            do {
-                let tar = try TarWriter(path: tmp)
-                tar.onBytes = progress.add
-                try save.write(images, format: kind, to: tar, onLayer: progress.layer)
-                guard rename(tmp, output) == 0 else { throw BoxError.sys(.image, "rename \(tmp) to \(output)") }
-            } catch {
-                unlink(tmp)
-                throw error
-            }
-        } else {
-            let tar = try TarWriter(fd: 1, name: "standard output")
+        try writeTar(to: output) { tar in
             tar.onBytes = progress.add
-            try save.write(images, format: kind, to: tar, onLayer: progress.layer)
+            try save.write(items, format: kind, to: tar, onLayer: progress.layer)
         }
         progress.finish()
+    }
+}
+
+/// `box save` and `box export` to standard output: never to a terminal (docker's words).
+func refuseTerminal(_ output: String?) throws {
+    if output == nil && isatty(1) == 1 {
+        throw BoxError(.usage, "cowardly refusing to save to a terminal. Use the -o flag or redirect", exitCode: 1)
+    }
+}
+
+/// Writes a tar to `output`, through a temporary file renamed at the end (a failure leaves no half archive
+/// under the name), or to standard output, which must not be a terminal.
+func writeTar(to output: String?, _ body: (TarWriter) throws -> Void) throws {
+    guard let output else {
+        try refuseTerminal(nil)
+        try body(try TarWriter(fd: 1, name: "standard output"))
+        return
+    }
+    let tmp = output + ".tmp-\(getpid())"
+    do {
+        try body(try TarWriter(path: tmp))
+        guard rename(tmp, output) == 0 else { throw BoxError.sys(.image, "rename \(tmp) to \(output)") }
+    } catch {
+        unlink(tmp)
+        throw error
     }
 }

@@ -92,7 +92,7 @@ public struct ContainerStore: Sendable {
         try root.prepare()
         let image: Image
         do {
-            if options.image == "busybox" || options.image == DefaultImage.reference {
+            if DefaultImage.isNamed(by: options.image) {
                 image = try DefaultImage.ensure(images)
             } else {
                 _ = try ImageReference(parsing: options.image.hasPrefix("sha256:") ? "x" : options.image)

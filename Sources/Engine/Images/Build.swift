@@ -59,13 +59,12 @@ public struct Builder {
     /// image id.
     public func build(_ instructions: [Instruction], context: String, tag: ImageReference?, useCache: Bool = true,
                       log: (String) -> Void) throws -> String {
-        guard let realContext = Builder.realpath(context) else { throw BoxError(.usage, "build context \(context): no such directory", exitCode: 1) }
-        let root = realContext
+        guard let root = Builder.realpath(context) else { throw BoxError(.usage, "build context \(context): no such directory", exitCode: 1) }
         var image = ""
         for (i, step) in instructions.enumerated() {
             log("Step \(i + 1)/\(instructions.count) : \(step.text)")
             if step.keyword == "FROM" {
-                if step.arguments == "busybox" || step.arguments == "busybox:latest" { _ = try DefaultImage.ensure(store.images) }
+                if DefaultImage.isNamed(by: step.arguments) { _ = try DefaultImage.ensure(store.images) }
                 image = try store.images.resolve(step.arguments).id
                 log(" ---> \(Digest.hex(image).prefix(12))")
                 continue
@@ -159,9 +158,9 @@ public struct Builder {
         let intoDirectory = dest.hasSuffix("/") || sources.count > 1 || sources.contains { Files.isDirectory($0) }
             || (step.keyword == "ADD" && sources.contains(where: Builder.isArchive))
         // The destination directory (or the file's parent) is made inside the container's root first.
-        let directory = intoDirectory ? absolute : String(absolute[..<(absolute.lastIndex(of: "/") ?? absolute.startIndex)])
+        let directory = intoDirectory ? absolute : ContainerFiles.parent(absolute)
         try files.withRootfs(c) { merged in
-            try Files.mkdirs(try ScopedPath.resolve(directory.isEmpty ? "/" : directory, in: merged))
+            try Files.mkdirs(try ScopedPath.resolve(directory, in: merged))
         }
         for source in sources {
             if step.keyword == "ADD" && Builder.isArchive(source) {
@@ -176,7 +175,7 @@ public struct Builder {
             }
         }
         let shown = sources.map { String($0.dropFirst(context.count + 1)) }.joined(separator: " ")
-        return try Commit(store: store).run(try store.load(c.id), reference: nil,
+        return try Commit(store: store).run(c, reference: nil,
                                             createdBy: "/bin/sh -c #(nop) \(step.keyword) \(shown) in \(dest)", event: false)
     }
 

@@ -17,6 +17,11 @@ public enum DefaultImage {
 
     /// Returns busybox:latest, creating it first if the store has no such name. Holds the engine lock, so
     /// two first runs at once build it once.
+    /// Whether `text` names the default image ("busybox", "busybox:latest"): then it is built on first use.
+    public static func isNamed(by text: String) -> Bool {
+        (try? ImageReference(parsing: text))?.description == reference
+    }
+
     public static func ensure(_ store: ImageStore) throws -> Image {
         if let image = try? store.resolve(reference) { return image }
         return try store.root.locked {

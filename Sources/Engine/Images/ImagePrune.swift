@@ -19,8 +19,7 @@ public struct ImagePrune {
         for image in try store.list() where !used.contains(image.id) && (all || image.names.isEmpty) {
             var sizes: [String: Int64] = [:]
             for diffID in image.config.rootfs.diff_ids {
-                var st = stat()
-                if stat(store.root.blob(diffID), &st) == 0 { sizes[diffID] = Int64(st.st_size) }
+                if let size = Files.size(store.root.blob(diffID)) { sizes[diffID] = size }
             }
             for line in try store.remove(image.id, containers: containers) {
                 // remove() speaks rmi's "Untagged: x" / "Deleted: y"; prune's lines are lower case.

@@ -125,12 +125,11 @@ public enum LayerArchive {
             let name = Libarchive.entry_pathname(entry).map { String(cString: $0) } ?? "?"
             func refuse(_ why: String) -> BoxError { BoxError(.layer, "refusing entry \(name) in \(tarPath): \(why)") }
             if let why = unsafeName(name) { throw refuse(why) }
-            if let link = Libarchive.entry_hardlink(entry).map({ String(cString: $0) }), let why = unsafeName(link) {
-                throw refuse("hardlink to \(link): \(why)")
-            }
+            let hardlink = Libarchive.entry_hardlink(entry).map { String(cString: $0) }
+            if let link = hardlink, let why = unsafeName(link) { throw refuse("hardlink to \(link): \(why)") }
             let type = Libarchive.entry_filetype(entry)
             if let why = confinement.check(name, isDirectory: type == UInt32(Glibc.S_IFDIR)) { throw refuse(why) }
-            if let link = Libarchive.entry_hardlink(entry).map({ String(cString: $0) }),
+            if let link = hardlink,
                let why = confinement.check(link, isDirectory: false, hardlinkTarget: Libarchive.entry_size(entry) > 0) {
                 throw refuse("hardlink to \(link): \(why)")
             }

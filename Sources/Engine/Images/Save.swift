@@ -9,13 +9,15 @@ public struct ImageSave {
     public let store: ImageStore
     public init(store: ImageStore) { self.store = store }
 
-    struct Item {
+    /// An image to save and the names it is saved under.
+    public struct Item {
         var image: Image
         var tags: [String]
     }
 
     /// Resolves every name before anything is written, so a typo fails with nothing half-saved.
-    func items(_ names: [String]) throws -> [Item] {
+    /// What `names` resolve to, each image once: a name that resolves to nothing throws here, before any file.
+    public func items(_ names: [String]) throws -> [Item] {
         var items: [Item] = []
         for name in names {
             let image = try store.resolve(name)
@@ -31,20 +33,18 @@ public struct ImageSave {
     }
 
     /// The total size of the layers that will be written (for a progress bar).
-    public func layerBytes(_ names: [String]) throws -> (bytes: Int64, layers: Int) {
+    public func layerBytes(_ items: [Item]) -> (bytes: Int64, layers: Int) {
         var seen = Set<String>(), bytes: Int64 = 0
-        for item in try items(names) {
+        for item in items {
             for diffID in item.image.config.rootfs.diff_ids where seen.insert(diffID).inserted {
-                var st = stat()
-                if stat(store.root.blob(diffID), &st) == 0 { bytes += Int64(st.st_size) }
+                bytes += Files.size(store.root.blob(diffID)) ?? 0
             }
         }
         return (bytes, seen.count)
     }
 
     /// Writes the images to `tar` (and closes it). `onLayer` is called before each layer is written.
-    public func write(_ names: [String], format: ArchiveFormat, to tar: TarWriter, onLayer: ((String) -> Void)? = nil) throws {
-        let items = try items(names)
+    public func write(_ items: [Item], format: ArchiveFormat, to tar: TarWriter, onLayer: ((String) -> Void)? = nil) throws {
         for item in items {
             for diffID in item.image.config.rootfs.diff_ids where !Files.exists(store.root.blob(diffID)) {
                 throw BoxError(.image, "layer \(diffID) of image \(item.image.shortID) is missing from \(store.root.blobs)")
@@ -114,9 +114,8 @@ public struct ImageSave {
             var layers: [ArchiveFormat.Descriptor] = []
             for diffID in item.image.config.rootfs.diff_ids {
                 let path = store.root.blob(diffID)
-                var st = stat()
-                guard stat(path, &st) == 0 else { throw BoxError.sys(.image, "stat \(path)") }
-                layers.append(.init(mediaType: ArchiveFormat.ociLayer, digest: diffID, size: Int64(st.st_size)))
+                guard let size = Files.size(path) else { throw BoxError.sys(.image, "stat \(path)") }
+                layers.append(.init(mediaType: ArchiveFormat.ociLayer, digest: diffID, size: size))
                 try blob(diffID) {
                     onLayer?(diffID)
                     try tar.file("blobs/sha256/" + Digest.hex(diffID), from: path, mtime: 0)

@@ -51,7 +51,7 @@ public final class ImageStaging {
         } else if consume, rename(path, tar) == 0 {
             blob = try LayerArchive.sha256(file: tar)
             diffID = blob
-            onBytes?(ImageStaging.size(tar))
+            onBytes?(Int(Files.size(tar) ?? 0))
         } else {
             diffID = try LayerArchive.decompress(path, to: tar, onBytes: onBytes)
             blob = diffID
@@ -66,11 +66,6 @@ public final class ImageStaging {
         try LayerArchive.extract(tar, into: layerDir + "/diff", mode: .layer, label: label ?? path)
         layers.append((diffID, layerDir, tar))
         return (blob, diffID)
-    }
-
-    static func size(_ path: String) -> Int {
-        var st = stat()
-        return stat(path, &st) == 0 ? Int(st.st_size) : 0
     }
 
     /// Adds an image config exactly as given (its sha256 is the image id, so not one byte may change) and

@@ -63,6 +63,12 @@ public enum Files {
         }
     }
 
+    /// The size of the file at `path` (following symlinks), or nil if there is none.
+    public static func size(_ path: String) -> Int64? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : nil
+    }
+
     /// Creates a file that must not exist yet, in one go: for a directory nobody reads until it is complete
     /// (a new container's /etc files), where the rename of writeAtomically would buy nothing.
     public static func writeNew(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
