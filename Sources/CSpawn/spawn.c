@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -220,18 +221,43 @@ struct child_args {
     const struct box_container *c;
     int error_fd;   // write end: a box_failure, or nothing (close-on-exec) once we exec
     int go_fd;      // read end: one byte to go on; EOF if the parent gave up
-    int parent_fds[2];  // our copies of the parent's ends of both pipes, closed first thing
     int in_cgroup;  // cloned straight into its cgroup (v2): nothing to join
     struct box_failure failure;
 };
+
+// close_range(lo, hi), or one close at a time below the descriptor limit where the kernel lacks it (before 5.9).
+static void close_span(unsigned lo, unsigned hi) {
+    if (syscall(SYS_close_range, lo, hi, 0) == 0 || errno != ENOSYS) return;
+    struct rlimit r;
+    unsigned limit = getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < 65536 ? (unsigned)r.rlim_cur : 65536;
+    for (unsigned fd = lo; fd <= hi && fd < limit; fd++) close((int)fd);
+}
+
+// Closes every descriptor but those in `keep` (-1 entries ignored).
+static void keep_only(int *keep, size_t n) {
+    for (size_t i = 1; i < n; i++)  // insertion sort: a handful of entries, and no malloc in a cloned child
+        for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) { int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t; }
+    unsigned from = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (keep[i] < 0 || (unsigned)keep[i] < from) continue;
+        if ((unsigned)keep[i] > from) close_span(from, (unsigned)keep[i] - 1);
+        from = (unsigned)keep[i] + 1;
+    }
+    close_span(from, ~0U);
+}
 
 static int container_child(void *arg) {
     struct child_args *a = arg;
     const struct box_container *c = a->c;
     struct box_failure *f = &a->failure;
-    // The parent's death or box_abandon_container must read as EOF here: no copy of its write end may stay open.
-    close(a->parent_fds[0]);
-    close(a->parent_fds[1]);
+    // The parent's death or box_abandon_container must read as EOF here: no copy of its write end may stay open,
+    // here or in any other held child. Like fork, this clone copied every descriptor of the parent, and in a
+    // parent with threads that can include the parent's ends of another child held at the same moment: kept,
+    // each would wait for the other's EOF for ever. So keep only what this child uses, first thing. (The
+    // monitor has one thread and one container; a test process holding children from many threads does not.)
+    int keep[] = {0, 1, 2, a->error_fd, a->go_fd, c->netns_fd, c->process.stdin_fd, c->process.stdout_fd,
+                  c->process.stderr_fd, c->process.console_socket};
+    keep_only(keep, sizeof keep / sizeof keep[0]);
 
     // Join the resource cgroups first (PID 1 never runs a moment without its limits). On cgroup v1 the first
     // join waits for an RCU grace period (the kernel's cgroup_threadgroup_rwsem), 5-25 ms on a small VM: the
@@ -323,7 +349,7 @@ int box_clone_container(const struct box_container *c, struct box_pending *p, st
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
 
-    struct child_args args = {.c = c, .error_fd = errors[1], .go_fd = go[0], .parent_fds = {errors[0], go[1]}};
+    struct child_args args = {.c = c, .error_fd = errors[1], .go_fd = go[0]};
     // A fork-like clone, not CLONE_VM|CLONE_VFORK: we go on (mounting, networking) while the child waits for its
     // cgroups, so it needs memory of its own; everything it reads was set up before this call. Its mount and
     // cgroup namespaces are unshared when it goes on; pid, UTS, IPC and network ones are made here.

@@ -71,3 +71,36 @@ struct SpawnTests {
         #expect(rmdir(dir) == 0, "the abandoned child is still in \(dir)")
     }
 }
+
+@Suite("Held children of one process do not hold each other", .enabled(if: geteuid() == 0, "clone with a pid namespace needs root"))
+struct ConcurrentHoldTests {
+    /// Gives up a held child and waits at most `seconds` for it to exit; a child that does not is killed,
+    /// and the answer is false. (box_abandon_container would wait for ever.)
+    static func abandon(_ p: inout box_pending, within seconds: Int32) -> Bool {
+        close(p.go_fd); p.go_fd = -1
+        var poller = pollfd(fd: p.pidfd, events: Int16(POLLIN), revents: 0)
+        let exited = poll(&poller, 1, seconds * 1000) == 1
+        if !exited { kill(p.pid, SIGKILL) }
+        box_abandon_container(&p)
+        return exited
+    }
+
+    @Test("children held at the same time from many threads each exit when given up, whatever the others do")
+    func manyThreads() async throws {
+        let stuck = await withTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var stuck = 0
+                    for _ in 0..<100 {
+                        guard var p = try? SpawnTests.hold(cgroupFD: -1, procs: []) else { continue }
+                        usleep(UInt32.random(in: 0..<300))
+                        if !Self.abandon(&p, within: 5) { stuck += 1 }
+                    }
+                    return stuck
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(stuck == 0, "\(stuck) held children did not exit when given up: another child held their go pipe")
+    }
+}
