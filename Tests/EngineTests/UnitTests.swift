@@ -261,6 +261,23 @@ struct CgroupV2FakeTests {
         #expect(CgroupV1(root: root).cloneTarget("box/c1") == nil)
     }
 
+    @Test("a shared parent removed by another container's rm while it is being set up is made again")
+    func parentRemovedMeanwhile() throws {
+        let root = try fakeRoot()
+        defer { try? Files.removeTree(root) }
+        var removals = 0
+        try Cgroups.mkdirBelowShared(root + "/box/c1") { parent in
+            if removals == 0 {  // the last other container goes, and rmdir's the parent, just after our mkdir
+                removals += 1
+                #expect(rmdir(parent) == 0)
+            } else {
+                try Files.writeAtomically(parent + "/cpuset.mems", "")
+            }
+            try Cgroups.write(parent + "/cpuset.mems", "0")  // as v1's cpuset inheritance does
+        }
+        #expect(removals == 1 && Files.isDirectory(root + "/box/c1"))
+    }
+
     @Test("oom_kill is read from memory.events")
     func oomEvents() throws {
         let root = try fakeRoot()

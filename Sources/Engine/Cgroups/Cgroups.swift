@@ -87,12 +87,17 @@ public enum Cgroups {
     }
 
     /// mkdir of `path` below a parent that another container's removal may rmdir at any moment (the shared
-    /// box/ parent goes when its last child does): recreate the parent and try again.
+    /// box/ parent goes when its last child does), even while `parentReady` is setting it up: recreate the
+    /// parent and try again.
     static func mkdirBelowShared(_ path: String, parentReady: (String) throws -> Void = { _ in }) throws {
         let parent = String(path[..<path.lastIndex(of: "/")!])
         for _ in 0..<20 {
             try mkdir(parent)
-            try parentReady(parent)
+            do {
+                try parentReady(parent)
+            } catch let e as BoxError where e.errno == ENOENT {
+                continue
+            }
             if Glibc.mkdir(path, 0o755) == 0 || errno == EEXIST { return }
             guard errno == ENOENT else { break }
         }
