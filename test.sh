@@ -26,4 +26,67 @@ fi
 echo "==> swift build --build-tests ($SWIFT_VERSION)"
 swift build --build-tests
 echo "==> swift test $*"
-exec swift test "$@"
+if [ -t 1 ] && [ -z "${CI:-}" ]; then
+    exec swift test "$@"  # at a terminal: Ctrl-C ends a hang, and swift test keeps its colours
+fi
+
+# Unattended (CI, a log file): a hang must end as a failure that says what hung, not as a job killed from
+# outside with nothing to go on. Every command a test runs has its own deadline (Tests/TestSupport); this one
+# covers the rest. After BOX_TEST_TIMEOUT seconds (default 1200; the suite takes about a minute) it prints the
+# tests that started and never ended and every process with where it sleeps in the kernel, then stops the run.
+limit=${BOX_TEST_TIMEOUT:-1200}
+log=$(mktemp /tmp/boxlab-test-XXXXXX.log)
+
+# What a stopped run leaves: the containers, networks and roots of the tests it cut short (made after $log).
+clean_up_stopped_run() {
+    local box root r ids
+    box=$(swift build --show-bin-path)/box
+    for root in $(find /tmp -maxdepth 1 \( -name 'boxtest-*' -o -name 'labsandbox-*' \) -newer "$log"); do
+        r=$root
+        [ -d "$root/box" ] && r=$root/box
+        ids=$(BOX_ROOT=$r "$box" ps -aq --no-trunc 2>/dev/null || true)
+        [ -z "$ids" ] || BOX_ROOT=$r "$box" rm -f $ids >/dev/null 2>&1 || true
+        for bridge in $(sed -n 's/.*"Bridge" *: *"\([^"]*\)".*/\1/p' "$r"/networks/*.json 2>/dev/null); do
+            ip link del "$bridge" 2>/dev/null || true
+        done
+        rm -rf "$root" || true
+    done
+}
+
+setsid swift test "$@" >"$log" 2>&1 &  # a process group of its own (the test binary included), to stop
+tests=$!
+tail -n +1 -f --pid="$tests" "$log" &
+printer=$!
+waited=0
+while kill -0 "$tests" 2>/dev/null; do
+    sleep 2
+    waited=$((waited + 2))
+    [ "$waited" -ge "$limit" ] || continue
+    sleep 2  # let tail print what came last, then stop it: what follows must not be interleaved
+    kill "$printer" 2>/dev/null || true
+    {
+        echo
+        echo "test.sh: the tests had not finished after ${limit} s."
+        echo "Tests that started and never ended (as far as the log shows: the test binary's output is buffered):"
+        comm -23 <(sed -n 's/^◇ Test \(".*"\) started\.$/\1/p' "$log" | sort) \
+                 <(sed -n 's/^\(✔\|✘\) Test \(".*"\) \(passed\|failed\) after .*$/\2/p' "$log" | sort) | sed 's/^/  /' || true
+        echo "Processes (wchan: where each sleeps in the kernel):"
+        ps -eo pid,ppid,stat,etimes,wchan:28,args --forest | grep -v ' \[[^]]*\]$' || true
+        echo "Threads of the test binary:"
+        ps -L -o tid,stat,wchan:28,comm -p "$(pgrep -d, -f 'PackageTests.xctest' || echo 0)" || true
+    } >&2
+    kill -TERM -- "-$tests" 2>/dev/null || true
+    sleep 10
+    kill -KILL -- "-$tests" 2>/dev/null || true
+    break
+done
+status=0
+wait "$tests" || status=$?
+wait "$printer" 2>/dev/null || true
+if [ "$waited" -ge "$limit" ]; then
+    clean_up_stopped_run
+    rm -f "$log"
+    exit 124
+fi
+rm -f "$log"
+exit "$status"

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Engine
 
 /// Tests that need the real kernel run as root; elsewhere they are skipped with this reason.
@@ -14,12 +15,7 @@ final class Sandbox: @unchecked Sendable {
     /// Directories a test made next to the root (archives, unpacked layouts), removed with it.
     var scratchDirs: [String] = []
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var out: String { stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
-    }
+    typealias Result = Command.Result
 
     init() throws {
         var template = Array("/tmp/boxtest-XXXXXX".utf8CString)
@@ -43,44 +39,13 @@ final class Sandbox: @unchecked Sendable {
         try Self.exec([box] + args, input: input, environment: ["BOX_ROOT": root].merging(extra) { $1 })
     }
 
-    /// Runs any host program (nsenter, kill...). `input` is written at once, or piece by piece after each
-    /// piece's delay (as a person types: a terminal must be in raw mode before Ctrl-Q means anything).
+    /// Runs any host program (nsenter, kill...); see Command.run for `input` and `typing`. A command still
+    /// running at its deadline is killed, and the test fails naming it.
     static func exec(_ argv: [String], input: String? = nil, typing: [(seconds: Double, text: String)] = [],
                      environment extra: [String: String] = [:]) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: argv[0])
-        p.arguments = Array(argv.dropFirst())
-        p.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        if input != nil || !typing.isEmpty {
-            let inPipe = Pipe()
-            p.standardInput = inPipe
-            try p.run()
-            let pieces = (input.map { [(seconds: 0.0, text: $0)] } ?? []) + typing
-            let writer = inPipe.fileHandleForWriting
-            DispatchQueue.global().async {
-                for piece in pieces {
-                    usleep(UInt32(piece.seconds * 1e6))
-                    writer.write(Data(piece.text.utf8))
-                }
-                try? writer.close()
-            }
-        } else {
-            p.standardInput = FileHandle.nullDevice
-            try p.run()
-        }
-        // Read both pipes before waiting: a chatty child would otherwise block on a full pipe.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var errData = Data()
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        let r = try Command.run(argv, environment: extra, input: input, typing: typing)
+        #expect(!r.timedOut, "\(argv.joined(separator: " ")) had not finished after \(Int(Command.defaultDeadline)) s (it, or a process holding its output, was still running) and was killed")
+        return r
     }
 
     /// Starts a detached container and returns its id.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Engine
 
 let isRoot = getuid() == 0
@@ -11,11 +12,7 @@ final class LabSandbox: @unchecked Sendable {
     let base: String
     let bin: String
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Result = Command.Result
 
     init() throws {
         var template = Array("/tmp/labsandbox-XXXXXX".utf8CString)
@@ -39,26 +36,13 @@ final class LabSandbox: @unchecked Sendable {
     @discardableResult
     func sh(_ script: String) throws -> Result { try run(["/bin/sh", "-c", script]) }
 
+    /// Runs `prefix + argv` in this learner's environment; one still running at its deadline is killed, and
+    /// the test fails naming it.
     func run(_ argv: [String], prefix: [String] = [], extra: [String: String] = [:]) throws -> Result {
-        let p = Process()
         let full = prefix + argv
-        p.executableURL = URL(fileURLWithPath: full[0])
-        p.arguments = Array(full.dropFirst())
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging(extra) { $1 }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let group = DispatchGroup()
-        nonisolated(unsafe) var errData = Data()
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        let r = try Command.run(full, environment: environment.merging(extra) { $1 })
+        #expect(!r.timedOut, "\(full.joined(separator: " ")) had not finished after \(Int(Command.defaultDeadline)) s (it, or a process holding its output, was still running) and was killed")
+        return r
     }
 
     var mountsUnderBase: [String] { Rootfs.mountPoints().filter { $0.hasPrefix(base + "/") } }
