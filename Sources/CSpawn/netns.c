@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 int box_make_netns(void) {
@@ -43,6 +44,10 @@ int box_netlink_socket(int nsfd) {
     int e = errno;
     if (s >= 0) {
         struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        // The kernel answers a request while it is being sent; a reply that never comes (one this side failed to
+        // recognise) must end as an error, never as a monitor blocked for ever: 10 s is far beyond any answer.
+        struct timeval patience = {.tv_sec = 10};
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
         if (connect(s, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
             e = errno;
             close(s);

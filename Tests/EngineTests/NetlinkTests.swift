@@ -8,6 +8,17 @@ import Testing
 
 @Suite("Netlink: the requests a bridge network sends, in namespaces of the test's own")
 struct NetlinkTests {
+    @Test("a reply that never comes is an error after 10 s, not a wait for ever")
+    func patience() throws {
+        let s = box_netlink_socket(-1)  // this process's own namespace: nothing is sent
+        try #require(s >= 0)
+        defer { close(s) }
+        var tv = timeval()
+        var len = socklen_t(MemoryLayout<timeval>.size)
+        #expect(getsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) == 0)
+        #expect(tv.tv_sec == 10)
+    }
+
     @Test("bridge, veth pair across namespaces, address, route; errors carry the request and errno",
           .enabled(if: geteuid() == 0, "making network namespaces needs root"))
     func requests() throws {

@@ -125,6 +125,7 @@ struct Netlink {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             guard n > 0 else {
                 if n < 0 && errno == EINTR { continue }
+                if n < 0 && errno == EAGAIN { throw BoxError(.network, "\(what): no answer from the kernel within 10 s") }
                 throw BoxError.sys(.network, "\(what): read from netlink")
             }
             var offset = 0
