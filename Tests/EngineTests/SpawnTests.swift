@@ -52,23 +52,32 @@ struct SpawnTests {
         #expect(rmdir(dir) == 0, "the abandoned child is still in \(dir)")
     }
 
-    @Test("cgroup v1: joins its cgroups by cgroup.procs while held",
+    @Test("cgroup v1: joins each of its cgroups while held, through the driver's files (tasks: no grace period)",
           .enabled(if: CgroupMode.detect() != .unified, "no cgroup v1 hierarchy on this host"))
     func joinV1() throws {
-        let name = "box-spawntest-\(getpid())"
-        let dir = "/sys/fs/cgroup/pids/" + name
-        #expect(mkdir(dir, 0o755) == 0)
-        defer { rmdir(dir) }
-        var pending = try Self.hold(cgroupFD: -1, procs: [dir + "/cgroup.procs"])
-        // The first join on v1 waits for an RCU grace period: milliseconds, so poll.
+        let name = "box/spawntest-\(getpid())"
+        let v1 = CgroupV1()
+        try v1.create(name, Resources())
+        defer { try? v1.remove(name) }
+        let files = v1.procsFiles(name)
+        #expect(!files.isEmpty && files.allSatisfy { $0.hasSuffix("/tasks") })
+        var pending = try Self.hold(cgroupFD: -1, procs: files)
+        // A v1 line is "ID:CONTROLLERS:/PATH", CONTROLLERS as the hierarchy has them ("cpu,cpuacct" on some hosts).
+        func inCgroup(_ controller: String) -> Bool {
+            Self.cgroupLines(pending.pid).contains { line in
+                let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+                return f.count == 3 && f[1].split(separator: ",").contains(Substring(controller)) && f[2] == "/" + name
+            }
+        }
+        let controllers = v1.dirs(name).map(\.controller)
         var joined = false
         for _ in 0..<500 where !joined {
-            joined = Self.cgroupLines(pending.pid).contains { $0.hasSuffix(":pids:/\(name)") }
+            joined = controllers.allSatisfy(inCgroup)
             if !joined { usleep(10_000) }
         }
         #expect(joined, "\(Self.cgroupLines(pending.pid))")
         box_abandon_container(&pending)
-        #expect(rmdir(dir) == 0, "the abandoned child is still in \(dir)")
+        #expect(throws: Never.self, "the abandoned child has left every cgroup") { try v1.remove(name) }
     }
 }
 

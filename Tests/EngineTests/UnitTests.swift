@@ -259,6 +259,8 @@ struct CgroupV2FakeTests {
         #expect(v2.procsFiles("box/c1") == [root + "/box/c1/cgroup.procs"])
         #expect(v2.cloneTarget("box/c1") == root + "/box/c1")  // PID 1 is cloned straight into it
         #expect(CgroupV1(root: root).cloneTarget("box/c1") == nil)
+        try Files.mkdirs(root + "/pids")
+        #expect(CgroupV1(root: root).procsFiles("box/c1") == [root + "/pids/box/c1/tasks"])  // v1: no grace period
     }
 
     @Test("a shared parent removed by another container's rm while it is being set up is made again")

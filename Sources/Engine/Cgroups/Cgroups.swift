@@ -24,7 +24,8 @@ public protocol CgroupDriver: Sendable {
     func create(_ name: String, _ resources: Resources) throws
     /// Writes limits to an existing cgroup (`box update`).
     func apply(_ name: String, _ resources: Resources) throws
-    /// The cgroup.procs files a process writes "0" to, to join the container's cgroup(s).
+    /// The files a single-threaded process (PID 1 while it is held, `box exec`'s nsexec) writes "0" to, to join
+    /// the container's cgroup(s).
     func procsFiles(_ name: String) -> [String]
     /// The directory a process can be cloned straight into (cgroup v2, clone3 CLONE_INTO_CGROUP), or nil (v1).
     func cloneTarget(_ name: String) -> String?
@@ -183,7 +184,11 @@ public struct CgroupV1: CgroupDriver {
         if !r.CpusetCpus.isEmpty { try Cgroups.write(base("cpuset") + "/cpuset.cpus", r.CpusetCpus) }
     }
 
-    public func procsFiles(_ name: String) -> [String] { dirs(name).map { $0.path + "/cgroup.procs" } }
+    /// `tasks`, not cgroup.procs: both move a single-threaded writer of "0" alone, but a write to cgroup.procs
+    /// first takes the global cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period (6-13 ms
+    /// here, per start), while a thread moving itself needs no such lock (kernel/cgroup/cgroup.c,
+    /// cgroup_procs_write_start: "If the thread is `current`... we can skip the global lock"; 0.05-0.15 ms).
+    public func procsFiles(_ name: String) -> [String] { dirs(name).map { $0.path + "/tasks" } }
     public func cloneTarget(_ name: String) -> String? { nil }
 
     public func oomKills(_ name: String) -> Int {
