@@ -47,19 +47,21 @@ static int fail(struct box_failure *f, int err, const char *fmt, const char *arg
 }
 
 // mkdir -p without allocating: the child is a raw clone of a possibly multithreaded parent, whose malloc locks
-// may have been held by another thread at that moment (fork(3) would reset them; clone does not).
+// may have been held by another thread at that moment (fork(3) would reset them; clone does not). The whole path
+// first, and its parents only when it says ENOENT: most targets are one level below a directory that exists, and
+// a mkdir of each of the ten components of an overlay path costs ten lookups through the overlay.
 static int mkdir_p(const char *path, mode_t mode) {
+    if (mkdir(path, mode) == 0 || errno == EEXIST) return 0;
+    if (errno != ENOENT) return -1;
     char buf[PATH_MAX];
     size_t n = strlen(path);
     if (n >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
     memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, mode) < 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, mode) < 0 && errno != EEXIST) return -1;
+    char *slash = strrchr(buf, '/');
+    if (slash == NULL || slash == buf) return -1;  // errno is still ENOENT
+    *slash = '\0';
+    if (mkdir_p(buf, mode) < 0) return -1;
+    if (mkdir(path, mode) < 0 && errno != EEXIST) return -1;
     return 0;
 }
 
