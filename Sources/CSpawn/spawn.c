@@ -261,15 +261,14 @@ static int container_child(void *arg) {
                   c->process.stderr_fd, c->process.console_socket};
     keep_only(keep, sizeof keep / sizeof keep[0]);
 
-    // Join the resource cgroups first (PID 1 never runs a moment without its limits). On cgroup v1 the first
-    // join waits for an RCU grace period (the kernel's cgroup_threadgroup_rwsem), 5-25 ms on a small VM: the
-    // parent mounts the root filesystem and sets up the network meanwhile, and says when we may go on.
+    // Join the resource cgroups first (PID 1 never runs a moment without its limits): on v1 through the `tasks`
+    // files the caller gives, where a thread moving itself takes no global lock and waits for no RCU grace period
+    // (cgroup.procs would, 5-25 ms). The parent mounts the root filesystem meanwhile, and says when we may go on.
     if (!a->in_cgroup && join_cgroups(c->cgroup_procs, f) < 0) goto out;
     char go;
     ssize_t n;
     do n = read(a->go_fd, &go, 1); while (n < 0 && errno == EINTR);
     if (n != 1) _exit(0);  // abandoned: the start failed before we ran anything
-    close(a->go_fd);
 
     // Our mount namespace is copied now, not at clone: it must hold the overlay the parent mounted since.
     if (unshare(CLONE_NEWNS) < 0) { fail(f, errno, "unshare mount namespace%s", ""); goto out; }
@@ -313,6 +312,12 @@ static int container_child(void *arg) {
     for (const char *const *p = c->readonly_paths; p && *p; p++)
         if (readonly_path(*p, f) < 0) goto out;
 
+    // The root filesystem is built while the parent configures the network; the second byte says it is ready.
+    // EOF: the start failed meanwhile, and nothing of the container's has run.
+    do n = read(a->go_fd, &go, 1); while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(0);
+    close(a->go_fd);
+
     if (c->init) {
         for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
         run_init(c, f);
@@ -327,7 +332,7 @@ out:
 
 int box_clone_container(const struct box_container *c, struct box_pending *p, struct box_failure *failure) {
     memset(failure, 0, sizeof *failure);
-    *p = (struct box_pending){.pid = -1, .pidfd = -1, .go_fd = -1, .error_fd = -1};
+    *p = (struct box_pending){.pid = -1, .pidfd = -1, .go_fd = -1, .error_fd = -1, .went = 0};
     int errors[2], go[2];
     if (pipe2(errors, O_CLOEXEC) < 0) return fail(failure, errno, "pipe%s", "");
     if (pipe2(go, O_CLOEXEC) < 0) {
@@ -386,11 +391,21 @@ int box_clone_container(const struct box_container *c, struct box_pending *p, st
     return 0;
 }
 
-int box_start_container(struct box_pending *p, struct box_failure *failure) {
-    memset(failure, 0, sizeof *failure);
-    // A child that failed already (joining its cgroups) is gone: EPIPE here, and its failure in the pipe.
+void box_go_container(struct box_pending *p) {
+    if (p->went || p->go_fd < 0) return;
+    // A child that failed already (joining its cgroups) is gone: EPIPE here, and its failure waits in the pipe
+    // for box_start_container.
     ssize_t n;
     do n = write(p->go_fd, "g", 1); while (n < 0 && errno == EINTR);
+    p->went = 1;
+}
+
+int box_start_container(struct box_pending *p, struct box_failure *failure) {
+    memset(failure, 0, sizeof *failure);
+    // A child that failed already (joining its cgroups, building its root) is gone: EPIPE here, and its failure
+    // in the pipe.
+    ssize_t n;
+    do n = write(p->go_fd, p->went ? "e" : "ge", p->went ? 1 : 2); while (n < 0 && errno == EINTR);
     close(p->go_fd);
     p->go_fd = -1;
     int failed = collect_failure(p->error_fd, p->pid, failure);  // closes error_fd

@@ -65,16 +65,21 @@ struct box_failure {
 struct box_pending {
     pid_t pid;      ///< on the host
     int pidfd;      ///< readable when it exits
-    int go_fd;      ///< one byte lets it go on; closing it makes it exit
+    int go_fd;      ///< a first byte lets it build its root filesystem, a second lets it exec; closing it
+                    ///< makes it exit, having run nothing of the container's
     int error_fd;   ///< a box_failure, or EOF once it has exec'd
+    int went;       ///< the first byte was sent (box_go_container)
 };
 
-/// Clones the container's PID 1, which joins its cgroups at once and then waits: on cgroup v1 the first join
-/// waits for an RCU grace period (5-25 ms), which the caller spends mounting the root filesystem and setting up
-/// the network. The child makes its mount namespace only when it goes on, so it sees those mounts.
+/// Clones the container's PID 1, which joins its cgroups at once (or is cloned into its v2 cgroup) and then waits
+/// while the caller mounts the root filesystem. The child makes its mount namespace only when it goes on, so it
+/// sees those mounts.
 /// 0, or -1 with `failure` filled in.
 int box_clone_container(const struct box_container *c, struct box_pending *p, struct box_failure *failure);
-/// Lets a held PID 1 go on; returns 0 once it has exec'd, or -1 with `failure` filled in (the child reaped).
+/// Lets a held PID 1 build its root filesystem (mounts, pivot_root) while the caller finishes what only the
+/// command itself needs (the network); it then waits for box_start_container before it execs.
+void box_go_container(struct box_pending *p);
+/// Lets a held PID 1 go on to exec; returns 0 once it has exec'd, or -1 with `failure` filled in (the child reaped).
 /// The caller must ignore SIGPIPE (the monitor does): a child that already failed has closed its end.
 int box_start_container(struct box_pending *p, struct box_failure *failure);
 /// Gives up on a held PID 1: it exits without running anything, and is reaped here.

@@ -78,17 +78,19 @@ public struct Monitor {
             try cgroups.create(spec.cgroup, spec.HostConfig.Resources ?? Resources())
             try network.prepareNamespace(spec, store: store)
             var fresh = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
-            // PID 1 joins its cgroups before anything else (it never runs a moment without its limits). On cgroup
-            // v1 that waits for an RCU grace period, 5-25 ms: it is cloned first, and the rest of the start
-            // happens during that wait; it builds its root filesystem when told to go on. On v2 it is cloned
-            // straight into its cgroup, with no wait at all.
-            let pending = try Spawner.clone(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: fresh.childStdio,
+            // PID 1 is in its cgroups before anything else (it never runs a moment without its limits): on v2 it
+            // is cloned straight into its cgroup, on v1 it writes itself into each hierarchy's tasks file. Then it
+            // waits: it builds its root filesystem when told to go (the overlay is mounted by then), while the
+            // network is set up here, and execs when told to start.
+            var pending = try Spawner.clone(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: fresh.childStdio,
                                             cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
                                             netnsFD: network.netnsFD)
             do {
                 listener = try UnixSocket.listen(store.root.socket(id))
                 try Rootfs.mountOverlay(layers: spec.LayerDirs, containerLayer: layer, volatile: spec.HostConfig.AutoRemove)
                 try prepareMountTargets()
+                // PID 1 builds its root filesystem while the network is set up here; it execs only after start.
+                Spawner.go(&pending)
                 log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
                 try network.configure(spec, store: store)
                 unlink(stopMarker)

@@ -44,7 +44,15 @@ public enum Spawner {
                             cgroupDir: cgroupDir, netnsFD: netnsFD))
     }
 
-    /// Lets a held PID 1 build its root filesystem and exec; returns once it has, or throws its failure.
+    /// Lets a held PID 1 build its root filesystem (its mounts, pivot_root) while the caller finishes what only
+    /// the command needs, the network: PID 1 then waits for `start(_:)` before it execs. Once the rootfs is
+    /// mounted: PID 1 makes its mount namespace now.
+    public static func go(_ pending: inout Pending) {
+        box_go_container(&pending.c)
+    }
+
+    /// Lets a held PID 1 build its root filesystem (unless `go` did) and exec; returns once it has, or throws
+    /// its failure.
     public static func start(_ pending: consuming Pending) throws -> Started {
         var p = pending.c
         var failure = box_failure()
