@@ -66,6 +66,10 @@ static int mkdir_p(const char *path, mode_t mode) {
 }
 
 static int do_mount(const struct box_mount *m, struct box_failure *f) {
+    if (m->symlink) {
+        if (symlink(m->source, m->target) < 0 && errno != EEXIST) return fail(f, errno, "symlink %s", m->target);
+        return 0;
+    }
     struct stat st;
     if (stat(m->target, &st) < 0 && mkdir_p(m->target, 0755) < 0)
         return fail(f, errno, "mkdir %s", m->target);

@@ -130,8 +130,13 @@ struct KernelTextTests {
         // only controller names as mount data.
         let v1 = Rootfs.cgroupMounts("/r/sys/fs/cgroup", .hybrid, mountinfo: hybrid)
         #expect(v1.map(\.target) == ["/r/sys/fs/cgroup", "/r/sys/fs/cgroup/cpu,cpuacct", "/r/sys/fs/cgroup/memory",
-                                     "/r/sys/fs/cgroup/cpuset", "/r/sys/fs/cgroup"])
-        #expect(v1.map { $0.data ?? "" } == ["mode=755", "cpu,cpuacct", "memory", "cpuset", "mode=755"])
+                                     "/r/sys/fs/cgroup/cpuset", "/r/sys/fs/cgroup/cpu", "/r/sys/fs/cgroup/cpuacct",
+                                     "/r/sys/fs/cgroup"])
+        #expect(v1.map { $0.data ?? "" } == ["mode=755", "cpu,cpuacct", "memory", "cpuset", "", "", "mode=755"])
+        // The co-mounted hierarchy is reached by each controller's name too, as on the host (and before the tmpfs
+        // goes read-only).
+        #expect(v1.filter(\.symlink).map { "\($0.target) -> \($0.source)" }
+                == ["/r/sys/fs/cgroup/cpu -> cpu,cpuacct", "/r/sys/fs/cgroup/cpuacct -> cpu,cpuacct"])
         #expect(v1.last!.flags & UInt(MS_REMOUNT | MS_RDONLY) == UInt(MS_REMOUNT | MS_RDONLY))  // read-only last
     }
 

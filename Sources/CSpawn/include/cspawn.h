@@ -17,6 +17,7 @@ struct box_mount {
     unsigned long flags;
     const char *data;
     int readonly;           ///< remount read-only afterwards (a bind mount ignores MS_RDONLY on its first call)
+    int symlink;            ///< no mount: a symlink at `target` to `source` (v1's cpu -> cpu,cpuacct)
 };
 
 /// The process to exec: PID 1 of a container, or a process joining one (`box exec`).

@@ -117,6 +117,8 @@ public enum Rootfs {
         public var flags: UInt
         public var data: String?
         public var readOnly: Bool
+        /// Not a mount: a symlink at `target` pointing to `source`.
+        public var symlink = false
     }
 
     /// The container's own cgroups at /sys/fs/cgroup, read-only, as docker shows them: mounted after PID 1 has
@@ -132,6 +134,7 @@ public enum Rootfs {
             return [.init(source: "cgroup", target: target, fstype: "cgroup2", flags: flags | UInt(MS_RDONLY), data: nil, readOnly: false)]
         }
         var list: [MountEntry] = [.init(source: "tmpfs", target: target, fstype: "tmpfs", flags: flags, data: "mode=755", readOnly: false)]
+        var links: [MountEntry] = []
         for m in Mount.parse(mountinfo ?? Files.readIfPresent("/proc/self/mountinfo") ?? "")
         where m.fsType == "cgroup" && m.mountPoint.hasPrefix("/sys/fs/cgroup/") {
             let name = m.mountPoint.dropFirst("/sys/fs/cgroup/".count)
@@ -142,7 +145,14 @@ public enum Rootfs {
             guard controllers.contains(where: CgroupV1.controllers.contains) else { continue }
             list.append(.init(source: "cgroup", target: target + "/" + name, fstype: "cgroup", flags: flags | UInt(MS_RDONLY),
                               data: controllers.joined(separator: ","), readOnly: false))
+            // A co-mounted hierarchy is also reached by each controller's name, as on the host and in docker's
+            // containers (runc's mountCgroupV1): cpu -> cpu,cpuacct and cpuacct -> cpu,cpuacct.
+            for c in name.split(separator: ",") where c != name && CgroupV1.knownControllers.contains(String(c)) {
+                links.append(.init(source: String(name), target: target + "/" + c, fstype: nil, flags: 0, data: nil,
+                                   readOnly: false, symlink: true))
+            }
         }
+        list += links
         list.append(.init(source: "tmpfs", target: target, fstype: nil, flags: flags | UInt(MS_REMOUNT | MS_RDONLY),
                           data: "mode=755", readOnly: false))
         return list

@@ -91,7 +91,7 @@ public enum Spawner {
         for (i, m) in mounts.enumerated() {
             cMounts[i] = box_mount(source: strings.c(m.source), target: strings.c(m.target),
                                    fstype: m.fstype.map(strings.c), flags: m.flags,
-                                   data: m.data.map(strings.c), readonly: m.readOnly ? 1 : 0)
+                                   data: m.data.map(strings.c), readonly: m.readOnly ? 1 : 0, symlink: m.symlink ? 1 : 0)
         }
 
         var process = box_process()
