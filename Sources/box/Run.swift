@@ -29,8 +29,13 @@ struct Run: ParsableCommand {
     @OptionGroup var options: ContainerOptions
 
     func run() throws {
+        try Run.run(options.createOptions(), detach: detach)
+    }
+
+    /// What `box run` does once its flags are read (by ArgumentParser, or by QuickRun).
+    static func run(_ options: CreateOptions, detach: Bool) throws {
         let store = try engine()
-        let container = try store.create(options.createOptions())
+        let container = try store.create(options)
         try startAndAttach(store, container, attach: !detach, stdin: options.interactive, tty: options.tty, printID: detach)
     }
 }

@@ -24,8 +24,12 @@ if arguments.count == 4 && arguments[1] == "__proxy" {
 signal(SIGPIPE, SIG_IGN)
 
 do {
-    var command = try Box.parseAsRoot()
-    try command.run()
+    if let quick = QuickRun.parse(arguments) {
+        try quick.run()
+    } else {
+        var command = try Box.parseAsRoot()
+        try command.run()
+    }
 } catch let error as BoxError {
     fail(error)
 } catch {

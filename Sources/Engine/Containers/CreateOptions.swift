@@ -1,6 +1,6 @@
 /// Everything `box create` / `box run` accept, before validation. The front end fills it from flags; the
 /// engine turns it into a ContainerSpec in exactly one place (`ContainerStore.create`).
-public struct CreateOptions: Sendable {
+public struct CreateOptions: Sendable, Equatable {
     public var image: String
     public var command: [String] = []
     public var name: String?
