@@ -4,16 +4,18 @@
 // runtime starts threads early. So `box exec` re-executes its own binary as
 //
 //     box __nsexec --pid=PID --start=TICKS --errfd=FD [--uid=N] [--gid=N] [--caps=HEX] [--cwd=DIR] [--tty]
-//                  [--console-socket=FD] [--cgroup=FILE]... -- CMD ARGS...
+//                  [--console-socket=FD] [--cgroup=FILE]... [--cgroup-dir=DIR] -- CMD ARGS...
 //
 // with the command's environment as its own (not in argv, where any user could read it in /proc).
 //
 // and this constructor, which runs before Swift's main and before any thread exists, does the whole job:
-//   1. join the container's cgroups (files opened on the host, before the mount namespace changes);
+//   1. join the container's v1 cgroups (--cgroup: each hierarchy's tasks file), or open its v2 cgroup
+//      (--cgroup-dir); files are opened on the host, before the mount namespace changes;
 //   2. setns into each namespace of PID that differs from ours (cgroup, ipc, uts, net, pid, mnt; mnt last:
 //      after it, /proc is the container's);
-//   3. fork: a pid namespace applies to children only. The child becomes the command (box_exec_process);
-//      the parent waits and exits with the child's status, 128+N for a signal, as a shell would.
+//   3. fork (on v2 straight into the cgroup, clone3 CLONE_INTO_CGROUP): a pid namespace applies to children
+//      only. The child becomes the command (box_exec_process); the parent waits and exits with the child's
+//      status, 128+N for a signal, as a shell would.
 // A failure is written to --errfd as a struct box_failure; `box exec` reads it and prints the stage.
 #include "cspawn.h"
 
@@ -68,6 +70,7 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
 
     static const char *cgroups[MAX_ITEMS + 1];
     size_t ncgroups = 0;
+    const char *cgroup_dir = NULL;
     static uint32_t groups[MAX_ITEMS];
     unsigned long long started = 0;
     struct box_process p = {.cwd = "/", .caps = 0, .last_cap = box_cap_last(), .no_new_privs = 1,
@@ -87,6 +90,7 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
         else if (strcmp(a, "--tty") == 0) p.tty = 1;
         else if (strncmp(a, "--console-socket=", 17) == 0) p.console_socket = (int)strtol(a + 17, NULL, 10);
         else if (strncmp(a, "--cgroup=", 9) == 0 && ncgroups < MAX_ITEMS) cgroups[ncgroups++] = a + 9;
+        else if (strncmp(a, "--cgroup-dir=", 13) == 0) cgroup_dir = a + 13;
         else report(errfd, EINVAL, "nsexec: unknown argument %s", a);
     }
     if (errfd >= 0) fcntl(errfd, F_SETFD, FD_CLOEXEC);  // the command must not inherit it
@@ -100,6 +104,15 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
         int fd = open(cgroups[c], O_WRONLY | O_CLOEXEC);
         if (fd < 0 || write(fd, "0", 1) < 0) report(errfd, errno, "join cgroup %s", cgroups[c]);
         close(fd);
+    }
+    // cgroup v2: the command is cloned straight into the container's cgroup (writing cgroup.procs would wait for
+    // an RCU grace period); its cgroup.procs is opened too, for a kernel without clone3. Both on the host, now.
+    int cgroup_fd = -1, cgroup_procs = -1;
+    if (cgroup_dir) {
+        cgroup_fd = open(cgroup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cgroup_fd < 0) report(errfd, errno, "open cgroup %s", cgroup_dir);
+        cgroup_procs = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (cgroup_procs < 0) report(errfd, errno, "open cgroup.procs of %s", cgroup_dir);
     }
 
     // Open every namespace first: once we are in the container's mount namespace, /proc/PID is not ours.
@@ -125,10 +138,19 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
         close(fds[k]);
     }
 
-    pid_t child = fork();
+    int joined = 0;
+    pid_t child = cgroup_fd >= 0 ? box_fork_into_cgroup(cgroup_fd) : -1;
+    if (child >= 0) joined = 1;
+    else child = fork();  // no cgroup to be born in, or a kernel without clone3 (ENOSYS, E2BIG before 5.7)
     if (child < 0) report(errfd, errno, "fork%s", "");
     if (child == 0) {
         struct box_failure f = {0};
+        if (cgroup_procs >= 0 && !joined && write(cgroup_procs, "0", 1) < 0) {
+            f.err = errno;
+            snprintf(f.stage, sizeof f.stage, "join cgroup %s", cgroup_dir);
+            if (errfd >= 0 && write(errfd, &f, sizeof f) < 0) { /* exit code alone */ }
+            _exit(125);
+        }
         // A terminal from the container's own devpts (we are in its mount namespace now), as runc's exec does.
         if (p.console_socket < 0 || box_console("/dev/pts", NULL, p.console_socket, &f) == 0)
             box_exec_process(&p, &f);

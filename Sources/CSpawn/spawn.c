@@ -395,6 +395,11 @@ int box_clone_container(const struct box_container *c, struct box_pending *p, st
     return 0;
 }
 
+pid_t box_fork_into_cgroup(int cgroup_fd) {
+    struct box_clone_args ca = {.flags = BOX_CLONE_INTO_CGROUP, .exit_signal = SIGCHLD, .cgroup = (uint64_t)cgroup_fd};
+    return (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+}
+
 void box_go_container(struct box_pending *p) {
     if (p->went || p->go_fd < 0) return;
     // A child that failed already (joining its cgroups) is gone: EPIPE here, and its failure waits in the pipe

@@ -77,6 +77,10 @@ struct box_pending {
 /// sees those mounts.
 /// 0, or -1 with `failure` filled in.
 int box_clone_container(const struct box_container *c, struct box_pending *p, struct box_failure *failure);
+/// fork(), but the child is born in the cgroup v2 directory `cgroup_fd` (clone3 CLONE_INTO_CGROUP, Linux 5.7):
+/// no cgroup.procs write, so no RCU grace period. -1 with errno if the kernel cannot. For C only (nsexec): a
+/// Swift process must not fork.
+pid_t box_fork_into_cgroup(int cgroup_fd);
 /// Lets a held PID 1 build its root filesystem (mounts, pivot_root) while the caller finishes what only the
 /// command itself needs (the network); it then waits for box_start_container before it execs.
 void box_go_container(struct box_pending *p);

@@ -47,8 +47,14 @@ public struct Exec: Sendable {
                     "--uid=\(user.uid)", "--gid=\(user.gid)", "--caps=\(String(spec.Capabilities, radix: 16))",
                     "--cwd=\(workdir)"] + user.groups.map { "--group=\($0)" }
         if o.tty { argv.append("--tty") }
-        // The command joins the container's cgroup too: its limits hold for everything inside.
-        argv += Cgroups.driver().procsFiles(spec.cgroup).filter { Files.exists($0) }.map { "--cgroup=\($0)" }
+        // The command joins the container's cgroup too: its limits hold for everything inside. On v2 it is
+        // cloned straight into it (no cgroup.procs write, so no RCU grace period to wait for).
+        let cgroups = Cgroups.driver()
+        if let dir = cgroups.cloneTarget(spec.cgroup), Files.isDirectory(dir) {
+            argv.append("--cgroup-dir=\(dir)")
+        } else {
+            argv += cgroups.procsFiles(spec.cgroup).filter { Files.exists($0) }.map { "--cgroup=\($0)" }
+        }
         argv += ["--"] + o.command
 
         // With -t the command gets a pty from the container's own devpts: nsexec opens it inside and sends
