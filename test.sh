@@ -40,7 +40,7 @@ log=$(mktemp /tmp/boxlab-test-XXXXXX.log)
 # What a stopped run leaves: the containers, networks and roots of the tests it cut short (made after $log).
 clean_up_stopped_run() {
     local box root r ids
-    box=$(swift build --show-bin-path)/box
+    box=$(swift build --show-bin-path 2>/dev/null)/box || return 0
     for root in $(find /tmp -maxdepth 1 \( -name 'boxtest-*' -o -name 'labsandbox-*' \) -newer "$log"); do
         r=$root
         [ -d "$root/box" ] && r=$root/box
@@ -55,6 +55,8 @@ clean_up_stopped_run() {
 
 setsid swift test "$@" >"$log" 2>&1 &  # a process group of its own (the test binary included), to stop
 tests=$!
+# Ctrl-C or a kill of test.sh stops the tests too: in their own process group they would not get it.
+trap 'kill -TERM -- "-$tests" 2>/dev/null; exit 130' INT TERM
 tail -n +1 -f --pid="$tests" "$log" &
 printer=$!
 waited=0

@@ -48,8 +48,9 @@ static int fail(struct box_failure *f, int err, const char *fmt, const char *arg
 
 // mkdir -p without allocating: the child is a raw clone of a possibly multithreaded parent, whose malloc locks
 // may have been held by another thread at that moment (fork(3) would reset them; clone does not). The whole path
-// first, and its parents only when it says ENOENT: most targets are one level below a directory that exists, and
-// a mkdir of each of the ten components of an overlay path costs ten lookups through the overlay.
+// first: most targets are one level below a directory that exists, and a mkdir of each of the ten components of
+// an overlay path costs ten lookups through the overlay. Else up to the deepest ancestor that can be made, then
+// down again, in one buffer (no recursion: a volume target may be deep).
 static int mkdir_p(const char *path, mode_t mode) {
     if (mkdir(path, mode) == 0 || errno == EEXIST) return 0;
     if (errno != ENOENT) return -1;
@@ -57,11 +58,24 @@ static int mkdir_p(const char *path, mode_t mode) {
     size_t n = strlen(path);
     if (n >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
     memcpy(buf, path, n + 1);
-    char *slash = strrchr(buf, '/');
-    if (slash == NULL || slash == buf) return -1;  // errno is still ENOENT
-    *slash = '\0';
-    if (mkdir_p(buf, mode) < 0) return -1;
-    if (mkdir(path, mode) < 0 && errno != EEXIST) return -1;
+    size_t len = n;
+    for (;;) {
+        while (len > 0 && buf[len - 1] != '/') len--;  // cut the last component
+        while (len > 0 && buf[len - 1] == '/') len--;  // and the slashes before it
+        if (len == 0) break;
+        buf[len] = '\0';
+        if (mkdir(buf, mode) == 0 || errno == EEXIST) break;
+        if (errno != ENOENT) return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (size_t i = len + 1; i < n; i++) {
+        if (buf[i] != '/' || buf[i - 1] == '/') continue;
+        buf[i] = '\0';
+        int rc = mkdir(buf, mode);
+        buf[i] = '/';
+        if (rc < 0 && errno != EEXIST) return -1;
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST) return -1;
     return 0;
 }
 
@@ -226,16 +240,17 @@ static int run_init(const struct box_container *c, struct box_failure *f) {
 struct child_args {
     const struct box_container *c;
     int error_fd;   // write end: a box_failure, or nothing (close-on-exec) once we exec
-    int go_fd;      // read end: one byte to go on; EOF if the parent gave up
+    int go_fd;      // read end: a byte to build the rootfs, a second to exec; EOF if the parent gave up
     int in_cgroup;  // cloned straight into its cgroup (v2): nothing to join
     struct box_failure failure;
 };
 
-// close_range(lo, hi), or one close at a time below the descriptor limit where the kernel lacks it (before 5.9).
+// close_range(lo, hi), or one close at a time below the descriptor limit where it fails (a kernel before 5.9,
+// or a seccomp filter that answers EPERM).
 static void close_span(unsigned lo, unsigned hi) {
-    if (syscall(SYS_close_range, lo, hi, 0) == 0 || errno != ENOSYS) return;
+    if (syscall(SYS_close_range, lo, hi, 0) == 0) return;
     struct rlimit r;
-    unsigned limit = getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < 65536 ? (unsigned)r.rlim_cur : 65536;
+    unsigned limit = getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < (1u << 20) ? (unsigned)r.rlim_cur : 1u << 20;
     for (unsigned fd = lo; fd <= hi && fd < limit; fd++) close((int)fd);
 }
 
@@ -361,9 +376,10 @@ int box_clone_container(const struct box_container *c, struct box_pending *p, st
     pthread_sigmask(SIG_SETMASK, &all, &old);
 
     struct child_args args = {.c = c, .error_fd = errors[1], .go_fd = go[0]};
-    // A fork-like clone, not CLONE_VM|CLONE_VFORK: we go on (mounting, networking) while the child waits for its
-    // cgroups, so it needs memory of its own; everything it reads was set up before this call. Its mount and
-    // cgroup namespaces are unshared when it goes on; pid, UTS, IPC and network ones are made here.
+    // A fork-like clone, not CLONE_VM|CLONE_VFORK: we go on (mounting, networking) while the child waits and
+    // then builds its root filesystem, so it needs memory of its own; everything it reads was set up before this
+    // call. Its mount and cgroup namespaces are unshared when it goes on; pid, UTS, IPC and network ones are
+    // made here.
     int flags = (c->namespaces & ~(CLONE_NEWNS | CLONE_NEWCGROUP)) | CLONE_PIDFD | SIGCHLD;
     if (c->netns_fd >= 0) flags &= ~CLONE_NEWNET;
     int fd = -1;

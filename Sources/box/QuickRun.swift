@@ -13,6 +13,12 @@ struct QuickRun: Equatable {
     /// `arguments` as the process got them (`box run ...`).
     static func parse(_ arguments: [String]) -> QuickRun? {
         guard arguments.count > 2, arguments[1] == "run" else { return nil }
+        // ArgumentParser rejects some words anywhere before a `--`, the command's included ("---", "-=x"):
+        // those lines get its error, as before.
+        for arg in arguments.dropFirst(2).prefix(while: { $0 != "--" }) where arg.hasPrefix("-") {
+            let dashes = arg.prefix(while: { $0 == "-" }).count
+            if dashes >= 3 || (dashes == 1 && arg.dropFirst().hasPrefix("=")) { return nil }
+        }
         var detach: Bool?, rm: Bool?, interactive: Bool?, tty: Bool?
         var name: String?, network: String?
         var i = 2

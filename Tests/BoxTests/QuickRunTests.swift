@@ -20,6 +20,8 @@ struct QuickRunTests {
         ["run", "--rm", "-i", "-t", "--network=host", "busybox", "ls", "-l", "--rm", "-d"],
         ["run", "--detach", "--interactive", "--tty", "busybox"],
         ["run", "-ti", "--rm", "busybox", "--", "echo"],
+        ["run", "--rm", "busybox", "echo", "--", "---", "-=x"],
+        ["run", "busybox", "echo", "--=x"],
     ])
     func same(_ args: [String]) throws {
         let quick = try #require(QuickRun.parse(["box"] + args), "the quick reading should take \(args)")
@@ -31,8 +33,16 @@ struct QuickRunTests {
         ["run", "-e", "A=1", "busybox"], ["run", "--rm", "--rm", "busybox"], ["run", "-it", "-i", "busybox"],
         ["run", "--name", "-x", "busybox"], ["run", "--name"], ["run", "--name=", "busybox"], ["run", "--", "busybox"],
         ["run", "-x", "busybox"], ["run", "--net", "none", "busybox"], ["run", "-", "busybox"], ["run", ""],
+        // ArgumentParser refuses these words even in the command (before a --): its error, not a run.
+        ["run", "--rm", "busybox", "echo", "---"], ["run", "busybox", "echo", "---x"], ["run", "busybox", "echo", "-=x"],
     ])
     func declined(_ args: [String]) {
         #expect(QuickRun.parse(["box"] + args) == nil)
     }
+
+    @Test("the words it declines in a command are ones ArgumentParser refuses", arguments: ["---", "---x", "-=x"])
+    func refused(_ word: String) {
+        #expect(throws: (any Error).self) { try Box.parseAsRoot(["run", "busybox", "echo", word]) }
+    }
+
 }

@@ -96,20 +96,22 @@ struct ConcurrentHoldTests {
 
     @Test("children held at the same time from many threads each exit when given up, whatever the others do")
     func manyThreads() async throws {
-        let stuck = await withTaskGroup(of: Int.self) { group in
+        let (held, stuck) = await withTaskGroup(of: (Int, Int).self) { group in
             for _ in 0..<4 {
                 group.addTask {
-                    var stuck = 0
+                    var held = 0, stuck = 0
                     for _ in 0..<100 {
                         guard var p = try? SpawnTests.hold(cgroupFD: -1, procs: []) else { continue }
+                        held += 1
                         usleep(UInt32.random(in: 0..<300))
                         if !Self.abandon(&p, within: 5) { stuck += 1 }
                     }
-                    return stuck
+                    return (held, stuck)
                 }
             }
-            return await group.reduce(0, +)
+            return await group.reduce((0, 0)) { ($0.0 + $1.0, $0.1 + $1.1) }
         }
+        try #require(held == 400, "only \(held) of 400 children could be held")
         #expect(stuck == 0, "\(stuck) held children did not exit when given up: another child held their go pipe")
     }
 }

@@ -137,6 +137,10 @@ struct KernelTextTests {
         // goes read-only).
         #expect(v1.filter(\.symlink).map { "\($0.target) -> \($0.source)" }
                 == ["/r/sys/fs/cgroup/cpu -> cpu,cpuacct", "/r/sys/fs/cgroup/cpuacct -> cpu,cpuacct"])
+        // The links follow the hierarchy's controllers, whatever its mount point is called.
+        let atCpu = "34 31 0:31 / /sys/fs/cgroup/cpu rw,nosuid shared:11 - cgroup cgroup rw,cpu,cpuacct\n"
+        #expect(Rootfs.cgroupMounts("/r/sys/fs/cgroup", .legacy, mountinfo: atCpu).filter(\.symlink)
+                    .map { "\($0.target) -> \($0.source)" } == ["/r/sys/fs/cgroup/cpuacct -> cpu"])
         #expect(v1.last!.flags & UInt(MS_REMOUNT | MS_RDONLY) == UInt(MS_REMOUNT | MS_RDONLY))  // read-only last
     }
 

@@ -48,7 +48,8 @@ struct box_container {
     size_t nmounts;
     const char *const *masked_paths;     ///< inside the container, NULL-terminated (runc's maskedPaths)
     const char *const *readonly_paths;   ///< inside the container, NULL-terminated (runc's readonlyPaths)
-    const char *const *cgroup_procs;     ///< cgroup.procs files to join before exec, NULL-terminated (may be NULL)
+    const char *const *cgroup_procs;     ///< files to write 0 to, to join the cgroups (v1: each hierarchy's
+                                         ///< tasks file), NULL-terminated (may be NULL)
     int cgroup_fd;                       ///< -1, or a cgroup v2 directory to clone PID 1 straight into
                                          ///< (clone3 CLONE_INTO_CGROUP, Linux 5.7); then cgroup_procs is only
                                          ///< the fallback for a kernel without it

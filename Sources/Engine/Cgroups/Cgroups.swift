@@ -100,9 +100,9 @@ public enum Cgroups {
                 continue
             }
             if Glibc.mkdir(path, 0o755) == 0 || errno == EEXIST { return }
-            guard errno == ENOENT else { break }
+            guard errno == ENOENT else { throw BoxError.sys(.cgroup, "create cgroup \(path)") }
         }
-        throw BoxError.sys(.cgroup, "create cgroup \(path)")
+        throw BoxError(.cgroup, "create cgroup \(path): its parent kept being removed (20 tries)")
     }
 
     /// rmdir, retried for a moment: processes killed with their pid namespace may still be exiting.
@@ -152,11 +152,14 @@ public struct CgroupV1: CgroupDriver {
 
     public func create(_ name: String, _ resources: Resources) throws {
         for (controller, path) in dirs(name) {
-            // A new v1 cpuset has no CPUs or memory nodes: nothing could join it. Inherit the parent's.
+            // A new v1 cpuset has no CPUs or memory nodes: nothing could join it. Inherit the parent's, or the
+            // root's if the parent has none yet (another start made it again a moment ago and is filling it in).
             func inherit(_ dir: String, from: String) throws {
                 guard controller == "cpuset" else { return }
                 for file in ["cpuset.cpus", "cpuset.mems"] where (Files.readIfPresent(dir + "/" + file) ?? "").trimmed.isEmpty {
-                    try Cgroups.write(dir + "/" + file, (Files.readIfPresent(from + "/" + file) ?? "").trimmed)
+                    var value = (Files.readIfPresent(from + "/" + file) ?? "").trimmed
+                    if value.isEmpty { value = (Files.readIfPresent(root + "/cpuset/" + file) ?? "").trimmed }
+                    try Cgroups.write(dir + "/" + file, value)
                 }
             }
             try Cgroups.mkdirBelowShared(path) { parent in try inherit(parent, from: root + "/cpuset") }

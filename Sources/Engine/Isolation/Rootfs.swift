@@ -147,7 +147,7 @@ public enum Rootfs {
                               data: controllers.joined(separator: ","), readOnly: false))
             // A co-mounted hierarchy is also reached by each controller's name, as on the host and in docker's
             // containers (runc's mountCgroupV1): cpu -> cpu,cpuacct and cpuacct -> cpu,cpuacct.
-            for c in name.split(separator: ",") where c != name && CgroupV1.knownControllers.contains(String(c)) {
+            for c in controllers where c != name {
                 links.append(.init(source: String(name), target: target + "/" + c, fstype: nil, flags: 0, data: nil,
                                    readOnly: false, symlink: true))
             }

@@ -66,9 +66,9 @@ public enum Spawner {
         box_abandon_container(&p)
     }
 
-    /// Clones PID 1, which joins its cgroups and then waits for `start(_:)`: the mounts the caller makes in the
-    /// meantime (the rootfs overlay, volume targets) are in the mount namespace it makes when it goes on, and
-    /// `netnsFD` may still be being configured. With `cgroupDir` (cgroup v2) it is cloned straight into that
+    /// Clones PID 1, which joins its cgroups and then waits for `go(_:)` (or `start(_:)`): the mounts the caller
+    /// makes in the meantime (the rootfs overlay, volume targets) are in the mount namespace it makes when it goes
+    /// on, and `netnsFD` may still be being configured until `start(_:)`. With `cgroupDir` (cgroup v2) it is cloned straight into that
     /// cgroup and has nothing to join; `cgroupProcs` are then only the fallback for a kernel older than 5.7.
     public static func clone(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio,
                              cgroupProcs: [String] = [], cgroupDir: String? = nil, netnsFD: Int32 = -1) throws -> Pending {
