@@ -59,7 +59,7 @@ public struct Monitor {
         do {
             let me = getpid(), myStart = HostProcess.startTime(getpid()) ?? 0
             state = try store.root.locked {
-                var current = try store.loadRaw(id).state
+                var current = try store.loadState(id)
                 if current.MonitorPid > 0 && current.MonitorPid != me
                     && HostProcess.isAlive(current.MonitorPid, startTime: current.MonitorStartTime) {
                     throw BoxError(.start, "container \(spec.Name) is already running", exitCode: 1)
