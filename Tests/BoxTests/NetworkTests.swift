@@ -27,6 +27,11 @@ struct NetworkTests {
         // the first thing a command does already sees its address and route.
         let first = try s.run("run", "--rm", "busybox", "sh", "-c", "ip -o -4 addr show eth0; ip route")
         #expect(first.stdout.contains("inet ") && first.stdout.contains("default via \(net.Gateway)"), "\(first.stdout)")
+        // The lease is runtime state, in the run directory (emptied by a reboot, which stops every container):
+        // the network's definition, the one file that must survive a power cut, holds none.
+        let store = NetworkStore(root: s.engineRoot)
+        #expect(try Files.decode([String: String].self, from: store.leasesPath("bridge")) == [ip.description: id])
+        #expect(try Files.decode(Network.self, from: store.path("bridge")).Leases.isEmpty)
         let veth = "veth" + id.prefix(7)
         #expect(try Self.hostLinks().contains { $0.name == veth && $0.master == net.Bridge })
         try s.run("rm", "-f", "a")

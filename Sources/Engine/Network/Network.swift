@@ -166,7 +166,7 @@ public struct NetworkStore: Sendable {
     public func list() throws -> [Network] {
         guard Files.isDirectory(directory) else { return [] }
         return try Files.list(directory).filter { $0.hasSuffix(".json") }.map {
-            try Files.decode(Network.self, from: directory + "/" + $0)
+            try load(directory + "/" + $0)
         }.sorted { $0.Name < $1.Name }
     }
 
@@ -178,7 +178,7 @@ public struct NetworkStore: Sendable {
 
     /// Like `get`, but never makes the default network: safe under the engine lock (flock does not nest).
     func find(_ name: String) throws -> Network {
-        if Files.exists(path(name)) { return try Files.decode(Network.self, from: path(name)) }
+        if Files.exists(path(name)) { return try load(path(name)) }
         if name.count >= 3, let n = try list().first(where: { $0.Id.hasPrefix(name) }) { return n }
         if name == Network.defaultName {
             throw BoxError(.network, "bridge is a pre-defined network and cannot be removed", exitCode: 1)
@@ -186,16 +186,35 @@ public struct NetworkStore: Sendable {
         throw BoxError(.network, "network \(name) not found (box network ls lists them)", exitCode: 1)
     }
 
-    /// Always fsynced, leases included: the leases share the file with the network's definition, which a
-    /// rename without fsync could leave empty after a power cut on some filesystems (XFS).
+    /// The definition, fsynced (a rename without fsync could leave it empty after a power cut on some
+    /// filesystems, XFS among them), without its leases.
     func save(_ n: Network) throws {
+        var definition = n
+        definition.Leases = [:]
         try Files.mkdirs(directory)
-        try Files.writeAtomically(path(n.Name), try Files.encode(n, pretty: true))
+        try Files.writeAtomically(path(n.Name), try Files.encode(definition, pretty: true))
+    }
+
+    /// Leases are runtime state, like the monitors' sockets: they live in the run directory (/run/box, which a
+    /// reboot empties, as it stops every container) and are written without fsync, two fewer per `box run`.
+    func leasesPath(_ name: String) -> String { root.runPath + "/leases/" + name + ".json" }
+
+    func saveLeases(_ n: Network) throws {
+        try Files.mkdirs(root.runPath + "/leases", mode: 0o700)
+        try Files.writeAtomically(leasesPath(n.Name), try Files.encode(n.Leases), durable: false)
+    }
+
+    /// A network's definition with its current leases (those in its definition, from a box before leases moved
+    /// to the run directory, until they are first written there).
+    func load(_ file: String) throws -> Network {
+        var n = try Files.decode(Network.self, from: file)
+        if let leases = try? Files.decode([String: String].self, from: leasesPath(n.Name)) { n.Leases = leases }
+        return n
     }
 
     /// Under the engine lock.
     func ensureDefault() throws -> Network {
-        if Files.exists(path(Network.defaultName)) { return try Files.decode(Network.self, from: path(Network.defaultName)) }
+        if Files.exists(path(Network.defaultName)) { return try load(path(Network.defaultName)) }
         return try create(Network.defaultName, subnet: nil, masquerade: false, locked: true)
     }
 
@@ -256,6 +275,7 @@ public struct NetworkStore: Sendable {
             NetworkStore.removeMasquerade(n)
             NetworkStore.deleteLink(n.Bridge)
             unlink(path(n.Name))
+            unlink(leasesPath(n.Name))
             EventJournal(root: root).record(Event(type: "network", action: "destroy", id: n.Id, name: n.Name))
         }
     }
@@ -267,6 +287,7 @@ public struct NetworkStore: Sendable {
             NetworkStore.removeMasquerade(n)
             NetworkStore.deleteLink(n.Bridge)
             unlink(path(n.Name))
+            unlink(leasesPath(n.Name))
         }
     }
 
@@ -283,15 +304,15 @@ public struct NetworkStore: Sendable {
             throw BoxError(.network, "no free address left in \(n.Name) (\(n.Subnet))")
         }
         n.Leases[ip.description] = container
-        try save(n)
+        try saveLeases(n)
         return (n, ip)
     }
 
     /// Gives back `container`'s address. Under the engine lock.
     func release(_ networkName: String, container: String) {
-        guard var n = try? Files.decode(Network.self, from: path(networkName)) else { return }
+        guard var n = try? load(path(networkName)) else { return }
         n.Leases = n.Leases.filter { $0.value != container }
-        try? save(n)
+        try? saveLeases(n)
     }
 
     // MARK: the host
