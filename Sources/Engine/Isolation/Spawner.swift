@@ -45,8 +45,8 @@ public enum Spawner {
     }
 
     /// Lets a held PID 1 build its root filesystem (its mounts, pivot_root) while the caller finishes what only
-    /// the command needs, the network: PID 1 then waits for `start(_:)` before it execs. Once the rootfs is
-    /// mounted: PID 1 makes its mount namespace now.
+    /// the command needs, the network: PID 1 then waits for `start(_:)` before it execs. Call it once the rootfs
+    /// is mounted: PID 1 makes its mount namespace now.
     public static func go(_ pending: inout Pending) {
         box_go_container(&pending.c)
     }
@@ -68,8 +68,9 @@ public enum Spawner {
 
     /// Clones PID 1, which joins its cgroups and then waits for `go(_:)` (or `start(_:)`): the mounts the caller
     /// makes in the meantime (the rootfs overlay, volume targets) are in the mount namespace it makes when it goes
-    /// on, and `netnsFD` may still be being configured until `start(_:)`. With `cgroupDir` (cgroup v2) it is cloned straight into that
-    /// cgroup and has nothing to join; `cgroupProcs` are then only the fallback for a kernel older than 5.7.
+    /// on, and `netnsFD` may still be being configured until `start(_:)`. With `cgroupDir` (cgroup v2) it is
+    /// cloned straight into that cgroup and has nothing to join; `cgroupProcs` are then only the fallback for a
+    /// kernel older than 5.7.
     public static func clone(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio,
                              cgroupProcs: [String] = [], cgroupDir: String? = nil, netnsFD: Int32 = -1) throws -> Pending {
         let volumes = try spec.HostConfig.Binds.map(Volume.init(parsing:))
