@@ -199,8 +199,15 @@ public struct NetworkStore: Sendable {
     /// reboot empties, as it stops every container) and are written without fsync, two fewer per `box run`.
     func leasesPath(_ name: String) -> String { root.runPath + "/leases/" + name + ".json" }
 
+    /// No leases left: no file (and no directory) left behind.
     func saveLeases(_ n: Network) throws {
-        try Files.mkdirs(root.runPath + "/leases", mode: 0o700)
+        let directory = root.runPath + "/leases"
+        if n.Leases.isEmpty {
+            unlink(leasesPath(n.Name))
+            rmdir(directory)  // fails while another network has leases: as it should
+            return
+        }
+        try Files.mkdirs(directory, mode: 0o700)
         try Files.writeAtomically(leasesPath(n.Name), try Files.encode(n.Leases), durable: false)
     }
 
