@@ -32,6 +32,10 @@ do {
     }
 } catch let error as BoxError {
     fail(error)
+} catch let code as ExitCode {
+    // The container's own exit code, thrown by every foreground run: exit with it at once. ArgumentParser's
+    // exitCode(for:) would first build a help generator over every command (0.5 ms of reflection at each exit).
+    exit(code.rawValue)
 } catch {
     // Help and --version exit 0; docker exits 125 for a bad flag, and so do we.
     let code = Box.exitCode(for: error)
