@@ -132,6 +132,11 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
     }
     // The pid may have been recycled since `box exec` looked: only the process that started at --start will do.
     if (started && start_time(pid) != started) report(errfd, ESRCH, "the container's PID 1 (%s) is gone", argv[2] + 6);
+    // With a v2 cgroup to join, the cgroup namespace is entered last, by the child once it is in that cgroup:
+    // under nsdelegate (systemd's default) the kernel refuses a move by a process whose cgroup namespace does not
+    // hold the source cgroup (ENOENT), and ours, here on the host, would not be inside the container's.
+    int cgroup_ns = -1;
+    if (cgroup_fd >= 0) { cgroup_ns = fds[0]; fds[0] = -1; }
     for (int k = 0; k < 6; k++) {
         if (fds[k] < 0) continue;
         if (setns(fds[k], kinds[k].type) < 0) report(errfd, errno, "setns into the %s namespace", kinds[k].name);
@@ -151,6 +156,12 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
             if (errfd >= 0 && write(errfd, &f, sizeof f) < 0) { /* exit code alone */ }
             _exit(125);
         }
+        if (cgroup_ns >= 0 && setns(cgroup_ns, CLONE_NEWCGROUP) < 0) {
+            f.err = errno;
+            snprintf(f.stage, sizeof f.stage, "setns into the cgroup namespace%s", "");
+            if (errfd >= 0 && write(errfd, &f, sizeof f) < 0) { /* exit code alone */ }
+            _exit(125);
+        }
         // A terminal from the container's own devpts (we are in its mount namespace now), as runc's exec does.
         if (p.console_socket < 0 || box_console("/dev/pts", NULL, p.console_socket, &f) == 0)
             box_exec_process(&p, &f);
@@ -158,6 +169,7 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
         _exit(f.err == ENOENT ? 127 : 126);
     }
     if (errfd >= 0) close(errfd);
+    if (cgroup_ns >= 0) close(cgroup_ns);
     if (p.console_socket >= 0) close(p.console_socket);
 
     // Signals sent to us by name go to the command; keyboard signals already reach it through the terminal.

@@ -8,6 +8,9 @@ struct LifecycleTests {
     func exitCodes() throws {
         let box = try Sandbox()
         #expect(try box.run("run", "--rm", "busybox", "sh", "-c", "exit 3").status == 3)
+        // 64 is ArgumentParser's "validation failure": a command's own 64 is still the command's.
+        let code64 = try box.run("run", "--rm", "busybox", "sh", "-c", "exit 64")
+        #expect(code64.status == 64 && code64.stderr.isEmpty, "\(code64.status) \(code64.stderr)")
         let missing = try box.run("run", "--rm", "busybox", "no-such-command")
         #expect(missing.status == 127)
         #expect(missing.stderr.contains("executable file not found in $PATH"), "\(missing.stderr)")

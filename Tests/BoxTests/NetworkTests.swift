@@ -30,7 +30,7 @@ struct NetworkTests {
         // The lease is runtime state, in the run directory (emptied by a reboot, which stops every container):
         // the network's definition, the one file that must survive a power cut, holds none.
         let store = NetworkStore(root: s.engineRoot)
-        #expect(try Files.decode([String: String].self, from: store.leasesPath("bridge")) == [ip.description: id])
+        #expect(try Files.decode([String: String].self, from: store.leasesPath(net)) == [ip.description: id])
         #expect(try Files.decode(Network.self, from: store.path("bridge")).Leases.isEmpty)
         let veth = "veth" + id.prefix(7)
         #expect(try Self.hostLinks().contains { $0.name == veth && $0.master == net.Bridge })

@@ -160,6 +160,25 @@ struct KernelTextTests {
 
 @Suite("Network arithmetic and parsing")
 struct NetworkUnitTests {
+    @Test("leases kept in a definition by an older box count until first written to the run directory, and then are gone from it")
+    func legacyLeases() throws {
+        var template = Array("/tmp/netlegacy-XXXXXX".utf8CString)
+        let dir = String(cString: mkdtemp(&template)!)
+        defer { try? Files.removeTree(dir) }
+        let store = NetworkStore(root: EngineRoot(path: dir))
+        try Files.mkdirs(dir + "/containers/c1")
+        try Files.mkdirs(dir + "/networks")
+        var old = Network(Name: "net1", Id: String(repeating: "a", count: 64), Created: .now(), Subnet: try Subnet(parsing: "172.30.0.0/16"),
+                          Gateway: try #require(IPv4("172.30.0.1")), Bridge: "br-test")
+        old.Leases = ["172.30.0.2": "c1", "172.30.0.3": "gone"]  // the second one's container no longer exists
+        try Files.writeAtomically(store.path("net1"), try Files.encode(old, pretty: true))
+        #expect(try store.find("net1").Leases == ["172.30.0.2": "c1"])
+        store.release("net1", container: "c1")
+        #expect(try store.find("net1").Leases.isEmpty, "the old definition's lease came back")
+        #expect(try Files.decode(Network.self, from: store.path("net1")).Leases.isEmpty)
+        #expect(!Files.exists(dir + "/run/leases"))
+    }
+
     @Test("subnets: parse, contain, overlap, gateway; docker's refusals")
     func subnets() throws {
         let s = try Subnet(parsing: "172.17.0.0/16")

@@ -178,7 +178,11 @@ public struct ContainerNetwork {
     /// into its container by inode. The caller holds the engine lock: a start and a stop on the same network
     /// must not write stale views last.
     static func refreshHosts(_ network: String, store: ContainerStore) {
-        let members: [(Container, Attachment)] = ((try? store.list()) ?? []).compactMap { c in
+        // Members with a live monitor only (one starting is not running yet): a container stopped by a reboot
+        // keeps its network.json, but its address is free again (leases live in the run directory) and may be
+        // another's by now.
+        let live = ((try? store.list()) ?? []).filter { HostProcess.isAlive($0.state.MonitorPid, startTime: $0.state.MonitorStartTime) }
+        let members: [(Container, Attachment)] = live.compactMap { c in
             attachment(store, c.id).flatMap { $0.Network == network ? (c, $0) : nil }
         }
         for (c, a) in members {

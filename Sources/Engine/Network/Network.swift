@@ -89,6 +89,11 @@ public struct Network: Codable, Sendable {
     public var Masquerade: Bool = false
     /// Container ids by address.
     public var Leases: [String: String] = [:]
+    /// Set by NetworkStore.load when the leases came from the definition itself, where a box before leases
+    /// moved to the run directory kept them: the next lease change writes the definition again without them.
+    var leasesInDefinition = false
+
+    enum CodingKeys: String, CodingKey { case Name, Id, Created, Driver, Subnet, Gateway, Bridge, Masquerade, Leases }
 
     /// The default network's name, as docker's.
     public static let defaultName = "bridge"
@@ -195,27 +200,36 @@ public struct NetworkStore: Sendable {
         try Files.writeAtomically(path(n.Name), try Files.encode(definition, pretty: true))
     }
 
-    /// Leases are runtime state, like the monitors' sockets: they live in the run directory (/run/box, which a
-    /// reboot empties, as it stops every container) and are written without fsync, two fewer per `box run`.
-    func leasesPath(_ name: String) -> String { root.runPath + "/leases/" + name + ".json" }
+    /// Leases are runtime state, like the monitors' sockets: they live in the run directory and are written
+    /// without fsync, two fewer per `box run`. By default that is /run/box, which a reboot empties as it stops
+    /// every container; a BOX_RUN that outlives a reboot keeps them as the definition used to (a lease of a
+    /// container that is gone is freed by the next lease). Named by the network's id: roots sharing a BOX_RUN
+    /// each keep their own.
+    func leasesPath(_ n: Network) -> String { root.runPath + "/leases/" + n.Id + ".json" }
 
     /// No leases left: no file (and no directory) left behind.
     func saveLeases(_ n: Network) throws {
         let directory = root.runPath + "/leases"
         if n.Leases.isEmpty {
-            unlink(leasesPath(n.Name))
+            unlink(leasesPath(n))
             rmdir(directory)  // fails while another network has leases: as it should
-            return
+        } else {
+            try Files.mkdirs(directory, mode: 0o700)
+            try Files.writeAtomically(leasesPath(n), try Files.encode(n.Leases), durable: false)
         }
-        try Files.mkdirs(directory, mode: 0o700)
-        try Files.writeAtomically(leasesPath(n.Name), try Files.encode(n.Leases), durable: false)
+        if n.leasesInDefinition { try save(n) }  // once: else those leases would come back with the file's removal
     }
 
-    /// A network's definition with its current leases (those in its definition, from a box before leases moved
-    /// to the run directory, until they are first written there).
+    /// A network's definition with its current leases, only those of containers that still exist. The leases of
+    /// a definition from an older box count until they are first written to the run directory.
     func load(_ file: String) throws -> Network {
         var n = try Files.decode(Network.self, from: file)
-        if let leases = try? Files.decode([String: String].self, from: leasesPath(n.Name)) { n.Leases = leases }
+        if let leases = try? Files.decode([String: String].self, from: leasesPath(n)) {
+            n.Leases = leases
+        } else if !n.Leases.isEmpty {
+            n.leasesInDefinition = true
+        }
+        n.Leases = n.Leases.filter { Files.isDirectory(root.containerDir($0.value)) }
         return n
     }
 
@@ -282,7 +296,7 @@ public struct NetworkStore: Sendable {
             NetworkStore.removeMasquerade(n)
             NetworkStore.deleteLink(n.Bridge)
             unlink(path(n.Name))
-            unlink(leasesPath(n.Name))
+            unlink(leasesPath(n))
             EventJournal(root: root).record(Event(type: "network", action: "destroy", id: n.Id, name: n.Name))
         }
     }
@@ -294,7 +308,7 @@ public struct NetworkStore: Sendable {
             NetworkStore.removeMasquerade(n)
             NetworkStore.deleteLink(n.Bridge)
             unlink(path(n.Name))
-            unlink(leasesPath(n.Name))
+            unlink(leasesPath(n))
         }
     }
 
@@ -304,7 +318,7 @@ public struct NetworkStore: Sendable {
     func lease(_ networkName: String, to container: String) throws -> (Network, IPv4) {
         var n = try networkName == Network.defaultName ? ensureDefault() : find(networkName)
         // Leases of containers that are gone (a monitor killed, then the container removed by hand) are freed.
-        n.Leases = n.Leases.filter { Files.isDirectory(root.containerDir($0.value)) && $0.value != container }
+        n.Leases = n.Leases.filter { $0.value != container }  // load left out those of containers that are gone
         var ip = IPv4(n.Subnet.gateway.value + 1)
         while n.Leases[ip.description] != nil { ip = IPv4(ip.value + 1) }
         guard n.Subnet.contains(ip), ip != n.Subnet.broadcast else {
