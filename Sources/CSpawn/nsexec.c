@@ -150,18 +150,10 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
     if (child < 0) report(errfd, errno, "fork%s", "");
     if (child == 0) {
         struct box_failure f = {0};
-        if (cgroup_procs >= 0 && !joined && write(cgroup_procs, "0", 1) < 0) {
-            f.err = errno;
-            snprintf(f.stage, sizeof f.stage, "join cgroup %s", cgroup_dir);
-            if (errfd >= 0 && write(errfd, &f, sizeof f) < 0) { /* exit code alone */ }
-            _exit(125);
-        }
-        if (cgroup_ns >= 0 && setns(cgroup_ns, CLONE_NEWCGROUP) < 0) {
-            f.err = errno;
-            snprintf(f.stage, sizeof f.stage, "setns into the cgroup namespace%s", "");
-            if (errfd >= 0 && write(errfd, &f, sizeof f) < 0) { /* exit code alone */ }
-            _exit(125);
-        }
+        if (cgroup_procs >= 0 && !joined && write(cgroup_procs, "0", 1) < 0)
+            report(errfd, errno, "join cgroup %s", cgroup_dir);
+        if (cgroup_ns >= 0 && setns(cgroup_ns, CLONE_NEWCGROUP) < 0)
+            report(errfd, errno, "setns into the cgroup namespace%s", "");
         // A terminal from the container's own devpts (we are in its mount namespace now), as runc's exec does.
         if (p.console_socket < 0 || box_console("/dev/pts", NULL, p.console_socket, &f) == 0)
             box_exec_process(&p, &f);
