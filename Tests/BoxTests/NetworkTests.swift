@@ -27,8 +27,8 @@ struct NetworkTests {
         // the first thing a command does already sees its address and route.
         let first = try s.run("run", "--rm", "busybox", "sh", "-c", "ip -o -4 addr show eth0; ip route")
         #expect(first.stdout.contains("inet ") && first.stdout.contains("default via \(net.Gateway)"), "\(first.stdout)")
-        // The lease is runtime state, in the run directory (emptied by a reboot, which stops every container):
-        // the network's definition, the one file that must survive a power cut, holds none.
+        // The lease is runtime state, in the run directory (by default /run/box, which a reboot empties as it stops
+        // every container): the network's definition, the one file that must survive a power cut, holds none.
         let store = NetworkStore(root: s.engineRoot)
         #expect(try Files.decode([String: String].self, from: store.leasesPath(net)) == [ip.description: id])
         #expect(try Files.decode(Network.self, from: store.path("bridge")).Leases.isEmpty)

@@ -44,7 +44,7 @@ final class Sandbox: @unchecked Sendable {
     static func exec(_ argv: [String], input: String? = nil, typing: [(seconds: Double, text: String)] = [],
                      environment extra: [String: String] = [:]) throws -> Result {
         let r = try Command.run(argv, environment: extra, input: input, typing: typing)
-        #expect(!r.timedOut, "\(argv.joined(separator: " ")) had not finished after \(Int(Command.defaultDeadline)) s (it, or a process holding its output, was still running) and was killed")
+        #expect(!r.timedOut, "\(Command.overrun(argv))")
         return r
     }
 

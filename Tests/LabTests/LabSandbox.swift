@@ -41,7 +41,7 @@ final class LabSandbox: @unchecked Sendable {
     func run(_ argv: [String], prefix: [String] = [], extra: [String: String] = [:]) throws -> Result {
         let full = prefix + argv
         let r = try Command.run(full, environment: environment.merging(extra) { $1 })
-        #expect(!r.timedOut, "\(full.joined(separator: " ")) had not finished after \(Int(Command.defaultDeadline)) s (it, or a process holding its output, was still running) and was killed")
+        #expect(!r.timedOut, "\(Command.overrun(full))")
         return r
     }
 

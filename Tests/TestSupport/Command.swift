@@ -23,6 +23,11 @@ public enum Command {
     /// Long enough for the slowest command of the suite (a build, a stop's grace period) on a slow machine.
     public static let defaultDeadline: Double = 180
 
+    /// What a test says of `argv` when it was killed at the default deadline.
+    public static func overrun(_ argv: [String]) -> String {
+        "\(argv.joined(separator: " ")) had not finished after \(Int(defaultDeadline)) s (it, or a process holding its output, was still running) and was killed"
+    }
+
     /// Runs `argv` (a path) with the tests' environment plus `environment`. Stdin is /dev/null, or a pipe
     /// carrying `input` at once and then each `typing` piece after its delay (as a person types: a terminal must
     /// be in raw mode before Ctrl-Q means anything). Exit status as a shell gives it: 128+N for signal N.
