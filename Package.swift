@@ -1,6 +1,23 @@
 // swift-tools-version:6.0
 // boxlab: a namespace and cgroup teaching lab. `box` is the container engine the labs run on.
 import PackageDescription
+import Foundation
+
+/// A release `box` takes the C++ runtime from libstdc++.a when the compiler's gcc has one (see
+/// scripts/link/libstdc++.so); otherwise it links the shared one, as a debug build always does.
+let staticCxx: [LinkerSetting] = {
+    #if arch(arm64)
+    let gcc = "/usr/lib/gcc/aarch64-linux-gnu"
+    #else
+    let gcc = "/usr/lib/gcc/x86_64-linux-gnu"
+    #endif
+    // clang links with the newest gcc installation it finds: its directory must hold the archive.
+    let versions = (try? FileManager.default.contentsOfDirectory(atPath: gcc)) ?? []
+    guard let newest = versions.max(by: { (Int($0.prefix { $0.isNumber }) ?? 0) < (Int($1.prefix { $0.isNumber }) ?? 0) }),
+          FileManager.default.fileExists(atPath: "\(gcc)/\(newest)/libstdc++.a") else { return [] }
+    let scripts = Context.packageDirectory + "/scripts/link"
+    return [.unsafeFlags(["-L", scripts], .when(platforms: [.linux], configuration: .release))]
+}()
 
 let package = Package(
     name: "boxlab",
@@ -46,7 +63,7 @@ let package = Package(
             // a position-independent one makes the dynamic loader apply ~41,000 relocations to its data at
             // every start, touching ~600 pages, 0.5 ms of each `box run` here (bench/startup). The cost: the
             // main binary's own code is not address-randomized; libraries, stack and heap still are.
-            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"], .when(platforms: [.linux], configuration: .release))]
+            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"], .when(platforms: [.linux], configuration: .release))] + staticCxx
         ),
         // The step runner: lab DSL, probes that read kernel facts, runner, progress journal.
         .target(name: "LabKit", dependencies: ["Engine", "CSpawn"]),
