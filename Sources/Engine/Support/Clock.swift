@@ -32,15 +32,36 @@ public struct Timestamp: Sendable, Comparable, Codable, CustomStringConvertible 
     /// "2026-11-27T15:49:35.123456789Z"
     public var rfc3339: String {
         if isZero { return "0001-01-01T00:00:00Z" }
-        var t = time_t(seconds)
-        var tm = tm()
-        gmtime_r(&t, &tm)
-        func pad(_ v: Int32, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        // The civil date by arithmetic (H. Hinnant's days_from_civil, inverted), not gmtime_r: glibc's
+        // gmtime reads /etc/localtime on its first call, 0.1 ms of each `box run`.
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        var out: [UInt8] = []
+        out.reserveCapacity(30)
+        func put(_ v: Int64, _ width: Int) {
+            var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+            var rest = v
+            for i in stride(from: width - 1, through: 0, by: -1) {
+                digits[i] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            out += digits
         }
-        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T"
-            + "\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)).\(pad(nanoseconds, 9))Z"
+        put(year, 4); out.append(UInt8(ascii: "-")); put(month, 2); out.append(UInt8(ascii: "-")); put(day, 2)
+        out.append(UInt8(ascii: "T"))
+        put(secondOfDay / 3_600, 2); out.append(UInt8(ascii: ":")); put(secondOfDay / 60 % 60, 2)
+        out.append(UInt8(ascii: ":")); put(secondOfDay % 60, 2)
+        out.append(UInt8(ascii: ".")); put(Int64(nanoseconds), 9); out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     public var description: String { rfc3339 }
@@ -69,6 +90,16 @@ public struct Timestamp: Sendable, Comparable, Codable, CustomStringConvertible 
             var digits = ""
             while i < u.count, u[i] >= 48, u[i] <= 57 { digits.append(Character(UnicodeScalar(u[i]))); i += 1 }
             nanos = Int32((digits + String(repeating: "0", count: max(0, 9 - digits.count))).prefix(9)) ?? 0
+        }
+        if (1...12).contains(mon) {
+            // days_from_civil, as rfc3339 inverts it (timegm would read /etc/localtime on its first call).
+            let y = Int64(year) - (mon <= 2 ? 1 : 0)
+            let era = (y >= 0 ? y : y - 399) / 400
+            let yearOfEra = y - era * 400
+            let dayOfYear = (153 * Int64(mon > 2 ? mon - 3 : mon + 9) + 2) / 5 + Int64(day) - 1
+            let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+            let days = era * 146_097 + dayOfEra - 719_468
+            return Timestamp(seconds: days * 86_400 + Int64(hour) * 3_600 + Int64(min) * 60 + Int64(sec), nanoseconds: nanos)
         }
         var tm = tm()
         tm.tm_year = year - 1900
