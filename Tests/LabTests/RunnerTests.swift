@@ -57,8 +57,8 @@ struct RunnerTests {
         #expect(right.status == 0, "\(right.stdout)\(right.stderr)")
         #expect(right.stdout.contains("step 4 of 6"))
         let status = try s.lab("status", "--json")
-        #expect(status.stdout.contains("\"status\" : \"solved\""))
-        #expect(status.stdout.contains("\"status\" : \"passed\""))
+        #expect(status.stdout.contains("\"status\": \"solved\""))
+        #expect(status.stdout.contains("\"status\": \"passed\""))
     }
 
     @Test("reset removes the lab's containers, files and mounts, keeps the learner's other containers, and clears progress",

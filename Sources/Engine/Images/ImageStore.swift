@@ -43,7 +43,7 @@ public struct ImageStore: Sendable {
         guard Files.exists(path) else { throw BoxError.noSuchImage(id) }
         let bytes = try Files.read(path)
         do {
-            return try JSONDecoder().decode(ImageConfig.self, from: Data(bytes))
+            return try JSONTree.decode(ImageConfig.self, from: bytes)
         } catch {
             throw BoxError(.image, "image config \(path) is not valid: \(error)")
         }
@@ -112,7 +112,7 @@ public struct ImageStore: Sendable {
 
     /// Stores an image config and returns the image id.
     public func addConfig(_ config: ImageConfig) throws -> String {
-        let bytes = try Files.encode(config)
+        let bytes = try Files.encodeBlob(config)
         let id = LayerArchive.sha256(bytes)
         let path = root.imageConfig(id)
         if !Files.exists(path) { try Files.writeAtomically(path, bytes) }

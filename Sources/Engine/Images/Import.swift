@@ -38,7 +38,7 @@ public struct ImageImport {
             architecture: ImageConfig.hostArchitecture, os: "linux", created: now, config: config,
             rootfs: .init(diff_ids: [diffID]),
             history: [.init(created: now, created_by: nil, comment: message.isEmpty ? "Imported from \(source ?? "-")" : message)])
-        let (id, _) = try staging.addConfig(try Files.encode(image), name: "the new config")
+        let (id, _) = try staging.addConfig(try Files.encodeBlob(image), name: "the new config")
         if let reference { staging.tag(id, as: reference) }
         try staging.commit()
         return id

@@ -73,7 +73,8 @@ public final class ImageStaging {
     public func addConfig(_ bytes: [UInt8], name: String) throws -> (id: String, config: ImageConfig) {
         let config: ImageConfig
         do {
-            config = try JSONDecoder().decode(ImageConfig.self, from: Data(bytes))
+            // Read as `box run` will read it (ImageStore.config): a config it would refuse is refused here.
+            config = try JSONTree.decode(ImageConfig.self, from: bytes)
         } catch {
             throw BoxError(.image, "\(name) is not a valid image config: \(error)")
         }

@@ -174,18 +174,27 @@ public enum Files {
         return names
     }
 
+    /// Reads one of the engine's own JSON files (see JSONTree for why not JSONDecoder).
     public static func decode<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
         let bytes = try read(path)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
+            return try JSONTree.decode(T.self, from: bytes)
         } catch {
             throw BoxError(.store, "\(path) is not valid: \(error)")
         }
     }
 
+    /// JSON for one of the engine's own files: keys sorted; `pretty` indents it for learners who `cat` it.
     public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> [UInt8] {
+        let json = try JSONTree.encode(value)
+        return Array((pretty ? json.prettyPrinted(indent: "  ", escapeHTML: false) : json.compact(escapeHTML: false)).utf8)
+    }
+
+    /// JSON whose bytes are hashed into an id (an image config): JSONEncoder's exact output, as box has
+    /// always written it, so an image built again gets the same id.
+    public static func encodeBlob<T: Encodable>(_ value: T) throws -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys]
         return Array(try encoder.encode(value))
     }
 }
