@@ -357,8 +357,10 @@ public struct Monitor {
         state.OOMKilled = oomKilled
         state.FinishedAt = .now()
         state.Pid = 0
-        // Under the engine lock: a `box pause`/`unpause` in flight must not overwrite how it ended.
-        try? store.root.locked { try store.saveState(id, state, durable: !spec.HostConfig.AutoRemove) }
+        // Under the engine lock: a `box pause`/`unpause` in flight must not overwrite how it ended. A --rm
+        // container's state is written only if it cannot be removed (its directory is about to go).
+        let autoRemove = spec.HostConfig.AutoRemove
+        if !autoRemove { try? store.root.locked { try store.saveState(id, state) } }
         if oomKilled {
             store.journal.record(Event(action: "oom", id: id, name: spec.Name, image: spec.Config.Image))
         }
@@ -367,7 +369,14 @@ public struct Monitor {
         store.journal.record(Event(action: "die", id: id, name: spec.Name, image: spec.Config.Image, attributes: attributes))
         // `box run --rm` returns only once the container is gone, as docker's does; its files are deleted
         // after that (unmounted, without a cgroup, out of the store, it is gone: the rest is freeing blocks).
-        let trash = spec.HostConfig.AutoRemove ? (try? store.discard(spec)) ?? [] : []
+        var trash: [String] = []
+        if autoRemove {
+            do {
+                trash = try store.discard(spec)
+            } catch {
+                try? store.root.locked { try store.saveState(id, state, durable: false) }
+            }
+        }
         broadcast(.exited, Array(String(state.ExitCode).utf8))
         for c in clients { close(c.fd) }
         try? store.deleteTrash(trash)
