@@ -121,3 +121,45 @@ struct JSONTreeTests {
         #expect(text == #"{"action":"start","attributes":{"a":"2","z":"1"},"id":"abc","image":"library/busybox","time":"1970-01-01T00:00:00.000000000Z","type":"container"}"#)
     }
 }
+
+@Suite("Files the run path reads by hand")
+struct HandReadTests {
+    /// A scratch engine root under /tmp, removed afterwards.
+    static func withRoot(_ body: (EngineRoot) throws -> Void) throws {
+        var template = Array("/tmp/box-handread-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw BoxError.sys(.store, "mkdtemp") }
+        let root = EngineRoot(path: String(cString: made))
+        defer { try? Files.removeTree(root.path) }
+        try body(root)
+    }
+
+    @Test("repositories.json reads as Codable read it, and a wrong shape is refused with the file named")
+    func repositories() throws {
+        try HandReadTests.withRoot { root in
+            let store = ImageStore(root: root)
+            #expect(try store.loadRepositories().Repositories.isEmpty)  // no file yet: no images
+            let text = #"{"Repositories":{"busybox":{"busybox:latest":"sha256:aa","busybox:1":"sha256:bb"},"x\/y":{"x\/y:latest":"sha256:cc"}}}"#
+            try Files.writeAtomically(root.repositories, text)
+            let byCodable = try JSONDecoder().decode(ImageStore.Repositories.self, from: Data(text.utf8))
+            #expect(try store.loadRepositories().Repositories == byCodable.Repositories)
+            for bad in [#"[]"#, #"{"Repositories":[]}"#, #"{"Repositories":{"a":"b"}}"#, #"{"Repositories":{"a":{"a:1":5}}}"#, "{"] {
+                try Files.writeAtomically(root.repositories, bad)
+                #expect(throws: BoxError.self) { try store.loadRepositories() }
+                #expect(throws: (any Error).self) { try JSONDecoder().decode(ImageStore.Repositories.self, from: Data(bad.utf8)) }
+            }
+        }
+    }
+
+    @Test("Files.read returns every byte: empty, exactly sized, large, and /proc files that report no size")
+    func read() throws {
+        try HandReadTests.withRoot { root in
+            for size in [0, 1, 4095, 4096, 4097, 200_000] {
+                let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+                try Files.writeAtomically(root.path + "/f", bytes)
+                #expect(try Files.read(root.path + "/f") == bytes, "\(size) bytes")
+            }
+            let maps = try Files.readString("/proc/self/maps")
+            #expect(maps.hasSuffix("\n") && maps.split(separator: "\n").count > 5)
+        }
+    }
+}

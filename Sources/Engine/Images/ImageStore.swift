@@ -10,13 +10,36 @@ public struct ImageStore: Sendable {
     public init(root: EngineRoot) { self.root = root }
 
     /// docker's repositories.json: {"Repositories": {"busybox": {"busybox:latest": "sha256:..."}}}
-    struct Repositories: Codable {
+    struct Repositories: Codable, Equatable {
         var Repositories: [String: [String: String]] = [:]
     }
 
+    /// Read by hand from the JSON tree: decoding a dictionary of dictionaries through Codable instantiates
+    /// its generic machinery on each start, a quarter of a millisecond of every `box run` (release build).
     func loadRepositories() throws -> Repositories {
         guard Files.exists(root.repositories) else { return Repositories() }
-        return try Files.decode(Repositories.self, from: root.repositories)
+        let bytes = try Files.read(root.repositories)
+        let invalid = BoxError(.store, "\(root.repositories) is not valid: expected {\"Repositories\": {name: {reference: id}}}")
+        let json: JSONValue
+        do { json = try JSONValue.parse(String(decoding: bytes, as: UTF8.self)) } catch {
+            throw BoxError(.store, "\(root.repositories) is not valid: \(error)")
+        }
+        guard case .object(let top) = json else { throw invalid }
+        var repos = Repositories()
+        for (key, value) in top where key == "Repositories" {
+            guard case .object(let names) = value else { throw invalid }
+            repos.Repositories = [:]
+            for (name, tags) in names {
+                guard case .object(let pairs) = tags else { throw invalid }
+                var refs: [String: String] = [:]
+                for (ref, id) in pairs {
+                    guard case .string(let id) = id else { throw invalid }
+                    refs[ref] = id
+                }
+                repos.Repositories[name] = refs
+            }
+        }
+        return repos
     }
 
     func saveRepositories(_ r: Repositories) throws {

@@ -17,14 +17,20 @@ public enum Files {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw BoxError.sys(.store, "open \(path)") }
         defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
+        // Sized from fstat (one read for a regular file, no 64 KiB buffer to clear); /proc files say 0 and
+        // grow the buffer as they are read.
+        var st = stat()
+        let size = fstat(fd, &st) == 0 && st.st_size > 0 ? Int(st.st_size) : 0
+        var out = [UInt8](repeating: 0, count: max(size + 1, 4096))
+        var used = 0
         while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if used == out.count { out += [UInt8](repeating: 0, count: out.count) }
+            let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + used, $0.count - used) }
             if n < 0 { if errno == EINTR { continue }; throw BoxError.sys(.store, "read \(path)") }
             if n == 0 { break }
-            out.append(contentsOf: buf[0..<n])
+            used += n
         }
+        out.removeSubrange(used...)
         return out
     }
 
