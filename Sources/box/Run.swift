@@ -35,8 +35,23 @@ struct Run: ParsableCommand {
     /// What `box run` does once its flags are read (by ArgumentParser, or by QuickRun).
     static func run(_ options: CreateOptions, detach: Bool) throws {
         let store = try engine()
-        let container = try store.create(options)
-        try startAndAttach(store, container, attach: !detach, stdin: options.interactive, tty: options.tty, printID: detach)
+        let life = Lifecycle(store: store)
+        // The monitor is forked while the container is created (under the engine lock, before its files are
+        // written): it makes the cgroups and namespaces and clones PID 1 while this process writes the files.
+        var socket: Int32 = -1
+        let container: Container
+        do {
+            container = try store.create(options) { c in
+                guard let monitor = try life.forkMonitor(c, owned: true) else { return nil }
+                socket = monitor.socket
+                return (monitor.pid, HostProcess.startTime(monitor.pid) ?? 0)
+            }
+        } catch {
+            if socket >= 0 { close(socket) }  // the monitor sees the container was not created and undoes its part
+            throw error
+        }
+        if socket < 0 { socket = try life.start(container) }
+        try follow(life, container, socket: socket, attach: !detach, stdin: options.interactive, tty: options.tty, printID: detach)
     }
 }
 
@@ -44,7 +59,12 @@ struct Run: ParsableCommand {
 /// user detaches, then exits with the container's code.
 func startAndAttach(_ store: ContainerStore, _ container: Container, attach: Bool, stdin: Bool, tty: Bool, printID: Bool) throws {
     let life = Lifecycle(store: store)
-    let socket = try life.start(container)
+    try follow(life, container, socket: try life.start(container), attach: attach, stdin: stdin, tty: tty, printID: printID)
+}
+
+/// What follows a monitor's start, on its socket (closed here): the id printed once the container runs
+/// (detached), or attached until it exits (then box exits with its code) or the user detaches.
+func follow(_ life: Lifecycle, _ container: Container, socket: Int32, attach: Bool, stdin: Bool, tty: Bool, printID: Bool) throws {
     defer { close(socket) }
     if !attach {
         _ = try life.waitStarted(socket)

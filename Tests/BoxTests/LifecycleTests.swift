@@ -286,6 +286,37 @@ struct LifecycleTests {
         #expect(try box.run("system", "prune").status == 1)  // no terminal and no -f: refuses
     }
 
+    @Test("box run whose files cannot be written fails and leaves nothing: the monitor it forked first undoes its cgroups and namespace")
+    func createFailsAfterMonitorFork() throws {
+        let box = try Sandbox()
+        #expect(try box.run("run", "--rm", "busybox", "true").status == 0)  // the image, the store's directories
+        // The store's containers/ read-only: the name check reads it, the new container's directory cannot be
+        // made, after box run has forked the container's monitor (which makes cgroups and a network namespace).
+        let containers = box.engineRoot.containers
+        #expect(mount(containers, containers, nil, UInt(MS_BIND), nil) == 0)
+        defer { umount2(containers, 0) }
+        #expect(mount(nil, containers, nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY), nil) == 0)
+        let r = try box.run("run", "--name", "nope", "busybox", "true")
+        #expect(r.status == 125 && r.stderr.contains("Read-only file system"), "\(r.status) \(r.stderr)")
+        // The would-be container's id, from the path box could not make.
+        let id = r.stderr.split(separator: "/").last.map { String($0.prefix(64)) } ?? ""
+        #expect(id.count == 64, "\(r.stderr)")
+        let cgroups = ["/sys/fs/cgroup/box/\(id)", "/sys/fs/cgroup/pids/box/\(id)", "/sys/fs/cgroup/memory/box/\(id)"]
+        #expect(Sandbox.eventually { cgroups.allSatisfy { !FileManager.default.fileExists(atPath: $0) } }, "\(cgroups)")
+        // Its monitor has ended (a live process whose title names the container).
+        func monitorAlive() -> Bool {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).contains { pid in
+                guard Int32(pid) != nil, let cmdline = Files.readIfPresent("/proc/\(pid)/cmdline") else { return false }
+                return cmdline.contains("box-monitor \(id.prefix(12))")
+            }
+        }
+        #expect(Sandbox.eventually { !monitorAlive() })
+        #expect(!FileManager.default.fileExists(atPath: box.engineRoot.overlay + "/" + id))
+        #expect(!box.events.contains { $0.id == id })
+        umount2(containers, 0)
+        #expect(try box.run("run", "--rm", "--name", "nope", "busybox", "true").status == 0)  // the name was never taken
+    }
+
     @Test("rm refuses a running container without -f, and -f removes it")
     func remove() throws {
         let box = try Sandbox()

@@ -92,7 +92,11 @@ public struct ContainerStore: Sendable {
 
     /// Validates `options`, resolves the image and writes a new container in state "created".
     /// Bad input throws before anything is written.
-    public func create(_ options: CreateOptions) throws -> Container {
+    /// `monitor`: called under the engine lock once the container's spec is decided, before its files are
+    /// written (`box run`): it may start the container's monitor and return its pid and start time, which
+    /// the new state records as the container's owner (see Lifecycle.forkMonitor).
+    public func create(_ options: CreateOptions,
+                       monitor: ((Container) throws -> (pid: Int32, startTime: UInt64)?)? = nil) throws -> Container {
         try root.prepare()
         let image: Image
         do {
@@ -187,6 +191,11 @@ public struct ContainerStore: Sendable {
                                   PortBindings: ports.isEmpty ? nil : ports),
                 LayerDirs: layerDirs, Capabilities: caps)
 
+            var state = ContainerState()
+            if let owner = try monitor?(Container(spec: spec, state: state)) {
+                state.MonitorPid = owner.pid
+                state.MonitorStartTime = owner.startTime
+            }
             let dir = root.containerDir(id)
             do {
                 try Files.mkdirs(dir, mode: 0o710)
@@ -198,14 +207,14 @@ public struct ContainerStore: Sendable {
                 // A --rm container does not outlive a power cut (nothing is left to run or remove after it),
                 // so its records need no fsync: 1-2 ms of every `box run --rm`.
                 try Files.writeAtomically(specPath(id), try Files.encode(spec, pretty: true), durable: !options.autoRemove)
-                try saveState(id, ContainerState(), durable: !options.autoRemove)
+                try saveState(id, state, durable: !options.autoRemove)
             } catch {
                 try? Files.removeTree(dir)
                 try? Files.removeTree(layerPath(id))
                 throw error
             }
             journal.record(Event(action: "create", id: id, name: name, image: options.image))
-            return Container(spec: spec, state: ContainerState())
+            return Container(spec: spec, state: state)
         }
     }
 

@@ -18,31 +18,12 @@ public struct Lifecycle: Sendable {
         if c.state.Running {
             throw BoxError(.start, "container \(c.name) is already running", exitCode: 1)
         }
+        if let forked = try forkMonitor(c, owned: false) { return forked.socket }
+        // Fallback: re-execute box as `box __monitor ID`.
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw BoxError.sys(.start, "socketpair")
         }
-        // The monitor is forked, not re-executed: a second start of the Swift binary would be most of a
-        // container's start-up. box runs no other thread, so fork is safe; if one ever appears, re-exec instead.
-        if box_thread_count() == 1 {
-            let pid = box_fork()
-            if pid < 0 { let e = errno; close(pair[0]); close(pair[1]); throw BoxError.sys(.start, "fork the monitor", errno: e) }
-            if pid == 0 {
-                close(pair[0])
-                _ = setsid()  // out of our session: a hang-up or Ctrl-C aimed at `box` never reaches it
-                let null = open("/dev/null", O_RDWR)
-                for fd in Int32(0)...2 { dup2(null, fd) }
-                if pair[1] != 3 { dup2(pair[1], 3); close(pair[1]) }
-                var none = sigset_t()
-                sigemptyset(&none)
-                sigprocmask(SIG_SETMASK, &none, nil)
-                box_set_process_title("box-monitor \(c.spec.shortID)")
-                Monitor.main(id: c.id, clientFD: 3, known: c)
-            }
-            close(pair[1])
-            return pair[0]
-        }
-        // Fallback: re-execute box as `box __monitor ID`.
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -68,6 +49,39 @@ public struct Lifecycle: Sendable {
         }
         close(pair[1])
         return pair[0]
+    }
+
+    /// Forks the container's monitor (nil if this process runs other threads, where only a re-exec is safe).
+    /// Returns the socket to it and its pid.
+    ///
+    /// `owned`: called by `ContainerStore.create`, under the engine lock, before the container's files are
+    /// written. The new state names this monitor as the container's owner, so it claims nothing: it makes
+    /// the cgroups and the network namespace and clones PID 1 while box writes the files, then waits for the
+    /// engine lock (box holds it until they are all written) before it mounts the root filesystem.
+    public func forkMonitor(_ c: Container, owned: Bool) throws -> (socket: Int32, pid: Int32)? {
+        // The monitor is forked, not re-executed: a second start of the Swift binary would be most of a
+        // container's start-up. box runs no other thread, so fork is safe; if one ever appears, re-exec instead.
+        guard box_thread_count() == 1 else { return nil }
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw BoxError.sys(.start, "socketpair")
+        }
+        let pid = box_fork()
+        if pid < 0 { let e = errno; close(pair[0]); close(pair[1]); throw BoxError.sys(.start, "fork the monitor", errno: e) }
+        if pid == 0 {
+            close(pair[0])
+            _ = setsid()  // out of our session: a hang-up or Ctrl-C aimed at `box` never reaches it
+            let null = open("/dev/null", O_RDWR)
+            for fd in Int32(0)...2 { dup2(null, fd) }
+            if pair[1] != 3 { dup2(pair[1], 3); close(pair[1]) }
+            var none = sigset_t()
+            sigemptyset(&none)
+            sigprocmask(SIG_SETMASK, &none, nil)
+            box_set_process_title("box-monitor \(c.spec.shortID)")
+            Monitor.main(id: c.id, clientFD: 3, known: c, owned: owned)
+        }
+        close(pair[1])
+        return (pair[0], pid)
     }
 
     /// Reads frames on a fresh monitor connection until the container has started (returns PID 1's host pid)

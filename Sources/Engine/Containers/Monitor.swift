@@ -29,7 +29,9 @@ public struct Monitor {
 
     /// Entry point of `box __monitor ID`, or of a monitor forked by `box` (`known`: the container as it read
     /// it, which spares a second reading; its state is read again under the lock anyway). Never returns.
-    public static func main(id: String, clientFD: Int32, known: Container? = nil) -> Never {
+    /// `owned`: forked by `box run` while it creates the container, which records this monitor as the owner
+    /// (see Lifecycle.forkMonitor): there is nothing to claim, and the files are there once the engine lock is.
+    public static func main(id: String, clientFD: Int32, known: Container? = nil, owned: Bool = false) -> Never {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
         // Keep only stdio and the first client, and that one close-on-exec: whatever else the starting command
@@ -47,16 +49,18 @@ public struct Monitor {
             setNonBlocking(clientFD)
             monitor.clients.append(Client(fd: clientFD))
         }
-        monitor.run()
+        monitor.run(owned: owned && known != nil)
         exit(0)
     }
 
     var layer: String { store.layerPath(id) }
     var merged: String { layer + "/merged" }
 
-    mutating func run() {
+    mutating func run(owned: Bool = false) {
         // Claim the container under the engine lock: of two `box start`s racing, exactly one monitor wins.
-        do {
+        // A monitor box run forked while creating the container owns it from the start.
+        waitingForFiles = owned
+        if !owned { do {
             let me = getpid(), myStart = HostProcess.startTime(getpid()) ?? 0
             state = try store.root.locked {
                 var current = try store.loadState(id)
@@ -72,7 +76,7 @@ public struct Monitor {
         } catch {
             broadcast(.failed, Array("\((error as? BoxError)?.exitCode ?? 125)\n\(error)".utf8))
             return
-        }
+        } }
         var io: ContainerIO
         do {
             try cgroups.create(spec.cgroup, spec.HostConfig.Resources ?? Resources())
@@ -86,6 +90,7 @@ public struct Monitor {
                                             cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
                                             netnsFD: network.netnsFD)
             do {
+                if waitingForFiles && !awaitFiles() { throw BoxError(.create, "the container was not created") }
                 listener = try UnixSocket.listen(store.root.socket(id))
                 try Rootfs.mountOverlay(layers: spec.LayerDirs, containerLayer: layer, volatile: spec.HostConfig.AutoRemove)
                 try prepareMountTargets()
@@ -136,6 +141,20 @@ public struct Monitor {
             }
         }
     }
+
+    /// For a monitor forked by `box run` before the container's files were written: waits until box has
+    /// released the engine lock (it holds it until they are all there), then checks that the container
+    /// exists and names this process as its monitor. False: the create failed and nothing is there.
+    mutating func awaitFiles() -> Bool {
+        let me = getpid()
+        guard let current = try? store.root.locked({ try store.loadState(id) }), current.MonitorPid == me else { return false }
+        state = current
+        waitingForFiles = false
+        return true
+    }
+
+    /// Set while a monitor forked by `box run` has not yet seen the container's files (see awaitFiles).
+    var waitingForFiles = false
 
     var stopMarker: String { store.stopMarker(id) }
     /// The container's network namespace, veth, lease and port proxies: held for all of its runs.
@@ -233,6 +252,14 @@ public struct Monitor {
     }
 
     mutating func failStart(_ e: BoxError) {
+        // Forked by `box run` and failed before its files were there: wait for them, so the failure is
+        // recorded in a whole container; if box could not create it, only the kernel's side is undone.
+        if waitingForFiles && !awaitFiles() {
+            network.tearDown(spec, store: store)
+            try? cgroups.remove(spec.cgroup)
+            broadcast(.failed, Array("\(e.exitCode)\n\(e.description)".utf8))
+            return
+        }
         state.Status = .created
         state.Error = e.description
         state.ExitCode = e.exitCode
