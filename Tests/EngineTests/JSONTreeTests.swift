@@ -113,6 +113,22 @@ struct JSONTreeTests {
         #expect(throws: (any Error).self) { try Files.encode([UInt64.max]) }
     }
 
+    @Test("state.json and events build their own trees: the same as JSONTree's encoding of them")
+    func writable() throws {
+        var state = ContainerState()
+        #expect(state.jsonTree == (try JSONTree.encode(state)))
+        state.Status = .exited; state.Pid = 42; state.ExitCode = 137; state.Error = "x \"y\""; state.OOMKilled = true
+        state.StartedAt = Timestamp(seconds: 1_795_794_575, nanoseconds: 5); state.FinishedAt = .now(); state.Signal = 9
+        state.MonitorPid = 7; state.MonitorStartTime = 123_456; state.PidStartTime = 654_321; state.RestartCount = 3
+        #expect(state.jsonTree == (try JSONTree.encode(state)))
+        for event in [Event(action: "create", id: "abc"),
+                      Event(type: "network", action: "connect", id: "n", name: "bridge", image: "busybox",
+                            attributes: ["container": "c", "a": "1"], time: Timestamp(seconds: 3))] {
+            #expect(event.jsonTree == (try JSONTree.encode(event)))
+            #expect(try JSONDecoder().decode(Event.self, from: Data(try Files.encode(event))) == event)
+        }
+    }
+
     @Test("output: sorted keys, optionals left out when nil, \"/\" as it is")
     func output() throws {
         let e = Event(action: "start", id: "abc", name: nil, image: "library/busybox", attributes: ["z": "1", "a": "2"],

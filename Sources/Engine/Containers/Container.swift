@@ -98,6 +98,20 @@ public struct ContainerState: Codable, Sendable {
     public var Paused: Bool { Status == .paused }
 }
 
+extension ContainerState: JSONWritable {
+    public var jsonTree: JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("Error", .string(Error)), ("ExitCode", .int(Int64(ExitCode))), ("FinishedAt", .string(FinishedAt.rfc3339)),
+            ("MonitorPid", .int(Int64(MonitorPid))), ("MonitorStartTime", .int(Int64(clamping: MonitorStartTime))),
+            ("OOMKilled", .bool(OOMKilled)), ("Pid", .int(Int64(Pid))), ("PidStartTime", .int(Int64(clamping: PidStartTime))),
+            ("RestartCount", .int(Int64(RestartCount))),
+        ]
+        if let Signal { members.append(("Signal", .int(Int64(Signal)))) }
+        members += [("StartedAt", .string(StartedAt.rfc3339)), ("Status", .string(Status.rawValue))]
+        return .object(members)
+    }
+}
+
 /// A container as read from the store.
 public struct Container: Sendable {
     public var spec: ContainerSpec

@@ -35,6 +35,14 @@ public struct ContainerStore: Sendable {
         try Files.writeAtomically(specPath(spec.ID), try Files.encode(spec, pretty: true))
     }
 
+    /// A container's name, read from its config.v2.json as a JSON tree: the name check of every create and
+    /// every lookup by name read all containers' specs, and decoding each whole spec cost 0.1-0.2 ms.
+    func specName(_ id: String) -> String? {
+        guard let bytes = try? Files.read(specPath(id)),
+              case .string(let name)? = (try? JSONValue.parse(String(decoding: bytes, as: UTF8.self)))?["Name"] else { return nil }
+        return name
+    }
+
     func loadRaw(_ id: String) throws -> Container {
         Container(spec: try Files.decode(ContainerSpec.self, from: specPath(id)), state: try loadState(id))
     }
@@ -76,7 +84,7 @@ public struct ContainerStore: Sendable {
         if ids.contains(text) { return try load(text) }
         let wanted = text.hasPrefix("/") ? String(text.dropFirst()) : text
         for id in ids {
-            if let spec = try? Files.decode(ContainerSpec.self, from: specPath(id)), spec.Name == wanted {
+            if specName(id) == wanted {
                 return try load(id)
             }
         }
@@ -171,7 +179,7 @@ public struct ContainerStore: Sendable {
         return try root.locked {
             var rng = SystemRandomNumberGenerator()
             let id = randomID(using: &rng)
-            let taken = Set(try Files.list(root.containers).compactMap { try? Files.decode(ContainerSpec.self, from: specPath($0)) }.map(\.Name))
+            let taken = Set(try Files.list(root.containers).compactMap { specName($0) })
             var name = options.name ?? Names.random(using: &rng)
             if let wanted = options.name, taken.contains(wanted) {
                 let owner = try resolve(wanted)
@@ -300,7 +308,10 @@ public struct ContainerStore: Sendable {
 
 /// A docker-style id: 64 random hex digits (containers, networks).
 func randomID<G: RandomNumberGenerator>(using rng: inout G) -> String {
-    (0..<4).map { _ in rng.next() as UInt64 }.map { hex64($0) }.joined()
+    var id = ""
+    id.reserveCapacity(64)
+    for _ in 0..<4 { id += hex64(rng.next()) }
+    return id
 }
 
 func hex64(_ v: UInt64) -> String {

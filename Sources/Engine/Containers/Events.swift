@@ -32,6 +32,20 @@ public struct Event: Codable, Sendable, Equatable {
     }
 }
 
+extension Event: JSONWritable {
+    public var jsonTree: JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("action", .string(action)),
+            ("attributes", .object(attributes.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("id", .string(id)),
+        ]
+        if let image { members.append(("image", .string(image))) }
+        if let name { members.append(("name", .string(name))) }
+        members += [("time", .string(time.rfc3339)), ("type", .string(type))]
+        return .object(members)
+    }
+}
+
 /// The append-only journal of everything the engine did (BOX_ROOT/events.jsonl, one JSON object a line).
 /// The step runner reads it as evidence of what a learner did, so a record is appended with one write on
 /// an O_APPEND descriptor: concurrent writers never interleave, and a killed writer never leaves half a line.

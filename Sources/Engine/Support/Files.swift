@@ -196,6 +196,11 @@ public enum Files {
         return Array((pretty ? json.prettyPrinted(indent: "  ", escapeHTML: false) : json.compact(escapeHTML: false)).utf8)
     }
 
+    /// The same, for a type that builds its own tree (chosen at compile time: no dynamic cast).
+    public static func encode<T: JSONWritable>(_ value: T, pretty: Bool = false) throws -> [UInt8] {
+        Array((pretty ? value.jsonTree.prettyPrinted(indent: "  ", escapeHTML: false) : value.jsonTree.compact(escapeHTML: false)).utf8)
+    }
+
     /// JSON whose bytes are hashed into an id (an image config): JSONEncoder's exact output, as box has
     /// always written it, so an image built again gets the same id.
     public static func encodeBlob<T: Encodable>(_ value: T) throws -> [UInt8] {

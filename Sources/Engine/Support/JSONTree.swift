@@ -25,6 +25,13 @@ public enum JSONTree {
     }
 }
 
+/// A type that builds its own JSON tree, for the files written several times in every start (state.json,
+/// the event journal): generic Encodable code costs tens of microseconds a type the first time it runs in
+/// a process. Keys in sorted order, as JSONTree writes them; a test holds each to JSONTree's encoding.
+public protocol JSONWritable: Encodable {
+    var jsonTree: JSONValue { get }
+}
+
 // MARK: - Encoding
 
 /// What one encoder wrote: a value, an object or an array (filled in by containers after they are handed out).
