@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -12,7 +13,19 @@
 
 int box_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
-int box_close_from(int lowfd) { return (int)syscall(SYS_close_range, lowfd, ~0U, 0); }
+// close_range(lo, hi), or one close at a time below the descriptor limit where it fails (a kernel before 5.9,
+// or a seccomp filter that answers EPERM). Only system calls: a cloned child may call it.
+void box_close_span(unsigned lo, unsigned hi) {
+    if (syscall(SYS_close_range, lo, hi, 0) == 0) return;
+    struct rlimit r;
+    unsigned limit = getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < (1u << 20) ? (unsigned)r.rlim_cur : 1u << 20;
+    for (unsigned fd = lo; fd <= hi && fd < limit; fd++) close((int)fd);
+}
+
+int box_close_from(int lowfd) {
+    box_close_span((unsigned)lowfd, ~0U);
+    return 0;
+}
 
 int box_accept_cloexec(int listener) { return accept4(listener, NULL, NULL, SOCK_CLOEXEC); }
 

@@ -245,15 +245,6 @@ struct child_args {
     struct box_failure failure;
 };
 
-// close_range(lo, hi), or one close at a time below the descriptor limit where it fails (a kernel before 5.9,
-// or a seccomp filter that answers EPERM).
-static void close_span(unsigned lo, unsigned hi) {
-    if (syscall(SYS_close_range, lo, hi, 0) == 0) return;
-    struct rlimit r;
-    unsigned limit = getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < (1u << 20) ? (unsigned)r.rlim_cur : 1u << 20;
-    for (unsigned fd = lo; fd <= hi && fd < limit; fd++) close((int)fd);
-}
-
 // Closes every descriptor but those in `keep` (-1 entries ignored).
 static void keep_only(int *keep, size_t n) {
     for (size_t i = 1; i < n; i++)  // insertion sort: a handful of entries, and no malloc in a cloned child
@@ -261,10 +252,10 @@ static void keep_only(int *keep, size_t n) {
     unsigned from = 0;
     for (size_t i = 0; i < n; i++) {
         if (keep[i] < 0 || (unsigned)keep[i] < from) continue;
-        if ((unsigned)keep[i] > from) close_span(from, (unsigned)keep[i] - 1);
+        if ((unsigned)keep[i] > from) box_close_span(from, (unsigned)keep[i] - 1);
         from = (unsigned)keep[i] + 1;
     }
-    close_span(from, ~0U);
+    box_close_span(from, ~0U);
 }
 
 static int container_child(void *arg) {

@@ -136,8 +136,10 @@ int box_pipe_cloexec(int fds[2]);
 /// overlayfs's opaque-directory mark (the trusted.overlay.opaque xattr): set it, or ask whether it is set.
 int box_set_opaque(const char *dir);
 int box_is_opaque(const char *dir);
-/// close_range(lowfd, ~0): closes every descriptor from `lowfd` up.
+/// Closes every descriptor from `lowfd` up (close_range, or one at a time where that fails).
 int box_close_from(int lowfd);
+/// Closes descriptors lo..hi (close_range, or one at a time below the descriptor limit where that fails).
+void box_close_span(unsigned lo, unsigned hi);
 int box_accept_cloexec(int listener);
 int box_signalfd_cloexec(const void *mask);
 
