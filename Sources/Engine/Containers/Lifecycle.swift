@@ -20,10 +20,7 @@ public struct Lifecycle: Sendable {
         }
         if let forked = try forkMonitor(c, owned: false) { return forked.socket }
         // Fallback: re-execute box as `box __monitor ID`.
-        var pair: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            throw BoxError.sys(.start, "socketpair")
-        }
+        let pair = try Lifecycle.socketPair()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -62,13 +59,12 @@ public struct Lifecycle: Sendable {
         // The monitor is forked, not re-executed: a second start of the Swift binary would be most of a
         // container's start-up. box runs no other thread, so fork is safe; if one ever appears, re-exec instead.
         guard box_thread_count() == 1 else { return nil }
-        var pair: [Int32] = [-1, -1]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            throw BoxError.sys(.start, "socketpair")
-        }
+        let pair = try Lifecycle.socketPair()
         let pid = box_fork()
         if pid < 0 { let e = errno; close(pair[0]); close(pair[1]); throw BoxError.sys(.start, "fork the monitor", errno: e) }
         if pid == 0 {
+            // Every descriptor but stdio and the socket is closed (dup2 onto 3, then box_close_from(4) in
+            // Monitor.main): among them this process's copy of the engine lock, which box still holds.
             close(pair[0])
             _ = setsid()  // out of our session: a hang-up or Ctrl-C aimed at `box` never reaches it
             let null = open("/dev/null", O_RDWR)
@@ -82,6 +78,14 @@ public struct Lifecycle: Sendable {
         }
         close(pair[1])
         return (pair[0], pid)
+    }
+
+    static func socketPair() throws -> [Int32] {
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw BoxError.sys(.start, "socketpair")
+        }
+        return pair
     }
 
     /// Reads frames on a fresh monitor connection until the container has started (returns PID 1's host pid)

@@ -90,7 +90,7 @@ public struct Monitor {
                                             cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
                                             netnsFD: network.netnsFD)
             do {
-                if waitingForFiles && !awaitFiles() { throw BoxError(.create, "the container was not created") }
+                if !awaitFiles() { throw BoxError(.create, "the container was not created") }
                 listener = try UnixSocket.listen(store.root.socket(id))
                 try Rootfs.mountOverlay(layers: spec.LayerDirs, containerLayer: layer, volatile: spec.HostConfig.AutoRemove)
                 try prepareMountTargets()
@@ -145,16 +145,30 @@ public struct Monitor {
     /// For a monitor forked by `box run` before the container's files were written: waits until box has
     /// released the engine lock (it holds it until they are all there), then checks that the container
     /// exists and names this process as its monitor. False: the create failed and nothing is there.
+    /// Once answered, the same answer again (true at once for a monitor that claimed its container).
     mutating func awaitFiles() -> Bool {
-        let me = getpid()
-        guard let current = try? store.root.locked({ try store.loadState(id) }), current.MonitorPid == me else { return false }
-        state = current
+        guard waitingForFiles else { return !filesMissing }
         waitingForFiles = false
+        let me = getpid()
+        let current: ContainerState? = (try? store.root.locked { () -> ContainerState? in
+            if let state = try? store.loadState(id) { return state }
+            // No state, yet a directory: box run died while writing the files (when create fails, it removes
+            // what it made first). What it left is this container's and nobody else's: it goes.
+            for dir in [store.root.containerDir(id), layer] where Files.exists(dir) { try? Files.removeTree(dir) }
+            return nil
+        }) ?? nil
+        guard let current, current.MonitorPid == me else {
+            filesMissing = true
+            return false
+        }
+        state = current
         return true
     }
 
-    /// Set while a monitor forked by `box run` has not yet seen the container's files (see awaitFiles).
+    /// Set while a monitor forked by `box run` has not yet seen the container's files, and once it found
+    /// they were not there (see awaitFiles).
     var waitingForFiles = false
+    var filesMissing = false
 
     var stopMarker: String { store.stopMarker(id) }
     /// The container's network namespace, veth, lease and port proxies: held for all of its runs.
@@ -254,7 +268,7 @@ public struct Monitor {
     mutating func failStart(_ e: BoxError) {
         // Forked by `box run` and failed before its files were there: wait for them, so the failure is
         // recorded in a whole container; if box could not create it, only the kernel's side is undone.
-        if waitingForFiles && !awaitFiles() {
+        if !awaitFiles() {
             network.tearDown(spec, store: store)
             try? cgroups.remove(spec.cgroup)
             broadcast(.failed, Array("\(e.exitCode)\n\(e.description)".utf8))
