@@ -24,6 +24,11 @@ struct CivilTimeTests {
             #expect(stamp.rfc3339 == expected, "\(s)")
             #expect(Timestamp.parse(expected) == stamp, "\(s)")
         }
+        // Out of docker's range: refused when parsed, clamped (not a crash) when printed.
+        #expect(Timestamp.parse("-001-01-01T00:00:00Z") == nil)
+        #expect(Timestamp.parse("0000-01-01T00:00:00Z") == nil)
+        #expect(Timestamp(seconds: -70_000_000_000, nanoseconds: -1).rfc3339.hasPrefix("0000-"))
+        #expect(Timestamp(seconds: 300_000_000_000).rfc3339.hasPrefix("9999-"))
         // Out-of-range fields are normalized as timegm does: 31 April is 1 May.
         #expect(Timestamp.parse("2026-04-31T00:00:00Z") == Timestamp.parse("2026-05-01T00:00:00Z"))
     }

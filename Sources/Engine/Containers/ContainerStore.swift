@@ -39,7 +39,7 @@ public struct ContainerStore: Sendable {
     /// every lookup by name read all containers' specs, and decoding each whole spec cost 0.1-0.2 ms.
     func specName(_ id: String) -> String? {
         guard let bytes = try? Files.read(specPath(id)),
-              case .string(let name)? = (try? JSONValue.parse(String(decoding: bytes, as: UTF8.self)))?["Name"] else { return nil }
+              case .string(let name)? = (try? JSONValue.parse(bytes: bytes))?["Name"] else { return nil }
         return name
     }
 
@@ -255,7 +255,8 @@ public struct ContainerStore: Sendable {
                 throw BoxError(.remove, "You cannot remove a running container \(c.id). Stop the container before attempting removal or force remove (box rm -f)", exitCode: 1)
             }
             try? Files.touch(stopMarker(c.id))
-            try Lifecycle(store: self).kill(c, signal: SIGKILL)
+            // "Not running": PID 1 has just died and its monitor is still cleaning up; wait for that below.
+            try? Lifecycle(store: self).kill(c, signal: SIGKILL)
             c = try Lifecycle(store: self).waitForExit(c, timeout: 10)
             if c.state.Running {
                 throw BoxError(.remove, "container \(c.id) did not die within 10 s of SIGKILL (stuck in the kernel?)")

@@ -263,7 +263,12 @@ extension JSONValue {
     /// all other numbers `.double`. Nothing but whitespace may follow the
     /// value.
     public static func parse(_ text: String) throws -> JSONValue {
-        var parser = JSONParser(bytes: Array(text.utf8))
+        try parse(bytes: Array(text.utf8))
+    }
+
+    /// The same, from a file's bytes (invalid UTF-8 inside strings is replaced, as String(decoding:) does).
+    public static func parse(bytes: [UInt8]) throws -> JSONValue {
+        var parser = JSONParser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()

@@ -21,7 +21,7 @@ public struct ImageStore: Sendable {
         let bytes = try Files.read(root.repositories)
         let invalid = BoxError(.store, "\(root.repositories) is not valid: expected {\"Repositories\": {name: {reference: id}}}")
         let json: JSONValue
-        do { json = try JSONValue.parse(String(decoding: bytes, as: UTF8.self)) } catch {
+        do { json = try JSONValue.parse(bytes: bytes) } catch {
             throw BoxError(.store, "\(root.repositories) is not valid: \(error)")
         }
         guard case .object(let top) = json else { throw invalid }

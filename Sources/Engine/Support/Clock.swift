@@ -32,24 +32,16 @@ public struct Timestamp: Sendable, Comparable, Codable, CustomStringConvertible 
     /// "2026-11-27T15:49:35.123456789Z"
     public var rfc3339: String {
         if isZero { return "0001-01-01T00:00:00Z" }
-        // The civil date by arithmetic (H. Hinnant's days_from_civil, inverted), not gmtime_r: glibc's
-        // gmtime reads /etc/localtime on its first call, 0.1 ms of each `box run`.
+        // The civil date by arithmetic, not gmtime_r: glibc's gmtime reads /etc/localtime on its first call,
+        // 0.1 ms of each `box run`.
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let (year, month, day) = Timestamp.civil(fromDays: days)
         var out: [UInt8] = []
         out.reserveCapacity(30)
-        func put(_ v: Int64, _ width: Int) {
+        func put(_ v: Int64, _ width: Int) {  // zero-padded; out of range (a year before 0 or after 9999) clamped
+            var rest = min(max(v, 0), width == 2 ? 99 : width == 4 ? 9_999 : 999_999_999)
             var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
-            var rest = v
             for i in stride(from: width - 1, through: 0, by: -1) {
                 digits[i] = UInt8(ascii: "0") + UInt8(rest % 10)
                 rest /= 10
@@ -62,6 +54,29 @@ public struct Timestamp: Sendable, Comparable, Codable, CustomStringConvertible 
         out.append(UInt8(ascii: ":")); put(secondOfDay % 60, 2)
         out.append(UInt8(ascii: ".")); put(Int64(nanoseconds), 9); out.append(UInt8(ascii: "Z"))
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil); month 1-12, a day
+    /// past the month's end runs on into the next, as timegm normalizes it.
+    static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = year - (month <= 2 ? 1 : 0)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The inverse: the date of a day number (civil_from_days).
+    static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, dayOfYear - (153 * mp + 2) / 5 + 1)
     }
 
     public var description: String { rfc3339 }
@@ -91,14 +106,9 @@ public struct Timestamp: Sendable, Comparable, Codable, CustomStringConvertible 
             while i < u.count, u[i] >= 48, u[i] <= 57 { digits.append(Character(UnicodeScalar(u[i]))); i += 1 }
             nanos = Int32((digits + String(repeating: "0", count: max(0, 9 - digits.count))).prefix(9)) ?? 0
         }
-        if (1...12).contains(mon) {
-            // days_from_civil, as rfc3339 inverts it (timegm would read /etc/localtime on its first call).
-            let y = Int64(year) - (mon <= 2 ? 1 : 0)
-            let era = (y >= 0 ? y : y - 399) / 400
-            let yearOfEra = y - era * 400
-            let dayOfYear = (153 * Int64(mon > 2 ? mon - 3 : mon + 9) + 2) / 5 + Int64(day) - 1
-            let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-            let days = era * 146_097 + dayOfEra - 719_468
+        guard year >= 1 else { return nil }  // docker's times run from year 1 (the zero time) to 9999
+        if (1...12).contains(mon) {  // by arithmetic: timegm would read /etc/localtime on its first call
+            let days = Timestamp.days(year: Int64(year), month: Int64(mon), day: Int64(day))
             return Timestamp(seconds: days * 86_400 + Int64(hour) * 3_600 + Int64(min) * 60 + Int64(sec), nanoseconds: nanos)
         }
         var tm = tm()

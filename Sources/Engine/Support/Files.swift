@@ -192,13 +192,16 @@ public enum Files {
 
     /// JSON for one of the engine's own files: keys sorted; `pretty` indents it for learners who `cat` it.
     public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> [UInt8] {
-        let json = try JSONTree.encode(value)
-        return Array((pretty ? json.prettyPrinted(indent: "  ", escapeHTML: false) : json.compact(escapeHTML: false)).utf8)
+        text(try JSONTree.encode(value), pretty: pretty)
     }
 
     /// The same, for a type that builds its own tree (chosen at compile time: no dynamic cast).
     public static func encode<T: JSONWritable>(_ value: T, pretty: Bool = false) throws -> [UInt8] {
-        Array((pretty ? value.jsonTree.prettyPrinted(indent: "  ", escapeHTML: false) : value.jsonTree.compact(escapeHTML: false)).utf8)
+        text(value.jsonTree, pretty: pretty)
+    }
+
+    private static func text(_ json: JSONValue, pretty: Bool) -> [UInt8] {
+        Array((pretty ? json.prettyPrinted(indent: "  ", escapeHTML: false) : json.compact(escapeHTML: false)).utf8)
     }
 
     /// JSON whose bytes are hashed into an id (an image config): JSONEncoder's exact output, as box has

@@ -6,7 +6,8 @@
 /// the container: about 1.5 ms of each start, measured with a release build. This coder is small, and
 /// JSONValue's parser is strict RFC 8259 with a nesting limit.
 ///
-/// Output: object keys sorted (as JSONEncoder's .sortedKeys), "/" not escaped. Content-addressed blobs
+/// Output: object keys sorted (by Swift's String <, which is close to but not exactly JSONEncoder's
+/// .sortedKeys order; these files are not hashed), "/" not escaped. Content-addressed blobs
 /// (image configs) keep JSONEncoder's exact bytes (`Files.encodeBlob`), so image ids never change.
 /// Types with special JSONEncoder strategies (Date, Data, URL) are not used in those files.
 public enum JSONTree {
@@ -21,7 +22,7 @@ public enum JSONTree {
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
-        try decode(type, from: try JSONValue.parse(String(decoding: bytes, as: UTF8.self)))
+        try decode(type, from: try JSONValue.parse(bytes: bytes))
     }
 }
 
@@ -143,7 +144,9 @@ struct TreeKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
         TreeEncoder(node: child(key), codingPath: codingPath + [key]).unkeyedContainer()
     }
     mutating func superEncoder() -> any Encoder {
-        TreeEncoder(node: child(Key(stringValue: "super")!), codingPath: codingPath)
+        let c = TreeNode()
+        node.object!["super"] = c  // not through Key: a synthesized CodingKeys has no "super"
+        return TreeEncoder(node: c, codingPath: codingPath)
     }
     mutating func superEncoder(forKey key: Key) -> any Encoder {
         TreeEncoder(node: child(key), codingPath: codingPath + [key])
@@ -166,12 +169,12 @@ struct TreeUnkeyedEncoder: UnkeyedEncodingContainer {
         try encodeInto(next(), value, codingPath + [IndexKey(count)])
     }
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        TreeEncoder(node: next(), codingPath: codingPath).container(keyedBy: keyType)
+        TreeEncoder(node: next(), codingPath: codingPath + [IndexKey(count)]).container(keyedBy: keyType)
     }
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        TreeEncoder(node: next(), codingPath: codingPath).unkeyedContainer()
+        TreeEncoder(node: next(), codingPath: codingPath + [IndexKey(count)]).unkeyedContainer()
     }
-    mutating func superEncoder() -> any Encoder { TreeEncoder(node: next(), codingPath: codingPath) }
+    mutating func superEncoder() -> any Encoder { TreeEncoder(node: next(), codingPath: codingPath + [IndexKey(count)]) }
 }
 
 struct TreeSingleEncoder: SingleValueEncodingContainer {
@@ -271,7 +274,12 @@ private func decodeFrom<T: Decodable>(_ v: JSONValue, _ type: T.Type, _ path: [a
     case is UInt16.Type: out = try integer(UInt16.self)
     case is UInt8.Type: out = try integer(UInt8.self)
     case is Double.Type: out = try double()
-    case is Float.Type: out = Float(try double())
+    case is Float.Type:
+        let f = Float(try double())
+        guard f.isFinite else {
+            throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "number does not fit in Float"))
+        }
+        out = f
     default: return try T(from: TreeDecoder(value: v, codingPath: path))
     }
     return out as! T
