@@ -319,6 +319,22 @@ struct LifecycleTests {
         #expect(try box.run("run", "--rm", "--name", "nope", "busybox", "true").status == 0)  // the name was never taken
     }
 
+    @Test("system prune leaves a created container whose monitor is alive (box run is starting it)")
+    func pruneSparesStarting() throws {
+        let box = try Sandbox()
+        let id = try box.run("create", "--name", "starting", "busybox", "true").out
+        var state = try box.store.load(id).state
+        state.MonitorPid = getpid()  // a live process stands for the monitor
+        state.MonitorStartTime = HostProcess.startTime(getpid()) ?? 0
+        try box.store.saveState(id, state)
+        #expect(try box.run("system", "prune", "-f").status == 0)
+        #expect(try box.run("ps", "-aq").out == String(id.prefix(12)))
+        state.MonitorPid = 0
+        try box.store.saveState(id, state)
+        #expect(try box.run("system", "prune", "-f").status == 0)
+        #expect(try box.run("ps", "-aq").out.isEmpty)
+    }
+
     @Test("rm refuses a running container without -f, and -f removes it")
     func remove() throws {
         let box = try Sandbox()

@@ -13,9 +13,15 @@ public struct Prune: Sendable {
         public var leftovers: [String] = []
     }
 
+    func isStarting(_ c: Container) -> Bool {
+        c.state.Status == .created && c.state.MonitorPid > 0
+            && HostProcess.isAlive(c.state.MonitorPid, startTime: c.state.MonitorStartTime)
+    }
+
     public func run() throws -> Report {
         var report = Report()
-        for c in try store.list() where !c.state.Running && c.state.Status != .restarting {
+        // Not one being started: created, with its monitor (of `box run` or `box start`) alive.
+        for c in try store.list() where !c.state.Running && c.state.Status != .restarting && !isStarting(c) {
             try store.remove(c, force: false)
             report.containers.append(c.id)
         }
