@@ -16,9 +16,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 static void fail(struct box_failure *f, int err, const char *fmt, const char *arg) {
     f->err = err;
@@ -165,7 +162,7 @@ void box_exec_process(const struct box_process *p, struct box_failure *f) {
     if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) { fail(f, errno, "set no_new_privs%s", ""); return; }
     // Nothing but stdio may cross into the container: whatever fds box, the monitor or the user's shell
     // had open are closed at exec (runc's CloseExecFrom, crun's mark_or_close_fds_ge_than).
-    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) { fail(f, errno, "mark fds close-on-exec%s", ""); return; }
+    box_cloexec_from(3);
     exec_in_path(p, f);
 }
 

@@ -218,7 +218,7 @@ static int run_init(const struct box_container *c, struct box_failure *f) {
     if (collect_failure(sync[0], child, f)) return -1;
     // The command runs. Keep nothing of the monitor (no fd, no capability beyond the container's), and
     // tell the monitor the start succeeded by closing the error pipe with the rest.
-    syscall(SYS_close_range, 0, ~0U, 0);
+    box_close_span(0, ~0U);
     box_set_process_title("box-init");
     prctl(PR_SET_NAME, "box-init", 0, 0, 0);
     struct box_failure ignored;

@@ -140,6 +140,8 @@ int box_is_opaque(const char *dir);
 int box_close_from(int lowfd);
 /// Closes descriptors lo..hi (close_range, or one at a time below the descriptor limit where that fails).
 void box_close_span(unsigned lo, unsigned hi);
+/// Marks every descriptor from `lo` up close-on-exec (close_range with CLOSE_RANGE_CLOEXEC, or one at a time).
+void box_cloexec_from(unsigned lo);
 int box_accept_cloexec(int listener);
 int box_signalfd_cloexec(const void *mask);
 
