@@ -27,8 +27,14 @@ struct CivilTimeTests {
         // Out of docker's range: refused when parsed, clamped (not a crash) when printed.
         #expect(Timestamp.parse("-001-01-01T00:00:00Z") == nil)
         #expect(Timestamp.parse("0000-01-01T00:00:00Z") == nil)
-        #expect(Timestamp(seconds: -70_000_000_000, nanoseconds: -1).rfc3339.hasPrefix("0000-"))
-        #expect(Timestamp(seconds: 300_000_000_000).rfc3339.hasPrefix("9999-"))
+        #expect(Timestamp(seconds: -70_000_000_000, nanoseconds: -1).rfc3339 == "0001-01-01T00:00:00.000000000Z")
+        #expect(Timestamp(seconds: 300_000_000_000).rfc3339 == "9999-12-31T23:59:59.000000000Z")
+        #expect(Timestamp(seconds: .min).rfc3339.hasPrefix("0001-") && Timestamp(seconds: .max).rfc3339.hasPrefix("9999-"))
+        // What a user types after --since: numbers that are not times are refused, not a crash.
+        for text in ["nan", "inf", "-inf", "1e30", "-1e30", "nans", "1e30h", "-1e10h", "infm"] {
+            #expect(Timestamp.parse(text, now: Timestamp(seconds: 1_795_794_575)) == nil, "\(text)")
+        }
+        #expect(Timestamp.parse("10s", now: Timestamp(seconds: 100)) == Timestamp(seconds: 90))
         // Out-of-range fields are normalized as timegm does: 31 April is 1 May.
         #expect(Timestamp.parse("2026-04-31T00:00:00Z") == Timestamp.parse("2026-05-01T00:00:00Z"))
     }

@@ -20,6 +20,8 @@ public struct Timestamp: Sendable, Comparable, Codable, CustomStringConvertible 
 
     /// Docker's "zero time", used for FinishedAt of a container that never finished.
     public static let zero = Timestamp(seconds: -62_135_596_800)
+    /// The last second docker's time format can write: 9999-12-31T23:59:59Z.
+    static let latest = Timestamp(seconds: 253_402_300_799)
 
     public var isZero: Bool { seconds == Timestamp.zero.seconds }
 
@@ -33,13 +35,14 @@ public struct Timestamp: Sendable, Comparable, Codable, CustomStringConvertible 
     public var rfc3339: String {
         if isZero { return "0001-01-01T00:00:00Z" }
         // The civil date by arithmetic, not gmtime_r: glibc's gmtime reads /etc/localtime on its first call,
-        // 0.1 ms of each `box run`.
+        // 0.1 ms of each `box run`. A time outside years 1-9999 (never a clock's) is printed as the nearest end.
+        let seconds = min(max(self.seconds, Timestamp.zero.seconds), Timestamp.latest.seconds)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = Timestamp.civil(fromDays: days)
         var out: [UInt8] = []
         out.reserveCapacity(30)
-        func put(_ v: Int64, _ width: Int) {  // zero-padded; out of range (a year before 0 or after 9999) clamped
+        func put(_ v: Int64, _ width: Int) {  // zero-padded; nanoseconds out of range clamped
             var rest = min(max(v, 0), width == 2 ? 99 : width == 4 ? 9_999 : 999_999_999)
             var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
             for i in stride(from: width - 1, through: 0, by: -1) {
@@ -84,13 +87,18 @@ public struct Timestamp: Sendable, Comparable, Codable, CustomStringConvertible 
     /// Parses what `rfc3339` writes, plain Unix seconds ("1764258575" or "1764258575.5"), or a duration back
     /// from now ("10m", "2h", "30s") as `docker events --since` accepts.
     public static func parse(_ text: String, now: Timestamp = .now()) -> Timestamp? {
+        // Numbers as the user typed them: only finite ones, and only within docker's years 1-9999
+        // (nan, inf or 1e30 would not convert to an integer).
+        let range = Double(Timestamp.zero.seconds)...Double(Timestamp.latest.seconds)
         if let last = text.last, "smh".contains(last), let n = Double(text.dropLast()) {
             let unit: Double = last == "s" ? 1 : last == "m" ? 60 : 3600
-            let back = Int64(n * unit * 1e9)
-            let ns = now.unixNanoseconds - back
+            let back = n * unit
+            guard back.isFinite, range.contains(Double(now.seconds) - back) else { return nil }
+            let ns = now.unixNanoseconds - Int64(back * 1e9)
             return Timestamp(seconds: ns / 1_000_000_000, nanoseconds: Int32(ns % 1_000_000_000))
         }
         if let seconds = Double(text) {
+            guard seconds.isFinite, range.contains(seconds) else { return nil }
             let whole = seconds.rounded(.down)
             return Timestamp(seconds: Int64(whole), nanoseconds: Int32((seconds - whole) * 1e9))
         }
