@@ -248,16 +248,39 @@ public struct ContainerStore: Sendable {
 
     /// Removes a stopped container: its writable layer, its directory, its socket. With `force`, a running
     /// container is killed first (SIGKILL) and its monitor given time to clean up.
+    /// Created, with a live monitor: `box run` or `box start` is starting it (its monitor is recorded from
+    /// create on), and within moments it runs or its start has failed.
+    func isStarting(_ c: Container) -> Bool {
+        c.state.Status == .created && c.state.MonitorPid > 0
+            && HostProcess.isAlive(c.state.MonitorPid, startTime: c.state.MonitorStartTime)
+    }
+
     public func remove(_ container: Container, force: Bool) throws {
         var c = try load(container.id)
+        var waited = 0
+        while isStarting(c) && waited < 10_000 {  // a starting container is removed as what it becomes
+            usleep(2_000)
+            waited += 2
+            c = try load(c.id)
+        }
         if c.state.Running {
             guard force else {
                 throw BoxError(.remove, "You cannot remove a running container \(c.id). Stop the container before attempting removal or force remove (box rm -f)", exitCode: 1)
             }
             try? Files.touch(stopMarker(c.id))
-            // "Not running": PID 1 has just died and its monitor is still cleaning up; wait for that below.
-            try? Lifecycle(store: self).kill(c, signal: SIGKILL)
-            c = try Lifecycle(store: self).waitForExit(c, timeout: 10)
+            do {
+                try Lifecycle(store: self).kill(c, signal: SIGKILL)
+            } catch {
+                // PID 1 has just died and its monitor is cleaning up: waited for below. Anything else fails.
+                if HostProcess.isAlive(c.state.Pid, startTime: c.state.PidStartTime) { throw error }
+            }
+            do {
+                c = try Lifecycle(store: self).waitForExit(c, timeout: 10)
+            } catch {
+                // A --rm container's monitor has taken it out of the store meanwhile: it is removed.
+                if !Files.exists(root.containerDir(c.id)) { return }
+                throw error
+            }
             if c.state.Running {
                 throw BoxError(.remove, "container \(c.id) did not die within 10 s of SIGKILL (stuck in the kernel?)")
             }

@@ -152,8 +152,10 @@ public struct Monitor {
         let me = getpid()
         let current: ContainerState? = (try? store.root.locked { () -> ContainerState? in
             if let state = try? store.loadState(id) { return state }
-            // No state, yet a directory: box run died while writing the files (when create fails, it removes
-            // what it made first). What it left is this container's and nobody else's: it goes.
+            // No state file at all, yet a directory: box run died while writing the files (when create fails,
+            // it removes what it made first; state.json is written last). What it left is this container's and
+            // nobody else's: it goes. A state that cannot be read (EMFILE, say) is not a reason to delete.
+            guard !Files.exists(store.statePath(id)) else { return nil }
             for dir in [store.root.containerDir(id), layer] where Files.exists(dir) { try? Files.removeTree(dir) }
             return nil
         }) ?? nil

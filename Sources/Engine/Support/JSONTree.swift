@@ -158,23 +158,31 @@ struct TreeUnkeyedEncoder: UnkeyedEncodingContainer {
     var codingPath: [any CodingKey]
     var count: Int { node.array!.count }
 
-    private func next() -> TreeNode {
+    mutating func encodeNil() throws { next().0.scalar = .null }
+    /// The next element's node and its coding path (index counted from 0, as JSONEncoder's).
+    private func next() -> (TreeNode, [any CodingKey]) {
+        let path = codingPath + [IndexKey(count)]
         let c = TreeNode()
         node.array!.append(c)
-        return c
+        return (c, path)
     }
 
-    mutating func encodeNil() throws { next().scalar = .null }
     mutating func encode<T: Encodable>(_ value: T) throws {
-        try encodeInto(next(), value, codingPath + [IndexKey(count)])
+        let (c, path) = next()
+        try encodeInto(c, value, path)
     }
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        TreeEncoder(node: next(), codingPath: codingPath + [IndexKey(count)]).container(keyedBy: keyType)
+        let (c, path) = next()
+        return TreeEncoder(node: c, codingPath: path).container(keyedBy: keyType)
     }
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        TreeEncoder(node: next(), codingPath: codingPath + [IndexKey(count)]).unkeyedContainer()
+        let (c, path) = next()
+        return TreeEncoder(node: c, codingPath: path).unkeyedContainer()
     }
-    mutating func superEncoder() -> any Encoder { TreeEncoder(node: next(), codingPath: codingPath + [IndexKey(count)]) }
+    mutating func superEncoder() -> any Encoder {
+        let (c, path) = next()
+        return TreeEncoder(node: c, codingPath: path)
+    }
 }
 
 struct TreeSingleEncoder: SingleValueEncodingContainer {
