@@ -16,7 +16,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-
 static void fail(struct box_failure *f, int err, const char *fmt, const char *arg) {
     f->err = err;
     snprintf(f->stage, sizeof f->stage, fmt, arg ? arg : "");

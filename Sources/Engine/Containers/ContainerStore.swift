@@ -246,8 +246,6 @@ public struct ContainerStore: Sendable {
 
     // MARK: remove
 
-    /// Removes a stopped container: its writable layer, its directory, its socket. With `force`, a running
-    /// container is killed first (SIGKILL) and its monitor given time to clean up.
     /// Created, with a live monitor: `box run` or `box start` is starting it (its monitor is recorded from
     /// create on), and within moments it runs or its start has failed.
     func isStarting(_ c: Container) -> Bool {
@@ -255,6 +253,8 @@ public struct ContainerStore: Sendable {
             && HostProcess.isAlive(c.state.MonitorPid, startTime: c.state.MonitorStartTime)
     }
 
+    /// Removes a stopped container: its writable layer, its directory, its socket. With `force`, a running
+    /// container is killed first (SIGKILL) and its monitor given time to clean up.
     public func remove(_ container: Container, force: Bool) throws {
         var c = try load(container.id)
         var waited = 0
