@@ -15,7 +15,7 @@ struct AwaitFilesTests {
         let store = ContainerStore(root: root)
         let spec = try JSONTree.decode(ContainerSpec.self, from: Array(JSONTreeTests.spec.utf8))
         var monitor = Monitor(store: store, id: spec.ID, spec: spec, state: ContainerState())
-        monitor.waitingForFiles = true
+        monitor.files = .awaited
         try root.prepare()
         try body(store, &monitor)
     }

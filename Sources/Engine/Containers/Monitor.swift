@@ -59,7 +59,7 @@ public struct Monitor {
     mutating func run(owned: Bool = false) {
         // Claim the container under the engine lock: of two `box start`s racing, exactly one monitor wins.
         // A monitor box run forked while creating the container owns it from the start.
-        waitingForFiles = owned
+        files = owned ? .awaited : .ready
         if !owned { do {
             let me = getpid(), myStart = HostProcess.startTime(getpid()) ?? 0
             state = try store.root.locked {
@@ -147,8 +147,7 @@ public struct Monitor {
     /// exists and names this process as its monitor. False: the create failed and nothing is there.
     /// Once answered, the same answer again (true at once for a monitor that claimed its container).
     mutating func awaitFiles() -> Bool {
-        guard waitingForFiles else { return !filesMissing }
-        waitingForFiles = false
+        guard files == .awaited else { return files == .ready }
         let me = getpid()
         let current: ContainerState? = (try? store.root.locked { () -> ContainerState? in
             if let state = try? store.loadState(id) { return state }
@@ -160,17 +159,18 @@ public struct Monitor {
             return nil
         }) ?? nil
         guard let current, current.MonitorPid == me else {
-            filesMissing = true
+            files = .missing
             return false
         }
         state = current
+        files = .ready
         return true
     }
 
-    /// Set while a monitor forked by `box run` has not yet seen the container's files, and once it found
-    /// they were not there (see awaitFiles).
-    var waitingForFiles = false
-    var filesMissing = false
+    /// The container's files, as this monitor knows them: `awaited` by a monitor forked by `box run` until
+    /// awaitFiles has seen them `ready` (a claiming monitor starts there) or `missing`.
+    enum FilesState { case awaited, ready, missing }
+    var files = FilesState.ready
 
     var stopMarker: String { store.stopMarker(id) }
     /// The container's network namespace, veth, lease and port proxies: held for all of its runs.
