@@ -24,20 +24,18 @@ public struct ImageStore: Sendable {
         do { json = try JSONValue.parse(bytes: bytes) } catch {
             throw BoxError(.store, "\(root.repositories) is not valid: \(error)")
         }
-        guard case .object(let top) = json else { throw invalid }
+        guard case .object = json else { throw invalid }
         var repos = Repositories()
-        for (key, value) in top where key == "Repositories" {
-            guard case .object(let names) = value else { throw invalid }
-            repos.Repositories = [:]
-            for (name, tags) in names {
-                guard case .object(let pairs) = tags else { throw invalid }
-                var refs: [String: String] = [:]
-                for (ref, id) in pairs {
-                    guard case .string(let id) = id else { throw invalid }
-                    refs[ref] = id
-                }
-                repos.Repositories[name] = refs
+        guard let value = json["Repositories"] else { return repos }  // the last one, if repeated
+        guard case .object(let names) = value else { throw invalid }
+        for (name, tags) in names {
+            guard case .object(let pairs) = tags else { throw invalid }
+            var refs: [String: String] = [:]
+            for (ref, id) in pairs {
+                guard case .string(let id) = id else { throw invalid }
+                refs[ref] = id
             }
+            repos.Repositories[name] = refs
         }
         return repos
     }
