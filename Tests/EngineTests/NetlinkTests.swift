@@ -34,12 +34,23 @@ struct NetlinkTests {
         try inA.addBridge("br-test")
         try inA.addAddress(IPv4("10.99.0.1")!, prefix: 24, to: "br-test")
         try inA.setUp("br-test")
-        try inA.addVeth("vtest", peer: "eth0", peerNetns: b, peerMAC: [0x02, 0x42, 10, 99, 0, 2])
-        try inA.setUp("vtest", master: try inA.index(of: "br-test"))
+        let bridge = try inA.index(of: "br-test")
+        try inA.addVeth("vtest", master: bridge, peer: "eth0", peerNetns: b, peerMAC: [0x02, 0x42, 10, 99, 0, 2])
         try inB.setUp("lo")
         try inB.addAddress(IPv4("10.99.0.2")!, prefix: 24, to: "eth0")
         try inB.setUp("eth0")
         try inB.addDefaultRoute(via: IPv4("10.99.0.1")!)
+
+        // The one request brought the host end up on the bridge and gave each end one queue each way.
+        let host = try inA.link("vtest"), eth0 = try inB.link("eth0")
+        #expect(host.flags & UInt32(IFF_UP) != 0 && eth0.flags & UInt32(IFF_UP) != 0)
+        #expect(host.attributes[IFLA_MASTER] == Netlink.le(UInt32(bitPattern: bridge)))
+        #expect(eth0.attributes[IFLA_MASTER] == nil)
+        #expect(eth0.attributes[IFLA_ADDRESS] == [0x02, 0x42, 10, 99, 0, 2])
+        for end in [host, eth0] {
+            #expect(end.attributes[IFLA_NUM_TX_QUEUES] == Netlink.le(UInt32(1)))
+            #expect(end.attributes[IFLA_NUM_RX_QUEUES] == Netlink.le(UInt32(1)))
+        }
 
         // What the kernel now holds, read the way the lab reads it: /proc/PID/net of a process in each namespace.
         let viewA = try Self.read(in: a, "/proc/self/net/dev")
