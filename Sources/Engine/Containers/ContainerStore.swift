@@ -221,6 +221,13 @@ public struct ContainerStore: Sendable {
                 try? Files.removeTree(layerPath(id))
                 throw error
             }
+            if state.MonitorPid > 0 {
+                // The monitor forked above makes the cgroups and the network namespace and clones PID 1 meanwhile,
+                // then waits for this lock to mount the root filesystem: mounted here, the mount (0.5-1.5 ms of
+                // overlayfs's checks of the work directory) is off its path. If it fails, the monitor mounts
+                // again and reports the failure as a start's.
+                try? Rootfs.mountOverlay(layers: layerDirs, containerLayer: layerPath(id), volatile: options.autoRemove)
+            }
             journal.record(Event(action: "create", id: id, name: name, image: options.image))
             return Container(spec: spec, state: state)
         }

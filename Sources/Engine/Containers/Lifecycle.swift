@@ -53,8 +53,8 @@ public struct Lifecycle: Sendable {
     ///
     /// `owned`: called by `ContainerStore.create`, under the engine lock, before the container's files are
     /// written. The new state names this monitor as the container's owner, so it claims nothing: it makes
-    /// the cgroups and the network namespace and clones PID 1 while box writes the files, then waits for the
-    /// engine lock (box holds it until they are all written) before it mounts the root filesystem.
+    /// the cgroups and the network namespace and clones PID 1 while box writes the files and mounts the root
+    /// filesystem, then waits for the engine lock (box holds it until all that is done).
     public func forkMonitor(_ c: Container, owned: Bool) throws -> (socket: Int32, pid: Int32)? {
         // The monitor is forked, not re-executed: a second start of the Swift binary would be most of a
         // container's start-up. box runs no other thread, so fork is safe; if one ever appears, re-exec instead.
