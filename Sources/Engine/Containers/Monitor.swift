@@ -258,7 +258,7 @@ public struct Monitor {
     static func checkNoSymlinks(_ root: String, _ path: String) throws {
         var current = root
         for part in path.split(separator: "/") {
-            current += "/" + part
+            current += "/" + String(part)
             var st = stat()
             guard lstat(current, &st) == 0 else { return }  // the rest will be created as directories
             if (st.st_mode & S_IFMT) == S_IFLNK {

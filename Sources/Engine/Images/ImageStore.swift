@@ -17,7 +17,22 @@ public struct ImageStore: Sendable {
     /// Read by hand from the JSON tree: decoding a dictionary of dictionaries through Codable instantiates
     /// its generic machinery on each start, a quarter of a millisecond of every `box run` (release build).
     func loadRepositories() throws -> Repositories {
-        guard Files.exists(root.repositories) else { return Repositories() }
+        var repos = Repositories()
+        guard case .object(let names)? = try repositoriesJSON() else { return repos }
+        for (name, tags) in names {
+            guard case .object(let pairs) = tags else { continue }  // checked: never
+            var refs: [String: String] = [:]
+            for (ref, id) in pairs { if case .string(let id) = id { refs[ref] = id } }
+            repos.Repositories[name] = refs
+        }
+        return repos
+    }
+
+    /// The Repositories member of repositories.json ({name: {reference: id}}, its shape checked), nil if there
+    /// is none. `resolve` looks a name up in it without building the tables (see JSONTree's "Without generic
+    /// entry points": the first dictionary of dictionaries costs a conformance scan).
+    func repositoriesJSON() throws -> JSONValue? {
+        guard Files.exists(root.repositories) else { return nil }
         let bytes = try Files.read(root.repositories)
         let invalid = BoxError(.store, "\(root.repositories) is not valid: expected {\"Repositories\": {name: {reference: id}}}")
         let json: JSONValue
@@ -25,19 +40,13 @@ public struct ImageStore: Sendable {
             throw BoxError(.store, "\(root.repositories) is not valid: \(error)")
         }
         guard case .object = json else { throw invalid }
-        var repos = Repositories()
-        guard let value = json["Repositories"] else { return repos }  // the last one, if repeated
+        guard let value = json["Repositories"] else { return nil }  // the last one, if repeated
         guard case .object(let names) = value else { throw invalid }
-        for (name, tags) in names {
+        for (_, tags) in names {
             guard case .object(let pairs) = tags else { throw invalid }
-            var refs: [String: String] = [:]
-            for (ref, id) in pairs {
-                guard case .string(let id) = id else { throw invalid }
-                refs[ref] = id
-            }
-            repos.Repositories[name] = refs
+            for (_, id) in pairs { guard case .string = id else { throw invalid } }
         }
-        return repos
+        return value
     }
 
     func saveRepositories(_ r: Repositories) throws {
@@ -72,9 +81,9 @@ public struct ImageStore: Sendable {
 
     /// Finds an image by name[:tag], full id, or a unique id prefix.
     public func resolve(_ text: String) throws -> Image {
-        let repos = try loadRepositories()
+        let repos = try repositoriesJSON()
         if let ref = try? ImageReference(parsing: text),
-           let id = repos.Repositories[ref.repository]?[ref.description] {
+           case .string(let id)? = repos?[ref.repository]?[ref.description] {
             return Image(id: id, config: try config(id), names: [ref.description])
         }
         let hex = Digest.hex(text).lowercased()

@@ -19,7 +19,9 @@ public enum Rootfs {
         // refuses to mount those directories again while it is there (overlayfs.rst, "Volatile mount"); the
         // work dir is scratch, so it goes (a --rm container is mounted again by `box cp` or a crash's restart).
         if Files.exists(containerLayer + "/work/work/incompat/volatile") { try? Files.removeTree(containerLayer + "/work/work") }
-        var options = "lowerdir=\(layers.reversed().joined(separator: ":")),upperdir=\(containerLayer)/diff,workdir=\(containerLayer)/work"
+        var lower: [String] = []  // the top layer first
+        for i in layers.indices.reversed() { lower.append(layers[i]) }
+        var options = "lowerdir=\(lower.concatenated(separator: ":")),upperdir=\(containerLayer)/diff,workdir=\(containerLayer)/work"
         guard options.utf8.count < 4000 else {
             throw BoxError(.mount, "too many image layers for one overlay mount (\(layers.count))")
         }
@@ -99,7 +101,7 @@ public enum Rootfs {
         if !lines.contains(where: { $0.hasPrefix("nameserver") }) {
             lines += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"]
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines.concatenated(separator: "\n") + "\n"
     }
 
     /// runc's default maskedPaths and readonlyPaths (libcontainer/specconv/example.go).
@@ -137,18 +139,18 @@ public enum Rootfs {
         var links: [MountEntry] = []
         for m in Mount.parse(mountinfo ?? Files.readIfPresent("/proc/self/mountinfo") ?? "")
         where m.fsType == "cgroup" && m.mountPoint.hasPrefix("/sys/fs/cgroup/") {
-            let name = m.mountPoint.dropFirst("/sys/fs/cgroup/".count)
+            let name = String(m.mountPoint.dropFirst("/sys/fs/cgroup/".count))
             guard !name.isEmpty, !name.contains("/") else { continue }
             // Only the controllers, from the super options (not release_agent=, noprefix, xattr, ...), and only
             // a hierarchy with one of the controllers box puts PID 1 in.
             let controllers = m.superOptions.split(separator: ",").map(String.init).filter(CgroupV1.knownControllers.contains)
             guard controllers.contains(where: CgroupV1.controllers.contains) else { continue }
             list.append(.init(source: "cgroup", target: target + "/" + name, fstype: "cgroup", flags: flags | UInt(MS_RDONLY),
-                              data: controllers.joined(separator: ","), readOnly: false))
+                              data: controllers.concatenated(separator: ","), readOnly: false))
             // A co-mounted hierarchy is also reached by each controller's name, as on the host and in docker's
             // containers (runc's mountCgroupV1): cpu -> cpu,cpuacct and cpuacct -> cpu,cpuacct.
             for c in controllers where c != name {
-                links.append(.init(source: String(name), target: target + "/" + c, fstype: nil, flags: 0, data: nil,
+                links.append(.init(source: name, target: target + "/" + c, fstype: nil, flags: 0, data: nil,
                                    readOnly: false, symlink: true))
             }
         }

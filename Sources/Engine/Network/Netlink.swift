@@ -108,7 +108,14 @@ struct Netlink {
     }
 
     /// The interface index of `name` in this socket's namespace (RTM_GETLINK by name).
-    mutating func index(of name: String) throws -> Int32 { try link(name).index }
+    mutating func index(of name: String) throws -> Int32 {
+        var body = Netlink.ifinfomsg()
+        body += Netlink.attr(IFLA_IFNAME, string: name)
+        let reply = try exchange(RTM_GETLINK, flags: 0, body, "look up \(name)")
+        // The reply is an RTM_NEWLINK message: its ifinfomsg's index sits after the 16-byte header, at +4.
+        guard reply.count >= 16 + 8 else { throw BoxError(.network, "look up \(name): a short netlink reply") }
+        return reply.withUnsafeBytes { Int32(bitPattern: $0.loadUnaligned(fromByteOffset: 16 + 4, as: UInt32.self)) }
+    }
 
     /// `ip -d link show NAME`, in part: its index, flags (IFF_*) and attributes (IFLA_* → payload).
     mutating func link(_ name: String) throws -> (index: Int32, flags: UInt32, attributes: [Int32: [UInt8]]) {

@@ -215,7 +215,8 @@ public struct NetworkStore: Sendable {
             rmdir(directory)  // fails while another network has leases: as it should
         } else {
             try Files.mkdirs(directory, mode: 0o700)
-            try Files.writeAtomically(leasesPath(n), try Files.encode(n.Leases), durable: false)
+            try Files.writeAtomically(leasesPath(n), Array(JSONValue(stringTable: n.Leases).compact(escapeHTML: false).utf8),
+                                      durable: false)
         }
         if n.leasesInDefinition { try save(n) }  // once: else those leases would come back with the file's removal
     }
@@ -224,7 +225,7 @@ public struct NetworkStore: Sendable {
     /// a definition from an older box count until they are first written to the run directory.
     func load(_ file: String) throws -> Network {
         var n = try Files.decode(Network.self, from: file)
-        if let leases = try? Files.decode([String: String].self, from: leasesPath(n)) {
+        if let bytes = try? Files.read(leasesPath(n)), let leases = (try? JSONValue.parse(bytes: bytes))?.stringTable {
             n.Leases = leases
         } else if !n.Leases.isEmpty {
             n.leasesInDefinition = true

@@ -298,7 +298,11 @@ struct TreeKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let order: [String]
     var codingPath: [any CodingKey]
 
-    var allKeys: [Key] { order.compactMap { Key(stringValue: $0) } }
+    var allKeys: [Key] {
+        var keys: [Key] = []  // a loop, not compactMap: see "Without generic entry points" below
+        for name in order { if let key = Key(stringValue: name) { keys.append(key) } }
+        return keys
+    }
     func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
 
     private func value(_ key: Key) throws -> JSONValue {
@@ -376,3 +380,43 @@ struct TreeSingleDecoder: SingleValueDecodingContainer {
     func decodeNil() -> Bool { value == .null }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeFrom(value, type, codingPath) }
 }
+
+// MARK: - Without generic entry points
+
+// A release box is compiled with -disable-concrete-type-metadata-mangled-name-accessors (Package.swift), so its
+// own generic types reach their metadata without a search. What the standard library does behind a generic
+// entry point it does not specialize here still searches: each first use of such an instantiation in a
+// process scans every protocol conformance in the binary (4,000 of them; 0.05-0.15 ms a scan). These two
+// stand in for the ones on `box run`'s path.
+
+extension Array where Element == String {
+    /// `joined(separator:)`, concretely.
+    func concatenated(separator: String) -> String {
+        var out = ""
+        for i in indices {
+            if i > startIndex { out += separator }
+            out += self[i]
+        }
+        return out
+    }
+}
+
+extension JSONValue {
+    /// A JSON object of strings, keys sorted as Files.encode sorts them (Dictionary's Codable conformance
+    /// would search at its first use).
+    init(stringTable: [String: String]) {
+        self = .object(stringTable.keys.sorted().map { ($0, .string(stringTable[$0]!)) })
+    }
+
+    /// This object as a table of strings; nil if it is not one (the last of repeated keys wins).
+    var stringTable: [String: String]? {
+        guard case .object(let members) = self else { return nil }
+        var table: [String: String] = [:]
+        for (key, value) in members {
+            guard case .string(let s) = value else { return nil }
+            table[key] = s
+        }
+        return table
+    }
+}
+
