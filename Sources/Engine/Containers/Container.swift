@@ -112,6 +112,25 @@ extension ContainerState: JSONWritable {
     }
 }
 
+extension ContainerState: JSONReadable {
+    public init(json: JSONValue) throws {
+        let m = try JSONMembers(json)
+        self.init()
+        Status = try m.parsed("Status", "a container status") { ContainerStatus(rawValue: $0) }
+        Pid = try m.integer("Pid", Int32.self)
+        ExitCode = try m.integer("ExitCode", Int32.self)
+        Error = try m.string("Error")
+        OOMKilled = try m.bool("OOMKilled")
+        StartedAt = try m.time("StartedAt")
+        FinishedAt = try m.time("FinishedAt")
+        Signal = try m.optionalInteger("Signal", Int32.self)
+        MonitorPid = try m.integer("MonitorPid", Int32.self)
+        MonitorStartTime = try m.integer("MonitorStartTime", UInt64.self)
+        PidStartTime = try m.integer("PidStartTime", UInt64.self)
+        RestartCount = try m.integer("RestartCount", Int.self)
+    }
+}
+
 /// A container as read from the store.
 public struct Container: Sendable {
     public var spec: ContainerSpec

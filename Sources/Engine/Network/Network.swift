@@ -97,7 +97,28 @@ public struct Network: Codable, Sendable {
 
     /// The default network's name, as docker's.
     public static let defaultName = "bridge"
+
+    public init(Name: String, Id: String, Created: Timestamp, Subnet: Subnet, Gateway: IPv4, Bridge: String, Masquerade: Bool = false) {
+        self.Name = Name
+        self.Id = Id
+        self.Created = Created
+        self.Subnet = Subnet
+        self.Gateway = Gateway
+        self.Bridge = Bridge
+        self.Masquerade = Masquerade
+    }
     public var isDefault: Bool { Name == Network.defaultName }
+}
+
+extension Network: JSONReadable {
+    public init(json: JSONValue) throws {
+        let m = try JSONMembers(json)
+        self.init(Name: try m.string("Name"), Id: try m.string("Id"), Created: try m.time("Created"),
+                  Subnet: try m.parsed("Subnet", "a subnet") { try Engine.Subnet(parsing: $0) }, Gateway: try m.parsed("Gateway", "an IPv4 address") { IPv4($0) },
+                  Bridge: try m.string("Bridge"), Masquerade: try m.bool("Masquerade"))
+        Driver = try m.string("Driver")
+        Leases = try m.stringTable("Leases")
+    }
 }
 
 /// What a running container has of a network: saved in its directory (`network.json`) while it runs.

@@ -33,6 +33,96 @@ public protocol JSONWritable: Encodable {
     var jsonTree: JSONValue { get }
 }
 
+/// A type that reads itself from a JSON tree, for the files every start reads (state.json, the network's
+/// definition): the mirror of JSONWritable. Decoding a Codable type the first time in a process builds its
+/// keyed containers' metadata, tens of microseconds a type. JSONMembers reads by JSONTree's rules, and a test
+/// holds each type's reading to JSONTree's decoding of the same documents, good and bad.
+public protocol JSONReadable: Decodable {
+    init(json: JSONValue) throws
+}
+
+/// What was wrong with a document a JSONReadable type read: the member, and how.
+struct JSONReadError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The members of one JSON object, read by JSONTree's decoding rules, as Codable's synthesized init(from:) asks
+/// for them: a required member missing, null, of another type or a number that does not fit is an error; an
+/// optional one missing or null is nil. A repeated key: the last one wins.
+struct JSONMembers {
+    let members: [(String, JSONValue)]
+
+    init(_ value: JSONValue) throws {
+        guard case .object(let members) = value else { throw JSONReadError(description: "expected an object, found \(describe(value))") }
+        self.members = members
+    }
+
+    func value(_ key: String) -> JSONValue? {
+        guard let v = members.last(where: { $0.0 == key })?.1, v != .null else { return nil }
+        return v
+    }
+
+    func required(_ key: String) throws -> JSONValue {
+        guard let v = value(key) else { throw JSONReadError(description: "no value for \"\(key)\"") }
+        return v
+    }
+
+    func wrong(_ key: String, _ expected: String, _ v: JSONValue) -> JSONReadError {
+        JSONReadError(description: "\"\(key)\": expected \(expected), found \(describe(v))")
+    }
+
+    func string(_ key: String) throws -> String {
+        let v = try required(key)
+        guard case .string(let s) = v else { throw wrong(key, "a string", v) }
+        return s
+    }
+
+    func bool(_ key: String) throws -> Bool {
+        let v = try required(key)
+        guard case .bool(let b) = v else { throw wrong(key, "a boolean", v) }
+        return b
+    }
+
+    func integer<I: FixedWidthInteger>(_ key: String, _: I.Type) throws -> I {
+        let v = try required(key)
+        let result: I?
+        switch v {
+        case .int(let i): result = I(exactly: i)
+        case .double(let d): result = I(exactly: d)
+        default: throw wrong(key, "a number", v)
+        }
+        guard let result else { throw JSONReadError(description: "\"\(key)\": the number does not fit in \(I.self)") }
+        return result
+    }
+
+    func optionalInteger<I: FixedWidthInteger>(_ key: String, _ type: I.Type) throws -> I? {
+        value(key) == nil ? nil : try integer(key, type)
+    }
+
+    /// A string member read by `parse` (Timestamp, IPv4, Subnet: how their Codable conformances read them).
+    func parsed<T>(_ key: String, _ what: String, _ parse: (String) throws -> T?) throws -> T {
+        let s = try string(key)
+        guard let t = try parse(s) else { throw JSONReadError(description: "\"\(key)\": not \(what): \(s)") }
+        return t
+    }
+
+    func time(_ key: String) throws -> Timestamp {
+        try parsed(key, "a time") { $0 == "0001-01-01T00:00:00Z" ? .zero : Timestamp.parse($0) }
+    }
+
+    /// An object of strings (Codable's [String: String]).
+    func stringTable(_ key: String) throws -> [String: String] {
+        let v = try required(key)
+        guard case .object(let pairs) = v else { throw wrong(key, "an object", v) }
+        var table: [String: String] = [:]
+        for (k, value) in pairs {
+            guard case .string(let s) = value else { throw wrong(key + "." + k, "a string", value) }
+            table[k] = s
+        }
+        return table
+    }
+}
+
 // MARK: - Encoding
 
 /// What one encoder wrote: a value, an object or an array (filled in by containers after they are handed out).
@@ -225,7 +315,7 @@ struct TreeDecoder: Decoder {
     }
 }
 
-private func describe(_ v: JSONValue) -> String {
+func describe(_ v: JSONValue) -> String {
     switch v {
     case .null: return "null"
     case .bool: return "a boolean"
