@@ -38,7 +38,7 @@ struct NetworkTests {
         // The kernel deletes the veth with the namespace, asynchronously.
         #expect(Sandbox.eventually(5) { (try? Self.hostLinks().contains { $0.name == veth }) == false }, "the veth outlived its container")
         #expect(try NetworkStore(root: s.engineRoot).get("bridge").Leases.isEmpty)
-        #expect(!Files.exists(s.root + "/run/leases"), "no lease left, so no leases file or directory either")
+        #expect(!Files.exists(store.leasesPath(net)), "no lease left, so no leases file either")
     }
 
     @Test("two containers ping each other by address; on a user network by name, and serve each other a page")

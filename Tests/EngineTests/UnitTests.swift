@@ -176,7 +176,7 @@ struct NetworkUnitTests {
         store.release("net1", container: "c1")
         #expect(try store.find("net1").Leases.isEmpty, "the old definition's lease came back")
         #expect(try Files.decode(Network.self, from: store.path("net1")).Leases.isEmpty)
-        #expect(!Files.exists(dir + "/run/leases"))
+        #expect(!Files.exists(dir + "/run/leases/" + old.Id + ".json"))
     }
 
     @Test("subnets: parse, contain, overlap, gateway; docker's refusals")

@@ -228,12 +228,12 @@ public struct NetworkStore: Sendable {
     /// each keep their own.
     func leasesPath(_ n: Network) -> String { root.runPath + "/leases/" + n.Id + ".json" }
 
-    /// No leases left: no file (and no directory) left behind.
+    /// No leases left: no file left behind. (The directory stays, as the run directory does: making and
+    /// removing it at every container's start and end was two more inodes made and freed.)
     func saveLeases(_ n: Network) throws {
         let directory = root.runPath + "/leases"
         if n.Leases.isEmpty {
             unlink(leasesPath(n))
-            rmdir(directory)  // fails while another network has leases: as it should
         } else {
             try Files.mkdirs(directory, mode: 0o700)
             try Files.writeAtomically(leasesPath(n), Array(JSONValue(stringTable: n.Leases).compact(escapeHTML: false).utf8),
