@@ -78,6 +78,7 @@ final class Sandbox: @unchecked Sendable {
         }
         // The sandbox's networks and their bridges (interface names are global to the host).
         NetworkStore(root: engineRoot).destroyAll()
+        Cgroups.removeEmptyParents()  // box/, which stays after the last container (unless another test's is there)
         let leftovers = mountsUnderRoot
         #expect(leftovers.isEmpty, "mounts left behind: \(leftovers)")
         for m in leftovers.reversed() { umount2(m, Int32(MNT_DETACH)) }

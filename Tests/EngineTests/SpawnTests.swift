@@ -58,7 +58,7 @@ struct SpawnTests {
         let name = "box/spawntest-\(getpid())"
         let v1 = CgroupV1()
         try v1.create(name, Resources())
-        defer { try? v1.remove(name) }
+        defer { try? v1.remove(name); v1.removeParent(name) }
         let files = v1.procsFiles(name)
         #expect(!files.isEmpty && files.allSatisfy { $0.hasSuffix("/tasks") })
         var pending = try Self.hold(cgroupFD: -1, procs: files)

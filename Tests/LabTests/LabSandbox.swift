@@ -53,6 +53,7 @@ final class LabSandbox: @unchecked Sendable {
             _ = try? run([bin + "/box", "rm", "-f"] + ids.map(String.init))
         }
         NetworkStore(root: EngineRoot(path: base + "/box")).destroyAll()
+        Cgroups.removeEmptyParents()
         let leftovers = mountsUnderBase
         #expect(leftovers.isEmpty, "mounts left behind: \(leftovers)")
         for m in leftovers.reversed() { umount2(m, Int32(MNT_DETACH)) }

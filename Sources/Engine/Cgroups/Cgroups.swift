@@ -17,7 +17,9 @@ public struct Resources: Codable, Sendable, Equatable {
 
 /// One cgroup driver interface, with a v1 and a v2 implementation (youki's libcgroups has the same shape).
 /// A container's cgroup is `box/<id>` below the hierarchy root(s); `root` is /sys/fs/cgroup unless a test
-/// points it at a fake tree.
+/// points it at a fake tree. The `box` parent stays when its last container goes, as docker's `docker` does:
+/// made and removed with every container, it cost each start and stop a cgroup per hierarchy (about 0.5 ms on
+/// a v1 host's six). `removeParent` removes it once empty, for tests and throw-away roots.
 public protocol CgroupDriver: Sendable {
     var mode: CgroupMode { get }
     /// Creates the container's cgroup and writes its limits.
@@ -37,6 +39,8 @@ public protocol CgroupDriver: Sendable {
     func freeze(_ name: String, _ frozen: Bool) throws
     /// Removes the cgroup (its processes must be gone); retries while dying processes still hold it.
     func remove(_ name: String) throws
+    /// Removes the parent of `name` (box/) in each hierarchy if no cgroup is left in it; never throws.
+    func removeParent(_ name: String)
 }
 
 public struct CgroupStats: Sendable, Equatable {
@@ -64,6 +68,12 @@ public enum Cgroups {
         CgroupMode.detect() == .unified ? CgroupV2(root: root) : CgroupV1(root: root)
     }
 
+    /// The `box` parents of the host's hierarchies, if empty: what tests and selftest leave once their
+    /// containers are removed (a parent another start is using stays).
+    public static func removeEmptyParents() {
+        driver().removeParent("box/-")
+    }
+
     /// runc's and crun's conversion of cpu.shares (2..262144) to cgroup v2's cpu.weight (1..10000).
     public static func weight(fromShares shares: Int64) -> Int64 {
         shares <= 0 ? 0 : 1 + ((max(2, min(shares, 262_144)) - 2) * 9999) / 262_142
@@ -87,8 +97,8 @@ public enum Cgroups {
         if Glibc.mkdir(path, 0o755) != 0 && errno != EEXIST { throw BoxError.sys(.cgroup, "create cgroup \(path)") }
     }
 
-    /// mkdir of `path` below a parent that another container's removal may rmdir at any moment (the shared
-    /// box/ parent goes when its last child does), even while `parentReady` is setting it up: recreate the
+    /// mkdir of `path` below a parent that may be removed at any moment (a test's or selftest's clean-up
+    /// removes the shared box/ parent once empty), even while `parentReady` is setting it up: recreate the
     /// parent and try again.
     static func mkdirBelowShared(_ path: String, parentReady: (String) throws -> Void = { _ in }) throws {
         let parent = String(path[..<path.lastIndex(of: "/")!])
@@ -217,10 +227,11 @@ public struct CgroupV1: CgroupDriver {
     }
 
     public func remove(_ name: String) throws {
-        for (_, path) in dirs(name) {
-            try Cgroups.rmdir(path)
-            _ = Glibc.rmdir(String(path[..<path.lastIndex(of: "/")!]))  // the box/ parent, once empty
-        }
+        for (_, path) in dirs(name) { try Cgroups.rmdir(path) }
+    }
+
+    public func removeParent(_ name: String) {
+        for (_, path) in dirs(name) { _ = Glibc.rmdir(String(path[..<path.lastIndex(of: "/")!])) }
     }
 }
 
@@ -292,8 +303,11 @@ public struct CgroupV2: CgroupDriver {
     }
 
     public func remove(_ name: String) throws {
+        try Cgroups.rmdir(root + "/" + name)
+    }
+
+    public func removeParent(_ name: String) {
         let dir = root + "/" + name
-        try Cgroups.rmdir(dir)
         _ = Glibc.rmdir(String(dir[..<dir.lastIndex(of: "/")!]))
     }
 }

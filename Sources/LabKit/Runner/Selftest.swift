@@ -78,6 +78,7 @@ public struct Selftest {
         // Clean up even after a failure: containers, mounts, then the directory.
         for c in (try? runner.engine.list()) ?? [] { _ = try? runner.run(["rm", "-f", c.id]) }
         NetworkStore(root: root).destroyAll()
+        Cgroups.removeEmptyParents()
         for m in Mount.table(of: getpid()).reversed() where m.mountPoint.hasPrefix(base + "/") { umount2(m.mountPoint, Int32(MNT_DETACH)) }
         try? Files.removeTree(base)
         return ok
