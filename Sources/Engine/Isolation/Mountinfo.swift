@@ -29,13 +29,20 @@ public struct Mount: Sendable, Equatable {
     }
 
     public static func parse(_ text: String) -> [Mount] {
-        text.split(separator: "\n").compactMap { line in
-            let f = line.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        // Split as bytes: String's own split walks grapheme clusters, 0.2 ms for a 20-line table (every
+        // container start reads one). Fields are separated by single spaces and never hold one (\040).
+        var mounts: [Mount] = []
+        for line in text.utf8.split(separator: UInt8(ascii: "\n")) {
+            var f: [String] = []
+            for field in line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false) {
+                f.append(String(decoding: field, as: UTF8.self))
+            }
             guard let dash = f.firstIndex(of: "-"), dash >= 6, f.count >= dash + 4,
-                  let id = Int(f[0]), let parent = Int(f[1]) else { return nil }
-            return Mount(id: id, parent: parent, device: f[2], root: Rootfs.unescape(f[3]), mountPoint: Rootfs.unescape(f[4]),
-                         options: f[5], tags: Array(f[6..<dash]), fsType: f[dash + 1],
-                         source: Rootfs.unescape(f[dash + 2]), superOptions: f[dash + 3])
+                  let id = Int(f[0]), let parent = Int(f[1]) else { continue }
+            mounts.append(Mount(id: id, parent: parent, device: f[2], root: Rootfs.unescape(f[3]), mountPoint: Rootfs.unescape(f[4]),
+                                options: f[5], tags: Array(f[6..<dash]), fsType: f[dash + 1],
+                                source: Rootfs.unescape(f[dash + 2]), superOptions: f[dash + 3]))
         }
+        return mounts
     }
 }
