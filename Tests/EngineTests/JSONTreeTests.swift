@@ -65,7 +65,13 @@ struct JSONTreeTests {
         try agree(ImageConfig.self, text)
         #expect(try JSONTree.decode(ImageConfig.self, from: Array(text.utf8)) == JSONDecoder().decode(ImageConfig.self, from: Data(text.utf8)))
         // No "config" at all: both give the empty one.
-        try agree(ImageConfig.self, #"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#)
+        let bare = #"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
+        try agree(ImageConfig.self, bare)
+        // box run's reader (by hand) reads each the same; also with every optional null.
+        let nulls = #"{"architecture":"a","os":"b","created":null,"config":{"Env":null,"Cmd":null,"User":null,"Entrypoint":null,"WorkingDir":null,"Labels":null},"rootfs":{"type":"layers","diff_ids":[]},"history":null}"#
+        for doc in [text, bare, nulls, #"{"architecture":"a","os":"b","config":null,"rootfs":{"type":"t","diff_ids":["x"]},"history":[{"comment":"c"}]}"#] {
+            #expect(try ImageConfig(json: JSONValue.parse(bytes: Array(doc.utf8))) == JSONTree.decode(ImageConfig.self, from: Array(doc.utf8)), "\(doc)")
+        }
     }
 
     @Test("what JSONDecoder refuses, JSONTree refuses", arguments: [
@@ -77,10 +83,15 @@ struct JSONTreeTests {
         #"{"architecture":"a","os":"linux","config":[],"rootfs":{"type":"layers","diff_ids":[]}}"#,    // an array for an object
         #"{"architecture":"a","os":"linux","rootfs":{"type":"layers","diff_ids":[]}} x"#,              // garbage after the value
         #"[{"architecture":"a"}]"#,                                                                    // an array at the top
+        #"{"architecture":"a","os":"linux","rootfs":{"diff_ids":[]}}"#,                                // rootfs without its type
+        #"{"architecture":"a","os":"linux","config":{"Labels":{"k":1}},"rootfs":{"type":"layers","diff_ids":[]}}"#,  // a number label
+        #"{"architecture":"a","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"history":[{"empty_layer":"yes"}]}"#,
+        #"{"architecture":"a","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"history":{}}"#,  // an object for an array
     ])
     func refused(_ text: String) {
         #expect(throws: (any Error).self) { try JSONDecoder().decode(ImageConfig.self, from: Data(text.utf8)) }
         #expect(throws: (any Error).self) { try JSONTree.decode(ImageConfig.self, from: Array(text.utf8)) }
+        #expect(throws: (any Error).self) { try ImageConfig(json: JSONValue.parse(bytes: Array(text.utf8))) }
     }
 
     @Test("strict RFC 8259: a trailing comma, which JSONDecoder lets through, is refused (load and run both read this way)")
@@ -113,7 +124,7 @@ struct JSONTreeTests {
         #expect(throws: (any Error).self) { try Files.encode([UInt64.max]) }
     }
 
-    @Test("state.json and events build their own trees: the same as JSONTree's encoding of them")
+    @Test("state.json, events, config.v2.json and network.json build their own trees: the same as JSONTree's encoding of them")
     func writable() throws {
         var state = ContainerState()
         #expect(state.jsonTree == (try JSONTree.encode(state)))
@@ -121,6 +132,18 @@ struct JSONTreeTests {
         state.StartedAt = Timestamp(seconds: 1_795_794_575, nanoseconds: 5); state.FinishedAt = .now(); state.Signal = 9
         state.MonitorPid = 7; state.MonitorStartTime = 123_456; state.PidStartTime = 654_321; state.RestartCount = 3
         #expect(state.jsonTree == (try JSONTree.encode(state)))
+        // The spec: every optional set (the sample), and none.
+        var spec = try JSONTree.decode(ContainerSpec.self, from: Array(JSONTreeTests.spec.utf8))
+        #expect(spec.jsonTree == (try JSONTree.encode(spec)))
+        spec.Config.Entrypoint = ["/bin/sh"]
+        #expect(spec.jsonTree == (try JSONTree.encode(spec)))
+        spec.Config.Entrypoint = nil; spec.HostConfig.Resources = nil; spec.HostConfig.RestartPolicy = nil
+        spec.HostConfig.Init = nil; spec.HostConfig.PortBindings = nil; spec.Config.Labels = [:]
+        #expect(spec.jsonTree == (try JSONTree.encode(spec)))
+        let attachment = Attachment(Network: "bridge", NetworkID: "9658", IPAddress: IPv4("172.17.0.2")!, PrefixLen: 16,
+                                    Gateway: IPv4("172.17.0.1")!, MacAddress: "02:42:ac:11:00:02", Bridge: "box0", HostVeth: "veth1234567",
+                                    Ports: [try PortBinding(parsing: "127.0.0.1:8080:80"), try PortBinding(parsing: "9000:90")])
+        #expect(attachment.jsonTree == (try JSONTree.encode(attachment)))
         for event in [Event(action: "create", id: "abc"),
                       Event(type: "network", action: "connect", id: "n", name: "bridge", image: "busybox",
                             attributes: ["container": "c", "a": "1"], time: Timestamp(seconds: 3))] {

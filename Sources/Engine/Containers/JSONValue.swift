@@ -142,6 +142,17 @@ extension JSONValue {
     /// - U+2028 and U+2029 are always escaped (they break JavaScript).
     static func appendQuoted(_ s: String, to out: inout String, escapeHTML: Bool) {
         out += "\""
+        // Most strings need no escape at all: appended whole, not a scalar at a time (state.json's every
+        // write went through here scalar by scalar).
+        let plain = s.utf8.allSatisfy { b in
+            b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") && b < 0x80
+                && !(escapeHTML && (b == UInt8(ascii: "<") || b == UInt8(ascii: ">") || b == UInt8(ascii: "&")))
+        }
+        if plain {
+            out += s
+            out += "\""
+            return
+        }
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""

@@ -73,7 +73,7 @@ public struct ImageStore: Sendable {
         guard Files.exists(path) else { throw BoxError.noSuchImage(id) }
         let bytes = try Files.read(path)
         do {
-            return try JSONTree.decode(ImageConfig.self, from: bytes)
+            return try ImageConfig(json: try JSONValue.parse(bytes: bytes))
         } catch {
             throw BoxError(.image, "image config \(path) is not valid: \(error)")
         }

@@ -135,6 +135,23 @@ public struct Attachment: Codable, Sendable, Equatable {
     public var Ports: [PortBinding] = []
 }
 
+/// network.json is written at every start on a bridge network: its tree by hand (see JSONWritable).
+extension Attachment: JSONWritable {
+    public var jsonTree: JSONValue {
+        .sortedObject([
+            ("Bridge", .string(Bridge)), ("Gateway", .string(Gateway.description)), ("HostVeth", .string(HostVeth)),
+            ("IPAddress", .string(IPAddress.description)), ("MacAddress", .string(MacAddress)), ("Network", .string(self.Network)),
+            ("NetworkID", .string(NetworkID)), ("Ports", .array(Ports.map { $0.jsonTree })), ("PrefixLen", .int(Int64(PrefixLen))),
+        ])
+    }
+}
+
+extension PortBinding {
+    var jsonTree: JSONValue {
+        .sortedObject([("ContainerPort", .int(Int64(ContainerPort))), ("HostIp", .string(HostIp)), ("HostPort", .int(Int64(HostPort)))])
+    }
+}
+
 /// `-p [IP:]HOSTPORT:CONTAINERPORT[/tcp]`.
 public struct PortBinding: Codable, Sendable, Equatable, CustomStringConvertible {
     public var HostIp: String

@@ -110,6 +110,46 @@ struct JSONMembers {
         try parsed(key, "a time") { $0 == "0001-01-01T00:00:00Z" ? .zero : Timestamp.parse($0) }
     }
 
+    func optionalString(_ key: String) throws -> String? {
+        value(key) == nil ? nil : try string(key)
+    }
+
+    func optionalBool(_ key: String) throws -> Bool? {
+        value(key) == nil ? nil : try bool(key)
+    }
+
+    /// An array of strings (Codable's [String]).
+    func strings(_ key: String) throws -> [String] {
+        let v = try required(key)
+        guard case .array(let elements) = v else { throw wrong(key, "an array", v) }
+        var out: [String] = []
+        for (i, e) in elements.enumerated() {
+            guard case .string(let s) = e else { throw wrong(key + "[\(i)]", "a string", e) }
+            out.append(s)
+        }
+        return out
+    }
+
+    func optionalStrings(_ key: String) throws -> [String]? {
+        value(key) == nil ? nil : try strings(key)
+    }
+
+    func optionalStringTable(_ key: String) throws -> [String: String]? {
+        value(key) == nil ? nil : try stringTable(key)
+    }
+
+    /// An array of objects, each read by `read`.
+    func objects<T>(_ key: String, _ read: (JSONMembers) throws -> T) throws -> [T] {
+        let v = try required(key)
+        guard case .array(let elements) = v else { throw wrong(key, "an array", v) }
+        return try elements.map { try read(JSONMembers($0)) }
+    }
+
+    /// An object member, read by `read`.
+    func object<T>(_ key: String, _ read: (JSONMembers) throws -> T) throws -> T {
+        try read(JSONMembers(try required(key)))
+    }
+
     /// An object of strings (Codable's [String: String]).
     func stringTable(_ key: String) throws -> [String: String] {
         let v = try required(key)
@@ -492,6 +532,16 @@ extension Array where Element == String {
 }
 
 extension JSONValue {
+    /// An object with its members in JSONTree's order (keys sorted by String's <), for JSONWritable types.
+    static func sortedObject(_ members: [(String, JSONValue)]) -> JSONValue {
+        .object(members.sorted { $0.0 < $1.0 })
+    }
+
+    /// An array of strings.
+    init(strings: [String]) {
+        self = .array(strings.map { .string($0) })
+    }
+
     /// A JSON object of strings, keys sorted as Files.encode sorts them (Dictionary's Codable conformance
     /// would search at its first use).
     init(stringTable: [String: String]) {
