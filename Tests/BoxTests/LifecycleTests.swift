@@ -335,6 +335,28 @@ struct LifecycleTests {
         #expect(try box.run("ps", "-aq").out.isEmpty)
     }
 
+    @Test("a start whose monitor died after box run mounted its overlay leaves no mount once the container is read; cp waits for a start")
+    func deadStartLeavesNoMount() throws {
+        let box = try Sandbox()
+        let id = try box.run("create", "--name", "half", "busybox", "true").out
+        let c = try box.store.load(id)
+        let layer = box.store.layerPath(id), merged = layer + "/merged"
+        try Rootfs.mountOverlay(layers: c.spec.LayerDirs, containerLayer: layer)  // what box run does for its monitor
+        defer { Rootfs.unmount(merged) }
+        var state = c.state
+        state.MonitorPid = getpid()  // a live process stands for the monitor: the start is under way
+        state.MonitorStartTime = HostProcess.startTime(getpid()) ?? 0
+        try box.store.saveState(id, state)
+        let cp = try box.run("cp", "half:/etc/passwd", box.root + "/passwd")
+        #expect(cp.status != 0 && cp.stderr.contains("starting"), "\(cp.status) \(cp.stderr)")
+        #expect(Rootfs.isMounted(merged), "a read of a starting container unmounted its overlay")
+        state.MonitorStartTime += 1  // the monitor is gone (its pid, if reused, is another process)
+        try box.store.saveState(id, state)
+        #expect(try box.run("ps", "-a").status == 0)
+        #expect(!Rootfs.isMounted(merged), "the dead start's overlay is still mounted")
+        #expect(try box.run("rm", "half").status == 0)
+    }
+
     @Test("rm refuses a running container without -f, and -f removes it")
     func remove() throws {
         let box = try Sandbox()

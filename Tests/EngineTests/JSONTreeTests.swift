@@ -195,6 +195,17 @@ struct JSONTreeTests {
         try same(Network.self, Self.variant(Self.network, "Leases", value.map { "{\"172.17.0.9\":\($0)}" }))
     }
 
+    @Test("a repeated key in a table of strings: its last value counts, whatever an earlier one held")
+    func repeatedKeys() throws {
+        let leases = Self.variant(Self.network, "Leases", #"{"172.17.0.2":1,"172.17.0.2":"abc"}"#)
+        #expect(try Network(json: JSONValue.parse(bytes: Array(leases.utf8))).Leases == ["172.17.0.2": "abc"])
+        #expect(try JSONTree.decode(Network.self, from: Array(leases.utf8)).Leases == ["172.17.0.2": "abc"])
+        let labels = #"{"architecture":"a","os":"b","config":{"Labels":{"k":[],"k":"v"}},"rootfs":{"type":"layers","diff_ids":[]}}"#
+        #expect(try ImageConfig(json: JSONValue.parse(bytes: Array(labels.utf8))) == JSONTree.decode(ImageConfig.self, from: Array(labels.utf8)))
+        #expect(try JSONValue.parse(bytes: Array(#"{"a":1,"a":"x"}"#.utf8)).stringTable == ["a": "x"])
+        #expect(try JSONValue.parse(bytes: Array(#"{"a":"x","a":1}"#.utf8)).stringTable == nil)
+    }
+
     @Test("output: sorted keys, optionals left out when nil, \"/\" as it is")
     func output() throws {
         let e = Event(action: "start", id: "abc", name: nil, image: "library/busybox", attributes: ["z": "1", "a": "2"],

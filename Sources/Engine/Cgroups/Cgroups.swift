@@ -19,7 +19,9 @@ public struct Resources: Codable, Sendable, Equatable {
 /// A container's cgroup is `box/<id>` below the hierarchy root(s); `root` is /sys/fs/cgroup unless a test
 /// points it at a fake tree. The `box` parent stays when its last container goes, as docker's `docker` does:
 /// made and removed with every container, it cost each start and stop a cgroup per hierarchy (about 0.5 ms on
-/// a v1 host's six). `removeParent` removes it once empty, for tests and throw-away roots.
+/// a v1 host's six). `removeParent` removes it once empty, for tests and throw-away roots. (On v1 the kept
+/// parent also keeps the CPUs and memory nodes it inherited when it was made, as docker's does: a CPU
+/// brought online later reaches containers once the parent is made again.)
 public protocol CgroupDriver: Sendable {
     var mode: CgroupMode { get }
     /// Creates the container's cgroup and writes its limits.

@@ -53,7 +53,8 @@ public struct ContainerStore: Sendable {
     }
 
     /// Reads a container and reconciles its state with the kernel's: a container recorded as running whose
-    /// processes are gone (the machine rebooted, the monitor was killed) is recorded as exited.
+    /// processes are gone (the machine rebooted, the monitor was killed) is recorded as exited, and one whose
+    /// start died with its monitor before PID 1 ran loses the overlay `box run` mounted for that start.
     public func load(_ id: String) throws -> Container {
         var c = try loadRaw(id)
         if c.state.Running || c.state.Status == .restarting {
@@ -70,6 +71,9 @@ public struct ContainerStore: Sendable {
                 journal.record(Event(action: "die", id: id, name: c.name, image: c.spec.Config.Image,
                                      attributes: ["exitCode": "255"]))
             }
+        } else if c.state.Status == .created && c.state.MonitorPid > 0
+                    && !HostProcess.isAlive(c.state.MonitorPid, startTime: c.state.MonitorStartTime) {
+            Rootfs.unmount(layerPath(id) + "/merged")  // not mounted: one umount2 that answers EINVAL
         }
         return c
     }

@@ -18,6 +18,9 @@ public struct ContainerFiles {
             let current = try store.load(c.id)
             let layer = store.layerPath(c.id)
             let merged = layer + "/merged"
+            if store.isStarting(current) {  // its monitor (or box run, for it) has mounted the overlay PID 1 is to use
+                throw BoxError(.mount, "container \(c.name) is starting: try again", exitCode: 1)
+            }
             if current.state.Running {
                 guard Rootfs.isMounted(merged) else {
                     throw BoxError(.mount, "container \(c.name) is starting or stopping: try again", exitCode: 1)

@@ -119,4 +119,3 @@ extension ImageConfig: JSONReadable {
                   config: config, rootfs: rootfs, history: history)
     }
 }
-

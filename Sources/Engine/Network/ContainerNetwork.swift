@@ -8,8 +8,8 @@ import CSpawn
 /// For a bridge network (runc leaves this to CNI; podman's netavark does the same steps): a new network
 /// namespace is made first and held open by the monitor; a veth pair is created with one end, renamed eth0,
 /// inside it and the other on the network's bridge; eth0 gets the leased address and a default route via the
-/// bridge's gateway address; then PID 1 is cloned into that namespace. When the container ends, its end of the
-/// veth goes with the namespace, the host end is deleted, and the lease is given back.
+/// bridge's gateway address; then PID 1 is cloned into that namespace. When the container ends, the host end is
+/// brought down, the lease is given back, and the pair goes with the namespace.
 public struct ContainerNetwork {
     public enum Mode: Equatable, Sendable {
         case host, none

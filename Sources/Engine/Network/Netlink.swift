@@ -5,7 +5,7 @@ import CSpawn
 
 /// Route netlink (rtnetlink(7)): the few requests a bridge network needs, sent straight to the kernel.
 ///
-/// These are the requests `ip link add ... type veth peer ...`, `ip link set ... master ... up`,
+/// These are the requests `ip link add ... master ... up type veth peer ...`, `ip link set ... up|down`,
 /// `ip addr add` and `ip route add default via` send (iproute2's ip/iplink.c, ip/link_veth.c, ip/ipaddress.c,
 /// ip/iproute.c); netavark does the same through its netlink crate. Sending them ourselves instead of running
 /// `ip` (and `nsenter ip` for the container's side) saves three processes, about 15 ms, on every start.
@@ -34,6 +34,7 @@ struct Netlink {
     /// One queue each way: the kernel would otherwise give each end a queue per CPU and then cut it to one
     /// (veth_init_queues), which waits for an expedited RCU grace period per end (netif_set_real_num_tx_queues)
     /// with the rtnl lock held; 0.3-0.8 ms of every start here. (More queues only help XDP spread over CPUs.)
+    /// The master at creation needs Linux 4.10 (older kernels ignore it); the labs need 5.4 (`lab doctor`).
     mutating func addVeth(_ host: String, master: Int32, peer: String, peerNetns: Int32, peerMAC: [UInt8]) throws {
         let queues = Netlink.attr(IFLA_NUM_TX_QUEUES, UInt32(1)) + Netlink.attr(IFLA_NUM_RX_QUEUES, UInt32(1))
         var peerInfo = Netlink.ifinfomsg()

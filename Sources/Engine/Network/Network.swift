@@ -114,7 +114,8 @@ extension Network: JSONReadable {
     public init(json: JSONValue) throws {
         let m = try JSONMembers(json)
         self.init(Name: try m.string("Name"), Id: try m.string("Id"), Created: try m.time("Created"),
-                  Subnet: try m.parsed("Subnet", "a subnet") { try Engine.Subnet(parsing: $0) }, Gateway: try m.parsed("Gateway", "an IPv4 address") { IPv4($0) },
+                  Subnet: try m.parsed("Subnet", "a subnet") { try Engine.Subnet(parsing: $0) },
+                  Gateway: try m.parsed("Gateway", "an IPv4 address") { IPv4($0) },
                   Bridge: try m.string("Bridge"), Masquerade: try m.bool("Masquerade"))
         Driver = try m.string("Driver")
         Leases = try m.stringTable("Leases")

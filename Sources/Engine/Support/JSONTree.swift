@@ -26,15 +26,15 @@ public enum JSONTree {
     }
 }
 
-/// A type that builds its own JSON tree, for the files written several times in every start (state.json,
-/// the event journal): generic Encodable code costs tens of microseconds a type the first time it runs in
+/// A type that builds its own JSON tree, for the files written in every start (state.json, the event journal,
+/// config.v2.json, network.json): generic Encodable code costs tens of microseconds a type the first time it runs in
 /// a process. Keys in sorted order, as JSONTree writes them; a test holds each to JSONTree's encoding.
 public protocol JSONWritable: Encodable {
     var jsonTree: JSONValue { get }
 }
 
 /// A type that reads itself from a JSON tree, for the files every start reads (state.json, the network's
-/// definition): the mirror of JSONWritable. Decoding a Codable type the first time in a process builds its
+/// definition, the image config): the mirror of JSONWritable. Decoding a Codable type the first time in a process builds its
 /// keyed containers' metadata, tens of microseconds a type. JSONMembers reads by JSONTree's rules, and a test
 /// holds each type's reading to JSONTree's decoding of the same documents, good and bad.
 public protocol JSONReadable: Decodable {
@@ -155,7 +155,8 @@ struct JSONMembers {
         let v = try required(key)
         guard case .object(let pairs) = v else { throw wrong(key, "an object", v) }
         var table: [String: String] = [:]
-        for (k, value) in pairs {
+        for (i, (k, value)) in pairs.enumerated() where !pairs[(i + 1)...].contains(where: { $0.0 == k }) {
+            // Only a key's last value counts, as Codable reads it: an earlier one is not even checked.
             guard case .string(let s) = value else { throw wrong(key + "." + k, "a string", value) }
             table[k] = s
         }
@@ -516,8 +517,8 @@ struct TreeSingleDecoder: SingleValueDecodingContainer {
 // A release box is compiled with -disable-concrete-type-metadata-mangled-name-accessors (Package.swift), so its
 // own generic types reach their metadata without a search. What the standard library does behind a generic
 // entry point it does not specialize here still searches: each first use of such an instantiation in a
-// process scans every protocol conformance in the binary (4,000 of them; 0.05-0.15 ms a scan). These two
-// stand in for the ones on `box run`'s path.
+// process scans every protocol conformance in the binary (4,000 of them; 0.05-0.15 ms a scan). What follows
+// stands in for the ones on `box run`'s path.
 
 extension Array where Element == String {
     /// `joined(separator:)`, concretely.
@@ -548,15 +549,15 @@ extension JSONValue {
         self = .object(stringTable.keys.sorted().map { ($0, .string(stringTable[$0]!)) })
     }
 
-    /// This object as a table of strings; nil if it is not one (the last of repeated keys wins).
+    /// This object as a table of strings; nil if it is not one (a repeated key: its last value counts, as
+    /// Codable reads it).
     var stringTable: [String: String]? {
         guard case .object(let members) = self else { return nil }
         var table: [String: String] = [:]
-        for (key, value) in members {
+        for (i, (key, value)) in members.enumerated() where !members[(i + 1)...].contains(where: { $0.0 == key }) {
             guard case .string(let s) = value else { return nil }
             table[key] = s
         }
         return table
     }
 }
-
