@@ -36,7 +36,7 @@ extension Event: JSONWritable {
     public var jsonTree: JSONValue {
         var members: [(String, JSONValue)] = [
             ("action", .string(action)),
-            ("attributes", .object(attributes.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("attributes", JSONValue(stringTable: attributes)),
             ("id", .string(id)),
         ]
         if let image { members.append(("image", .string(image))) }

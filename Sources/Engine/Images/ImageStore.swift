@@ -19,12 +19,7 @@ public struct ImageStore: Sendable {
     func loadRepositories() throws -> Repositories {
         var repos = Repositories()
         guard case .object(let names)? = try repositoriesJSON() else { return repos }
-        for (name, tags) in names {
-            guard case .object(let pairs) = tags else { continue }  // checked: never
-            var refs: [String: String] = [:]
-            for (ref, id) in pairs { if case .string(let id) = id { refs[ref] = id } }
-            repos.Repositories[name] = refs
-        }
+        for (name, tags) in names { repos.Repositories[name] = tags.stringTable ?? [:] }  // shapes checked there
         return repos
     }
 

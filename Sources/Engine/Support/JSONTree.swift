@@ -150,16 +150,11 @@ struct JSONMembers {
         try read(JSONMembers(try required(key)))
     }
 
-    /// An object of strings (Codable's [String: String]).
+    /// An object of strings (Codable's [String: String]), by JSONValue's `stringTable`.
     func stringTable(_ key: String) throws -> [String: String] {
         let v = try required(key)
-        guard case .object(let pairs) = v else { throw wrong(key, "an object", v) }
-        var table: [String: String] = [:]
-        for (i, (k, value)) in pairs.enumerated() where !pairs[(i + 1)...].contains(where: { $0.0 == k }) {
-            // Only a key's last value counts, as Codable reads it: an earlier one is not even checked.
-            guard case .string(let s) = value else { throw wrong(key + "." + k, "a string", value) }
-            table[k] = s
-        }
+        guard case .object = v else { throw wrong(key, "an object", v) }
+        guard let table = v.stringTable else { throw JSONReadError(description: "\"\(key)\": a value that is not a string") }
         return table
     }
 }
@@ -175,7 +170,7 @@ final class TreeNode {
     init(_ scalar: JSONValue? = nil) { self.scalar = scalar }
 
     var json: JSONValue {
-        if let object { return .object(object.sorted { $0.key < $1.key }.map { ($0.key, $0.value.json) }) }
+        if let object { return .sortedObject(object.map { ($0.key, $0.value.json) }) }
         if let array { return .array(array.map(\.json)) }
         return scalar ?? .object([])  // a value that encoded nothing is {} (as JSONEncoder writes it)
     }
@@ -546,7 +541,7 @@ extension JSONValue {
     /// A JSON object of strings, keys sorted as Files.encode sorts them (Dictionary's Codable conformance
     /// would search at its first use).
     init(stringTable: [String: String]) {
-        self = .object(stringTable.keys.sorted().map { ($0, .string(stringTable[$0]!)) })
+        self = .sortedObject(stringTable.map { ($0.key, .string($0.value)) })
     }
 
     /// This object as a table of strings; nil if it is not one (a repeated key: its last value counts, as
