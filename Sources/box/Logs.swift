@@ -24,8 +24,9 @@ struct Logs: ParsableCommand {
         let store = try engine()
         let c = try store.resolve(container)
         let path = store.logPath(c.id)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 && !follow { return }  // never started: no output yet
+        // The monitor makes the file at the container's first output: none yet is no output.
+        var fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 && !follow { return }
         defer { if fd >= 0 { close(fd) } }
         var pending: [UInt8] = []
         var first = true
@@ -33,6 +34,7 @@ struct Logs: ParsableCommand {
         while true {
             // Looked at before reading: whatever a container wrote before it stopped is read in this round.
             let running = follow ? try store.load(c.id).state.Running : false
+            if fd < 0 { fd = open(path, O_RDONLY | O_CLOEXEC) }
             // Read only what was appended since the last round.
             while fd >= 0 {
                 let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }

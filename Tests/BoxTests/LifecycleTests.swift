@@ -104,12 +104,29 @@ struct LifecycleTests {
         #expect(stamped.stdout.hasPrefix("20") && stamped.stdout.contains("Z to-out"))
     }
 
-    @Test("logs -f follows until the container stops, and misses nothing")
+    @Test("logs -f follows until the container stops, and misses nothing, from before the first line on")
     func followLogs() throws {
         let box = try Sandbox()
-        _ = try box.detached("--name", "c1", "busybox", "sh", "-c", "for i in 1 2 3 4 5; do echo line$i; sleep 0.1; done")
+        // Quiet at first: `logs -f` starts before the log file exists (it is made at the first output).
+        _ = try box.detached("--name", "c1", "busybox", "sh", "-c", "sleep 0.5; for i in 1 2 3 4 5; do echo line$i; sleep 0.1; done")
         let r = try box.run("logs", "-f", "c1")
         #expect(r.stdout == "line1\nline2\nline3\nline4\nline5\n")
+    }
+
+    @Test("a container that prints nothing has no log file, and empty logs")
+    func silentLogs() throws {
+        let box = try Sandbox()
+        #expect(try box.run("run", "--name", "quiet", "busybox", "true").status == 0)
+        let id = try box.run("inspect", "--format", "{{.Id}}", "quiet").out
+        let path = try box.run("inspect", "--format", "{{.LogPath}}", "quiet").out
+        #expect(path.hasSuffix("/\(id)-json.log"))
+        #expect(!FileManager.default.fileExists(atPath: path))
+        let logs = try box.run("logs", "quiet")
+        #expect(logs.status == 0 && logs.stdout.isEmpty && logs.stderr.isEmpty)
+        let followed = try box.run("logs", "-f", "quiet")
+        #expect(followed.status == 0 && followed.stdout.isEmpty)
+        _ = try box.run("start", "-a", "quiet")
+        #expect(!FileManager.default.fileExists(atPath: path))
     }
 
     @Test("stdin reaches the container with -i, and its end closes the container's stdin")
