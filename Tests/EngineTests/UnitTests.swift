@@ -209,6 +209,41 @@ struct NetworkUnitTests {
     }
 }
 
+@Suite("StringTable: attributes and leases without a Dictionary")
+struct StringTableTests {
+    @Test("it reads, writes and removes like a Dictionary, and keeps its keys in order")
+    func likeADictionary() throws {
+        var random = SystemRandomNumberGenerator()
+        var table = StringTable()
+        var dictionary: [String: String] = [:]
+        for step in 0..<2000 {
+            let key = "k\(Int.random(in: 0..<40, using: &random))"
+            let value: String? = Int.random(in: 0..<4, using: &random) == 0 ? nil : "v\(step)"
+            table[key] = value
+            dictionary[key] = value
+            #expect(table[key] == dictionary[key])
+        }
+        #expect(table.count == dictionary.count && table.isEmpty == dictionary.isEmpty)
+        #expect(table.map(\.key) == dictionary.keys.sorted())
+        #expect(table.map(\.value) == dictionary.sorted { $0.key < $1.key }.map(\.value))
+        #expect(table == StringTable(dictionary))
+        #expect(table.first?.key == dictionary.keys.min())
+        let kept = table.filter { $0.value.hasSuffix("7") }
+        #expect(kept == StringTable(dictionary.filter { $0.value.hasSuffix("7") }))
+    }
+
+    @Test("a literal's repeated key keeps its last value; JSON and Codable read and write it as [String: String]")
+    func literalAndJSON() throws {
+        let table: StringTable = ["b": "1", "a": "2", "b": "3"]
+        #expect(table.map(\.key) == ["a", "b"] && table["b"] == "3")
+        #expect(try JSONTree.encode(table) == JSONTree.encode(["a": "2", "b": "3"] as [String: String]))
+        #expect(JSONValue(stringTable: table).compact(escapeHTML: false) == #"{"a":"2","b":"3"}"#)
+        #expect(try JSONTree.decode(StringTable.self, from: Array(#"{"b":"3","a":"2"}"#.utf8)) == table)
+        #expect(try JSONValue.parse(bytes: Array(#"{"b":"3","a":"2"}"#.utf8)).table == table)
+        #expect(StringTable().first == nil && StringTable().isEmpty)
+    }
+}
+
 @Suite("The monitor's frame protocol")
 struct FrameTests {
     @Test("frames survive being split and joined arbitrarily")

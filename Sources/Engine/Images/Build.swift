@@ -90,8 +90,9 @@ public struct Builder {
             try store.root.locked { try store.images.tag(image, as: tag) }
             log("Successfully tagged \(tag)")
         }
-        store.journal.record(Event(type: "image", action: "build", id: image, attributes: ["imageID": image]
-            .merging(tag.map { ["ref": $0.description] } ?? [:]) { $1 }))
+        var attributes: StringTable = ["imageID": image]
+        attributes["ref"] = tag?.description
+        store.journal.record(Event(type: "image", action: "build", id: image, attributes: attributes))
         return image
     }
 

@@ -39,8 +39,11 @@ public struct Commit: Sendable {
         ]
         let id = try store.images.addConfig(config)
         if let reference { try store.root.locked { try store.images.tag(id, as: reference) } }
-        if event { store.journal.record(Event(action: "commit", id: c.id, name: c.name, image: c.spec.Config.Image,
-                                   attributes: ["imageID": id] .merging(reference.map { ["ref": $0.description] } ?? [:]) { $1 })) }
+        if event {
+            var attributes: StringTable = ["imageID": id]
+            attributes["ref"] = reference?.description
+            store.journal.record(Event(action: "commit", id: c.id, name: c.name, image: c.spec.Config.Image, attributes: attributes))
+        }
         return id
     }
 

@@ -88,7 +88,7 @@ public struct Network: Codable, Sendable {
     /// Outbound NAT to the outside world (opt-in: `box network create --masquerade`).
     public var Masquerade: Bool = false
     /// Container ids by address.
-    public var Leases: [String: String] = [:]
+    public var Leases: StringTable = [:]
     /// Set by NetworkStore.load when the leases came from the definition itself, where a box before leases
     /// moved to the run directory kept them: the next lease change writes the definition again without them.
     var leasesInDefinition = false
@@ -118,7 +118,7 @@ extension Network: JSONReadable {
                   Gateway: try m.parsed("Gateway", "an IPv4 address") { IPv4($0) },
                   Bridge: try m.string("Bridge"), Masquerade: try m.bool("Masquerade"))
         Driver = try m.string("Driver")
-        Leases = try m.stringTable("Leases")
+        Leases = try m.table("Leases")
     }
 }
 
@@ -264,7 +264,7 @@ public struct NetworkStore: Sendable {
     /// a definition from an older box count until they are first written to the run directory.
     func load(_ file: String) throws -> Network {
         var n = try Files.decode(Network.self, from: file)
-        if let bytes = try? Files.read(leasesPath(n)), let leases = (try? JSONValue.parse(bytes: bytes))?.stringTable {
+        if let bytes = try? Files.read(leasesPath(n)), let leases = (try? JSONValue.parse(bytes: bytes))?.table {
             n.Leases = leases
         } else if !n.Leases.isEmpty {
             n.leasesInDefinition = true

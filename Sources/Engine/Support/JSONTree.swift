@@ -150,11 +150,16 @@ struct JSONMembers {
         try read(JSONMembers(try required(key)))
     }
 
-    /// An object of strings (Codable's [String: String]), by JSONValue's `stringTable`.
+    /// An object of strings (Codable's [String: String]).
     func stringTable(_ key: String) throws -> [String: String] {
+        [String: String](uniqueKeysWithValues: try table(key).map { ($0.key, $0.value) })
+    }
+
+    /// The same as a StringTable, by JSONValue's `table`.
+    func table(_ key: String) throws -> StringTable {
         let v = try required(key)
         guard case .object = v else { throw wrong(key, "an object", v) }
-        guard let table = v.stringTable else { throw JSONReadError(description: "\"\(key)\": a value that is not a string") }
+        guard let table = v.table else { throw JSONReadError(description: "\"\(key)\": a value that is not a string") }
         return table
     }
 }
@@ -544,15 +549,25 @@ extension JSONValue {
         self = .sortedObject(stringTable.map { ($0.key, .string($0.value)) })
     }
 
+    /// A JSON object of strings, keys sorted as Files.encode sorts them (a StringTable is kept sorted).
+    init(stringTable: StringTable) {
+        self = .object(stringTable.map { ($0.key, .string($0.value)) })
+    }
+
     /// This object as a table of strings; nil if it is not one (a repeated key: its last value counts, as
     /// Codable reads it).
-    var stringTable: [String: String]? {
+    var table: StringTable? {
         guard case .object(let members) = self else { return nil }
-        var table: [String: String] = [:]
-        for (i, (key, value)) in members.enumerated() where !members[(i + 1)...].contains(where: { $0.0 == key }) {
+        var table = StringTable()
+        for (key, value) in members.reversed() where table[key] == nil {  // the last of a repeated key only
             guard case .string(let s) = value else { return nil }
             table[key] = s
         }
         return table
+    }
+
+    /// The same as a Dictionary.
+    var stringTable: [String: String]? {
+        table.map { [String: String](uniqueKeysWithValues: $0.map { ($0.key, $0.value) }) }
     }
 }
