@@ -3,35 +3,34 @@
 import PackageDescription
 import Foundation
 
+#if arch(arm64)
+let triple = "aarch64-linux-gnu"
+#else
+let triple = "x86_64-linux-gnu"
+#endif
+
 /// A release `box` takes the C++ runtime from libstdc++.a when the compiler's gcc has one (see
-/// scripts/link/libstdc++.so); otherwise it links the shared one, as a debug build always does.
+/// scripts/link/libstdc++.so), and then libgcc (the unwinder the Swift and C++ runtimes use) from its archives
+/// too: the shared libgcc_s probes the CPU at every start (cpuid, which traps to the hypervisor in a VM).
+/// Otherwise it links the shared ones, as a debug build always does.
 let staticCxx: [LinkerSetting] = {
-    #if arch(arm64)
-    let gcc = "/usr/lib/gcc/aarch64-linux-gnu"
-    #else
-    let gcc = "/usr/lib/gcc/x86_64-linux-gnu"
-    #endif
+    let gcc = "/usr/lib/gcc/" + triple
     // clang links with the newest gcc installation it finds: its directory must hold the archive.
     let versions = (try? FileManager.default.contentsOfDirectory(atPath: gcc)) ?? []
     guard let newest = versions.max(by: { (Int($0.prefix { $0.isNumber }) ?? 0) < (Int($1.prefix { $0.isNumber }) ?? 0) }),
           FileManager.default.fileExists(atPath: "\(gcc)/\(newest)/libstdc++.a") else { return [] }
     let scripts = Context.packageDirectory + "/scripts/link"
-    return [.unsafeFlags(["-L", scripts], .when(platforms: [.linux], configuration: .release))]
+    return [.unsafeFlags(["-L", scripts, "-Xclang-linker", "-static-libgcc"], .when(platforms: [.linux], configuration: .release))]
 }()
 
 /// libcap and nettle come from their archives into a release build where the -dev packages ship them (Debian's
-/// and Ubuntu's do). A shared library costs every `box` start its loading and relocation, nettle's also its CPU
-/// probe (cpuid, which traps to the hypervisor in a VM): with libgcc's (see box below), 0.4 ms of each `box`
-/// command (`box version` 2.85 -> 2.42 ms, alternating runs). A debug build, or a system without the archive,
-/// links the shared library.
-func systemLibrary(_ name: String) -> [LinkerSetting] {
-    #if arch(arm64)
-    let multiarch = "/usr/lib/aarch64-linux-gnu"
-    #else
-    let multiarch = "/usr/lib/x86_64-linux-gnu"
-    #endif
+/// and Ubuntu's do): a shared library costs every `box` start its loading and relocation. With libgcc's
+/// archives (staticCxx), 0.4 ms of each `box` command (`box version` 2.85 -> 2.42 ms, alternating runs). A
+/// debug build, or a system without the archive, links the shared library. The archive is looked for when
+/// SwiftPM reads this manifest, which it may keep: after removing a -dev package, `touch Package.swift`.
+func linkedFromArchiveInRelease(_ name: String) -> [LinkerSetting] {
     let archive = "lib\(name).a"
-    guard [multiarch, "/usr/lib64", "/usr/lib"].contains(where: { FileManager.default.fileExists(atPath: "\($0)/\(archive)") }) else {
+    guard ["/usr/lib/" + triple, "/usr/lib64", "/usr/lib"].contains(where: { FileManager.default.fileExists(atPath: "\($0)/\(archive)") }) else {
         return [.linkedLibrary(name)]
     }
     return [.linkedLibrary(name, .when(configuration: .debug)),
@@ -66,9 +65,9 @@ let package = Package(
             name: "CSpawn",
             dependencies: ["CLibcap"],
             cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: systemLibrary("cap")
+            linkerSettings: linkedFromArchiveInRelease("cap")
         ),
-        // Headers only (libcap-dev): CSpawn links the library, see systemLibrary.
+        // Headers only (libcap-dev): CSpawn links the library (linkedFromArchiveInRelease).
         .systemLibrary(name: "CLibcap"),
         // Headers only: libarchive itself is loaded with dlopen on first use (Engine/Images/Libarchive.swift), so
         // no pkgConfig here, whose -larchive would load it (and nine more libraries) into every process.
@@ -82,7 +81,7 @@ let package = Package(
                 "CSpawn", "CLibarchive", "CNettle",
             ],
             swiftSettings: fastMetadata,
-            linkerSettings: systemLibrary("nettle")
+            linkerSettings: linkedFromArchiveInRelease("nettle")
         ),
         .executableTarget(
             name: "box",
@@ -95,10 +94,7 @@ let package = Package(
             // a position-independent one makes the dynamic loader apply ~41,000 relocations to its data at
             // every start, touching ~600 pages, 0.5 ms of each `box run` here (bench/startup). The cost: the
             // main binary's own code is not address-randomized; libraries, stack and heap still are.
-            // libgcc (the unwinder the Swift and C++ runtimes use) is linked from its archive, as libcap and
-            // nettle are (see systemLibrary): the shared one probes the CPU at every start.
-            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie", "-Xclang-linker", "-static-libgcc"],
-                                          .when(platforms: [.linux], configuration: .release))] + staticCxx
+            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"], .when(platforms: [.linux], configuration: .release))] + staticCxx
         ),
         // The step runner: lab DSL, probes that read kernel facts, runner, progress journal.
         .target(name: "LabKit", dependencies: ["Engine", "CSpawn"]),

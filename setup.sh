@@ -56,7 +56,6 @@ has_lib() { ldconfig -p | grep -F "$1" >/dev/null; }
 
 echo "==> checking packages"
 want build-essential    # libc, libgcc and libstdc++ to link against (the Swift toolchain brings its own clang)
-want pkg-config         # how SwiftPM finds libcap and libarchive
 want git                # SwiftPM fetches swift-argument-parser with it
 want ca-certificates
 want libcap-dev         # CSpawn: capability sets
