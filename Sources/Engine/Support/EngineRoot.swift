@@ -12,10 +12,11 @@ import Glibc
 ///       overlay2/<layer>/diff      an image layer, unpacked once, shared as a lowerdir by every container
 ///       overlay2/<ctr>/{diff,work,merged}  a container's writable layer; merged is mounted while it runs
 ///       containers/<id>/           config.v2.json, state.json, hostname, hosts, resolv.conf, <id>-json.log
+///                                  (from its first output on), network.json (while it runs)
 ///       events.jsonl               the append-only event journal (`box events`)
 ///
 /// `BOX_RUN` (default /run/box, or BOX_ROOT/run when BOX_ROOT is set) holds what dies with the machine: each
-/// container's monitor socket.
+/// container's monitor socket, and the networks' address leases.
 public struct EngineRoot: Sendable {
     public let path: String
     public let runPath: String

@@ -152,7 +152,7 @@ struct JSONMembers {
 
     /// An object of strings (Codable's [String: String]).
     func stringTable(_ key: String) throws -> [String: String] {
-        [String: String](uniqueKeysWithValues: try table(key).map { ($0.key, $0.value) })
+        try table(key).dictionary
     }
 
     /// The same as a StringTable, by JSONValue's `table`.
@@ -568,6 +568,6 @@ extension JSONValue {
 
     /// The same as a Dictionary.
     var stringTable: [String: String]? {
-        table.map { [String: String](uniqueKeysWithValues: $0.map { ($0.key, $0.value) }) }
+        table?.dictionary
     }
 }

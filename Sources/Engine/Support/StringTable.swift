@@ -53,6 +53,11 @@ public struct StringTable: Sendable, Equatable {
     /// The entry with the smallest key.
     public var first: (key: String, value: String)? { entries.first.map { ($0.key, $0.value) } }
 
+    /// The same entries as a Dictionary.
+    public var dictionary: [String: String] {
+        [String: String](uniqueKeysWithValues: entries.map { ($0.key, $0.value) })
+    }
+
     /// The entries `isIncluded` keeps.
     public func filter(_ isIncluded: ((key: String, value: String)) throws -> Bool) rethrows -> StringTable {
         var kept = StringTable()
@@ -87,6 +92,6 @@ extension StringTable: Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode([String: String](uniqueKeysWithValues: entries.map { ($0.key, $0.value) }))
+        try container.encode(dictionary)
     }
 }
