@@ -1,10 +1,11 @@
 /// A few strings by key, kept as pairs sorted by key: an event's attributes, a network's leases.
 ///
 /// Not a Dictionary: the first Dictionary<String, String> a process gives storage to has the Swift runtime look
-/// up `String: Hashable` by name, which scans every protocol conformance in the binary (about 4,000). That was
-/// 0.2 ms of CPU, and the page faults of reading them, in every container's monitor (perf, bench/startup):
-/// at the first lease on a bridge network, else in the `die` event before `box run` could answer. These tables
-/// hold a handful of entries; sorted, they are also written in the order JSONTree writes keys.
+/// up `String: Hashable` by name, which scans every protocol conformance in the binary (about 4,000): 0.2 ms of
+/// scanning (perf), about 1 ms of each `box run` with the pages it faulted in (alternating runs), in every
+/// container's monitor, at the first lease on a bridge network, else in the `die` event before `box run` could
+/// answer. These tables hold a handful of entries; sorted, they are also written in the order JSONTree writes
+/// keys.
 public struct StringTable: Sendable, Equatable {
     fileprivate struct Entry: Sendable, Equatable {
         var key: String
