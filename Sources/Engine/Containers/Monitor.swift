@@ -61,23 +61,7 @@ public struct Monitor {
         // Claim the container under the engine lock: of two `box start`s racing, exactly one monitor wins.
         // A monitor box run forked while creating the container owns it from the start.
         files = owned ? .awaited : .ready
-        if !owned { do {
-            let me = getpid(), myStart = HostProcess.startTime(getpid()) ?? 0
-            state = try store.root.locked {
-                var current = try store.loadState(id)
-                if current.MonitorPid > 0 && current.MonitorPid != me
-                    && HostProcess.isAlive(current.MonitorPid, startTime: current.MonitorStartTime) {
-                    throw BoxError(.start, "container \(spec.Name) is already running", exitCode: 1)
-                }
-                current.MonitorPid = me
-                current.MonitorStartTime = myStart
-                try store.saveState(id, current, durable: false)
-                return current
-            }
-        } catch {
-            broadcast(.failed, Array("\((error as? BoxError)?.exitCode ?? 125)\n\(error)".utf8))
-            return
-        } }
+        if !owned && !claim() { return }
         var io: ContainerIO
         do {
             try cgroups.create(spec.cgroup, spec.HostConfig.Resources ?? Resources())
@@ -139,6 +123,29 @@ public struct Monitor {
                 failStart(error as? BoxError ?? BoxError(.start, "\(error)"))
                 return
             }
+        }
+    }
+
+    /// Records this process as the container's monitor, under the engine lock; false (the clients told why)
+    /// if another live monitor has it.
+    mutating func claim() -> Bool {
+        do {
+            let me = getpid(), myStart = HostProcess.startTime(getpid()) ?? 0
+            state = try store.root.locked {
+                var current = try store.loadState(id)
+                if current.MonitorPid > 0 && current.MonitorPid != me
+                    && HostProcess.isAlive(current.MonitorPid, startTime: current.MonitorStartTime) {
+                    throw BoxError(.start, "container \(spec.Name) is already running", exitCode: 1)
+                }
+                current.MonitorPid = me
+                current.MonitorStartTime = myStart
+                try store.saveState(id, current, durable: false)
+                return current
+            }
+            return true
+        } catch {
+            broadcast(.failed, Array("\((error as? BoxError)?.exitCode ?? 125)\n\(error)".utf8))
+            return false
         }
     }
 
