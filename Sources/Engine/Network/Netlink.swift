@@ -59,12 +59,11 @@ struct Netlink {
         try request(RTM_NEWLINK, flags: NLM_F_CREATE | NLM_F_EXCL, body, "create the bridge \(name)")
     }
 
-    /// `ip link set NAME [master MASTER] up`.
-    mutating func setUp(_ name: String, master: Int32? = nil) throws {
+    /// `ip link set NAME up`.
+    mutating func setUp(_ name: String) throws {
         var body = Netlink.ifinfomsg(flags: IFF_UP, change: IFF_UP)
         body += Netlink.attr(IFLA_IFNAME, string: name)
-        if let master { body += Netlink.attr(IFLA_MASTER, UInt32(bitPattern: master)) }
-        try request(RTM_NEWLINK, flags: 0, body, master == nil ? "bring \(name) up" : "put \(name) on its bridge")
+        try request(RTM_NEWLINK, flags: 0, body, "bring \(name) up")
     }
 
     /// `ip link set NAME down`: the link carries nothing more, without the grace periods a delete waits for.
@@ -110,9 +109,7 @@ struct Netlink {
 
     /// The interface index of `name` in this socket's namespace (RTM_GETLINK by name).
     mutating func index(of name: String) throws -> Int32 {
-        var body = Netlink.ifinfomsg()
-        body += Netlink.attr(IFLA_IFNAME, string: name)
-        let reply = try exchange(RTM_GETLINK, flags: 0, body, "look up \(name)")
+        let reply = try getLink(name)
         // The reply is an RTM_NEWLINK message: its ifinfomsg's index sits after the 16-byte header, at +4.
         guard reply.count >= 16 + 8 else { throw BoxError(.network, "look up \(name): a short netlink reply") }
         return reply.withUnsafeBytes { Int32(bitPattern: $0.loadUnaligned(fromByteOffset: 16 + 4, as: UInt32.self)) }
@@ -120,9 +117,7 @@ struct Netlink {
 
     /// `ip -d link show NAME`, in part: its index, flags (IFF_*) and attributes (IFLA_* → payload).
     mutating func link(_ name: String) throws -> (index: Int32, flags: UInt32, attributes: [Int32: [UInt8]]) {
-        var body = Netlink.ifinfomsg()
-        body += Netlink.attr(IFLA_IFNAME, string: name)
-        let reply = try exchange(RTM_GETLINK, flags: 0, body, "look up \(name)")
+        let reply = try getLink(name)
         // The reply is an RTM_NEWLINK message: a 16-byte header, then ifinfomsg (16 bytes: index at +4, flags
         // at +8), then the attributes.
         guard reply.count >= 32 else { throw BoxError(.network, "look up \(name): a short netlink reply") }
@@ -139,6 +134,13 @@ struct Netlink {
             return (Int32(bitPattern: raw.loadUnaligned(fromByteOffset: 20, as: UInt32.self)),
                     raw.loadUnaligned(fromByteOffset: 24, as: UInt32.self), attributes)
         }
+    }
+
+    /// `ip link show NAME`: the kernel's RTM_NEWLINK reply, whole.
+    private mutating func getLink(_ name: String) throws -> [UInt8] {
+        var body = Netlink.ifinfomsg()
+        body += Netlink.attr(IFLA_IFNAME, string: name)
+        return try exchange(RTM_GETLINK, flags: 0, body, "look up \(name)")
     }
 
     // MARK: the wire
