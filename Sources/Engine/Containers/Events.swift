@@ -36,7 +36,7 @@ extension Event: JSONWritable {
     public var jsonTree: JSONValue {
         var members: [(String, JSONValue)] = [
             ("action", .string(action)),
-            ("attributes", JSONValue(stringTable: attributes)),
+            ("attributes", attributes.jsonTree),
             ("id", .string(id)),
         ]
         if let image { members.append(("image", .string(image))) }

@@ -254,8 +254,7 @@ public struct NetworkStore: Sendable {
             unlink(leasesPath(n))
         } else {
             try Files.mkdirs(directory, mode: 0o700)
-            try Files.writeAtomically(leasesPath(n), Array(JSONValue(stringTable: n.Leases).compact(escapeHTML: false).utf8),
-                                      durable: false)
+            try Files.writeAtomically(leasesPath(n), try Files.encode(n.Leases), durable: false)
         }
         if n.leasesInDefinition { try save(n) }  // once: else those leases would come back with the file's removal
     }

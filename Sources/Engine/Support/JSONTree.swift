@@ -549,11 +549,6 @@ extension JSONValue {
         self = .sortedObject(stringTable.map { ($0.key, .string($0.value)) })
     }
 
-    /// A JSON object of strings, keys sorted as Files.encode sorts them (a StringTable is kept sorted).
-    init(stringTable: StringTable) {
-        self = .object(stringTable.map { ($0.key, .string($0.value)) })
-    }
-
     /// This object as a table of strings; nil if it is not one (a repeated key: its last value counts, as
     /// Codable reads it).
     var table: StringTable? {
