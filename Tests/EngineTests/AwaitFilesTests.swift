@@ -8,16 +8,14 @@ import Testing
 struct AwaitFilesTests {
     /// A scratch engine root and a monitor of the fixture container in it, waiting for its files.
     static func setUp(_ body: (ContainerStore, inout Monitor) throws -> Void) throws {
-        var template = Array("/tmp/box-await-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw BoxError.sys(.store, "mkdtemp") }
-        let root = EngineRoot(path: String(cString: made))
-        defer { try? Files.removeTree(root.path) }
-        let store = ContainerStore(root: root)
-        let spec = try JSONTree.decode(ContainerSpec.self, from: Array(JSONTreeTests.spec.utf8))
-        var monitor = Monitor(store: store, id: spec.ID, spec: spec, state: ContainerState())
-        monitor.files = .awaited
-        try root.prepare()
-        try body(store, &monitor)
+        try HandReadTests.withRoot { root in
+            let store = ContainerStore(root: root)
+            let spec = try JSONTree.decode(ContainerSpec.self, from: Array(JSONTreeTests.spec.utf8))
+            var monitor = Monitor(store: store, id: spec.ID, spec: spec, state: ContainerState())
+            monitor.files = .awaited
+            try root.prepare()
+            try body(store, &monitor)
+        }
     }
 
     static func owner(_ pid: Int32) -> ContainerState {

@@ -217,9 +217,9 @@ struct JSONTreeTests {
 
 @Suite("Files the run path reads by hand")
 struct HandReadTests {
-    /// A scratch engine root under /tmp, removed afterwards.
+    /// A scratch engine root under /tmp, removed afterwards (AwaitFilesTests uses it too).
     static func withRoot(_ body: (EngineRoot) throws -> Void) throws {
-        var template = Array("/tmp/box-handread-XXXXXX".utf8CString)
+        var template = Array("/tmp/box-scratch-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw BoxError.sys(.store, "mkdtemp") }
         let root = EngineRoot(path: String(cString: made))
         defer { try? Files.removeTree(root.path) }
