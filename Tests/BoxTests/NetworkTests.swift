@@ -96,6 +96,25 @@ struct NetworkTests {
         #expect(Sandbox.eventually(5) { (try? Self.hostLinks().contains { $0.name == veth }) == false }, "the veth outlived the namespace")
     }
 
+    @Test("a network whose bridge is gone (a reboot, an ip link del) gets it back, with its gateway, at the next start")
+    func bridgeMadeAgain() throws {
+        let s = try Sandbox()
+        #expect(try s.run("network", "create", "--subnet", "10.252.0.0/24", "lost").status == 0)
+        let ip = Subprocess.which("ip") ?? "/usr/sbin/ip"
+        for name in ["bridge", "lost"] {
+            let first = try s.run("run", "--rm", "--network", name, "busybox", "true")  // makes the default network
+            #expect(first.status == 0, "\(first.stderr)")
+            let n = try NetworkStore(root: s.engineRoot).get(name)
+            #expect(try Sandbox.exec([ip, "link", "del", n.Bridge]).status == 0)
+            #expect(try !Self.hostLinks().contains { $0.name == n.Bridge })
+            let r = try s.run("run", "--rm", "--network", name, "busybox", "sh", "-c", "ip -o -4 addr show eth0; ping -c 1 -W 2 \(n.Gateway)")
+            #expect(r.status == 0 && (r.stdout.contains("inet 10.") || r.stdout.contains("inet 172.")), "\(name): \(r.stdout)\(r.stderr)")
+            #expect(r.stdout.contains("1 packets received"), "\(name): the gateway does not answer: \(r.stdout)")
+            let addr = try Sandbox.exec([ip, "-o", "-4", "addr", "show", "dev", n.Bridge]).stdout
+            #expect(addr.contains("inet \(n.Gateway)/\(n.Subnet.prefix)"), "\(name): \(addr)")
+        }
+    }
+
     @Test("a published port answers on 127.0.0.1; box port lists it; nothing is left after rm -f of a container whose monitor was killed")
     func publishedPort() throws {
         let s = try Sandbox()

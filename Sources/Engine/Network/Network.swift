@@ -402,6 +402,17 @@ public struct NetworkStore: Sendable {
         if n.Masquerade { try addMasquerade(n) }
     }
 
+    /// The index of `n`'s bridge, made again first if it is gone: a reboot takes every bridge with it while
+    /// the network's definition stays (as dockerd makes docker0 again when it starts), and so does an
+    /// `ip link del` by hand. Under the host-wide lock, so that two starts do not both make it.
+    static func bridgeIndex(_ n: Network, link: inout Netlink) throws -> Int32 {
+        if let index = try? link.index(of: n.Bridge) { return index }
+        try Lock.withLock(NetworkStore.hostLock) {
+            if (try? link.index(of: n.Bridge)) == nil { try makeBridge(n) }
+        }
+        return try link.index(of: n.Bridge)
+    }
+
     static func deleteLink(_ name: String) {
         guard var link = try? Netlink() else { return }
         defer { link.close() }
@@ -414,6 +425,8 @@ public struct NetworkStore: Sendable {
             throw BoxError(.network, "--masquerade needs iptables (sudo apt-get install iptables)")
         }
         try Files.writeAtomically("/proc/sys/net/ipv4/ip_forward", "1\n", durable: false)
+        // Already there when only the bridge was gone (an `ip link del`), not after a reboot.
+        if (try? Subprocess.run([iptables] + masqueradeRule(n, "-C"), stderrToStdout: true))?.0 == 0 { return }
         let (status, out) = try Subprocess.run([iptables] + masqueradeRule(n, "-A"), stderrToStdout: true)
         guard status == 0 else { throw BoxError(.network, "iptables: \(out)") }
     }
