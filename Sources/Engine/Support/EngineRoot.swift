@@ -14,6 +14,7 @@ import Glibc
 ///       containers/<id>/           config.v2.json, state.json, hostname, hosts, resolv.conf, <id>-json.log
 ///                                  (from its first output on), network.json (while it runs)
 ///       events.jsonl               the append-only event journal (`box events`)
+///       trash/, spare/             removed containers' directories being deleted, or kept for new ones
 ///
 /// `BOX_RUN` (default /run/box, or BOX_ROOT/run when BOX_ROOT is set) holds what dies with the machine: each
 /// container's monitor socket, and the networks' address leases.
@@ -45,6 +46,8 @@ public struct EngineRoot: Sendable {
     public var tmp: String { path + "/tmp" }
     /// Removed containers whose files are still being deleted (see ContainerStore.discard).
     public var trash: String { path + "/trash" }
+    /// Removed containers' directories kept for new ones, and new containers' directories being written (Spares).
+    public var spare: String { path + "/spare" }
 
     public func blob(_ digest: String) -> String { blobs + "/" + Digest.hex(digest) }
     public func imageConfig(_ id: String) -> String { imagedb + "/" + Digest.hex(id) }
