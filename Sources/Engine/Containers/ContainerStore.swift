@@ -218,16 +218,29 @@ public struct ContainerStore: Sendable {
                 for sub in ["diff", "work"] { try Files.mkdirs(layer + "/" + sub) }
                 // The directory is written in spare/ and renamed into the store whole: no reader sees it half
                 // written, so its files need no rename each.
-                let staging = try spares.containerDirectory(for: id)
-                staged = staging
-                try Files.rewrite(staging + "/hostname", Array((hostname + "\n").utf8))
-                try Files.rewrite(staging + "/hosts", Array(Rootfs.hostsFile(hostname: hostname, name: name, address: "127.0.1.1").utf8))
-                try Files.rewrite(staging + "/resolv.conf", Array(Rootfs.resolvConf().utf8))
+                let files: [(name: String, bytes: [UInt8])] = [
+                    ("hostname", Array((hostname + "\n").utf8)),
+                    ("hosts", Array(Rootfs.hostsFile(hostname: hostname, name: name, address: "127.0.1.1").utf8)),
+                    ("resolv.conf", Array(Rootfs.resolvConf().utf8)),
+                    ("config.v2.json", try Files.encode(spec, pretty: true)),
+                    ("state.json", try Files.encode(state, pretty: true)),
+                ]
                 // A --rm container does not outlive a power cut (nothing is left to run or remove after it),
                 // so its records need no fsync: 1-2 ms of every `box run --rm`.
-                try Files.rewrite(staging + "/config.v2.json", try Files.encode(spec, pretty: true), durable: !options.autoRemove)
-                try Files.rewrite(staging + "/state.json", try Files.encode(state, pretty: true), durable: !options.autoRemove)
-                guard rename(staging, dir) == 0 else { throw BoxError.sys(.store, "move \(staging) to \(dir)") }
+                func write(in directory: String) throws {
+                    for f in files { try Files.rewrite(directory + "/" + f.name, f.bytes, durable: !options.autoRemove && f.name.hasSuffix(".json")) }
+                }
+                let staging = try spares.containerDirectory(for: id)
+                staged = staging
+                try write(in: staging)
+                if rename(staging, dir) != 0 {
+                    // containers/ on another filesystem than spare/ (a mount of its own): written there directly.
+                    guard errno == EXDEV else { throw BoxError.sys(.store, "move \(staging) to \(dir)") }
+                    try? Files.removeTree(staging)
+                    staged = dir
+                    try Files.mkdirs(dir, mode: 0o710)
+                    try write(in: dir)
+                }
                 staged = nil
             } catch {
                 if let staged { try? Files.removeTree(staged) }
