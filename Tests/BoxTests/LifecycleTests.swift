@@ -111,6 +111,13 @@ struct LifecycleTests {
         try box.run(["rm", "-f"] + many)
         #expect(spares("c-").count == Spares.limit && spares("l-").count == Spares.limit, "\(spares(""))")
         #expect(try FileManager.default.contentsOfDirectory(atPath: box.engineRoot.trash).isEmpty)
+
+        // containers/ on a mount of its own: no spare can be renamed into it, so the directory is written there.
+        let containers = box.engineRoot.containers
+        #expect(mount(containers, containers, nil, UInt(MS_BIND), nil) == 0)
+        defer { umount2(containers, 0) }
+        let apart = try box.run("run", "--rm", "--name", "apart", "busybox", "cat", "/etc/hostname")
+        #expect(apart.status == 0 && apart.out.count == 12, "\(apart.stdout)\(apart.stderr)")
     }
 
     @Test("a --rm container's overlay is volatile (no syncfs to wait for), a kept one's is not; a crash's volatile leftover does not stop a start")
