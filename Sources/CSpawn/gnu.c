@@ -17,6 +17,14 @@
 
 int box_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+int box_rename_exchange(const char *a, const char *b) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+}
+
 // Calls `act` on each open descriptor in lo..hi, listed from /proc/self/fd with plain system calls (a cloned
 // child may call this: no malloc, no stdio); or, without /proc, on every number below the descriptor limit.
 static void each_fd(unsigned lo, unsigned hi, void (*act)(int)) {

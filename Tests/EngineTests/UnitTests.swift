@@ -176,7 +176,7 @@ struct NetworkUnitTests {
         store.release("net1", container: "c1")
         #expect(try store.find("net1").Leases.isEmpty, "the old definition's lease came back")
         #expect(try Files.decode(Network.self, from: store.path("net1")).Leases.isEmpty)
-        #expect(!Files.exists(dir + "/run/leases/" + old.Id + ".json"))
+        #expect(try Files.decode([String: String].self, from: dir + "/run/leases/" + old.Id + ".json").isEmpty)
     }
 
     @Test("subnets: parse, contain, overlap, gateway; docker's refusals")
@@ -394,5 +394,36 @@ struct CgroupV2FakeFreezeTests {
         try Files.writeAtomically(dir + "/pids.current", "3\n")
         let s = v2.stats("box/c1")
         #expect(s == CgroupStats(cpuNanoseconds: 2_500_000, memoryBytes: 1_048_576, memoryLimit: nil, pids: 3))
+    }
+}
+
+@Suite("Files rewritten in place")
+struct ReplaceTests {
+    static func inode(_ path: String) -> ino_t {
+        var st = stat()
+        return stat(path, &st) == 0 ? st.st_ino : 0
+    }
+
+    @Test("replace swaps the file with its sibling: always the whole new content, and after the first write no inode is made or freed")
+    func replaceSwaps() throws {
+        try HandReadTests.withRoot { root in
+            try Files.mkdirs(root.path)
+            let path = root.path + "/state.json", sibling = path + ".monitor"
+            // No file yet: a plain rename.
+            try Files.replace(path, Array("first, a long one\n".utf8), sibling: sibling)
+            #expect(Files.readIfPresent(path) == "first, a long one\n")
+            #expect(!Files.exists(sibling))
+            // Then swaps: the old content goes to the sibling, and the two inodes stay the same two.
+            try Files.replace(path, Array("second\n".utf8), sibling: sibling)
+            let pair = Set([Self.inode(path), Self.inode(sibling)])
+            #expect(Files.readIfPresent(path) == "second\n" && Files.readIfPresent(sibling) == "first, a long one\n")
+            for text in ["third, longer than the second\n", "4\n", "fifth\n"] {
+                let before = Self.inode(path)
+                try Files.replace(path, Array(text.utf8), sibling: sibling)
+                #expect(Files.readIfPresent(path) == text, "a shorter write left the longer one's tail")
+                #expect(Self.inode(path) != before, "written in place, not swapped: a reader could see it half written")
+                #expect(Set([Self.inode(path), Self.inode(sibling)]) == pair)
+            }
+        }
     }
 }

@@ -144,6 +144,9 @@ void box_close_span(unsigned lo, unsigned hi);
 void box_cloexec_from(unsigned lo);
 int box_accept_cloexec(int listener);
 int box_signalfd_cloexec(const void *mask);
+/// renameat2(RENAME_EXCHANGE): swaps the files at `a` and `b` atomically. 0, or -1 with errno (ENOENT: one is
+/// missing; EINVAL: a filesystem that cannot exchange).
+int box_rename_exchange(const char *a, const char *b);
 
 /// fork(2), which Swift marks unavailable. Only for a process with a single thread (the caller checks).
 pid_t box_fork(void);

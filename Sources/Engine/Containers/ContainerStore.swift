@@ -30,6 +30,13 @@ public struct ContainerStore: Sendable {
         try Files.writeAtomically(statePath(id), try Files.encode(state, pretty: true), durable: durable)
     }
 
+    /// saveState for the container's monitor, its one writer while it lives: swapped with a sibling file kept
+    /// for it, so a start makes and frees no inode for its state (Files.replace).
+    func saveStateFromMonitor(_ id: String, _ state: ContainerState, durable: Bool = false) throws {
+        try Files.replace(statePath(id), try Files.encode(state, pretty: true), sibling: monitorStatePath(id), durable: durable)
+    }
+    func monitorStatePath(_ id: String) -> String { statePath(id) + ".monitor" }
+
     /// Rewrites config.v2.json (only `box update` changes a container's spec after create).
     public func saveSpec(_ spec: ContainerSpec) throws {
         try Files.writeAtomically(specPath(spec.ID), try Files.encode(spec, pretty: true))
@@ -49,7 +56,13 @@ public struct ContainerStore: Sendable {
 
     /// The state alone, as recorded (decoding the spec too costs half a millisecond more).
     func loadState(_ id: String) throws -> ContainerState {
-        try Files.decode(ContainerState.self, from: statePath(id))
+        do {
+            return try Files.decode(ContainerState.self, from: statePath(id))
+        } catch {
+            // Once more: a read so slow that the monitor wrote twice meanwhile met the second write in place
+            // (it writes by swapping with a sibling, see saveStateFromMonitor).
+            return try Files.decode(ContainerState.self, from: statePath(id))
+        }
     }
 
     /// Reads a container and reconciles its state with the kernel's: a container recorded as running whose
@@ -60,7 +73,11 @@ public struct ContainerStore: Sendable {
         if c.state.Running || c.state.Status == .restarting {
             let monitorAlive = HostProcess.isAlive(c.state.MonitorPid, startTime: c.state.MonitorStartTime)
             let pidAlive = HostProcess.isAlive(c.state.Pid, startTime: c.state.PidStartTime)
-            if !monitorAlive && !pidAlive {
+            // Both gone: read again before recording it. The monitor records how PID 1 ended just before it
+            // exits, maybe after the read above (a `box stop` waiting for the end reads in a loop).
+            if !monitorAlive && !pidAlive, let again = try? loadState(id), !(again.Running || again.Status == .restarting) {
+                c.state = again
+            } else if !monitorAlive && !pidAlive {
                 c.state.Status = .exited
                 c.state.ExitCode = 255
                 c.state.Error = "the container's monitor died before it could record how PID 1 ended"

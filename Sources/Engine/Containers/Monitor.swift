@@ -111,7 +111,7 @@ public struct Monitor {
             state.ExitCode = code
             state.Status = .restarting
             state.Pid = 0
-            try? store.root.locked { try store.saveState(id, state, durable: false) }
+            try? store.root.locked { try store.saveStateFromMonitor(id, state, durable: false) }
             usleep(delay)
             if Files.exists(stopMarker) {  // stopped by hand while waiting to restart
                 finish(status: status, io: &io)
@@ -139,7 +139,7 @@ public struct Monitor {
                 }
                 current.MonitorPid = me
                 current.MonitorStartTime = myStart
-                try store.saveState(id, current, durable: false)
+                try store.saveStateFromMonitor(id, current, durable: false)
                 return current
             }
             return true
@@ -206,7 +206,7 @@ public struct Monitor {
         state.ExitCode = 0
         state.Error = ""
         state.Signal = nil
-        try? store.saveState(id, state, durable: false)
+        try? store.saveStateFromMonitor(id, state, durable: false)
         store.journal.record(Event(action: "start", id: id, name: spec.Name, image: spec.Config.Image))
         broadcast(.started, Array(String(started.pid).utf8))
         return io
@@ -293,7 +293,7 @@ public struct Monitor {
         network.tearDown(spec, store: store)
         try? cgroups.remove(spec.cgroup)
         if listener >= 0 { close(listener); unlink(store.root.socket(id)) }
-        try? store.saveState(id, state, durable: !spec.HostConfig.AutoRemove)
+        try? store.saveStateFromMonitor(id, state, durable: !spec.HostConfig.AutoRemove)
         if spec.HostConfig.AutoRemove, let trash = try? store.discard(spec) { try? store.deleteTrash(trash) }
         broadcast(.failed, Array("\(e.exitCode)\n\(e.description)".utf8))
     }
@@ -410,7 +410,7 @@ public struct Monitor {
         // Under the engine lock: a `box pause`/`unpause` in flight must not overwrite how it ended. A --rm
         // container's state is written only if it cannot be removed (its directory is about to go).
         let autoRemove = spec.HostConfig.AutoRemove
-        if !autoRemove { try? store.root.locked { try store.saveState(id, state) } }
+        if !autoRemove { try? store.root.locked { try store.saveStateFromMonitor(id, state, durable: true) } }
         if oomKilled {
             store.journal.record(Event(action: "oom", id: id, name: spec.Name, image: spec.Config.Image))
         }
@@ -424,7 +424,8 @@ public struct Monitor {
             do {
                 trash = try store.discard(spec)
             } catch {
-                try? store.root.locked { try store.saveState(id, state, durable: false) }
+                unlink(ContainerNetwork.attachmentPath(store, id))  // left for the directory, which stays
+                try? store.root.locked { try store.saveStateFromMonitor(id, state, durable: false) }
             }
         }
         broadcast(.exited, Array(String(state.ExitCode).utf8))

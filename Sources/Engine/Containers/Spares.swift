@@ -13,8 +13,10 @@ import Glibc
 /// Why: every inode a start does not make is time saved, at that start and at the next ones. ext4 without a
 /// journal (the filesystem of the VMs boxlab is measured on) steps over every inode freed in the last minutes at
 /// each allocation in the same block group, one buffer lookup each; a `box run --rm` made about twenty inodes
-/// and freed them again. With a spare, it renames two directories and writes five files in place instead of
-/// making ten inodes (see README, Performance).
+/// and freed them again. With a spare, it renames two directories and writes its files in place instead of
+/// making ten inodes (see README, Performance). A hosts file stays the same inode from one container to the
+/// next: a process on the host that entered a dead container's mount namespace alone (`nsenter -m`) and
+/// stayed there would see the next container's.
 ///
 /// A new container's directory is always written in spare/ first and renamed into containers/ whole, so no
 /// reader ever sees a container directory without its config and state.
@@ -22,7 +24,7 @@ struct Spares {
     /// Per kind: more removals at once than this are deleted as before.
     static let limit = 4
     /// What a spare container directory may hold: the files every container gets, written whole at create.
-    static let files: Set<String> = ["hostname", "hosts", "resolv.conf", "config.v2.json", "state.json"]
+    static let files: Set<String> = ["hostname", "hosts", "resolv.conf", "config.v2.json", "state.json", "state.json.monitor"]
 
     let root: EngineRoot
     var dir: String { root.spare }

@@ -143,21 +143,24 @@ public struct ContainerNetwork {
             // end down first, that eth0 can no longer answer for the address on the network. (Down only: taking
             // it off the bridge as well would wait for one more expedited RCU grace period, about 0.1 ms; the
             // kernel takes it off when the namespace goes.)
-            ContainerNetwork.release(a, id: spec.ID, store: store, downOnly: true)
+            // A --rm container's network.json goes with its directory, after `box run` has its answer (on the
+            // default network no other container's /etc/hosts names it, so nothing reads the file meanwhile).
+            let goesWithDirectory = spec.HostConfig.AutoRemove && a.Network == Network.defaultName
+            ContainerNetwork.release(a, id: spec.ID, store: store, downOnly: true, unlinkAttachment: !goesWithDirectory)
         }
         attachment = nil
         if netnsFD >= 0 { close(netnsFD) }
         netnsFD = -1
     }
 
-    static func release(_ a: Attachment, id: String, store: ContainerStore, downOnly: Bool = false) {
+    static func release(_ a: Attachment, id: String, store: ContainerStore, downOnly: Bool = false, unlinkAttachment: Bool = true) {
         if downOnly, var link = try? Netlink() {
             try? link.setDown(a.HostVeth)  // ENODEV: gone already
             link.close()
         } else {
             NetworkStore.deleteLink(a.HostVeth)
         }
-        unlink(attachmentPath(store, id))
+        if unlinkAttachment { unlink(attachmentPath(store, id)) }
         try? store.root.locked {
             NetworkStore(root: store.root).release(a.Network, container: id)
             if a.Network != Network.defaultName { refreshHosts(a.Network, store: store) }

@@ -246,17 +246,16 @@ public struct NetworkStore: Sendable {
     /// each keep their own.
     func leasesPath(_ n: Network) -> String { root.runPath + "/leases/" + n.Id + ".json" }
 
-    /// No leases left: no file left behind. (The directory stays, as the run directory does: making and
-    /// removing it at every container's start and end was two more inodes made and freed.)
+    /// Kept beside the leases file for Files.replace: only writers holding the engine lock use it.
+    func leasesSibling(_ n: Network) -> String { leasesPath(n) + ".next" }
+
+    /// Under the engine lock. The file stays while the network does, `{}` with no lease, and is swapped with its
+    /// sibling rather than renamed over: a container's start and end make and free no inode for its lease.
+    /// (So does the directory: it stays, as the run directory does.)
     func saveLeases(_ n: Network) throws {
-        let directory = root.runPath + "/leases"
-        if n.Leases.isEmpty {
-            unlink(leasesPath(n))
-        } else {
-            try Files.mkdirs(directory, mode: 0o700)
-            try Files.writeAtomically(leasesPath(n), try Files.encode(n.Leases), durable: false)
-        }
-        if n.leasesInDefinition { try save(n) }  // once: else those leases would come back with the file's removal
+        try Files.mkdirs(root.runPath + "/leases", mode: 0o700)
+        try Files.replace(leasesPath(n), try Files.encode(n.Leases), sibling: leasesSibling(n))
+        if n.leasesInDefinition { try save(n) }  // once: else those leases would count again
     }
 
     /// A network's definition with its current leases, only those of containers that still exist. The leases of
@@ -336,6 +335,7 @@ public struct NetworkStore: Sendable {
             NetworkStore.deleteLink(n.Bridge)
             unlink(path(n.Name))
             unlink(leasesPath(n))
+            unlink(leasesSibling(n))
             EventJournal(root: root).record(Event(type: "network", action: "destroy", id: n.Id, name: n.Name))
         }
     }
@@ -348,6 +348,7 @@ public struct NetworkStore: Sendable {
             NetworkStore.deleteLink(n.Bridge)
             unlink(path(n.Name))
             unlink(leasesPath(n))
+            unlink(leasesSibling(n))
         }
     }
 

@@ -11,8 +11,9 @@ import Glibc
 ///       blobs/sha256/<hex>         layer tars, named by their diff_id
 ///       overlay2/<layer>/diff      an image layer, unpacked once, shared as a lowerdir by every container
 ///       overlay2/<ctr>/{diff,work,merged}  a container's writable layer; merged is mounted while it runs
-///       containers/<id>/           config.v2.json, state.json, hostname, hosts, resolv.conf, <id>-json.log
-///                                  (from its first output on), network.json (while it runs)
+///       containers/<id>/           config.v2.json, state.json (and state.json.monitor, see Files.replace),
+///                                  hostname, hosts, resolv.conf, <id>-json.log (from its first output on),
+///                                  network.json (while it runs)
 ///       events.jsonl               the append-only event journal (`box events`)
 ///       trash/, spare/             removed containers' directories being deleted, or kept for new ones
 ///

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FoundationEssentials
+import CSpawn
 
 /// Small, allocation-light file helpers on top of libc. The engine avoids full Foundation: `box run` is
 /// start-up bound, and FoundationEssentials plus Glibc cover what it needs.
@@ -73,6 +74,20 @@ public enum Files {
     public static func size(_ path: String) -> Int64? {
         var st = stat()
         return stat(path, &st) == 0 ? Int64(st.st_size) : nil
+    }
+
+    /// Replaces the file at `path` atomically, as writeAtomically does, without making or freeing an inode:
+    /// `bytes` are written over `sibling` in place, then the two are swapped (renameat2 RENAME_EXCHANGE), so
+    /// `sibling` keeps the old content for the next write. For a file rewritten again and again (a container's
+    /// state, a network's leases), on a filesystem where making an inode and freeing a block cost (see
+    /// Spares). Only one writer may use a given sibling at a time; a filesystem that cannot exchange, or no
+    /// file at `path` yet, gets a plain rename.
+    public static func replace(_ path: String, _ bytes: [UInt8], sibling: String, durable: Bool = false) throws {
+        try rewrite(sibling, bytes, durable: durable)
+        if box_rename_exchange(sibling, path) == 0 { return }
+        guard errno == ENOENT || errno == EINVAL || errno == ENOSYS, rename(sibling, path) == 0 else {
+            throw BoxError.sys(.store, "replace \(path)")
+        }
     }
 
     /// Writes `bytes` over the file at `path` from its start and cuts it to their length, making it if there is
