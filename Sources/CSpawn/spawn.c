@@ -416,14 +416,24 @@ void box_go_container(struct box_pending *p) {
     p->went = 1;
 }
 
-int box_start_container(struct box_pending *p, struct box_failure *failure) {
-    memset(failure, 0, sizeof *failure);
+void box_release_container(struct box_pending *p) {
+    if (p->go_fd < 0) return;
     // A child that failed already (joining its cgroups, building its root) is gone: EPIPE here, and its failure
     // in the pipe.
     ssize_t n;
     do n = write(p->go_fd, p->went ? "e" : "ge", p->went ? 1 : 2); while (n < 0 && errno == EINTR);
     close(p->go_fd);
     p->go_fd = -1;
+}
+
+int box_start_container(struct box_pending *p, struct box_failure *failure) {
+    box_release_container(p);
+    return box_await_container(p, failure);
+}
+
+int box_await_container(struct box_pending *p, struct box_failure *failure) {
+    memset(failure, 0, sizeof *failure);
+    box_release_container(p);  // if the caller did not
     int failed = collect_failure(p->error_fd, p->pid, failure);  // closes error_fd
     p->error_fd = -1;
     if (failed) {

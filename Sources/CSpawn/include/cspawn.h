@@ -88,6 +88,10 @@ void box_go_container(struct box_pending *p);
 /// Lets a held PID 1 go on to exec; returns 0 once it has exec'd, or -1 with `failure` filled in (the child reaped).
 /// The caller must ignore SIGPIPE (the monitor does): a child that already failed has closed its end.
 int box_start_container(struct box_pending *p, struct box_failure *failure);
+/// box_start_container in two halves, for a caller with work to do while PID 1 execs: release lets it go on,
+/// await returns as box_start_container does.
+void box_release_container(struct box_pending *p);
+int box_await_container(struct box_pending *p, struct box_failure *failure);
 /// Gives up on a held PID 1: it exits without running anything, and is reaped here.
 void box_abandon_container(struct box_pending *p);
 

@@ -88,7 +88,10 @@ public struct Monitor {
                 fresh.closeAll()
                 throw error
             }
-            io = try running(try Spawner.start(pending), io: fresh)
+            // PID 1 execs while what it does not need is written.
+            Spawner.release(&pending)
+            network.record(spec, store: store)
+            io = try running(try Spawner.await(pending), io: fresh)
         } catch {
             let e = error as? BoxError ?? BoxError(.start, "\(error)")
             failStart(e)

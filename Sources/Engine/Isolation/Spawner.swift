@@ -60,6 +60,19 @@ public enum Spawner {
         return Started(pid: p.pid, pidfd: p.pidfd)
     }
 
+    /// `start` in two halves: `release` lets PID 1 exec, `await` returns once it has (or throws its failure).
+    /// Between them the caller may record what PID 1 does not need, while it execs.
+    public static func release(_ pending: inout Pending) {
+        box_release_container(&pending.c)
+    }
+
+    public static func await(_ pending: consuming Pending) throws -> Started {
+        var p = pending.c
+        var failure = box_failure()
+        guard box_await_container(&p, &failure) == 0 else { throw error(failure) }
+        return Started(pid: p.pid, pidfd: p.pidfd)
+    }
+
     /// Gives up on a held PID 1 (a later step of the start failed): it exits having run nothing.
     public static func abandon(_ pending: consuming Pending) {
         var p = pending.c

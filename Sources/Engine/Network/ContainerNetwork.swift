@@ -85,15 +85,27 @@ public struct ContainerNetwork {
         try inside.setUp("eth0")
         try inside.addDefaultRoute(via: n.Gateway)
         for port in a.Ports { try publish(port, to: ip) }
-        try Files.writeAtomically(ContainerNetwork.attachmentPath(store, spec.ID), try Files.encode(a, pretty: true), durable: false)
         if n.isDefault {
-            // No names of others on the default network: only this container's own file changes.
+            // No names of others on the default network: only this container's own file changes, and nothing
+            // reads its network.json before it has started (see record).
             ContainerNetwork.writeHosts(store.root.containerDir(spec.ID) + "/hosts",
                                         Rootfs.hostsFile(hostname: spec.Config.Hostname, name: spec.Name, address: ip.description))
         } else {
+            try Files.writeAtomically(ContainerNetwork.attachmentPath(store, spec.ID), try Files.encode(a, pretty: true), durable: false)
             try? store.root.locked { ContainerNetwork.refreshHosts(n.Name, store: store) }
         }
-        store.journal.record(Event(type: "network", action: "connect", id: n.Id, name: n.Name,
+    }
+
+    /// While PID 1 execs, after configure: the container's network.json (on the default network; a user network's
+    /// is written by configure, for the other members' /etc/hosts) and the connect event. Both are there before
+    /// the start is reported. Never throws (PID 1 is already on its way): without network.json, inspect shows
+    /// no address and a killed monitor's lease is freed by the next lease instead of by `box rm`.
+    public func record(_ spec: ContainerSpec, store: ContainerStore) {
+        guard let a = attachment else { return }
+        if a.Network == Network.defaultName {
+            try? Files.writeAtomically(ContainerNetwork.attachmentPath(store, spec.ID), try Files.encode(a, pretty: true), durable: false)
+        }
+        store.journal.record(Event(type: "network", action: "connect", id: a.NetworkID, name: a.Network,
                                    attributes: ["container": spec.ID]))
     }
 
