@@ -113,6 +113,19 @@ struct NetworkTests {
             let addr = try Sandbox.exec([ip, "-o", "-4", "addr", "show", "dev", n.Bridge]).stdout
             #expect(addr.contains("inet \(n.Gateway)/\(n.Subnet.prefix)"), "\(name): \(addr)")
         }
+        // Not over a subnet the host has come to route meanwhile (here by an empty bridge of the test's: no traffic).
+        let lost = try NetworkStore(root: s.engineRoot).get("lost")
+        #expect(try Sandbox.exec([ip, "link", "del", lost.Bridge]).status == 0)
+        let other = "bxtest" + String(UInt32.random(in: 0..<0xffff), radix: 16)
+        #expect(try Sandbox.exec([ip, "link", "add", other, "type", "bridge"]).status == 0)
+        defer { _ = try? Sandbox.exec([ip, "link", "del", other]) }
+        #expect(try Sandbox.exec([ip, "addr", "add", "10.249.0.200/24", "dev", other]).status == 0)
+        #expect(try Sandbox.exec([ip, "link", "set", other, "up"]).status == 0)
+        let clash = try s.run("run", "--rm", "--network", "lost", "busybox", "true")
+        #expect(clash.status == 125 && clash.stderr.contains("now routes 10.249.0.0/24"), "\(clash.stderr)")
+        #expect(try !Self.hostLinks().contains { $0.name == lost.Bridge }, "made over a routed subnet")
+        _ = try Sandbox.exec([ip, "link", "del", other])
+        #expect(try s.run("run", "--rm", "--network", "lost", "busybox", "true").status == 0)
     }
 
     @Test("a published port answers on 127.0.0.1; box port lists it; nothing is left after rm -f of a container whose monitor was killed")

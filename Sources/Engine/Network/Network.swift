@@ -406,10 +406,23 @@ public struct NetworkStore: Sendable {
     /// The index of `n`'s bridge, made again first if it is gone: a reboot takes every bridge with it while
     /// the network's definition stays (as dockerd makes docker0 again when it starts), and so does an
     /// `ip link del` by hand. Under the host-wide lock, so that two starts do not both make it.
-    static func bridgeIndex(_ n: Network, link: inout Netlink) throws -> Int32 {
-        if let index = try? link.index(of: n.Bridge) { return index }
+    /// Only a bridge the kernel says does not exist is made again (makeBridge deletes one of that name first),
+    /// and not over a subnet the host has come to route meanwhile (after a reboot, another engine's bridge
+    /// may hold it).
+    func bridgeIndex(_ n: Network, link: inout Netlink) throws -> Int32 {
+        func lookUp() throws -> Int32? {
+            do { return try link.index(of: n.Bridge) } catch let e as BoxError where e.errno == ENODEV { return nil }
+        }
+        if let index = try lookUp() { return index }
         try Lock.withLock(NetworkStore.hostLock) {
-            if (try? link.index(of: n.Bridge)) == nil { try makeBridge(n) }
+            guard try lookUp() == nil else { return }
+            if let clash = NetworkStore.hostSubnets().first(where: { $0.overlaps(n.Subnet) }) {
+                let fix = n.isDefault
+                    ? "free that subnet, or stop every container and delete \(path(n.Name)) for box to pick a free one"
+                    : "free that subnet, or remove the network (box network rm \(n.Name)) and create it again"
+                throw BoxError(.network, "network \(n.Name) lost its bridge \(n.Bridge) (a reboot?), and the host now routes \(clash), which overlaps its subnet \(n.Subnet): \(fix)")
+            }
+            try NetworkStore.makeBridge(n)
         }
         return try link.index(of: n.Bridge)
     }
