@@ -21,6 +21,8 @@ int box_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
+long box_xattr_list_size(int fd) { return (long)flistxattr(fd, NULL, 0); }
+
 int box_rename_exchange(const char *a, const char *b) {
     return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
 }

@@ -426,4 +426,22 @@ struct ReplaceTests {
             }
         }
     }
+
+    @Test("a container whose state.json cannot be read (a power cut in a write) is read from the sibling, the record before")
+    func stateFallsBack() throws {
+        try HandReadTests.withRoot { root in
+            let store = ContainerStore(root: root)
+            let id = String(repeating: "c", count: 64)
+            try Files.mkdirs(root.containerDir(id))
+            var before = ContainerState()
+            before.Status = .exited
+            before.ExitCode = 3
+            try Files.writeAtomically(store.monitorStatePath(id), try Files.encode(before, pretty: true))
+            try Files.writeAtomically(store.statePath(id), "{\"Status\": \"runn")
+            let state = try store.loadState(id)
+            #expect(state.Status == .exited && state.ExitCode == 3)
+            unlink(store.monitorStatePath(id))
+            #expect(throws: BoxError.self) { try store.loadState(id) }
+        }
+    }
 }

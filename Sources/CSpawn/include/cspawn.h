@@ -140,6 +140,8 @@ int box_pipe_cloexec(int fds[2]);
 /// overlayfs's opaque-directory mark (the trusted.overlay.opaque xattr): set it, or ask whether it is set.
 int box_set_opaque(const char *dir);
 int box_is_opaque(const char *dir);
+/// flistxattr(fd, NULL, 0): the size of the list of a file's extended attribute names (0: it has none), or -1.
+long box_xattr_list_size(int fd);
 /// Closes every descriptor from `lowfd` up (close_range, or one at a time where that fails).
 int box_close_from(int lowfd);
 /// Closes descriptors lo..hi (close_range, or one at a time below the descriptor limit where that fails).

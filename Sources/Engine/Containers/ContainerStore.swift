@@ -60,8 +60,11 @@ public struct ContainerStore: Sendable {
             return try Files.decode(ContainerState.self, from: statePath(id))
         } catch {
             // Once more: a read so slow that the monitor wrote twice meanwhile met the second write in place
-            // (it writes by swapping with a sibling, see saveStateFromMonitor).
-            return try Files.decode(ContainerState.self, from: statePath(id))
+            // (it writes by swapping with a sibling, see saveStateFromMonitor). Then the sibling, the record
+            // before: after a power cut in the middle of a write, one of the two is whole.
+            if let again = try? Files.decode(ContainerState.self, from: statePath(id)) { return again }
+            guard let before = try? Files.decode(ContainerState.self, from: monitorStatePath(id)) else { throw error }
+            return before
         }
     }
 
@@ -241,22 +244,30 @@ public struct ContainerStore: Sendable {
                     ("resolv.conf", Array(Rootfs.resolvConf().utf8)),
                     ("config.v2.json", try Files.encode(spec, pretty: true)),
                     ("state.json", try Files.encode(state, pretty: true)),
+                    // The sibling the monitor swaps state.json with, made here: it holds this container's record,
+                    // never a spare's previous one (loadState may read it).
+                    ("state.json.monitor", try Files.encode(state, pretty: true)),
                 ]
                 // A --rm container does not outlive a power cut (nothing is left to run or remove after it),
                 // so its records need no fsync: 1-2 ms of every `box run --rm`.
-                func write(in directory: String) throws {
-                    for f in files { try Files.rewrite(directory + "/" + f.name, f.bytes, durable: !options.autoRemove && f.name.hasSuffix(".json")) }
-                }
+                let durable = !options.autoRemove
                 let staging = try spares.containerDirectory(for: id)
                 staged = staging
-                try write(in: staging)
+                for f in files { try Files.rewrite(staging + "/" + f.name, f.bytes, durable: durable && f.name.hasSuffix(".json")) }
                 if rename(staging, dir) != 0 {
-                    // containers/ on another filesystem than spare/ (a mount of its own): written there directly.
+                    // containers/ on another filesystem than spare/ (a mount of its own): written there directly,
+                    // the records by rename, as readers may already see the directory.
                     guard errno == EXDEV else { throw BoxError.sys(.store, "move \(staging) to \(dir)") }
                     try? Files.removeTree(staging)
                     staged = dir
                     try Files.mkdirs(dir, mode: 0o710)
-                    try write(in: dir)
+                    for f in files {
+                        if f.name.hasSuffix(".json") {
+                            try Files.writeAtomically(dir + "/" + f.name, f.bytes, durable: durable)
+                        } else {
+                            try Files.rewrite(dir + "/" + f.name, f.bytes)
+                        }
+                    }
                 }
                 staged = nil
             } catch {

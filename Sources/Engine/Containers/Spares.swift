@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSpawn
 
 /// The directories of removed containers, kept for the next ones instead of being deleted and made again.
 ///
@@ -23,25 +24,32 @@ import Glibc
 struct Spares {
     /// Per kind: more removals at once than this are deleted as before.
     static let limit = 4
-    /// What a spare container directory may hold: the files every container gets, written whole at create.
-    static let files: Set<String> = ["hostname", "hosts", "resolv.conf", "config.v2.json", "state.json", "state.json.monitor"]
+    /// What a spare container directory keeps: the records only the host reads and writes, written whole at
+    /// create (config, state and the state's sibling, see Files.replace)...
+    static let records: Set<String> = ["config.v2.json", "state.json", "state.json.monitor"]
+    /// ...and, only as they were made, the files bind-mounted into the container (read-write, so its root
+    /// may have changed their owner, mode, extended attributes or flags: such a file goes, and the next
+    /// container gets a new one).
+    static let mounted: Set<String> = ["hostname", "hosts", "resolv.conf"]
 
     let root: EngineRoot
     var dir: String { root.spare }
 
-    /// A directory to write a new container in: a spare (anything it should not hold removed) or a new one.
-    /// Under the engine lock, which every taker holds.
+    /// A directory to write a new container in: a spare, or a new one. It is renamed to spare/new-<id> first,
+    /// so a create that fails and cannot delete it never hands it out again. Under the engine lock, which
+    /// every taker holds: any other new-* is a failed or crashed create's, and goes.
     func containerDirectory(for id: String) throws -> String {
-        if let spare = take("c-") {
-            for name in (try? Files.list(spare)) ?? [] where !Spares.files.contains(name) {
-                try Files.removeTree(spare + "/" + name)
-            }
-            return spare
-        }
         try Files.mkdirs(dir, mode: 0o700)
-        let fresh = dir + "/c-" + id
-        try Files.mkdirs(fresh, mode: 0o710)
-        return fresh
+        let staging = dir + "/new-" + id
+        for name in try Files.list(dir) where name.hasPrefix("new-") { try? Files.removeTree(dir + "/" + name) }
+        if let spare = take("c-"), rename(spare, staging) == 0 {
+            for name in (try? Files.list(staging)) ?? [] where !Spares.records.contains(name) && !Spares.mounted.contains(name) {
+                try Files.removeTree(staging + "/" + name)
+            }
+            return staging
+        }
+        try Files.mkdirs(staging, mode: 0o710)
+        return staging
     }
 
     /// Moves a spare layer directory (with its empty merged/) to `path`; false if there is none. One holding
@@ -61,15 +69,17 @@ struct Spares {
     }
 
     /// Keeps what `ContainerStore.discard` moved to trash as spares where it can: a container directory once
-    /// emptied of all but `files`, a layer once its diff/ and work/ are deleted. What cannot be kept (a full
-    /// pool, anything unexpected) is deleted as before.
+    /// emptied of all but its records and its untouched mounted files, a layer once its diff/ and work/ are
+    /// deleted. What cannot be kept (a full pool, anything unexpected) is deleted as before.
     func keep(_ trash: String) throws {
         let name = String(trash.split(separator: "/").last ?? "")
         let id = name.split(separator: "-").last.map(String.init) ?? ""
         try? Files.mkdirs(dir, mode: 0o700)  // a root older than spare/
         if name.hasPrefix("container-"), isDirectory(trash), count("c-") < Spares.limit {
-            for entry in try Files.list(trash) where !Spares.files.contains(entry) {
-                try Files.removeTree(trash + "/" + entry)
+            for entry in try Files.list(trash) {
+                let path = trash + "/" + entry
+                if Spares.records.contains(entry) || (Spares.mounted.contains(entry) && Spares.untouched(path)) { continue }
+                try Files.removeTree(path)
             }
             if rename(trash, dir + "/c-" + id) == 0 { return }
         } else if name.hasPrefix("layer-"), isDirectory(trash), count("l-") < Spares.limit {
@@ -84,6 +94,18 @@ struct Spares {
             }
         }
         try Files.removeTree(trash)
+    }
+
+    /// A mounted file as create made it: a small regular file of root's with mode 0644, one link, no extended
+    /// attribute (an ACL or a file capability is one), and writable (not made immutable or append-only).
+    static func untouched(_ path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_mode & 0o7777 == 0o644,
+              st.st_uid == 0, st.st_gid == 0, st.st_nlink == 1, st.st_size <= 65536 else { return false }
+        return box_xattr_list_size(fd) == 0
     }
 
     private func count(_ prefix: String) -> Int {

@@ -78,15 +78,22 @@ public enum Files {
 
     /// Replaces the file at `path` atomically, as writeAtomically does, without making or freeing an inode:
     /// `bytes` are written over `sibling` in place, then the two are swapped (renameat2 RENAME_EXCHANGE), so
-    /// `sibling` keeps the old content for the next write. For a file rewritten again and again (a container's
+    /// `sibling` keeps the old content for the next write. One of the two always holds a whole record, even
+    /// after a power cut: readers fall back to the sibling (ContainerStore.loadState). For a file rewritten again and again (a container's
     /// state, a network's leases), on a filesystem where making an inode and freeing a block cost (see
     /// Spares). Only one writer may use a given sibling at a time; a filesystem that cannot exchange, or no
     /// file at `path` yet, gets a plain rename.
     public static func replace(_ path: String, _ bytes: [UInt8], sibling: String, durable: Bool = false) throws {
         try rewrite(sibling, bytes, durable: durable)
-        if box_rename_exchange(sibling, path) == 0 { return }
-        guard errno == ENOENT || errno == EINVAL || errno == ENOSYS, rename(sibling, path) == 0 else {
-            throw BoxError.sys(.store, "replace \(path)")
+        if box_rename_exchange(sibling, path) != 0 {
+            guard errno == ENOENT || errno == EINVAL || errno == ENOSYS, rename(sibling, path) == 0 else {
+                throw BoxError.sys(.store, "replace \(path)")
+            }
+        }
+        // Durable: the swap itself reaches the disk before the next write goes in place into the old file.
+        if durable, let slash = path.lastIndex(of: "/") {
+            let dir = open(String(path[..<slash]), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if dir >= 0 { _ = fsync(dir); close(dir) }
         }
     }
 
