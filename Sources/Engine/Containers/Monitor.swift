@@ -297,7 +297,13 @@ public struct Monitor {
         try? cgroups.remove(spec.cgroup)
         if listener >= 0 { close(listener); unlink(store.root.socket(id)) }
         try? store.saveStateFromMonitor(id, state, durable: !spec.HostConfig.AutoRemove)
-        if spec.HostConfig.AutoRemove, let trash = try? store.discard(spec) { try? store.deleteTrash(trash) }
+        if spec.HostConfig.AutoRemove {
+            if let trash = try? store.discard(spec) {
+                try? store.deleteTrash(trash)
+            } else {
+                unlink(ContainerNetwork.attachmentPath(store, id))  // left for the directory, which stays
+            }
+        }
         broadcast(.failed, Array("\(e.exitCode)\n\(e.description)".utf8))
     }
 

@@ -77,7 +77,7 @@ public struct ContainerNetwork {
         var host = try Netlink()
         defer { host.close() }
         _ = try? host.deleteLink(a.HostVeth)  // a leftover of a crashed monitor would make the add fail
-        try host.addVeth(a.HostVeth, master: try NetworkStore.bridgeIndex(n, link: &host), peer: "eth0", peerNetns: fd, peerMAC: macBytes)
+        try host.addVeth(a.HostVeth, master: try networks.bridgeIndex(n, link: &host), peer: "eth0", peerNetns: fd, peerMAC: macBytes)
         var inside = try Netlink(netns: fd)
         defer { inside.close() }
         try inside.setUp("lo")
