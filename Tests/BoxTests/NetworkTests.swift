@@ -33,7 +33,11 @@ struct NetworkTests {
         #expect(try Files.decode([String: String].self, from: store.leasesPath(net)) == [ip.description: id])
         #expect(try Files.decode(Network.self, from: store.path("bridge")).Leases.isEmpty)
         let veth = "veth" + id.prefix(7)
-        #expect(try Self.hostLinks().contains { $0.name == veth && $0.master == net.Bridge })
+        #expect(try Self.hostLinks().contains { $0.name == veth && $0.master == net.Bridge && $0.up })
+        // eth0 has its IPv6 link-local address, as in the seeds; the host end, a bridge port, has none.
+        #expect(try s.run("exec", "a", "ip", "-6", "addr", "show", "eth0").stdout.contains("inet6 fe80::42:"))
+        let ipTool = Subprocess.which("ip") ?? "/usr/sbin/ip"
+        #expect(try Sandbox.exec([ipTool, "-6", "addr", "show", "dev", veth]).stdout.isEmpty)
         try s.run("rm", "-f", "a")
         // The kernel deletes the veth with the namespace, asynchronously.
         #expect(Sandbox.eventually(5) { (try? Self.hostLinks().contains { $0.name == veth }) == false }, "the veth outlived its container")
