@@ -335,7 +335,7 @@ static int container_child(void *arg) {
         box_exec_process(&c->process, f);
     }
 out:
-    // The parent reads this in box_start_container, after it has let us go on.
+    // The parent reads this in box_await_container, after it has let us go on.
     if (write(a->error_fd, f, sizeof *f) < 0) { /* nothing left to tell */ }
     _exit(127);
 }
@@ -410,7 +410,7 @@ pid_t box_fork_into_cgroup(int cgroup_fd) {
 void box_go_container(struct box_pending *p) {
     if (p->went || p->go_fd < 0) return;
     // A child that failed already (joining its cgroups) is gone: EPIPE here, and its failure waits in the pipe
-    // for box_start_container.
+    // for box_await_container.
     ssize_t n;
     do n = write(p->go_fd, "g", 1); while (n < 0 && errno == EINTR);
     p->went = 1;
@@ -424,11 +424,6 @@ void box_release_container(struct box_pending *p) {
     do n = write(p->go_fd, p->went ? "e" : "ge", p->went ? 1 : 2); while (n < 0 && errno == EINTR);
     close(p->go_fd);
     p->go_fd = -1;
-}
-
-int box_start_container(struct box_pending *p, struct box_failure *failure) {
-    box_release_container(p);
-    return box_await_container(p, failure);
 }
 
 int box_await_container(struct box_pending *p, struct box_failure *failure) {

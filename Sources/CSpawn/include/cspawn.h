@@ -83,13 +83,11 @@ int box_clone_container(const struct box_container *c, struct box_pending *p, st
 /// Swift process must not fork.
 pid_t box_fork_into_cgroup(int cgroup_fd);
 /// Lets a held PID 1 build its root filesystem (mounts, pivot_root) while the caller finishes what only the
-/// command itself needs (the network); it then waits for box_start_container before it execs.
+/// command itself needs (the network); it then waits for box_release_container before it execs.
 void box_go_container(struct box_pending *p);
-/// Lets a held PID 1 go on to exec; returns 0 once it has exec'd, or -1 with `failure` filled in (the child reaped).
-/// The caller must ignore SIGPIPE (the monitor does): a child that already failed has closed its end.
-int box_start_container(struct box_pending *p, struct box_failure *failure);
-/// box_start_container in two halves, for a caller with work to do while PID 1 execs: release lets it go on,
-/// await returns as box_start_container does.
+/// Lets a held PID 1 go on to exec (release), and returns 0 once it has exec'd, or -1 with `failure` filled in (the
+/// child reaped) (await; it releases first if the caller did not). A caller may do work between the two, while
+/// PID 1 execs. The caller must ignore SIGPIPE (the monitor does): a child that already failed has closed its end.
 void box_release_container(struct box_pending *p);
 int box_await_container(struct box_pending *p, struct box_failure *failure);
 /// Gives up on a held PID 1: it exits without running anything, and is reaped here.

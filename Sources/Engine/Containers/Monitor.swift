@@ -91,7 +91,7 @@ public struct Monitor {
             // PID 1 execs while what it does not need is written.
             Spawner.release(&pending)
             network.record(spec, store: store)
-            io = try running(try Spawner.await(pending), io: fresh)
+            io = try running(try Spawner.wait(pending), io: fresh)
         } catch {
             let e = error as? BoxError ?? BoxError(.start, "\(error)")
             failStart(e)

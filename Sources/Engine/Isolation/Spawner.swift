@@ -51,22 +51,17 @@ public enum Spawner {
         box_go_container(&pending.c)
     }
 
-    /// Lets a held PID 1 build its root filesystem (unless `go` did) and exec; returns once it has, or throws
-    /// its failure.
-    public static func start(_ pending: consuming Pending) throws -> Started {
-        var p = pending.c
-        var failure = box_failure()
-        guard box_start_container(&p, &failure) == 0 else { throw error(failure) }
-        return Started(pid: p.pid, pidfd: p.pidfd)
-    }
-
-    /// `start` in two halves: `release` lets PID 1 exec, `await` returns once it has (or throws its failure).
+    /// `start` in two halves: `release` lets PID 1 exec, `wait` returns once it has (or throws its failure).
     /// Between them the caller may record what PID 1 does not need, while it execs.
     public static func release(_ pending: inout Pending) {
         box_release_container(&pending.c)
     }
 
-    public static func await(_ pending: consuming Pending) throws -> Started {
+    /// Lets a held PID 1 build its root filesystem (unless `go` did) and exec (unless `release` did); returns
+    /// once it has, or throws its failure.
+    public static func start(_ pending: consuming Pending) throws -> Started { try wait(pending) }
+
+    public static func wait(_ pending: consuming Pending) throws -> Started {
         var p = pending.c
         var failure = box_failure()
         guard box_await_container(&p, &failure) == 0 else { throw error(failure) }
