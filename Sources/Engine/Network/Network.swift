@@ -405,10 +405,9 @@ public struct NetworkStore: Sendable {
 
     /// The index of `n`'s bridge, made again first if it is gone: a reboot takes every bridge with it while
     /// the network's definition stays (as dockerd makes docker0 again when it starts), and so does an
-    /// `ip link del` by hand. Under the host-wide lock, so that two starts do not both make it.
-    /// Only a bridge the kernel says does not exist is made again (makeBridge deletes one of that name first),
-    /// and not over a subnet the host has come to route meanwhile (after a reboot, another engine's bridge
-    /// may hold it).
+    /// `ip link del` by hand. Under the host-wide lock, so that two starts do not both make it. Only a bridge
+    /// the kernel says does not exist (ENODEV) is made again, as makeBridge deletes one of that name first;
+    /// and not over a subnet the host has come to route meanwhile (another engine's bridge, after a reboot).
     func bridgeIndex(_ n: Network, link: inout Netlink) throws -> Int32 {
         func lookUp() throws -> Int32? {
             do { return try link.index(of: n.Bridge) } catch let e as BoxError where e.errno == ENODEV { return nil }

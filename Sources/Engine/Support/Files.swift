@@ -79,10 +79,10 @@ public enum Files {
     /// Replaces the file at `path` atomically, as writeAtomically does, without making or freeing an inode:
     /// `bytes` are written over `sibling` in place, then the two are swapped (renameat2 RENAME_EXCHANGE), so
     /// `sibling` keeps the old content for the next write. One of the two always holds a whole record, even
-    /// after a power cut: readers fall back to the sibling (ContainerStore.loadState). For a file rewritten again and again (a container's
-    /// state, a network's leases), on a filesystem where making an inode and freeing a block cost (see
-    /// Spares). Only one writer may use a given sibling at a time; a filesystem that cannot exchange, or no
-    /// file at `path` yet, gets a plain rename.
+    /// after a power cut: readers fall back to the sibling (ContainerStore.loadState). For a file rewritten
+    /// again and again (a container's state, a network's leases), on a filesystem where making an inode and
+    /// freeing a block cost (see Spares). Only one writer may use a given sibling at a time; a filesystem
+    /// that cannot exchange, or no file at `path` yet, gets a plain rename.
     public static func replace(_ path: String, _ bytes: [UInt8], sibling: String, durable: Bool = false) throws {
         try rewrite(sibling, bytes, durable: durable)
         if box_rename_exchange(sibling, path) != 0 {
@@ -99,7 +99,7 @@ public enum Files {
 
     /// Writes `bytes` over the file at `path` from its start and cuts it to their length, making it if there is
     /// none: the same inode, so no inode is made or freed and, for a file that stays within its first block, no
-    /// block either. Only for files nobody reads meanwhile (a spare container directory, see Spares).
+    /// block either. Only for files nobody reads meanwhile (a spare container directory, replace's sibling).
     public static func rewrite(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = false) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw BoxError.sys(.store, "open \(path)") }
