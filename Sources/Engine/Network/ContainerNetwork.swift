@@ -40,6 +40,10 @@ public struct ContainerNetwork {
         try? Files.decode(Attachment.self, from: attachmentPath(store, id))
     }
 
+    static func save(_ a: Attachment, _ id: String, store: ContainerStore) throws {
+        try Files.writeAtomically(attachmentPath(store, id), try Files.encode(a, pretty: true), durable: false)
+    }
+
     /// Before PID 1 is cloned: the network namespace it will join (a new one for a bridge network, held by
     /// the monitor, or the one of the container named in container:NAME). On failure the caller's
     /// `tearDown` undoes what was done (the monitor's failStart), as after `configure`.
@@ -91,7 +95,7 @@ public struct ContainerNetwork {
             ContainerNetwork.writeHosts(store.root.containerDir(spec.ID) + "/hosts",
                                         Rootfs.hostsFile(hostname: spec.Config.Hostname, name: spec.Name, address: ip.description))
         } else {
-            try Files.writeAtomically(ContainerNetwork.attachmentPath(store, spec.ID), try Files.encode(a, pretty: true), durable: false)
+            try ContainerNetwork.save(a, spec.ID, store: store)
             try? store.root.locked { ContainerNetwork.refreshHosts(n.Name, store: store) }
         }
     }
@@ -103,7 +107,7 @@ public struct ContainerNetwork {
     public func record(_ spec: ContainerSpec, store: ContainerStore) {
         guard let a = attachment else { return }
         if a.Network == Network.defaultName {
-            try? Files.writeAtomically(ContainerNetwork.attachmentPath(store, spec.ID), try Files.encode(a, pretty: true), durable: false)
+            try? ContainerNetwork.save(a, spec.ID, store: store)
         }
         store.journal.record(Event(type: "network", action: "connect", id: a.NetworkID, name: a.Network,
                                    attributes: ["container": spec.ID]))
