@@ -238,15 +238,16 @@ public struct ContainerStore: Sendable {
                 for sub in ["diff", "work"] { try Files.mkdirs(layer + "/" + sub) }
                 // The directory is written in spare/ and renamed into the store whole: no reader sees it half
                 // written, so its files need no rename each.
+                let record = try Files.encode(state, pretty: true)
                 let files: [(name: String, bytes: [UInt8])] = [
                     ("hostname", Array((hostname + "\n").utf8)),
                     ("hosts", Array(Rootfs.hostsFile(hostname: hostname, name: name, address: "127.0.1.1").utf8)),
                     ("resolv.conf", Array(Rootfs.resolvConf().utf8)),
                     ("config.v2.json", try Files.encode(spec, pretty: true)),
-                    ("state.json", try Files.encode(state, pretty: true)),
+                    ("state.json", record),
                     // The sibling the monitor swaps state.json with, made here: it holds this container's record,
                     // never a spare's previous one (loadState may read it).
-                    ("state.json.monitor", try Files.encode(state, pretty: true)),
+                    ("state.json.monitor", record),
                 ]
                 // A --rm container does not outlive a power cut (nothing is left to run or remove after it),
                 // so its records need no fsync: 1-2 ms of every `box run --rm`.
