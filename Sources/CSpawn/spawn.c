@@ -327,6 +327,7 @@ static int container_child(void *arg) {
     do n = read(a->go_fd, &go, 1); while (n < 0 && errno == EINTR);
     if (n != 1) _exit(0);
     close(a->go_fd);
+    box_cpus_restore();  // moved off the monitor's CPU for the part above (title.c)
 
     if (c->init) {
         for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
@@ -361,6 +362,7 @@ int box_clone_container(const struct box_container *c, struct box_pending *p, st
     }
     mprotect(stack, guard, PROT_NONE);
 
+    box_cpus_remember();  // for the child to take back (a re-executed monitor has not yet)
     // No signal handler of ours may run in the child before it has reset them (glibc's spawni.c does this).
     sigset_t all, old;
     sigfillset(&all);
@@ -398,6 +400,7 @@ int box_clone_container(const struct box_container *c, struct box_pending *p, st
         close(errors[0]); close(go[1]);
         return fail(failure, clone_errno, "clone%s", "");
     }
+    box_cpus_move_off(pid);  // it builds its root filesystem while we set up the network (title.c)
     *p = (struct box_pending){.pid = pid, .pidfd = fd, .go_fd = go[1], .error_fd = errors[0]};
     return 0;
 }

@@ -3,6 +3,8 @@
 #include "cspawn.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,33 @@ __attribute__((constructor)) static void box_remember_args(int argc, char **argv
 }
 
 pid_t box_fork(void) { return fork(); }
+
+// Running apart. A start is split so that box's processes work side by side: the monitor makes the cgroups and
+// the network namespace while `box` writes the container's files, and PID 1 builds its root filesystem while the
+// monitor sets up the network. An ordinary kernel puts a new process on an idle CPU (SD_BALANCE_FORK); this
+// project's VM keeps it on its parent's CPU until the parent blocks, and the parts then run one after the other
+// (README, Performance). So a parent moves its new child off its own CPU, within the CPUs the process was given,
+// and the child takes them all back once its side-by-side part is over: a long-lived monitor and the container's
+// processes keep exactly the CPUs `box` was started with. Failures only cost the overlap: they are ignored.
+static cpu_set_t given_cpus;  // set before the fork or clone, so the child has its own copy
+static int have_given_cpus;
+static pthread_once_t given_cpus_once = PTHREAD_ONCE_INIT;  // a test process clones from many threads
+
+static void remember(void) { have_given_cpus = sched_getaffinity(0, sizeof given_cpus, &given_cpus) == 0; }
+
+void box_cpus_remember(void) { pthread_once(&given_cpus_once, remember); }
+
+void box_cpus_move_off(pid_t child) {
+    int here = sched_getcpu();
+    if (!have_given_cpus || here < 0 || !CPU_ISSET(here, &given_cpus) || CPU_COUNT(&given_cpus) < 2) return;
+    cpu_set_t elsewhere = given_cpus;
+    CPU_CLR(here, &elsewhere);
+    (void)sched_setaffinity(child, sizeof elsewhere, &elsewhere);
+}
+
+void box_cpus_restore(void) {
+    if (have_given_cpus) (void)sched_setaffinity(0, sizeof given_cpus, &given_cpus);
+}
 
 int box_thread_count(void) {
     char buf[1024];

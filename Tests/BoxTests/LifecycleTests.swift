@@ -306,6 +306,28 @@ struct LifecycleTests {
         #expect(try box.run("ps", "-q").out.count == 12)
     }
 
+    @Test("the monitor and the container's processes keep the CPUs box was given, after running apart to start")
+    func cpusGivenBack() throws {
+        // box moves its monitor, and the monitor PID 1, off its own CPU while they start side by side (CSpawn
+        // title.c); each must take all of box's CPUs back. (On a one-CPU machine nothing moves and this holds.)
+        func allowed(_ pid: String) throws -> String {
+            let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+            return status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }.map(String.init) ?? "none"
+        }
+        let box = try Sandbox()
+        let given = try allowed("self")
+        let id = try box.detached("busybox", "sleep", "1000")
+        let state = try box.store.load(id).state
+        #expect(try allowed("\(state.MonitorPid)") == given)
+        #expect(try allowed("\(state.Pid)") == given)
+        // A restart: the monitor clones PID 1 again.
+        try box.run("restart", "-t", "0", id)
+        let restarted = try box.store.load(id).state
+        #expect(restarted.Pid != state.Pid)
+        #expect(try allowed("\(restarted.Pid)") == given)
+        try box.run("rm", "-f", id)
+    }
+
     @Test("a container whose monitor and PID 1 were killed is reconciled to exited, and removable")
     func reconcile() throws {
         let box = try Sandbox()

@@ -154,6 +154,11 @@ int box_rename_exchange(const char *a, const char *b);
 
 /// fork(2), which Swift marks unavailable. Only for a process with a single thread (the caller checks).
 pid_t box_fork(void);
+/// Running apart (title.c): remember this process's allowed CPUs before a fork or clone (once; the child gets
+/// the copy), move the new child off the caller's CPU, and, in the child, take the remembered CPUs back.
+void box_cpus_remember(void);
+void box_cpus_move_off(pid_t child);
+void box_cpus_restore(void);
 /// Number of threads of the calling process (from /proc/self/stat), or -1.
 int box_thread_count(void);
 /// Rewrites what `ps` shows for this process (its comm and, as far as it fits, its command line), as

@@ -60,6 +60,7 @@ public struct Lifecycle: Sendable {
         // container's start-up. box runs no other thread, so fork is safe; if one ever appears, re-exec instead.
         guard box_thread_count() == 1 else { return nil }
         let pair = try Lifecycle.socketPair()
+        box_cpus_remember()
         let pid = box_fork()
         if pid < 0 { let e = errno; close(pair[0]); close(pair[1]); throw BoxError.sys(.start, "fork the monitor", errno: e) }
         if pid == 0 {
@@ -76,6 +77,9 @@ public struct Lifecycle: Sendable {
             box_set_process_title("box-monitor \(c.spec.shortID)")
             Monitor.main(id: c.id, clientFD: 3, known: c, owned: owned)
         }
+        // It works beside us while we write the files, off our CPU (CSpawn title.c), and takes its CPUs back once it
+        // has the engine lock, which we hold until then. (Not for a start: nothing would order its taking back after.)
+        if owned { box_cpus_move_off(pid) }
         close(pair[1])
         return (pair[0], pid)
     }

@@ -76,6 +76,7 @@ public struct Monitor {
                                             netnsFD: network.netnsFD)
             do {
                 if !awaitFiles() { throw BoxError(.create, "the container was not created") }
+                box_cpus_restore()  // box moved us off its CPU to work beside it until now (CSpawn title.c)
                 listener = try UnixSocket.listen(store.root.socket(id))
                 try Rootfs.mountOverlay(layers: spec.LayerDirs, containerLayer: layer, volatile: spec.HostConfig.AutoRemove)
                 try prepareMountTargets()
