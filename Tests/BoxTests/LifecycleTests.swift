@@ -367,6 +367,33 @@ struct LifecycleTests {
         #expect(try box.run("run", "--restart", "sometimes", "busybox", "true").status == 125)
     }
 
+    @Test("the monitor holds PID 1's mount namespace, its current PID 1's only, across a restart; stopped, the container starts again on its layer")
+    func mountNamespaceHeld() throws {
+        // Held, PID 1's exit does not free the namespace itself (an RCU grace period before the monitor hears of
+        // it); the monitor lets it go once that end is dealt with (Monitor.mountNamespace).
+        func held(by monitor: Int32) -> [String] {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(monitor)/fd")) ?? []
+            return fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(monitor)/fd/\($0)") }
+                .filter { $0.hasPrefix("mnt:") }
+        }
+        func namespace(of pid: Int32) throws -> String { try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/mnt") }
+        let box = try Sandbox()
+        let id = try box.detached("--restart", "always", "busybox", "sleep", "1000")
+        let first = try box.store.load(id).state
+        #expect(held(by: first.MonitorPid) == [try namespace(of: first.Pid)])
+        kill(first.Pid, SIGKILL)
+        #expect(try Sandbox.eventually { try box.inspect(id, "{{.State.Status}} {{.RestartCount}}") == "running 1" })
+        let second = try box.store.load(id).state
+        #expect(second.Pid != first.Pid)
+        #expect(held(by: second.MonitorPid) == [try namespace(of: second.Pid)])
+        // Stopped, and started again on the same writable layer: the old namespace no longer holds it.
+        try box.run("stop", "-t", "0", id)
+        #expect(try box.run("start", id).status == 0)
+        #expect(try box.run("exec", id, "sh", "-c", "echo ok > /ok; cat /ok").out == "ok")
+        try box.run("rm", "-f", id)
+        #expect(box.mountsUnderRoot.isEmpty)
+    }
+
     @Test("system prune removes stopped containers and what a killed monitor left: mount, cgroup, layer")
     func prune() throws {
         let box = try Sandbox()
