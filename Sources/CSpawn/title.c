@@ -30,15 +30,30 @@ pid_t box_fork(void) { return fork(); }
 // monitor sets up the network. An ordinary kernel puts a new process on an idle CPU (SD_BALANCE_FORK); this
 // project's VM keeps it on its parent's CPU until the parent blocks, and the parts then run one after the other
 // (README, Performance). So a parent moves its new child off its own CPU, within the CPUs the process was given,
-// and the child takes them all back once its side-by-side part is over: a long-lived monitor and the container's
-// processes keep exactly the CPUs `box` was started with. Failures only cost the overlap: they are ignored.
+// and the child takes them back once its side-by-side part is over.
+//
+// Taking back: since Linux 6.2 a sched_setaffinity mask is kept as the task's own request, inherited by its
+// children and applied on top of every later cpuset. So a process that was given every online CPU (no taskset,
+// no narrower cpuset) asks for all CPUs, which leaves its cgroup's cpuset the only limit, as before it was
+// moved: a copy of box's mask would keep a container off CPUs its cpuset gains later (`box update
+// --cpuset-cpus`, a CPU brought online). One given fewer CPUs keeps exactly those, as a child of box always
+// did. A failed move only costs the overlap; a failed taking back leaves the process one CPU short. Neither
+// stops a start.
 static cpu_set_t given_cpus;  // set before the fork or clone, so the child has its own copy
-static int have_given_cpus;
+static int have_given_cpus, given_all_online, took_back;
 static pthread_once_t given_cpus_once = PTHREAD_ONCE_INIT;  // a test process clones from many threads
 
-static void remember(void) { have_given_cpus = sched_getaffinity(0, sizeof given_cpus, &given_cpus) == 0; }
+static void remember(void) {
+    have_given_cpus = sched_getaffinity(0, sizeof given_cpus, &given_cpus) == 0;
+    given_all_online = have_given_cpus && CPU_COUNT(&given_cpus) == sysconf(_SC_NPROCESSORS_ONLN);
+}
 
-void box_cpus_remember(void) { pthread_once(&given_cpus_once, remember); }
+void box_cpus_remember(void) {
+    pthread_once(&given_cpus_once, remember);
+    // A monitor that has taken its CPUs back clones PID 1 again at a restart: with what it has now (after a
+    // `taskset -p`, say). It runs one thread, so this read races with nothing.
+    if (took_back) remember();
+}
 
 void box_cpus_move_off(pid_t child) {
     int here = sched_getcpu();
@@ -49,7 +64,11 @@ void box_cpus_move_off(pid_t child) {
 }
 
 void box_cpus_restore(void) {
-    if (have_given_cpus) (void)sched_setaffinity(0, sizeof given_cpus, &given_cpus);
+    if (!have_given_cpus) return;
+    cpu_set_t all;
+    memset(&all, 0xff, sizeof all);
+    (void)sched_setaffinity(0, sizeof all, given_all_online ? &all : &given_cpus);
+    took_back = 1;
 }
 
 int box_thread_count(void) {
