@@ -196,8 +196,10 @@ public struct Monitor {
     var mountNamespace: Int32 = -1
 
     /// Lets PID 1's mount namespace go (see mountNamespace): a --rm container's after its end was answered,
-    /// before its files are deleted; any other's before its state says it exited, as a new start of the same
-    /// container mounts its layer again, which a namespace still holding the old mount would keep in use.
+    /// before its files are deleted, unless it binds host paths (the caller may unmount or detach what backs
+    /// them as soon as `box run` returns: before the answer then); any other's before its state says it
+    /// exited, as a new start of the same container mounts its layer again, which a namespace still holding the
+    /// old mount would keep in use.
     mutating func releaseMountNamespace() {
         if mountNamespace >= 0 { close(mountNamespace) }
         mountNamespace = -1
@@ -219,7 +221,16 @@ public struct Monitor {
         releaseMountNamespace()
         mountNamespace = open("/proc/\(started.pid)/ns/mnt", O_RDONLY | O_CLOEXEC)
         var io = fresh
-        try io.childStarted()
+        do {
+            try io.childStarted()
+        } catch {
+            // PID 1 has exec'd, but the container cannot be run without its terminal: it must not live on
+            // unwatched (failStart records the failure).
+            _ = box_pidfd_signal(started.pidfd, SIGKILL)
+            while waitpid(started.pid, nil, 0) < 0 && errno == EINTR {}
+            close(started.pidfd)
+            throw error
+        }
         pidfd = started.pidfd
         state.Status = .running
         state.Pid = started.pid
@@ -462,6 +473,7 @@ public struct Monitor {
                 try? store.root.locked { try store.saveStateFromMonitor(id, state, durable: false) }
             }
         }
+        if !spec.HostConfig.Binds.isEmpty { releaseMountNamespace() }
         broadcast(.exited, Array(String(state.ExitCode).utf8))
         for c in clients { close(c.fd) }
         releaseMountNamespace()
