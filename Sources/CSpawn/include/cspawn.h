@@ -154,8 +154,9 @@ int box_rename_exchange(const char *a, const char *b);
 
 /// fork(2), which Swift marks unavailable. Only for a process with a single thread (the caller checks).
 pid_t box_fork(void);
-/// Running apart (title.c): remember this process's allowed CPUs before a fork or clone (once; the child gets
-/// the copy), move the new child off the caller's CPU, and, in the child, take the remembered CPUs back.
+/// Running apart (title.c): remember this process's allowed CPUs before a fork or clone (the first time, and
+/// again once it has taken its own back; the child gets the copy), move the new child off the caller's CPU,
+/// and, in the child, take them back.
 void box_cpus_remember(void);
 void box_cpus_move_off(pid_t child);
 void box_cpus_restore(void);
