@@ -102,7 +102,9 @@ fi
 
 echo "==> building box and lab (release, static Swift runtime)"
 echo "    The first build fetches swift-argument-parser and compiles everything: a few minutes on a small VM."
-swift build -c release --static-swift-stdlib
+# --disable-local-rpath: with the Swift runtime linked in, box loads no library of its own, and an $ORIGIN
+# RUNPATH only makes the loader look for libc and libm next to it first (14 failed lookups at every start).
+swift build -c release --static-swift-stdlib --disable-local-rpath
 install -m 0755 .build/release/box /usr/local/bin/box
 install -m 0755 .build/release/lab /usr/local/bin/lab
 echo "==> installed /usr/local/bin/box ($(/usr/local/bin/box version | head -1)) and /usr/local/bin/lab"
