@@ -29,23 +29,23 @@ pid_t box_fork(void) { return fork(); }
 // the network namespace while `box` writes the container's files, and PID 1 builds its root filesystem while the
 // monitor sets up the network. An ordinary kernel puts a new process on an idle CPU (SD_BALANCE_FORK); this
 // project's VM keeps it on its parent's CPU until the parent blocks, and the parts then run one after the other
-// (README, Performance). So a parent moves its new child off its own CPU, within the CPUs the process was given,
-// and the child takes them back once its side-by-side part is over.
+// (README, Performance). So a parent moves its new child off its own CPU, and the child takes its CPUs back
+// once its side-by-side part is over.
 //
-// Taking back: since Linux 6.2 a sched_setaffinity mask is kept as the task's own request, inherited by its
-// children and applied on top of every later cpuset. So a process that was given every online CPU (no taskset,
-// no narrower cpuset) asks for all CPUs, which leaves its cgroup's cpuset the only limit, as before it was
-// moved: a copy of box's mask would keep a container off CPUs its cpuset gains later (`box update
-// --cpuset-cpus`, a CPU brought online). One given fewer CPUs keeps exactly those, as a child of box always
-// did. A failed move only costs the overlap; a failed taking back leaves the process one CPU short. Neither
-// stops a start.
+// Only a process that may run on every online CPU does this. Since Linux 6.2 a sched_setaffinity mask is kept
+// as the task's own request, inherited by its children and applied on top of every later cpuset, so taking
+// back means asking for all CPUs, which leaves the cgroup's cpuset the only limit, as if nothing had moved.
+// A process held to fewer CPUs, by taskset or by its cgroup's cpuset (which sched_getaffinity cannot tell
+// apart), moves nothing: any mask it asked for would outlive the start in the container's processes. A failed
+// move only costs the overlap; a failed taking back leaves the process one CPU short. Neither stops a start.
 static cpu_set_t given_cpus;  // set before the fork or clone, so the child has its own copy
-static int have_given_cpus, given_all_online, took_back;
+static int may_move;          // given every online CPU: a child may be moved, and asks for all CPUs back
+static int took_back;
 static pthread_once_t given_cpus_once = PTHREAD_ONCE_INIT;  // a test process clones from many threads
 
 static void remember(void) {
-    have_given_cpus = sched_getaffinity(0, sizeof given_cpus, &given_cpus) == 0;
-    given_all_online = have_given_cpus && CPU_COUNT(&given_cpus) == sysconf(_SC_NPROCESSORS_ONLN);
+    may_move = sched_getaffinity(0, sizeof given_cpus, &given_cpus) == 0 && CPU_COUNT(&given_cpus) >= 2 &&
+               CPU_COUNT(&given_cpus) == sysconf(_SC_NPROCESSORS_ONLN);
 }
 
 void box_cpus_remember(void) {
@@ -57,17 +57,17 @@ void box_cpus_remember(void) {
 
 void box_cpus_move_off(pid_t child) {
     int here = sched_getcpu();
-    if (!have_given_cpus || here < 0 || !CPU_ISSET(here, &given_cpus) || CPU_COUNT(&given_cpus) < 2) return;
+    if (!may_move || here < 0 || !CPU_ISSET(here, &given_cpus)) return;
     cpu_set_t elsewhere = given_cpus;
     CPU_CLR(here, &elsewhere);
     (void)sched_setaffinity(child, sizeof elsewhere, &elsewhere);
 }
 
 void box_cpus_restore(void) {
-    if (!have_given_cpus) return;
+    if (!may_move) return;
     cpu_set_t all;
     memset(&all, 0xff, sizeof all);
-    (void)sched_setaffinity(0, sizeof all, given_all_online ? &all : &given_cpus);
+    (void)sched_setaffinity(0, sizeof all, &all);
     took_back = 1;
 }
 

@@ -156,7 +156,7 @@ int box_rename_exchange(const char *a, const char *b);
 pid_t box_fork(void);
 /// Running apart (title.c): remember this process's allowed CPUs before a fork or clone (the first time, and
 /// again once it has taken its own back; the child gets the copy), move the new child off the caller's CPU,
-/// and, in the child, take them back.
+/// and, in the child, take all CPUs back. Only where the process may run on every online CPU.
 void box_cpus_remember(void);
 void box_cpus_move_off(pid_t child);
 void box_cpus_restore(void);

@@ -226,7 +226,8 @@ public struct Monitor {
         } catch {
             // PID 1 has exec'd, but the container cannot be run without its terminal: it must not live on
             // unwatched (failStart records the failure).
-            _ = box_pidfd_signal(started.pidfd, SIGKILL)
+            // (By pid if the pidfd call is refused: an unreaped child's pid cannot have been reused.)
+            if box_pidfd_signal(started.pidfd, SIGKILL) < 0 { kill(started.pid, SIGKILL) }
             while waitpid(started.pid, nil, 0) < 0 && errno == EINTR {}
             close(started.pidfd)
             throw error
