@@ -331,11 +331,7 @@ public struct NetworkStore: Sendable {
             if let (ip, owner) = n.Leases.first {
                 throw BoxError(.network, "error while removing network: network \(n.Name) id \(n.Id) has active endpoints (container \(owner.prefix(12)) at \(ip))", exitCode: 1)
             }
-            NetworkStore.removeMasquerade(n)
-            NetworkStore.deleteLink(n.Bridge)
-            unlink(path(n.Name))
-            unlink(leasesPath(n))
-            unlink(leasesSibling(n))
+            destroy(n)
             EventJournal(root: root).record(Event(type: "network", action: "destroy", id: n.Id, name: n.Name))
         }
     }
@@ -343,13 +339,16 @@ public struct NetworkStore: Sendable {
     /// Every network of this root, the default one included, with their bridges: for tests and selftest,
     /// whose engine roots are thrown away, leases and all.
     public func destroyAll() {
-        for n in (try? list()) ?? [] {
-            NetworkStore.removeMasquerade(n)
-            NetworkStore.deleteLink(n.Bridge)
-            unlink(path(n.Name))
-            unlink(leasesPath(n))
-            unlink(leasesSibling(n))
-        }
+        for n in (try? list()) ?? [] { destroy(n) }
+    }
+
+    /// A network's masquerade rule, bridge, definition and leases (with the leases' sibling file).
+    private func destroy(_ n: Network) {
+        NetworkStore.removeMasquerade(n)
+        NetworkStore.deleteLink(n.Bridge)
+        unlink(path(n.Name))
+        unlink(leasesPath(n))
+        unlink(leasesSibling(n))
     }
 
     // MARK: leases
