@@ -75,20 +75,20 @@ struct Spares {
         let name = String(trash.split(separator: "/").last ?? "")
         let id = name.split(separator: "-").last.map(String.init) ?? ""
         try? Files.mkdirs(dir, mode: 0o700)  // a root older than spare/
-        if name.hasPrefix("container-"), isDirectory(trash), count("c-") < Spares.limit {
+        if name.hasPrefix("container-"), Files.isDirectory(trash, followingLinks: false), count("c-") < Spares.limit {
             for entry in try Files.list(trash) {
                 let path = trash + "/" + entry
                 if Spares.records.contains(entry) || (Spares.mounted.contains(entry) && Spares.untouched(path)) { continue }
                 try Files.removeTree(path)
             }
             if rename(trash, dir + "/c-" + id) == 0 { return }
-        } else if name.hasPrefix("layer-"), isDirectory(trash), count("l-") < Spares.limit {
+        } else if name.hasPrefix("layer-"), Files.isDirectory(trash, followingLinks: false), count("l-") < Spares.limit {
             for entry in try Files.list(trash) where entry != "merged" {
                 try Files.removeTree(trash + "/" + entry)
             }
             let merged = trash + "/merged"
             // Never a layer whose overlay is still mounted, nor a merged/ with anything in it.
-            if isDirectory(merged), !Rootfs.isMounted(merged), (try? Files.list(merged))?.isEmpty == true,
+            if Files.isDirectory(merged, followingLinks: false), !Rootfs.isMounted(merged), (try? Files.list(merged))?.isEmpty == true,
                rename(trash, dir + "/l-" + id) == 0 {
                 return
             }
@@ -110,10 +110,5 @@ struct Spares {
 
     private func count(_ prefix: String) -> Int {
         ((try? Files.list(dir)) ?? []).filter { $0.hasPrefix(prefix) }.count
-    }
-
-    private func isDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 }

@@ -9,9 +9,10 @@ import CSpawn
 public enum Files {
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
-    public static func isDirectory(_ path: String) -> Bool {
+    /// `followingLinks: false`: a symbolic link to a directory is not one (lstat).
+    public static func isDirectory(_ path: String, followingLinks: Bool = true) -> Bool {
         var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+        return (followingLinks ? stat(path, &st) : lstat(path, &st)) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
     public static func read(_ path: String) throws -> [UInt8] {
