@@ -452,10 +452,10 @@ public struct Monitor {
         // Under the engine lock: a `box pause`/`unpause` in flight must not overwrite how it ended. A --rm
         // container's state is written only if it cannot be removed (its directory is about to go).
         let autoRemove = spec.HostConfig.AutoRemove
-        if !autoRemove {
-            releaseMountNamespace()
-            try? store.root.locked { try store.saveStateFromMonitor(id, state, durable: true) }
-        }
+        // PID 1's mount namespace goes before the state says exited, and before the answer if the container binds
+        // host paths; a --rm one's without binds after the answer (see releaseMountNamespace).
+        if !autoRemove || !spec.HostConfig.Binds.isEmpty { releaseMountNamespace() }
+        if !autoRemove { try? store.root.locked { try store.saveStateFromMonitor(id, state, durable: true) } }
         if oomKilled {
             store.journal.record(Event(action: "oom", id: id, name: spec.Name, image: spec.Config.Image))
         }
@@ -474,7 +474,6 @@ public struct Monitor {
                 try? store.root.locked { try store.saveStateFromMonitor(id, state, durable: false) }
             }
         }
-        if !spec.HostConfig.Binds.isEmpty { releaseMountNamespace() }
         broadcast(.exited, Array(String(state.ExitCode).utf8))
         for c in clients { close(c.fd) }
         releaseMountNamespace()
