@@ -30,7 +30,7 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
     Teardown { ctx in
         let w = ctx.workDirectory
         // Learners' shells in the lab's namespaces keep copies of its mounts: end those that hold one.
-        for p in ctx.processes() where !p.shares("mnt", with: ctx.host) && p.shares("pid", with: ctx.host)
+        for p in ctx.processes() where !p.shares(.mnt, with: ctx.host) && p.shares(.pid, with: ctx.host)
             && p.mounts.contains(where: { $0.mountPoint.hasPrefix(w + "/") }) {
             kill(p.pid, SIGKILL)
             ctx.reportRemoved("process \(p.label), which held a mount of the lab")
@@ -52,7 +52,7 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
         """)
         Check { ctx in
             let shell = try learnerNamespaceProcess(ctx)
-            return .pass("\(shell.label) lives in mnt:[\(shell.namespace("mnt") ?? 0)]; the host is in mnt:[\(ctx.host.namespace("mnt") ?? 0)]")
+            return .pass("\(shell.label) lives in mnt:[\(shell.namespace(.mnt) ?? 0)]; the host is in mnt:[\(ctx.host.namespace(.mnt) ?? 0)]")
         }
         Hint("`unshare -m` needs root: `sudo unshare -m sh`. Keep it open and type `lab next` in another terminal.")
         Solution("setsid unshare -m sleep 86402 </dev/null >/dev/null 2>&1 &")
@@ -74,7 +74,7 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
         """)
         Check { ctx in
             let target = ctx.workDirectory + "/target"
-            let holders = ctx.processes().filter { !$0.shares("mnt", with: ctx.host) && $0.shares("pid", with: ctx.host) && !ctx.isInContainer($0) }
+            let holders = ctx.processes().filter { !$0.shares(.mnt, with: ctx.host) && $0.shares(.pid, with: ctx.host) && !ctx.isInContainer($0) }
             let holder = try require(holders.first { p in p.mounts.contains { $0.mountPoint == target && $0.root.hasSuffix("/source") } },
                                      expected: "\(target) bind-mounted in your new mount namespace",
                                      observed: holders.isEmpty ? "no shell in a mount namespace of its own" : "no mount on \(target) there",
@@ -82,7 +82,7 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
             let onHost = ctx.host.mounts.contains { $0.mountPoint == target }
             try require(!onHost, expected: "the host not to see the mount", observed: "the host's mount table has \(target) too",
                         tryThis: "you mounted it on the host: umount \(target) there, and mount it in the unshare'd shell")
-            return .pass("\(target) is a mount in mnt:[\(holder.namespace("mnt") ?? 0)] (\(holder.label)) and not in the host's")
+            return .pass("\(target) is a mount in mnt:[\(holder.namespace(.mnt) ?? 0)] (\(holder.label)) and not in the host's")
         }
         Hint("Run the mount in the shell `unshare -m` started, not in a new terminal.")
         Solution("nsenter --target $(pgrep -f '^sleep 86402$') --mount mount --bind {{workdir}}/source {{workdir}}/target")
@@ -99,7 +99,7 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
         Check { ctx in
             let target = ctx.workDirectory + "/target"
             let holders = ctx.processes().filter { p in
-                !p.shares("mnt", with: ctx.host) && p.mounts.contains { $0.mountPoint == target }
+                !p.shares(.mnt, with: ctx.host) && p.mounts.contains { $0.mountPoint == target }
             }
             let holder = try require(holders.first, expected: "your unshare'd shell with its mount (step 2)",
                                      observed: "no process has \(target) mounted", tryThis: "redo step 2's mount in terminal 2")
@@ -108,7 +108,7 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
             let answer = try ctx.numericAnswer(count: 2)
             try require(answer == [host, mine], expected: "the entries each side sees",
                         observed: "you answered \(answer[0]) \(answer[1])", tryThis: "ls -A \(target) on each side, and count")
-            return .pass("the host sees \(host) entr\(host == 1 ? "y" : "ies") in target/, mnt:[\(holder.namespace("mnt") ?? 0)] sees \(mine)")
+            return .pass("the host sees \(host) entr\(host == 1 ? "y" : "ies") in target/, mnt:[\(holder.namespace(.mnt) ?? 0)] sees \(mine)")
         }
         Solution("lab answer $(ls -A {{workdir}}/target | wc -l) $(nsenter --target $(pgrep -f '^sleep 86402$') --mount ls -A {{workdir}}/target | wc -l)")
     }
@@ -129,7 +129,7 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
             let target = ctx.workDirectory + "/target"
             let onHost = ctx.host.mounts.filter { $0.mountPoint == target }
             let sharers = ctx.processes().filter { p in
-                p.started(after: ctx.clock) && !p.shares("mnt", with: ctx.host) && p.shares("pid", with: ctx.host)
+                p.started(after: ctx.clock) && !p.shares(.mnt, with: ctx.host) && p.shares(.pid, with: ctx.host)
                     && ctx.isLearners(p) && p.mounts.contains { $0.mountPoint == ctx.workDirectory && $0.isShared }
             }
             try require(!sharers.isEmpty, expected: "a new mount namespace, started in this step, that keeps \(ctx.workDirectory) shared",
@@ -155,7 +155,7 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
 /// a mount namespace that is not the host's but a copy of it (so not a container's).
 func learnerNamespaceProcess(_ ctx: Context) throws -> Proc {
     let candidates = ctx.processes().filter {
-        $0.started(after: ctx.clock) && $0.shares("pid", with: ctx.host) && !$0.shares("mnt", with: ctx.host)
+        $0.started(after: ctx.clock) && $0.shares(.pid, with: ctx.host) && !$0.shares(.mnt, with: ctx.host)
             && ctx.hasHostRoot($0) && ctx.isLearners($0)
     }
     return try require(candidates.first, expected: "a process you started in a new mount namespace",

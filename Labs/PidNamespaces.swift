@@ -38,9 +38,9 @@ public let pidNamespaces = Lab("pid-namespaces", "Two containers cannot kill eac
                             expected: "\(name) created during this step",
                             observed: "\(name) was created at \(c.spec.Created), before the step started",
                             tryThis: "remove it and start it again: sudo box rm -f \(name); sudo box run -it --name \(name) busybox sh")
-                pidNS[name] = pid1.namespace("pid")
+                pidNS[name] = pid1.namespace(.pid)
             }
-            let host = ctx.host.namespace("pid")
+            let host = ctx.host.namespace(.pid)
             try require(pidNS["c1"] != pidNS["c2"] && pidNS["c1"] != host && pidNS["c2"] != host,
                         expected: "c1, c2 and the host in three different PID namespaces",
                         observed: "pid:[\(pidNS["c1"] ?? 0)], pid:[\(pidNS["c2"] ?? 0)], host pid:[\(host ?? 0)]",

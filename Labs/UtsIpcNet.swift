@@ -47,7 +47,7 @@ public let utsIpcNet = Lab("uts-ipc-net", "Hostname, IPC, processes and network:
                         tryThis: "sudo box rm -f u1; sudo box run -it --name u1 -h \(ctx.value("hostname")) busybox sh")
             try require(host != inside, expected: "the host's hostname unchanged", observed: "the host is called \(host) too",
                         tryThis: "the host has the same name: give u1 another one with -h")
-            return .pass("u1's UTS namespace (uts:[\(pid1.namespace("uts") ?? 0)]) says \(inside); the host's says \(host)")
+            return .pass("u1's UTS namespace (uts:[\(pid1.namespace(.uts) ?? 0)]) says \(inside); the host's says \(host)")
         }
         Hint("`-h NAME` (or `--hostname NAME`) goes before the image: `sudo box run -it --name u1 -h {{hostname}} busybox sh`.")
         Solution("box run -dit --name u1 -h {{hostname}} busybox sh")
@@ -164,11 +164,11 @@ public let utsIpcNet = Lab("uts-ipc-net", "Hostname, IPC, processes and network:
         namespace; stay in it until the check passes.)
         """)
         Check { ctx in
-            let hostNet = ctx.host.namespace("net")
-            let containerNets = Set(ctx.containers().filter(\.state.Running).compactMap { HostProcess.namespace($0.state.Pid, "net") })
+            let hostNet = ctx.host.namespace(.net)
+            let containerNets = Set(ctx.containers().filter(\.state.Running).compactMap { HostProcess.namespace($0.state.Pid, .net) })
             let candidates = ctx.processes().filter {
-                $0.started(after: ctx.clock) && $0.shares("pid", with: ctx.host) && $0.shares("mnt", with: ctx.host)
-                    && $0.namespace("net") != hostNet && !containerNets.contains($0.namespace("net") ?? 0) && ctx.isLearners($0)
+                $0.started(after: ctx.clock) && $0.shares(.pid, with: ctx.host) && $0.shares(.mnt, with: ctx.host)
+                    && $0.namespace(.net) != hostNet && !containerNets.contains($0.namespace(.net) ?? 0) && ctx.isLearners($0)
             }
             let shell = try require(candidates.first, expected: "a process you started in a new network namespace on the host",
                                     observed: "no process started during this step lives in a network namespace of its own",
@@ -176,7 +176,7 @@ public let utsIpcNet = Lab("uts-ipc-net", "Hostname, IPC, processes and network:
             let interfaces = Namespaces.interfaces(of: shell.pid)
             try require(interfaces == ["lo"], expected: "only lo in the new namespace",
                         observed: "\(interfaces.joined(separator: ", "))", tryThis: "start a fresh one: sudo unshare -n sh")
-            return .pass("\(shell.label) lives in net:[\(shell.namespace("net") ?? 0)], which has only lo; the host's is net:[\(hostNet ?? 0)]")
+            return .pass("\(shell.label) lives in net:[\(shell.namespace(.net) ?? 0)], which has only lo; the host's is net:[\(hostNet ?? 0)]")
         }
         Hint("`unshare -n` needs root: `sudo unshare -n sh`. Keep that shell open while you type `lab next` in another terminal.")
         Solution("setsid unshare -n sleep 86401 </dev/null >/dev/null 2>&1 &")

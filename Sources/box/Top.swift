@@ -15,11 +15,11 @@ struct Top: ParsableCommand {
     func run() throws {
         let store = try engine()
         let c = try store.load(try store.resolve(container).id)
-        guard c.state.Running, let ns = HostProcess.namespace(c.state.Pid, "pid") else {
+        guard c.state.Running, let ns = HostProcess.namespace(c.state.Pid, .pid) else {
             throw BoxError(.state, "container \(c.name) is not running", exitCode: 1)
         }
         var rows = [["UID", "PID", "PPID", "CPID", "STAT", "CMD"]]
-        for pid in HostProcess.all().sorted() where HostProcess.namespace(pid, "pid") == ns {
+        for pid in HostProcess.all().sorted() where HostProcess.namespace(pid, .pid) == ns {
             guard let status = Files.readIfPresent("/proc/\(pid)/status") else { continue }
             func field(_ name: String) -> String {
                 status.split(separator: "\n").first { $0.hasPrefix(name + ":") }

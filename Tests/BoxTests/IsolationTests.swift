@@ -4,8 +4,8 @@ import Testing
 
 @Suite("Isolation the kernel confirms", .enabled(if: isRoot, Comment(rawValue: needsRoot)))
 struct IsolationTests {
-    @Test("each namespace of a container differs from the host's", arguments: ["pid", "uts", "ipc", "net", "mnt", "cgroup"])
-    func namespacesDiffer(kind: String) throws {
+    @Test("each namespace of a container differs from the host's", arguments: [NamespaceKind.pid, .uts, .ipc, .net, .mnt, .cgroup])
+    func namespacesDiffer(kind: NamespaceKind) throws {
         let box = try Sandbox()
         _ = try box.detached("--name", "c1", "busybox", "sleep", "1000")
         let pid = try box.pid("c1")
@@ -40,7 +40,7 @@ struct IsolationTests {
         var target: Int32 = 0
         #expect(Sandbox.eventually {
             target = HostProcess.all().first { HostProcess.commandLine($0) == ["sleep", "1001"] && HostProcess.nsPids($0).first == $0
-                && HostProcess.namespace($0, "pid") == HostProcess.namespace(c1, "pid") } ?? 0
+                && HostProcess.namespace($0, .pid) == HostProcess.namespace(c1, .pid) } ?? 0
             return target > 0
         })
         let start = try #require(HostProcess.startTime(target))
@@ -125,7 +125,7 @@ struct IsolationTests {
         #expect(ping.status == 0, "loopback is down: \(ping.stdout) \(ping.stderr)")
         // The same network namespace as ours (comparing interface lists would race with other tests' veths).
         let host = try box.run("run", "--rm", "--network", "host", "busybox", "readlink", "/proc/self/ns/net")
-        #expect(host.out == "net:[\(HostProcess.namespace(getpid(), "net") ?? 0)]")
+        #expect(host.out == "net:[\(HostProcess.namespace(getpid(), .net) ?? 0)]")
         let own = try box.run("run", "--rm", "busybox", "readlink", "/proc/self/ns/net")
         #expect(own.status == 0 && own.out != host.out)
     }

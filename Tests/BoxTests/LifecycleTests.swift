@@ -240,9 +240,9 @@ struct LifecycleTests {
         // The subshell exits at once, so its `sleep 0.1` is reparented to PID 1 and dies soon after.
         _ = try box.run(["run", "-d", "--name", "c1"] + (withInit ? ["--init"] : []) +
                         ["busybox", "sh", "-c", "(sleep 0.1 &); exec sleep 1000"])
-        let ns = HostProcess.namespace(try box.pid("c1"), "pid")
+        let ns = HostProcess.namespace(try box.pid("c1"), .pid)
         usleep(600_000)
-        let zombies = HostProcess.all().filter { HostProcess.namespace($0, "pid") == ns && HostProcess.state($0) == "Z" }
+        let zombies = HostProcess.all().filter { HostProcess.namespace($0, .pid) == ns && HostProcess.state($0) == "Z" }
         #expect(zombies.isEmpty == withInit, "zombies in the container: \(zombies.count)")
     }
 

@@ -84,7 +84,7 @@ struct NetworkTests {
         #expect(links.split(separator: "\n") == ["lo"])
         let web = try s.detached("--name", "web", "busybox", "sh", "-c", "mkdir /www && echo pod > /www/index.html && exec httpd -f -p 80 -h /www")
         try s.detached("--name", "side", "--network", "container:web", "busybox", "sleep", "600")
-        #expect(HostProcess.namespace(try s.pid("web"), "net") == HostProcess.namespace(try s.pid("side"), "net"))
+        #expect(HostProcess.namespace(try s.pid("web"), .net) == HostProcess.namespace(try s.pid("side"), .net))
         _ = try Sandbox.eventually(5) { try s.run("exec", "side", "wget", "-qO-", "http://127.0.0.1/").stdout.contains("pod") }
         #expect(try s.run("exec", "side", "wget", "-qO-", "http://127.0.0.1/").stdout.contains("pod"))
         #expect(try s.run("run", "--rm", "--network", "container:web", "-p", "8080:80", "busybox", "true").status == 125)

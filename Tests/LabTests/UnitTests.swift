@@ -68,7 +68,7 @@ struct UnitTests {
     func probes() throws {
         let me = try #require(Proc.read(getpid()))
         #expect(me.isAlive)
-        #expect(me.namespace("mnt") != nil)
+        #expect(me.namespace(.mnt) != nil)
         #expect(Namespaces.interfaces(of: getpid()).contains("lo"))
         #expect(Namespaces.addresses(of: getpid()).contains("127.0.0.1"))
         // A process started now is after a clock taken a tick ago, and not after one taken a second later.

@@ -111,14 +111,14 @@ public final class Context {
     public func processes() -> [Proc] { Proc.all() }
 
     /// The processes in container `c`'s PID namespace.
-    public func processes(in pid1: Proc) -> [Proc] { Namespaces.members("pid", of: pid1.pid) }
+    public func processes(in pid1: Proc) -> [Proc] { Namespaces.members(.pid, of: pid1.pid) }
 
     /// True if `p` runs in one of the engine's containers: shares its PID namespace, or its mount namespace
     /// (as `box exec` does while it enters one).
     public func isInContainer(_ p: Proc) -> Bool {
-        let pid = p.namespace("pid"), mnt = p.namespace("mnt")
+        let pid = p.namespace(.pid), mnt = p.namespace(.mnt)
         return containers().contains {
-            $0.state.Running && (HostProcess.namespace($0.state.Pid, "pid") == pid || HostProcess.namespace($0.state.Pid, "mnt") == mnt)
+            $0.state.Running && (HostProcess.namespace($0.state.Pid, .pid) == pid || HostProcess.namespace($0.state.Pid, .mnt) == mnt)
         }
     }
 

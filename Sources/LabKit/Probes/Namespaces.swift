@@ -7,26 +7,24 @@ import Engine
 /// Facts of a namespace that /proc/PID does not show per process: the probe joins it in a forked child
 /// (CSpawn's box_ns_read) and reads the file there. Everything else comes from /proc/PID directly.
 public enum Namespaces {
-    public static let kinds = ["cgroup", "ipc", "mnt", "net", "pid", "uts"]
-
     /// Reads `file` as seen from inside the namespace `kind` of `pid`.
-    public static func read(_ file: String, in kind: String, of pid: Int32) -> String? {
+    public static func read(_ file: String, in kind: NamespaceKind, of pid: Int32) -> String? {
         var buf = [CChar](repeating: 0, count: 1 << 20)
-        let n = box_ns_read("/proc/\(pid)/ns/\(kind)", file, &buf, buf.count)
+        let n = box_ns_read("/proc/\(pid)/ns/\(kind.rawValue)", file, &buf, buf.count)
         guard n >= 0 else { return nil }
         return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The hostname of the UTS namespace `pid` is in (what `hostname` prints there).
     public static func hostname(of pid: Int32) -> String? {
-        read("/proc/sys/kernel/hostname", in: "uts", of: pid).map { $0.filter { !$0.isNewline } }
+        read("/proc/sys/kernel/hostname", in: .uts, of: pid).map { $0.filter { !$0.isNewline } }
     }
 
     /// System V IPC objects of the IPC namespace `pid` is in (what `ipcs` prints there).
     public static func ipcObjects(of pid: Int32) -> [IPCObject] {
         var objects: [IPCObject] = []
         for (kind, file) in [("queue", "msg"), ("shm", "shm"), ("sem", "sem")] {
-            guard let text = read("/proc/sysvipc/\(file)", in: "ipc", of: pid) else { continue }
+            guard let text = read("/proc/sysvipc/\(file)", in: .ipc, of: pid) else { continue }
             let lines = text.split(separator: "\n")
             guard let header = lines.first?.split(separator: " ").map(String.init) else { continue }
             for line in lines.dropFirst() {
@@ -64,7 +62,7 @@ public enum Namespaces {
     }
 
     /// Every process that shares the namespace `kind` with `pid` (an `lsns`-like view).
-    public static func members(_ kind: String, of pid: Int32, among processes: [Proc] = Proc.all()) -> [Proc] {
+    public static func members(_ kind: NamespaceKind, of pid: Int32, among processes: [Proc] = Proc.all()) -> [Proc] {
         guard let ns = HostProcess.namespace(pid, kind) else { return [] }
         return processes.filter { $0.namespace(kind) == ns }
     }

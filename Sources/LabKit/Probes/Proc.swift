@@ -16,14 +16,10 @@ public struct Proc: Sendable, Equatable {
     /// The controlling terminal's device number (0: none).
     public let terminal: Int
 
-    /// Reads /proc/PID/stat, or nil if there is no such process.
+    /// Reads /proc/PID/stat (Engine's one parser of it), or nil if there is no such process.
     public static func read(_ pid: Int32) -> Proc? {
-        guard pid > 0, let stat = Files.readIfPresent("/proc/\(pid)/stat"),
-              let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return nil }
-        let comm = String(stat[stat.index(after: open)..<close])
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let ppid = Int32(fields[1]), let start = UInt64(fields[19]) else { return nil }
-        return Proc(pid: pid, comm: comm, state: String(fields[0]), ppid: ppid, startTicks: start, terminal: Int(fields[4]) ?? 0)
+        guard let s = HostProcess.read(pid) else { return nil }
+        return Proc(pid: pid, comm: s.comm, state: s.state, ppid: s.ppid, startTicks: s.startTicks, terminal: s.terminal)
     }
 
     /// Every process now alive (zombies excluded).
@@ -34,7 +30,7 @@ public struct Proc: Sendable, Equatable {
     /// The reference for "the host": PID 1's namespaces when we may read them, else our own (a sandbox
     /// that hides PID 1 is itself the host the learner sees).
     public static func host() -> Proc {
-        if let init1 = read(1), init1.namespace("mnt") != nil { return init1 }
+        if let init1 = read(1), init1.namespace(.mnt) != nil { return init1 }
         return read(getpid())!
     }
 
@@ -44,11 +40,11 @@ public struct Proc: Sendable, Equatable {
         return now.startTicks == startTicks && now.state != "Z"
     }
 
-    /// The inode of /proc/PID/ns/KIND (mnt, pid, net, uts, ipc, cgroup, user): what identifies a namespace.
-    public func namespace(_ kind: String) -> UInt64? { HostProcess.namespace(pid, kind) }
+    /// The inode of /proc/PID/ns/KIND: what identifies a namespace.
+    public func namespace(_ kind: NamespaceKind) -> UInt64? { HostProcess.namespace(pid, kind) }
 
     /// Shares the namespace of `kind` with `other`.
-    public func shares(_ kind: String, with other: Proc) -> Bool {
+    public func shares(_ kind: NamespaceKind, with other: Proc) -> Bool {
         guard let a = namespace(kind), let b = other.namespace(kind) else { return false }
         return a == b
     }
