@@ -25,6 +25,8 @@ public let memoryHog = Exercise("memory-hog", "Find and end a runaway container 
                         "buf=$(head -c \(mib << 20) /dev/zero | tr '\\0' x); while :; do sleep 3600; done")
             let c = try ctx.container(name, tryThis: "")
             try ctx.remember(name == hog ? "hog" : "decoy-\(name)", c.id)
+            // A decoy killed and started again is not "kept running": its PID 1 must be the one started here.
+            if name != hog, let pid1 = Proc.read(c.state.Pid) { try ctx.remember("pid1:" + name, "\(pid1.pid):\(pid1.startTicks)") }
         }
         // The exercise begins once the hog holds its memory (tr needs a moment to fill 48 MiB).
         let c = try ctx.container(hog, tryThis: "")
@@ -47,23 +49,16 @@ public let memoryHog = Exercise("memory-hog", "Find and end a runaway container 
             let hogID = try require(ctx.data["hog"], expected: "the exercise's containers", observed: "the setup did not run",
                                     tryThis: "lab reset memory-hog, then lab start memory-hog")
             let hog = try ctx.container(hogID, tryThis: "lab reset memory-hog, then lab start memory-hog")
-            let events = ctx.events().filter { $0.id == hogID }
-            if let byBox = events.first(where: { ["kill", "stop", "restart", "destroy"].contains($0.action) }) {
-                throw Failure(expected: "the process ended without box", observed: "box \(byBox.action) was used on \(hog.name)",
-                              tryThis: "lab reset memory-hog and start again: this time use the host's kill")
+            let died: Event
+            do {
+                died = try ctx.diedBySignalNotFromBox(hog.name, tryThis: "compare the VmRSS of each container's processes (ps -eo pid,rss,comm on the host)")
+            } catch let f as Failure where hog.state.Running {
+                throw Failure(expected: "the memory-hungry process gone", observed: "one container still holds the memory", tryThis: f.tryThis)
             }
-            let died = try require(events.last { $0.action == "die" }, expected: "the memory-hungry process gone",
-                                   observed: hog.state.Running ? "one container still holds the memory" : "it ended before the exercise",
-                                   tryThis: "compare the VmRSS of each container's processes (ps -eo pid,rss,comm on the host)")
-            try require(died.attributes["signal"] != nil, expected: "it died by a signal you sent",
-                        observed: "it exited with code \(died.attributes["exitCode"] ?? "?")", tryThis: "end it with kill from the host")
-            let decoys = ctx.data.filter { $0.key.hasPrefix("decoy-") }.map(\.value)
-            for id in decoys {
-                let c = try ctx.container(id, tryThis: "lab reset memory-hog, then lab start memory-hog")
-                try require(c.state.Running, expected: "\(c.name) still running", observed: "\(c.name) is \(c.state.Status.rawValue)",
-                            tryThis: "end only the container that holds the memory: lab reset memory-hog and try again")
+            for name in ["ex-api", "ex-cache", "ex-worker"] where name != hog.name {
+                _ = try ctx.samePID1(name, tryThis: "end only the container that holds the memory: sudo lab reset memory-hog and try again")
             }
-            return .pass("\(hog.name)'s PID 1 died of signal \(died.attributes["signal"]!), and no box command did it; the others still run")
+            return .pass("\(hog.name)'s PID 1 died of signal \(died.signal ?? 0), and no box command did it; the others still run")
         }
         Hint("`ps -eo pid,rss,args --sort=-rss | head` lists the biggest processes first; `box top NAME` shows each container's processes with host PIDs.")
         Hint("The process is PID 1 of its container. PID 1 ignores signals it has no handler for, even from the host, except SIGKILL: `kill -9`.")

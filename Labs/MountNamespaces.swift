@@ -15,6 +15,8 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
     Seeds("001")
     Minutes(15)
     Value("word") { $0.pick("word", from: ["aurora", "basalt", "cinder", "delta", "ember", "fjord", "glacier", "harbor"]) }
+    // How many notes source/ holds: what terminal 2 counts in target/ differs from one learner to the next.
+    Value("notes") { String(2 + $0.number("notes", below: 6)) }
 
     // The lab's own directory: source/ holds a file, target/ is where the learner mounts it; the directory
     // itself is a shared mount, so that the last step can show propagation whatever the host's / is.
@@ -22,7 +24,7 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
         let w = ctx.workDirectory
         try ctx.shell("""
             mkdir -p \(w)/source \(w)/target
-            echo '\(ctx.value("word"))' > \(w)/source/note.txt
+            for i in $(seq 1 \(ctx.value("notes"))); do echo '\(ctx.value("word"))' > \(w)/source/note$i.txt; done
             mountpoint -q \(w) || mount --bind \(w) \(w)
             mount --make-shared \(w)
             """)
@@ -51,11 +53,14 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
         side are not seen on the other. Keep this shell open.
         """)
         Check { ctx in
-            let shell = try learnerNamespaceProcess(ctx)
+            let shell = try ctx.learnerShell(inNew: [.mnt], tryThis: "sudo unshare -m sh   (in terminal 2, and keep it open)")
+            try require(ctx.hasHostRoot(shell), expected: "a copy of the host's mount table (what unshare -m makes)",
+                        observed: "\(shell.label)'s / is not the host's root filesystem", tryThis: "sudo unshare -m sh")
             return .pass("\(shell.label) lives in mnt:[\(shell.namespace(.mnt) ?? 0)]; the host is in mnt:[\(ctx.host.namespace(.mnt) ?? 0)]")
         }
         Hint("`unshare -m` needs root: `sudo unshare -m sh`. Keep it open and type `lab next` in another terminal.")
-        Solution("setsid unshare -m sleep 86402 </dev/null >/dev/null 2>&1 &")
+        // A shell that stays, as the learner's does; its pidfile is how the later solutions find it.
+        Solution("setsid unshare -m sh -c 'echo $$ > {{workdir}}/shell.pid; sleep 86402; :' </dev/null >/dev/null 2>&1 &")
     }
 
     Step("bind-mount", "Bind-mount a directory in it") {
@@ -65,7 +70,7 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
         mount --bind {{workdir}}/source {{workdir}}/target
         ls {{workdir}}/target
         ```
-        `note.txt` shows up in target/. Now, in terminal 1 (the host):
+        The notes show up in target/. Now, in terminal 1 (the host):
         ```
         ls {{workdir}}/target
         grep {{workdir}} /proc/self/mountinfo
@@ -85,7 +90,7 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
             return .pass("\(target) is a mount in mnt:[\(holder.namespace(.mnt) ?? 0)] (\(holder.label)) and not in the host's")
         }
         Hint("Run the mount in the shell `unshare -m` started, not in a new terminal.")
-        Solution("nsenter --target $(pgrep -f '^sleep 86402$') --mount mount --bind {{workdir}}/source {{workdir}}/target")
+        Solution("nsenter --target $(cat {{workdir}}/shell.pid) --mount mount --bind {{workdir}}/source {{workdir}}/target")
     }
 
     Step("who-sees-what", "Who sees what") {
@@ -105,12 +110,10 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
                                      observed: "no process has \(target) mounted", tryThis: "redo step 2's mount in terminal 2")
             func count(_ pid: Int32) -> Int { ((try? Files.list("/proc/\(pid)/root\(target)")) ?? []).count }
             let host = count(ctx.host.pid), mine = count(holder.pid)
-            let answer = try ctx.numericAnswer(count: 2)
-            try require(answer == [host, mine], expected: "the entries each side sees",
-                        observed: "you answered \(answer[0]) \(answer[1])", tryThis: "ls -A \(target) on each side, and count")
+            try ctx.requireAnswer(numbers: [host, mine], tryThis: "ls -A \(target) on each side, and count")
             return .pass("the host sees \(host) entr\(host == 1 ? "y" : "ies") in target/, mnt:[\(holder.namespace(.mnt) ?? 0)] sees \(mine)")
         }
-        Solution("lab answer $(ls -A {{workdir}}/target | wc -l) $(nsenter --target $(pgrep -f '^sleep 86402$') --mount ls -A {{workdir}}/target | wc -l)")
+        Solution("lab answer $(ls -A {{workdir}}/target | wc -l) $(nsenter --target $(cat {{workdir}}/shell.pid) --mount ls -A {{workdir}}/target | wc -l)")
     }
 
     Step("shared", "Shared propagation: mounts that do cross") {
@@ -130,9 +133,9 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
             let onHost = ctx.host.mounts.filter { $0.mountPoint == target }
             let sharers = ctx.processes().filter { p in
                 p.started(after: ctx.clock) && !p.shares(.mnt, with: ctx.host) && p.shares(.pid, with: ctx.host)
-                    && ctx.isLearners(p) && p.mounts.contains { $0.mountPoint == ctx.workDirectory && $0.isShared }
+                    && ctx.isLearners(p) && p.isShell && p.mounts.contains { $0.mountPoint == ctx.workDirectory && $0.isShared }
             }
-            try require(!sharers.isEmpty, expected: "a new mount namespace, started in this step, that keeps \(ctx.workDirectory) shared",
+            try require(!sharers.isEmpty, expected: "a shell in a new mount namespace, started in this step, that keeps \(ctx.workDirectory) shared",
                         observed: "no such process", tryThis: "sudo unshare -m --propagation unchanged sh")
             try require(!onHost.isEmpty, expected: "\(target) mounted, and seen by the host",
                         observed: "the host's mount table has nothing on \(target)",
@@ -147,17 +150,6 @@ public let mountNamespaces = Lab("mount-namespaces", "A bind mount the other ter
             return .pass("the host sees \(target) (propagated: \(onHost[0].propagation), \(onHost[0].tags.joined(separator: " ")))")
         }
         Hint("Without `--propagation unchanged`, unshare makes everything private again and nothing crosses.")
-        Solution("setsid unshare -m --propagation unchanged sh -c 'mount --bind {{workdir}}/source {{workdir}}/target; exec sleep 86403' </dev/null >/dev/null 2>&1 &")
+        Solution("setsid unshare -m --propagation unchanged sh -c 'mount --bind {{workdir}}/source {{workdir}}/target; sleep 86403; :' </dev/null >/dev/null 2>&1 &")
     }
-}
-
-/// The learner's `unshare -m` shell: started during the step by the learner, on the host's PID namespace, in
-/// a mount namespace that is not the host's but a copy of it (so not a container's).
-func learnerNamespaceProcess(_ ctx: Context) throws -> Proc {
-    let candidates = ctx.processes().filter {
-        $0.started(after: ctx.clock) && $0.shares(.pid, with: ctx.host) && !$0.shares(.mnt, with: ctx.host)
-            && ctx.hasHostRoot($0) && ctx.isLearners($0)
-    }
-    return try require(candidates.first, expected: "a process you started in a new mount namespace",
-                       observed: "none started during this step", tryThis: "sudo unshare -m sh   (in terminal 2, and keep it open)")
 }

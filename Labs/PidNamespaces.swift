@@ -33,11 +33,9 @@ public let pidNamespaces = Lab("pid-namespaces", "Two containers cannot kill eac
         Check { ctx in
             var pidNS: [String: UInt64] = [:]
             for name in ["c1", "c2"] {
-                let (c, pid1) = try ctx.running(name, tryThis: "start it: sudo box run -it --name \(name) busybox sh")
-                try require(!(c.spec.Created < ctx.clock.wall),
-                            expected: "\(name) created during this step",
-                            observed: "\(name) was created at \(c.spec.Created), before the step started",
-                            tryThis: "remove it and start it again: sudo box rm -f \(name); sudo box run -it --name \(name) busybox sh")
+                let start = "sudo box run -it --name \(name) busybox sh"
+                let (c, pid1) = try ctx.newContainer(name, tryThis: "start it: " + start)
+                try ctx.requireInteractiveShell(c, pid1, tryThis: "sudo box rm -f \(name); \(start)")
                 pidNS[name] = pid1.namespace(.pid)
             }
             let host = ctx.host.namespace(.pid)
@@ -65,11 +63,12 @@ public let pidNamespaces = Lab("pid-namespaces", "Two containers cannot kill eac
         Check { ctx in
             let (_, pid1) = try ctx.running("c1", tryThis: "start c1 again (step 1): sudo box run -it --name c1 busybox sh")
             let sleeps = ctx.processes(in: pid1).filter { $0.comm == "sleep" && $0.commandLine.last == ctx.value("seconds") }
-            let sleep = try require(sleeps.first { $0.started(after: ctx.clock) },
-                                    expected: "a process `sleep \(ctx.value("seconds"))` in c1, started during this step",
-                                    observed: sleeps.isEmpty ? "c1 runs no such process" : "only one started before this step",
-                                    tryThis: "in c1's shell (terminal 1) type: sleep \(ctx.value("seconds")) &")
-            return .pass("sleep runs in c1: PID \(sleep.nsPids.last ?? 0) inside, \(sleep.pid) on the host")
+            try require(sleeps.contains { $0.started(after: ctx.clock) },
+                        expected: "a process `sleep \(ctx.value("seconds"))` in c1, started during this step",
+                        observed: sleeps.isEmpty ? "c1 runs no such process" : "only one started before this step",
+                        tryThis: "in c1's shell (terminal 1) type: sleep \(ctx.value("seconds")) &")
+            // Its two PIDs are the next step's question: the pass does not give them away.
+            return .pass("your sleep runs in c1's PID namespace")
         }
         Hint("Type it in c1's shell, not on the host: the prompt inside the container is `/ #`.")
         Hint("The `&` puts it in the background so the shell stays usable. If you detached from c1, `sudo box attach c1` brings you back.")
@@ -92,17 +91,14 @@ public let pidNamespaces = Lab("pid-namespaces", "Two containers cannot kill eac
             let sleep = try require(ctx.processes(in: pid1).first { $0.comm == "sleep" && $0.commandLine.last == ctx.value("seconds") },
                                     expected: "your sleep running in c1", observed: "it is gone",
                                     tryThis: "start it again in c1: sleep \(ctx.value("seconds")) &")
-            let answer = try ctx.numericAnswer(count: 2)
             let inside = Int(sleep.nsPids.last ?? 0), host = Int(sleep.pid)
-            try require(answer[0] == inside, expected: "the PID inside c1 first", observed: "you answered \(answer[0])",
-                        tryThis: "in c1 run ps: the PID column of the sleep line")
-            try require(answer[1] == host, expected: "the host's PID second", observed: "you answered \(answer[1])",
-                        tryThis: "on the host run: sudo box top c1 (the PID column)")
+            try ctx.requireAnswer(numbers: [inside, host],
+                                  tryThis: "inside first (ps in c1: the PID column), then the host's (sudo box top c1: the PID column)")
             return .pass("the same sleep is PID \(inside) in c1 and PID \(host) on the host (NSpid: \(sleep.nsPids.map(String.init).joined(separator: " ")))")
         }
         Hint("Answer with two numbers, inside first: `lab answer 7 12345`.")
         Hint("`grep NSpid /proc/HOSTPID/status` on the host prints both numbers of a process.")
-        Solution("lab answer $(box exec c1 pidof sleep) $(pgrep -f '^sleep {{seconds}}$')")
+        Solution("lab answer $(box top c1 | awk '/ sleep {{seconds}}$/ {print $4, $2}')")
     }
 
     Step("kill-from-c2", "Try to kill it from c2") {
@@ -153,20 +149,15 @@ public let pidNamespaces = Lab("pid-namespaces", "Two containers cannot kill eac
         """)
         // The sleep and c1's PID 1 as they are when the step begins: the step wants exactly that sleep gone
         // and exactly that PID 1 alive (not a new c1 started meanwhile).
+        SamePID1("c1")
         StepSetup { ctx in
             guard let (_, pid1) = try? ctx.running("c1", tryThis: ""),
                   let sleep = ctx.processes(in: pid1).first(where: { $0.comm == "sleep" && $0.commandLine.last == ctx.value("seconds") })
             else { return }
             try ctx.remember("sleep", "\(sleep.pid):\(sleep.startTicks)")
-            try ctx.remember("c1-pid1", "\(pid1.pid):\(pid1.startTicks)")
         }
         Check { ctx in
-            let (_, pid1) = try ctx.running("c1", tryThis: "c1 must still run: only the sleep should end")
-            if let remembered = ctx.data["c1-pid1"] {
-                try require(remembered == "\(pid1.pid):\(pid1.startTicks)", expected: "the same c1 as when the step began",
-                            observed: "c1's PID 1 is another process now (c1 was started again)",
-                            tryThis: "sudo lab reset pid-namespaces, and do the lab again without restarting c1")
-            }
+            let (_, pid1) = try ctx.samePID1("c1", tryThis: "c1 must still run: only the sleep should end")
             if let remembered = ctx.data["sleep"], let pid = Int32(remembered.split(separator: ":")[0]),
                let p = Proc.read(pid), "\(p.pid):\(p.startTicks)" == remembered, p.state != "Z" {
                 throw Failure(expected: "your sleep gone from c1", observed: "sleep still runs: host PID \(pid)",
@@ -179,7 +170,7 @@ public let pidNamespaces = Lab("pid-namespaces", "Two containers cannot kill eac
             return .pass("the sleep is gone and c1's PID 1 (host PID \(pid1.pid)) still runs")
         }
         Hint("Use the host's number (from `sudo box top c1` or `pgrep -f 'sleep {{seconds}}'`), not the one inside c1.")
-        Solution("kill $(pgrep -f '^sleep {{seconds}}$')")
+        Solution("kill $(box top c1 | awk '/ sleep {{seconds}}$/ {print $2}')")
     }
 
     Step("kill-pid-1", "Kill PID 1 and the container ends") {
@@ -196,20 +187,8 @@ public let pidNamespaces = Lab("pid-namespaces", "Two containers cannot kill eac
         handler for, and an interactive shell ignores SIGTERM.)
         """)
         Check { ctx in
-            let c1 = try ctx.container("c1", tryThis: "c1 was removed: sudo box run -it --name c1 busybox sh, then kill its PID 1")
-            let events = ctx.events().filter { $0.id == c1.id }
-            let died = try require(events.last { $0.action == "die" },
-                                   expected: "c1's PID 1 to die during this step",
-                                   observed: c1.state.Running ? "c1 still runs (host PID \(c1.state.Pid))" : "c1 ended before this step",
-                                   tryThis: "sudo kill -9 $(sudo box inspect --format '{{.State.Pid}}' c1)")
-            let byBox = events.filter { ["kill", "stop", "restart"].contains($0.action) }
-            try require(byBox.isEmpty, expected: "PID 1 killed from the host, not by box",
-                        observed: "box \(byBox.first?.action ?? "") ended it",
-                        tryThis: "start c1 again and use the host's kill: sudo kill -9 HOSTPID")
-            try require(died.attributes["signal"] != nil, expected: "PID 1 ended by a signal",
-                        observed: "it exited with code \(died.attributes["exitCode"] ?? "?")",
-                        tryThis: "start c1 again (sudo box rm c1; sudo box run -it --name c1 busybox sh) and kill its PID 1 from the host")
-            return .pass("c1 ended: its PID 1 died of signal \(died.attributes["signal"]!) (exit code \(died.attributes["exitCode"] ?? "?"))")
+            let died = try ctx.diedBySignalNotFromBox("c1", tryThis: "sudo kill -9 $(sudo box inspect --format '{{.State.Pid}}' c1)")
+            return .pass("c1 ended: its PID 1 died of signal \(died.signal ?? 0) (exit code \(died.exitCode.map(String.init) ?? "?"))")
         }
         Hint("`sudo box inspect --format '{{.State.Pid}}' c1` prints the host PID of c1's PID 1.")
         Hint("`kill` alone sends SIGTERM, which PID 1 ignores unless it handles it: use `kill -9`.")

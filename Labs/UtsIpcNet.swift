@@ -36,10 +36,9 @@ public let utsIpcNet = Lab("uts-ipc-net", "Hostname, IPC, processes and network:
         In terminal 2, on the host, `hostname` still gives the host's own name.
         """)
         Check { ctx in
-            let (c, pid1) = try ctx.running("u1", tryThis: "sudo box run -it --name u1 busybox sh")
-            try require(!(c.spec.Created < ctx.clock.wall), expected: "u1 created during this step",
-                        observed: "u1 was created before the step started",
-                        tryThis: "sudo box rm -f u1, then start it again")
+            let start = "sudo box run -it --name u1 -h \(ctx.value("hostname")) busybox sh"
+            let (c, pid1) = try ctx.newContainer("u1", tryThis: "start it: " + start)
+            try ctx.requireInteractiveShell(c, pid1, tryThis: "sudo box rm -f u1; " + start)
             let inside = Namespaces.hostname(of: pid1.pid) ?? "?"
             let host = Namespaces.hostname(of: ctx.host.pid) ?? "?"
             try require(inside == ctx.value("hostname"), expected: "u1's hostname to be \(ctx.value("hostname"))",
@@ -89,19 +88,17 @@ public let utsIpcNet = Lab("uts-ipc-net", "Hostname, IPC, processes and network:
         ps -A
         ```
         The host lists every process of the machine, u1's included; u1 lists only its own **PID namespace**, \
-        starting at PID 1.
+        starting at PID 1: its shell. The host lists that same shell too, under another number. Find it among \
+        the host's processes (`ps -ef --forest` shows it under box's monitor; `sudo box top u1` shows both numbers).
         """)
-        Ask("Not counting `ps` itself, how many processes does u1 have?", answer: "COUNT")
+        Ask("u1's shell is PID 1 inside u1: which PID does the host give it?", answer: "PID")
         Check { ctx in
             let (_, pid1) = try ctx.running("u1", tryThis: "start u1 again (step 1)")
-            let count = ctx.processes(in: pid1).count
-            let answer = try ctx.numericAnswer(count: 1)[0]
-            try require(answer == count, expected: "the number of processes u1 has now",
-                        observed: "you answered \(answer)", tryThis: "run ps -A in u1 again: every line but the header and ps itself")
-            return .pass("u1's PID namespace has \(count) process\(count == 1 ? "" : "es"); the host sees \(ctx.processes().count)")
+            try ctx.requireAnswer(numbers: [Int(pid1.pid)], tryThis: "on the host: ps -ef --forest, or sudo box top u1 (the PID column of the line whose CPID is 1)")
+            return .pass("u1's PID namespace has \(ctx.processes(in: pid1).count) process(es), its PID 1 is PID \(pid1.pid) on the host, which sees \(ctx.processes().count)")
         }
-        Hint("Count the lines of `ps -A` in u1, without the header line and the `ps -A` line itself.")
-        Solution("lab answer $(box top u1 | awk 'NR > 1 && $5 != \"Z\"' | wc -l)")
+        Hint("`sudo box top u1` lists u1's processes with both numbers: PID is the host's, CPID u1's own.")
+        Solution("lab answer $(box top u1 | awk '$4 == 1 {print $2}')")
     }
 
     Step("network", "Interfaces: ip a in and out") {
@@ -114,19 +111,18 @@ public let utsIpcNet = Lab("uts-ipc-net", "Hostname, IPC, processes and network:
         `eth0`, its end of a veth pair whose other end (`vethXXXXXXX`) is on the host's bridge `box0`, with an \
         address like 172.17.0.2, as in the seed. `--network none` would leave only `lo`.
         """)
-        Ask("Which interfaces does u1 have? (their names)", answer: "NAME...")
+        Ask("Which IPv4 address does u1's eth0 have? (without the /16)", answer: "ADDRESS")
         Check { ctx in
             let (_, pid1) = try ctx.running("u1", tryThis: "start u1 again (step 1)")
             let inside = Namespaces.interfaces(of: pid1.pid)
-            let answer = try require(ctx.answer, expected: "the interface names: lab answer NAME...",
-                                     observed: "no answer yet", tryThis: "run ip a in u1, then lab answer with the names")
-            let names = Set(answer.map { $0.split(separator: "@").first.map(String.init) ?? $0 })
-            try require(names == Set(inside), expected: "u1's interfaces", observed: "you answered \(answer.joined(separator: " "))",
-                        tryThis: "the names follow the number in `ip a` (1: lo: ...), in u1, not on the host")
+            let address = try require(Namespaces.addresses(of: pid1.pid).first { !$0.hasPrefix("127.") },
+                                      expected: "u1 on box's network, with an address on eth0", observed: "u1 has only \(inside.joined(separator: ", "))",
+                                      tryThis: "start u1 again without --network none (step 1)")
+            try ctx.requireAnswer([address], tryThis: "run ip a in u1: the inet line of eth0, without /16")
             let host = Namespaces.interfaces(of: ctx.host.pid)
-            return .pass("u1 has \(inside.joined(separator: ", ")); the host has \(host.joined(separator: ", "))")
+            return .pass("u1 has \(inside.joined(separator: ", ")) and \(address) on eth0; the host has \(host.joined(separator: ", "))")
         }
-        Solution("lab answer $(box exec u1 ip -o link | cut -d: -f2 | cut -d@ -f1)")
+        Solution("lab answer $(box exec u1 ip -o -4 addr show eth0 | awk '{print $4}' | cut -d/ -f1)")
     }
 
     Step("kernel", "One kernel for all") {
@@ -140,13 +136,8 @@ public let utsIpcNet = Lab("uts-ipc-net", "Hostname, IPC, processes and network:
         Ask("Which kernel release does u1 report?", answer: "RELEASE")
         Check { ctx in
             let (_, pid1) = try ctx.running("u1", tryThis: "start u1 again (step 1)")
-            var u = utsname()
-            uname(&u)
-            let release = withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            let answer = try require(ctx.answer?.first, expected: "the release: lab answer RELEASE", observed: "no answer yet",
-                                     tryThis: "run uname -r in u1")
-            try require(answer == release, expected: "the kernel release u1 runs on", observed: "you answered \(answer)",
-                        tryThis: "copy what uname -r prints in u1")
+            let release = ctx.kernelRelease
+            try ctx.requireAnswer([release], tryThis: "copy what uname -r prints in u1")
             return .pass("u1 (PID \(pid1.pid)) and the host run the same kernel, \(release)")
         }
         Solution("lab answer $(box exec u1 uname -r)")
@@ -165,20 +156,13 @@ public let utsIpcNet = Lab("uts-ipc-net", "Hostname, IPC, processes and network:
         """)
         Check { ctx in
             let hostNet = ctx.host.namespace(.net)
-            let containerNets = Set(ctx.containers().filter(\.state.Running).compactMap { HostProcess.namespace($0.state.Pid, .net) })
-            let candidates = ctx.processes().filter {
-                $0.started(after: ctx.clock) && $0.shares(.pid, with: ctx.host) && $0.shares(.mnt, with: ctx.host)
-                    && $0.namespace(.net) != hostNet && !containerNets.contains($0.namespace(.net) ?? 0) && ctx.isLearners($0)
-            }
-            let shell = try require(candidates.first, expected: "a process you started in a new network namespace on the host",
-                                    observed: "no process started during this step lives in a network namespace of its own",
-                                    tryThis: "sudo unshare -n sh   (and keep it open)")
+            let shell = try ctx.learnerShell(inNew: [.net], sharing: [.pid, .mnt], tryThis: "sudo unshare -n sh   (and keep it open)")
             let interfaces = Namespaces.interfaces(of: shell.pid)
             try require(interfaces == ["lo"], expected: "only lo in the new namespace",
                         observed: "\(interfaces.joined(separator: ", "))", tryThis: "start a fresh one: sudo unshare -n sh")
             return .pass("\(shell.label) lives in net:[\(shell.namespace(.net) ?? 0)], which has only lo; the host's is net:[\(hostNet ?? 0)]")
         }
         Hint("`unshare -n` needs root: `sudo unshare -n sh`. Keep that shell open while you type `lab next` in another terminal.")
-        Solution("setsid unshare -n sleep 86401 </dev/null >/dev/null 2>&1 &")
+        Solution("setsid unshare -n sh -c 'sleep 86401; :' </dev/null >/dev/null 2>&1 &")
     }
 }

@@ -79,3 +79,20 @@ public struct EventJournal: Sendable {
         return (events, end)
     }
 }
+
+extension Event {
+    /// What the engine records, by docker's names (`action` keeps the raw string, for lines of other versions).
+    public enum Action: String, Sendable, CaseIterable {
+        case create, start, die, kill, stop, pause, unpause, update, destroy, oom, commit, build, prune
+        case execStart = "exec_start", execDie = "exec_die"
+        case connect, disconnect
+    }
+
+    public var kind: Action? { Action(rawValue: action) }
+    public func `is`(_ actions: Action...) -> Bool { kind.map(actions.contains) ?? false }
+
+    /// A die event's exit code (128+N after signal N).
+    public var exitCode: Int? { attributes["exitCode"].flatMap { Int($0) } }
+    /// The signal that ended PID 1 (die), or that box sent (kill).
+    public var signal: Int32? { attributes["signal"].flatMap { Int32($0) } }
+}

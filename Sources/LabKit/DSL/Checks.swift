@@ -1,0 +1,157 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Engine
+
+// The checks labs repeat, one call each, so a lab file reads as what it asks, not as how /proc is read. Each
+// throws a `Failure` that says what the step wants, what the kernel shows and what to try.
+
+/// Remembers, when the step begins, the PID 1 of each named container that is running then, so that the check
+/// can ask for "the same PID 1 as when the step began" (`Context.samePID1`): not a container started again.
+public func SamePID1(_ names: String...) -> StepPart {
+    .setup { ctx in
+        for name in names {
+            guard let c = ctx.containers().first(where: { $0.name == name }), c.state.Running,
+                  let pid1 = Proc.read(c.state.Pid) else { continue }
+            try ctx.remember("pid1:" + name, "\(pid1.pid):\(pid1.startTicks)")
+        }
+    }
+}
+
+/// The command names of the shells a learner may type into.
+public let shellNames: Set<String> = ["sh", "ash", "bash", "dash", "zsh", "ksh", "mksh", "fish", "busybox"]
+
+extension Proc {
+    /// A shell (by its command name), not a `sleep` or a server started in its place.
+    public var isShell: Bool { shellNames.contains(comm) }
+}
+
+extension Context {
+    // MARK: containers
+
+    /// Fails unless `c` was created during this step (a container left from an earlier try does not count).
+    public func requireCreatedDuringStep(_ c: Container, tryThis: String? = nil) throws {
+        try require(!(c.spec.Created < clock.wall), expected: "\(c.name) created during this step",
+                    observed: "\(c.name) was created at \(c.spec.Created.rfc3339), before the step started",
+                    tryThis: tryThis ?? "remove it and make it again: sudo box rm -f \(c.name)")
+    }
+
+    /// The running container `name`, created during this step, and its PID 1.
+    public func newContainer(_ name: String, tryThis: String) throws -> (Container, Proc) {
+        let (c, pid1) = try runningOrExplained(name, tryThis: tryThis)
+        try requireCreatedDuringStep(c, tryThis: "remove it and start it again: sudo box rm -f \(name); \(tryThis.replacing("start it: ", with: ""))")
+        return (c, pid1)
+    }
+
+    /// Like `running`, but a container that has ended says why (a shell without -it ends at once; --rm
+    /// removes it), so the learner is not told only "exited".
+    public func runningOrExplained(_ name: String, tryThis: String) throws -> (Container, Proc) {
+        guard let c = containers().first(where: { $0.name == name || $0.id == name }) else {
+            let removed = events().last { $0.name == name && $0.is(.destroy) }
+            throw Failure(expected: "a running container named \(name)",
+                          observed: removed != nil ? "\(name) was removed during this step (by box rm, or --rm when it ended)"
+                                                   : "no container is called \(name)",
+                          tryThis: tryThis)
+        }
+        guard c.state.Running, let pid1 = Proc.read(c.state.Pid) else {
+            let shellWithoutTerminal = shellNames.contains(c.spec.Path.split(separator: "/").last.map(String.init) ?? c.spec.Path)
+                && !(c.spec.Config.Tty && c.spec.Config.OpenStdin)
+            throw Failure(expected: "container \(name) running",
+                          observed: "it is \(c.state.Status.rawValue)" + (c.state.Status == .exited ? " (exit code \(c.state.ExitCode))" : "")
+                              + (shellWithoutTerminal ? ": a shell with no terminal to read from ends at once" : ""),
+                          tryThis: shellWithoutTerminal ? "a shell needs -it to stay running: sudo box rm \(name), then \(tryThis)" : tryThis)
+        }
+        return (c, pid1)
+    }
+
+    /// Fails unless `c` was made with `-it` (a terminal, stdin kept open) and its PID 1 is a shell: what a
+    /// step that teaches an interactive container asks for, which a detached `sleep` does not give.
+    public func requireInteractiveShell(_ c: Container, _ pid1: Proc, tryThis: String) throws {
+        try require(c.spec.Config.Tty && c.spec.Config.OpenStdin, expected: "\(c.name) started with -it (a terminal of its own)",
+                    observed: "\(c.name) has \(c.spec.Config.Tty ? "a terminal but no open stdin (-i)" : "no terminal (-t)")",
+                    tryThis: tryThis)
+        try require(pid1.isShell, expected: "a shell as \(c.name)'s PID 1", observed: "its PID 1 is \(pid1.comm)", tryThis: tryThis)
+    }
+
+    /// The running container `name` with the same PID 1 as when the step began (see `SamePID1`), not one
+    /// started again meanwhile.
+    public func samePID1(_ name: String, tryThis: String) throws -> (Container, Proc) {
+        let (c, pid1) = try runningOrExplained(name, tryThis: tryThis)
+        if let remembered = data["pid1:" + name] {
+            try require(remembered == "\(pid1.pid):\(pid1.startTicks)", expected: "the same \(name) as when the step began",
+                        observed: "\(name)'s PID 1 is another process now (it was started again)",
+                        tryThis: "sudo lab reset \(lab.id), and do the lab again without restarting \(name)")
+        }
+        return (c, pid1)
+    }
+
+    /// The die event of container `name` (by name: a --rm container is gone, its events stay) during this step,
+    /// ended by a signal that box did not send: no box kill, stop or restart between its last start and its
+    /// death. A `box start` and a host `kill -9` after an earlier `box kill` is the learner's own kill.
+    public func diedBySignalNotFromBox(_ name: String, tryThis: String) throws -> Event {
+        let mine = events().filter { $0.type == "container" && $0.name == name }
+        let died = try require(mine.last { $0.is(.die) }, expected: "\(name)'s PID 1 to die during this step",
+                               observed: containers().first { $0.name == name }.map { $0.state.Running ? "\(name) still runs (host PID \($0.state.Pid))" : "\(name) ended before this step" }
+                                   ?? "no container \(name) died during this step",
+                               tryThis: tryThis)
+        let lastStart = mine.last { $0.is(.start) && !(died.time < $0.time) }
+        let between = mine.filter { e in !(e.time < (lastStart?.time ?? clock.wall)) && !(died.time < e.time) }
+        if let byBox = between.first(where: { $0.is(.kill, .stop, .destroy) }) {
+            throw Failure(expected: "\(name)'s PID 1 ended from the host, not by box", observed: "box \(byBox.action) ended it",
+                          tryThis: "start \(name) again (sudo box start \(name)) and end it with the host's kill: \(tryThis)")
+        }
+        try require(died.signal != nil, expected: "\(name)'s PID 1 ended by a signal",
+                    observed: "it exited with code \(died.exitCode.map(String.init) ?? "?")", tryThis: tryThis)
+        return died
+    }
+
+    // MARK: processes of the learner's
+
+    /// A shell of the learner's, started during this step on the host (not in a container), in new namespaces
+    /// of `kinds` and in the host's namespaces of `sharing`. A `sleep` or a server in new namespaces is not a
+    /// shell, and is not what the step asks for.
+    public func learnerShell(inNew kinds: Set<NamespaceKind>, sharing: Set<NamespaceKind> = [.pid], tryThis: String) throws -> Proc {
+        let candidates = processes().filter { p in
+            p.started(after: clock) && isLearners(p) && !isInContainer(p)
+                && kinds.allSatisfy { !p.shares($0, with: host) } && sharing.allSatisfy { p.shares($0, with: host) }
+        }
+        let names = kinds.map(\.rawValue).sorted().joined(separator: ", ")
+        guard let shell = candidates.first(where: \.isShell) else {
+            throw Failure(expected: "a shell you started during this step in a new \(names) namespace",
+                          observed: candidates.first.map { "\($0.label) is in one, but it is not a shell" }
+                              ?? "no process started during this step lives in a new \(names) namespace",
+                          tryThis: tryThis)
+        }
+        return shell
+    }
+
+    // MARK: answers
+
+    /// The learner's answer, compared with `expected` as a whole: a failure does not say which value was
+    /// wrong, so an answer cannot be found one value at a time.
+    public func requireAnswer(_ expected: [String], tryThis: String) throws {
+        let form = step?.question?.form ?? ""
+        let given = try require(answer, expected: "an answer: lab answer \(form)", observed: "no answer yet",
+                                tryThis: tryThis)
+        try require(given.count == expected.count, expected: "\(expected.count) value(s): lab answer \(form)",
+                    observed: "lab answer \(given.joined(separator: " "))", tryThis: tryThis)
+        try require(given == expected, expected: "the values the kernel shows now",
+                    observed: "your answer (\(given.joined(separator: " "))) does not match", tryThis: tryThis)
+    }
+
+    /// Numbers: `lab answer 7 12345`. A value that is not a number says so; which one is wrong is not told.
+    public func requireAnswer(numbers expected: [Int], tryThis: String) throws {
+        let given = try numericAnswer(count: expected.count)
+        try require(given == expected, expected: "the values the kernel shows now",
+                    observed: "your answer (\(given.map(String.init).joined(separator: " "))) does not match", tryThis: tryThis)
+    }
+
+    // MARK: the host
+
+    /// The running kernel's release (`uname -r`): the same in every container.
+    public var kernelRelease: String {
+        var u = utsname()
+        uname(&u)
+        return withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+}
