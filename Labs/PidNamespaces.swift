@@ -150,6 +150,7 @@ public let pidNamespaces = Lab("pid-namespaces", "Two containers cannot kill eac
         // The sleep and c1's PID 1 as they are when the step begins: the step wants exactly that sleep gone
         // and exactly that PID 1 alive (not a new c1 started meanwhile).
         SamePID1("c1")
+        TraceSignals()
         StepSetup { ctx in
             guard let (_, pid1) = try? ctx.running("c1", tryThis: ""),
                   let sleep = ctx.processes(in: pid1).first(where: { $0.comm == "sleep" && $0.commandLine.last == ctx.value("seconds") })
@@ -167,6 +168,14 @@ public let pidNamespaces = Lab("pid-namespaces", "Two containers cannot kill eac
             try require(left.isEmpty, expected: "your sleep gone from c1",
                         observed: "sleep still runs: host PID \(left.first?.pid ?? 0)",
                         tryThis: "sudo kill \(left.first?.pid ?? 0)")
+            // Gone is not enough: `box exec c1 kill 3`, or `kill %1` in c1's shell, ends it the same way. The
+            // kernel's record of the signal says who sent it.
+            if let remembered = ctx.data["sleep"], let pid = Int32(remembered.split(separator: ":")[0]) {
+                try ctx.requireSignalFromHost(to: pid, orChildOf: pid1.pid, tryThis: """
+                    start another in c1's shell (sleep \(ctx.value("seconds")) &), find its host PID (sudo box top c1) and kill it \
+                    from a host terminal: sudo kill HOSTPID
+                    """)
+            }
             return .pass("the sleep is gone and c1's PID 1 (host PID \(pid1.pid)) still runs")
         }
         Hint("Use the host's number (from `sudo box top c1` or `pgrep -f 'sleep {{seconds}}'`), not the one inside c1.")

@@ -50,7 +50,12 @@ func runner() throws -> Runner {
     return Runner(catalog: catalog, workRoot: workRoot)
 }
 
-func say(_ text: String) { _ = writeFully(1, Array((text + "\n").utf8)) }
+func say(_ text: String) { _ = writeFully(1, Array(shown(text + "\n").utf8)) }
+
+/// Root without sudo (a VM with no sudo installed, a root shell) types the steps' commands without it: they are
+/// shown so. Through sudo, or as another user, they are shown as written.
+let typesSudo = geteuid() != 0 || getenv("SUDO_USER") != nil
+func shown(_ text: String) -> String { typesSudo ? text : Markdown.withoutSudo(text) }
 func writeErr(_ text: String) { _ = writeFully(2, Array(text.utf8)) }
 
 func printJSON<T: Encodable>(_ value: T) throws {

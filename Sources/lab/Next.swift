@@ -53,7 +53,14 @@ struct CheckVerb: ParsableCommand {
 
     func run() throws {
         let r = try runner()
-        guard let (lab, step) = try currentPosition(r, start: false) else { throw BoxError(.usage, noLabMessage(), exitCode: 1) }
+        guard let (lab, step) = try currentPosition(r, start: false) else {
+            // After the last step of a lab: say so, as `lab next` did when it passed.
+            if !json, let done = r.lastCompleted(r.progress()) {
+                Screen(runner: r).completed(done)
+                return
+            }
+            throw BoxError(.usage, noLabMessage(), exitCode: 1)
+        }
         try r.begin(step, of: lab)
         let verdict = r.check(step, of: lab)
         if case .pass = verdict { try r.recordPass(step, of: lab) }
@@ -69,7 +76,7 @@ struct CheckVerb: ParsableCommand {
             switch verdict {
             case .pass(let why):
                 screen.passed(step, why)
-                say("`sudo lab next` shows the next step.")
+                if r.progress().isComplete(lab) { screen.completed(lab) } else { say("`sudo lab next` shows the next step.") }
             case .fail(let f): screen.failure(f)
             }
         }
@@ -101,9 +108,19 @@ struct Answer: ParsableCommand {
             throw BoxError(.usage, "this step (\(step.title)) asks no question: do what it says, then sudo lab next", exitCode: 1)
         }
         try r.begin(step, of: lab)
+        let solving = r.isRunningSolution(of: lab)
+        if !solving, let wait = r.answerCoolDown(step, of: lab) {
+            let tries = r.progress().step(lab.id, step.id).wrong.count
+            throw BoxError(.usage, "\(tries) answers to this step were wrong: wait \(wait) s before the next one. Meanwhile, " +
+                           "`sudo lab hint` helps and `sudo lab check` says what the check looks at.", exitCode: 1)
+        }
         try r.recordAnswer(values, step, of: lab)
-        let verdict = try checkAndAdvance(r, lab, step, showFailure: true)
-        if !verdict.passed { throw ExitCode(1) }
+        // An answer given by `lab solve` (or selftest) is the reference solution's, recorded as solved.
+        let verdict = try checkAndAdvance(r, lab, step, showFailure: true, solved: solving)
+        if !verdict.passed {
+            if !solving { try r.recordWrongAnswer(step, of: lab) }
+            throw ExitCode(1)
+        }
     }
 }
 

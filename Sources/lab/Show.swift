@@ -49,7 +49,15 @@ struct Screen {
             self.step(step, of: lab)
             return
         }
-        say(style.bold(style.green("✓ \(lab.kind == .exercise ? "Exercise" : "Lab") \(lab.id) complete.")))
+        completed(lab)
+    }
+
+    /// The one message that says a lab is complete, whichever verb found it so (next, check, watch, solve).
+    func completed(_ lab: Lab) {
+        let p = runner.progress()
+        let solved = lab.steps.filter { p.step(lab.id, $0.id).passed == nil }.count
+        say(style.bold(style.green("✓ \(lab.kind == .exercise ? "Exercise" : "Lab") \(lab.id) complete.")) +
+            (solved == 0 ? "" : style.dim(" (\(solved) of \(lab.steps.count) step(s) solved by the reference solution)")))
         if let following = runner.suggestedLab(runner.progress()) {
             say("Next: \(following.title) (\(following.id)). Type " + style.cyan("sudo lab next") + " to start it.")
         } else {
@@ -64,20 +72,26 @@ func currentPosition(_ r: Runner, start: Bool) throws -> (Lab, Step)? {
     let p = r.progress()
     if let lab = r.currentLab(p), let step = p.currentStep(of: lab) { return (lab, step) }
     guard start, let lab = r.suggestedLab(p) else { return nil }
+    let screen = Screen(runner: r)
+    if let done = r.lastCompleted(p) {
+        say(screen.style.dim("You have finished \(done.id); moving on to the next one, \(lab.id)."))
+        say("")
+    }
     try r.start(lab)
-    Screen(runner: r).intro(lab)
+    screen.intro(lab)
     return lab.steps.first.map { (lab, $0) }
 }
 
-/// Checks `step` and, if it passes, records the pass and shows what comes next. Returns the verdict.
+/// Checks `step` and, if it passes, records the pass (or, for a solution's answer, the solve) and shows what
+/// comes next. Returns the verdict.
 @discardableResult
-func checkAndAdvance(_ r: Runner, _ lab: Lab, _ step: Step, showFailure: Bool) throws -> Verdict {
+func checkAndAdvance(_ r: Runner, _ lab: Lab, _ step: Step, showFailure: Bool, solved: Bool = false) throws -> Verdict {
     let screen = Screen(runner: r)
     let verdict = r.check(step, of: lab)
     switch verdict {
     case .pass(let why):
-        try r.recordPass(step, of: lab)
-        screen.passed(step, why)
+        try r.recordPass(step, of: lab, solved: solved)
+        screen.passed(step, why, solved: solved)
         try screen.next(after: lab)
     case .fail(let f):
         if showFailure { screen.failure(f) }

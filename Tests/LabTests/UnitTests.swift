@@ -153,3 +153,35 @@ struct HostProbeTests {
                 || CgroupFiles.read("cgroup.procs", of: me, controller: "pids")?.split(separator: "\n").contains("\(me)") == true)
     }
 }
+
+@Suite("LabKit units: names, suggestions, display")
+struct RunnerUnitTests {
+    @Test("a lab's names are read from its box commands: --name, commit, build -t, tag, import, network create")
+    func ownedNames() {
+        var o = OwnedNames()
+        o.read("box run -dit --name c1 busybox sh; sudo box run -d --name=web -p 8080:80 busybox httpd")
+        o.read("box commit -m 'x' c1 ubuntu-htop:v1 && box build -t hello:1 {{workdir}} | box tag abc mine/img")
+        o.read("`box save img | gzip > f`; cat f | box import - flat:latest\nbox network create --subnet 10.9.0.0/24 labnet")
+        #expect(o.containers == ["c1", "web"])
+        #expect(o.images == ["ubuntu-htop", "hello", "mine/img", "flat"])
+        #expect(o.networks == ["labnet"])
+        #expect(o.hasImage("hello:2") && o.hasImage("hello") && !o.hasImage("busybox"))
+        #expect(OwnedNames.repository("localhost:5000/x:1") == "localhost:5000/x")
+        #expect(OwnedNames.repository("localhost:5000/x") == "localhost:5000/x")
+    }
+
+    @Test("suggestions: a typo or a unique prefix, never a far word")
+    func suggestion() {
+        #expect(Suggestion.closest(to: "nxt", among: ["next", "check", "list"]) == "next")
+        #expect(Suggestion.closest(to: "pid-namespace", among: ["pid-namespaces", "uts-ipc-net"]) == "pid-namespaces")
+        #expect(Suggestion.closest(to: "sta", among: ["status", "solve", "list"]) == "status")
+        #expect(Suggestion.closest(to: "zzzzzz", among: ["next", "check"]) == nil)
+    }
+
+    @Test("sudo is taken off commands only")
+    func withoutSudo() {
+        #expect(Markdown.withoutSudo("sudo box run -it c1") == "box run -it c1")
+        #expect(Markdown.withoutSudo("type `sudo lab next`, or (sudo kill 5); x|sudo tee") == "type `lab next`, or (kill 5); x|tee")
+        #expect(Markdown.withoutSudo("a pseudo terminal") == "a pseudo terminal")
+    }
+}

@@ -155,3 +155,78 @@ extension Context {
         return withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 }
+
+// MARK: who sent a signal
+
+/// Where a signal came from, as its sender's ancestry shows (see `SignalTrace`).
+public enum SignalOrigin: Sendable, Equatable, CustomStringConvertible {
+    /// A process of the host's PID namespace that box did not start: the learner's own `kill`.
+    case host
+    /// A process in a container's PID namespace (its shell, say), by the container's name.
+    case container(String)
+    /// box itself, or a command it started (`box exec`, `box kill`).
+    case box
+    /// The sender is gone and its ancestry was not recorded.
+    case unknown
+
+    public var description: String {
+        switch self {
+        case .host: "the host"
+        case .container(let name): "inside \(name)"
+        case .box: "box (box exec or box kill)"
+        case .unknown: "a process the lab could not trace"
+        }
+    }
+}
+
+extension Context {
+    /// Signals delivered since the step began to host PID `pid`, or to a child `parent` made during the step
+    /// (a new `sleep &` of a container's shell), oldest first, each with where it came from; nil where the step
+    /// records none (no `TraceSignals`, or a kernel without tracing).
+    public func signals(to pid: Int32, orChildOf parent: Int32? = nil) -> [(sent: SignalTrace.Sent, origin: SignalOrigin)]? {
+        guard step?.tracesSignals == true, !signalTrace.isEmpty, let (signals, forks) = SignalTrace.read(signalTrace) else { return nil }
+        let targets = Set([pid] + forks.filter { parent != nil && $0.parent == parent }.map(\.child))
+        return signals.filter { targets.contains($0.target) && $0.result == 0 }.sorted { $0.time < $1.time }
+            .map { ($0, origin(of: $0, forks: forks)) }
+    }
+
+    /// Walks from the sender up its parents, through the forks recorded during the step while they are gone,
+    /// to the first one alive: the PID namespace it lives in, and whether box made any of them, say where
+    /// the signal came from.
+    func origin(of sent: SignalTrace.Sent, forks: [SignalTrace.Fork]) -> SignalOrigin {
+        var parent: [Int32: Int32] = [:]
+        var comms: [Int32: [String]] = [sent.sender: [sent.senderComm]]
+        for f in forks {
+            parent[f.child] = f.parent
+            comms[f.child, default: []].append(f.childComm)
+            comms[f.parent, default: []].append(f.parentComm)
+        }
+        let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let hostPID = host.namespace(.pid)
+        var pid = sent.sender
+        for _ in 0..<64 {
+            if (comms[pid] ?? []).contains("box") { return .box }
+            // Alive and older than the signal: not a recycled pid.
+            if let p = Proc.read(pid), Double(p.startTicks) / hz <= sent.time + 0.02 {
+                if p.comm == "box" { return .box }
+                guard let ns = p.namespace(.pid), ns != hostPID else { return .host }
+                let c = containers().first { $0.state.Running && HostProcess.namespace($0.state.Pid, .pid) == ns }
+                return .container(c?.name ?? "another PID namespace")
+            }
+            guard let up = parent[pid] else { return .unknown }
+            pid = up
+        }
+        return .unknown
+    }
+
+    /// Fails unless the last signal delivered to host PID `pid` (or to a child of `parent` made during the step)
+    /// came from the host: not from inside a container, not through box. Where the kernel cannot trace, it
+    /// does not fail on that account.
+    public func requireSignalFromHost(to pid: Int32, orChildOf parent: Int32? = nil, tryThis: String) throws {
+        guard let sent = signals(to: pid, orChildOf: parent) else { return }
+        let last = try require(sent.last, expected: "a signal sent from the host", observed: "no signal reached PID \(pid) during this step",
+                               tryThis: tryThis)
+        try require(last.origin == .host, expected: "the signal sent from the host",
+                    observed: "it came from \(last.origin) (\(last.sent.senderComm), signal \(last.sent.signal))", tryThis: tryThis)
+    }
+}

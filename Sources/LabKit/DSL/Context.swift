@@ -23,9 +23,12 @@ public final class Context {
     let journal: ProgressJournal
     let boxPath: String
     let environment: [String]
+    /// The tracefs instance that records this step's signals (see `TraceSignals`).
+    let signalTrace: String
 
     init(lab: Lab, step: Step?, learner: Learner, clock: StepClock, answer: [String]?, data: [String: String],
-         engine: ContainerStore, journal: ProgressJournal, boxPath: String, workDirectory: String, environment: [String]) {
+         engine: ContainerStore, journal: ProgressJournal, boxPath: String, workDirectory: String, environment: [String],
+         signalTrace: String = "") {
         self.lab = lab
         self.step = step
         self.learner = learner
@@ -38,6 +41,7 @@ public final class Context {
         self.boxPath = boxPath
         self.workDirectory = workDirectory
         self.environment = environment
+        self.signalTrace = signalTrace
     }
 
     /// A per-learner value of the lab (or "workdir").

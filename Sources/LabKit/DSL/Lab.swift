@@ -70,6 +70,8 @@ public struct Step: Sendable {
     /// The shell commands a learner would type, run by `lab solve` and `lab selftest`. Interactive
     /// terminals are replaced by detached equivalents (`box run -d`, `setsid unshare ... sleep`).
     public var solution: [String] = []
+    /// Who sends signals is recorded while the step runs (`TraceSignals`), for `Context.requireSignalFromHost`.
+    public var tracesSignals = false
 
     public init(_ id: String, _ title: String, @StepBuilder _ parts: () -> [StepPart]) {
         self.id = id
@@ -83,6 +85,7 @@ public struct Step: Sendable {
             case .check(let f): check = f
             case .hint(let h): hints.append(h)
             case .solution(let lines): solution += lines
+            case .traceSignals: tracesSignals = true
             }
         }
         self.check = check ?? { _ in .fail(Failure(expected: "a check for this step", observed: "none was written",
@@ -142,6 +145,7 @@ public enum StepPart: Sendable {
     case check(@Sendable (Context) throws -> Verdict)
     case hint(String)
     case solution([String])
+    case traceSignals
 }
 
 @resultBuilder
@@ -173,6 +177,9 @@ public func StepSetup(_ body: @escaping @Sendable (Context) throws -> Void) -> S
 public func Check(_ body: @escaping @Sendable (Context) throws -> Verdict) -> StepPart { .check(body) }
 public func Hint(_ text: String) -> StepPart { .hint(text) }
 public func Solution(_ lines: String...) -> StepPart { .solution(lines) }
+/// Records who sends which signal while the step runs (the kernel's signal_generate tracepoint): what a check
+/// needs to tell "from the host" from the same kill done inside the container (`requireSignalFromHost`).
+public func TraceSignals() -> StepPart { .traceSignals }
 
 /// Fails the check unless `condition` holds.
 public func require(_ condition: Bool, expected: @autoclosure () -> String, observed: @autoclosure () -> String,

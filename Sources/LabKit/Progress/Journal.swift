@@ -19,6 +19,8 @@ public struct ProgressRecord: Codable, Sendable, Equatable {
         case hint
         /// `lab answer` values.
         case answer
+        /// An answer the check refused: counted for the cool-down, and visible to an instructor.
+        case wrong
         /// A fact the lab's setup keeps (the container an exercise started).
         case data
         /// `lab reset`: everything of this lab before it no longer counts.
@@ -111,6 +113,8 @@ public struct Progress: Sendable {
         public var hints = 0
         public var answer: [String]?
         public var answeredAt: Timestamp?
+        /// When answers were refused, oldest first.
+        public var wrong: [Timestamp] = []
         public var done: Bool { passed != nil || solved != nil }
     }
 
@@ -143,6 +147,7 @@ public struct Progress: Sendable {
                 case .solve: s.solved = s.solved ?? r.time
                 case .hint: s.hints = max(s.hints, r.hint ?? 0)
                 case .answer: s.answer = r.values; s.answeredAt = r.time
+                case .wrong: s.wrong.append(r.time)
                 default: break
                 }
                 lab.steps[id] = s

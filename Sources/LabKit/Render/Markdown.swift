@@ -149,4 +149,20 @@ public enum Markdown {
         lines.append(line)
         return lines
     }
+
+    /// `text` with `sudo ` taken off the commands in it: where it begins a line or follows a space, a backtick, a
+    /// quote, `(`, `$(`, `;`, `|` or `&` (so "pseudo " stays).
+    public static func withoutSudo(_ text: String) -> String {
+        var out = ""
+        var rest = Substring(text)
+        while let r = rest.firstRange(of: "sudo ") {
+            let before = rest[..<r.lowerBound]
+            let boundary = before.isEmpty ? (out.last.map { " \n\t`'\"(;|&".contains($0) } ?? true)
+                                          : " \n\t`'\"(;|&".contains(before.last!)
+            out += before
+            if !boundary { out += "sudo " }
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
+    }
 }

@@ -68,14 +68,24 @@ public struct Runner {
     /// The lab with this id, or an error that lists the ids.
     public func lab(_ id: String) throws -> Lab {
         if let lab = catalog.first(where: { $0.id == id }) { return lab }
-        let ids = catalog.map(\.id).joined(separator: ", ")
-        throw BoxError(.usage, "no lab called \"\(id)\" (the labs are: \(ids); see lab list)")
+        let ids = catalog.map(\.id)
+        if let near = Suggestion.closest(to: id, among: ids) {
+            throw BoxError(.usage, "no lab called \"\(id)\": did you mean \(near)? (sudo lab list shows them all)")
+        }
+        throw BoxError(.usage, "no lab called \"\(id)\" (the labs are: \(ids.joined(separator: ", ")); see lab list)")
     }
 
     /// The lab the learner is in: the most recently touched one that is started and not finished.
     public func currentLab(_ p: Progress) -> Lab? {
         catalog.filter { p.labs[$0.id]?.started != nil && !p.isComplete($0) }
             .max { (p.labs[$0.id]?.touched ?? .zero) < (p.labs[$1.id]?.touched ?? .zero) }
+    }
+
+    /// The most recently touched lab, if it is complete (what `lab check` after its last step speaks of).
+    public func lastCompleted(_ p: Progress) -> Lab? {
+        let touched = catalog.filter { p.labs[$0.id]?.touched != nil }
+            .max { (p.labs[$0.id]?.touched ?? .zero) < (p.labs[$1.id]?.touched ?? .zero) }
+        return touched.flatMap { p.isComplete($0) ? $0 : nil }
     }
 
     /// The first guided lab (then exercise) not finished yet: where `lab next` goes when no lab is current.
@@ -96,7 +106,8 @@ public struct Runner {
         if let s, let at = s.answeredAt, let started, !(at < started.wall) { answer = s.answer }
         return Context(lab: lab, step: step, learner: learner, clock: clock ?? started ?? .now(), answer: answer,
                        data: p.labs[lab.id]?.data ?? [:], engine: engine, journal: journal, boxPath: boxPath,
-                       workDirectory: workDirectory(lab), environment: environment(lab: lab.id))
+                       workDirectory: workDirectory(lab), environment: environment(lab: lab.id),
+                       signalTrace: step.map { signalTrace(lab, $0) } ?? "")
     }
 
     /// Starts `lab`: its setup runs, then the start is recorded. Starting a started lab only makes it current.
@@ -116,10 +127,21 @@ public struct Runner {
         }
     }
 
+    /// The tracefs instance of `step`'s signals: this runner's (a selftest's and a learner's differ), the lab's
+    /// and the step's.
+    public func signalTrace(_ lab: Lab, _ step: Step) -> String { signalTracePrefix(lab) + step.id }
+    public func signalTracePrefix(_ lab: Lab) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in journal.directory.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return "boxlab-\(String(h, radix: 16))-\(lab.id)-"
+    }
+
     /// Shows `step` for the first time: its clock starts now and its own setup runs.
     public func begin(_ step: Step, of lab: Lab) throws {
         let p = progress()
         guard p.step(lab.id, step.id).started == nil else { return }
+        // Recording starts before the step's clock: nothing the step counts can be missed.
+        if step.tracesSignals { SignalTrace.start(signalTrace(lab, step)) }
         var r = ProgressRecord(.step, lab: lab.id, step: step.id)
         r.clock = .now()
         try journal.append(r)
@@ -142,6 +164,7 @@ public struct Runner {
 
     public func recordPass(_ step: Step, of lab: Lab, solved: Bool = false) throws {
         try journal.append(ProgressRecord(solved ? .solve : .pass, lab: lab.id, step: step.id))
+        if step.tracesSignals { SignalTrace.stop(signalTrace(lab, step)) }
     }
 
     /// The next hint of the step (and records that it was shown), or nil when there are no more.
@@ -153,6 +176,28 @@ public struct Runner {
         r.hint = n
         try journal.append(r)
         return (n, step.hints[n - 1])
+    }
+
+    /// Answers are free for the first `freeAnswers` tries of a step; after that each refused answer makes the
+    /// learner wait before the next one, 10 s doubling up to 5 min, so that an answer cannot be found by
+    /// trying every number. Returns the seconds left to wait, or nil if an answer may be given now.
+    public static let freeAnswers = 3
+    public func answerCoolDown(_ step: Step, of lab: Lab, now: Timestamp = .now()) -> Int? {
+        let wrong = progress().step(lab.id, step.id).wrong
+        guard wrong.count >= Runner.freeAnswers, let last = wrong.last else { return nil }
+        let wait = min(10 << min(wrong.count - Runner.freeAnswers, 5), 300)
+        let left = Int64(wait) - (now.unixNanoseconds - last.unixNanoseconds) / 1_000_000_000
+        return left > 0 ? Int(left) : nil
+    }
+
+    public func recordWrongAnswer(_ step: Step, of lab: Lab) throws {
+        try journal.append(ProgressRecord(.wrong, lab: lab.id, step: step.id))
+    }
+
+    /// True if this process runs a step's solution for `lab` of this runner's learner (`lab solve`, selftest):
+    /// what it passes is recorded as solved, never as the learner's own pass.
+    public func isRunningSolution(of lab: Lab) -> Bool {
+        getenv("BOXLAB_LAB").map { "BOXLAB_LAB=" + String(cString: $0) } == marker(lab.id)
     }
 
     public func recordAnswer(_ values: [String], _ step: Step, of lab: Lab) throws {
@@ -184,16 +229,37 @@ public struct Runner {
 
     // MARK: reset
 
-    /// Removes what the lab and the learner made during it: containers created and images committed since the
-    /// lab started (from the engine's event journal), processes started by its solutions, the lab's own
-    /// resources (its teardown); then the lab's progress. Returns a line per thing removed.
+    /// What a lab names: containers (`--name X`), images (commit, build -t, tag, import), networks (network
+    /// create), read from its solutions and instructions with the learner's values filled in. With the
+    /// containers its setup labels `boxlab.lab=ID`, that is what `lab reset` may remove: nothing else.
+    public func ownedNames(_ lab: Lab) -> OwnedNames {
+        var owned = OwnedNames()
+        let texts = lab.steps.flatMap { solution($0, of: lab) + [substitute($0.instructions, lab)] + $0.hints.map { substitute($0, lab) } }
+        for text in texts { owned.read(text) }
+        return owned
+    }
+
+    /// Removes what the lab and the learner made for it: the containers it names or labels and that were
+    /// created since the lab started, the images committed, built or tagged under its names since then, its
+    /// networks, the processes its solutions started, and its own resources (its teardown); then the lab's
+    /// progress. A container made meanwhile under another name is the learner's own: it is left, and listed
+    /// with the command that removes it. Returns a line per thing removed or left.
     public func reset(_ lab: Lab) throws -> [String] {
         let p = progress()
         var removed: [String] = []
+        var left: [String] = []
+        let owned = ownedNames(lab)
         if let since = p.labs[lab.id]?.started {
             let events = EventJournal(root: engine.root).read(since: since).events
-            let created = Set(events.filter { $0.type == "container" && $0.action == "create" }.map(\.id))
+            let created = Set(events.filter { $0.type == "container" && $0.is(.create) }.map(\.id))
+            var labContainers: Set<String> = []
             for c in containers() where created.contains(c.id) {
+                let label = c.spec.Config.Labels["boxlab.lab"]
+                guard label == lab.id || (label == nil && owned.containers.contains(c.name)) else {
+                    left.append("left container \(c.name): not one this lab names (sudo box rm -f \(c.name) removes it)")
+                    continue
+                }
+                labContainers.insert(c.id)
                 var (status, output) = (try? run(["rm", "-f", c.id])) ?? (1, "")
                 if status != 0 {  // a container between states: once more, after a moment
                     usleep(500_000)
@@ -201,14 +267,28 @@ public struct Runner {
                 }
                 removed.append(status == 0 ? "container \(c.name)" : "(could not remove container \(c.name): \(output))")
             }
-            // Images the lab's events name and that were made after it started (a cached build names old ones).
-            let images = Set(events.compactMap { $0.attributes["imageID"] })
+            // Images made since the lab started: committed from its containers, or built under its names; and any
+            // image made since then that carries one of its names.
+            let fromEvents = Set(events.filter { e in
+                (e.is(.commit) && (labContainers.contains(e.id) || owned.containers.contains(e.name ?? "")))
+                    || (e.is(.commit, .build) && owned.hasImage(e.attributes["ref"] ?? ""))
+            }.compactMap { $0.attributes["imageID"] })
             let fresh = ((try? engine.images.list()) ?? []).filter { image in
                 image.config.created.flatMap { Timestamp.parse($0) }.map { !($0 < since) } ?? false
             }
-            for id in images.sorted() where fresh.contains(where: { $0.id == id }) {
-                _ = try? run(["rmi", "-f", id])
-                removed.append("image \(Digest.hex(id).prefix(12))")
+            for image in fresh where fromEvents.contains(image.id) || image.names.contains(where: owned.hasImage) {
+                let (status, output) = (try? run(["rmi", image.id])) ?? (1, "")
+                let name = image.names.first ?? String(Digest.hex(image.id).prefix(12))
+                removed.append(status == 0 ? "image \(name)" : "(could not remove image \(name): \(output))")
+            }
+            for image in fresh where !fromEvents.contains(image.id) && !image.names.contains(where: owned.hasImage) {
+                let name = image.names.first ?? String(Digest.hex(image.id).prefix(12))
+                left.append("left image \(name): not one this lab names (sudo box rmi \(name) removes it)")
+            }
+            let networks = Set(events.filter { $0.type == "network" && $0.is(.create) }.compactMap(\.name))
+            for name in networks.sorted() where owned.networks.contains(name) {
+                let (status, output) = (try? run(["network", "rm", name])) ?? (1, "")
+                removed.append(status == 0 ? "network \(name)" : "(could not remove network \(name): \(output))")
             }
         }
         for proc in Proc.all() where proc.pid != getpid() && proc.environment.contains(marker(lab.id)) {
@@ -220,8 +300,9 @@ public struct Runner {
             do { try teardown(ctx) } catch { removed.append("(teardown: \(error))") }
         }
         removed += ctx.removed
+        SignalTrace.stop(signalTracePrefix(lab), prefix: true)
         try journal.append(ProgressRecord(.reset, lab: lab.id))
-        return removed
+        return removed + left
     }
 
     func containers() -> [Container] { (try? engine.list()) ?? [] }
@@ -230,5 +311,76 @@ public struct Runner {
     func run(_ boxArguments: [String]) throws -> (status: Int32, output: String) {
         let script = ([boxPath] + boxArguments).map(Shell.quote).joined(separator: " ")
         return try Shell.run(script, environment: environment(lab: ""), capture: true)
+    }
+}
+
+/// The names of the containers, images and networks a lab makes (see `Runner.ownedNames`).
+public struct OwnedNames: Sendable, Equatable {
+    public var containers: Set<String> = []
+    /// Image repositories (`ubuntu-htop`, `localhost:5000/x`), without their tags.
+    public var images: Set<String> = []
+    public var networks: Set<String> = []
+
+    public init() {}
+
+    /// True if `reference` (NAME, NAME:TAG) names one of the lab's images.
+    public func hasImage(_ reference: String) -> Bool {
+        !reference.isEmpty && images.contains(OwnedNames.repository(reference))
+    }
+
+    static func repository(_ reference: String) -> String {
+        // The tag is after the last colon, unless that colon is part of a registry's host:port.
+        guard let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/") else { return reference }
+        return String(reference[..<colon])
+    }
+
+    /// Reads the `box` commands of a solution line or an instruction text.
+    mutating func read(_ text: String) {
+        for line in text.split(whereSeparator: { $0 == "\n" || $0 == ";" || $0 == "|" || $0 == "&" }) {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "`" || $0 == "(" || $0 == ")" })
+                .map { $0.trimmingCharacters(in: "'\"") }
+            guard let box = words.firstIndex(where: { $0 == "box" || $0.hasSuffix("/box") }) else { continue }
+            let args = Array(words[(box + 1)...])
+            // Positional arguments after the verb: flags taken out, with the value of those that take one.
+            let valued: Set<String> = ["-t", "--tag", "--name", "-m", "--message", "-a", "--author", "-f", "--file",
+                                       "-c", "--change", "-i", "--input", "-o", "--output", "--subnet", "--gateway", "--driver"]
+            func positional(after verb: Int) -> [String] {
+                var out: [String] = []
+                var i = verb + 1
+                while i < args.count {
+                    if valued.contains(args[i]) { i += 2; continue }
+                    if !args[i].hasPrefix("-") || args[i] == "-" { out.append(args[i]) }
+                    i += 1
+                }
+                return out
+            }
+            for (i, a) in args.enumerated() {
+                if a == "--name", i + 1 < args.count { containers.insert(args[i + 1]) }
+                if a.hasPrefix("--name=") { containers.insert(String(a.dropFirst(7))) }
+            }
+            guard let verb = args.first(where: { !$0.hasPrefix("-") }), let at = args.firstIndex(of: verb) else { continue }
+            let rest = positional(after: at)
+            switch verb {
+            case "commit", "tag": if rest.count >= 2 { images.insert(OwnedNames.repository(rest[1])) }
+            case "import": if rest.count >= 2 { images.insert(OwnedNames.repository(rest[1])) }
+            case "build":
+                for (i, a) in args.enumerated() where (a == "-t" || a == "--tag") && i + 1 < args.count {
+                    images.insert(OwnedNames.repository(args[i + 1]))
+                }
+            case "network":
+                if rest.first == "create", rest.count >= 2 { networks.insert(rest[1]) }
+            case "run", "create": break  // --name, read above
+            default: break
+            }
+        }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var s = self
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
     }
 }

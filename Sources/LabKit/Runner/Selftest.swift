@@ -28,7 +28,8 @@ public struct Selftest {
         guard let made = mkdtemp(&template) else { throw BoxError.sys(.usage, "mkdtemp /tmp/labtest-XXXXXX") }
         let base = String(cString: made)
         let root = EngineRoot(path: base + "/box")
-        let runner = Runner(catalog: catalog, learner: Learner(name: "selftest", uid: 0, gid: 0, home: base),
+        // A learner of its own: two selftests at once get different per-learner values (ports, names, numbers).
+        let runner = Runner(catalog: catalog, learner: Learner(name: "selftest-" + String(base.suffix(6)), uid: 0, gid: 0, home: base),
                             journal: ProgressJournal(directory: base + "/progress"), engineRoot: root,
                             boxPath: boxPath, workRoot: base + "/work")
         var ok = true
@@ -72,6 +73,13 @@ public struct Selftest {
         usleep(100_000)
         let marked = Proc.all().filter { $0.environment.contains(runner.marker(lab.id)) }
         if !marked.isEmpty { outcome("(reset)", false, "processes left after lab reset: \(marked.map(\.label).joined(separator: ", "))") }
+        // Images too: only the busybox box builds on first use may stay (a fresh engine root has no other).
+        let images = ((try? runner.engine.images.list()) ?? []).filter { !$0.names.contains("busybox:latest") }
+        if !images.isEmpty {
+            outcome("(reset)", false, "images left after lab reset: \(images.map { $0.names.first ?? $0.shortID }.joined(separator: ", "))")
+        }
+        let traces = SignalTrace.instances(prefix: runner.signalTracePrefix(lab))
+        if !traces.isEmpty { outcome("(reset)", false, "signal traces left after lab reset: \(traces.joined(separator: ", "))") }
         let mounts = Mount.table(of: getpid()).filter { $0.mountPoint.hasPrefix(base + "/") }
         if !mounts.isEmpty { outcome("(reset)", false, "mounts left after lab reset: \(mounts.map(\.mountPoint).joined(separator: ", "))") }
 
