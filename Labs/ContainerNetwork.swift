@@ -112,10 +112,10 @@ public let containerNetwork = Lab("container-network", "A container's address, i
         sudo box network inspect bridge      # "com.docker.network.bridge.name": the bridge
         ip link show master BRIDGE
         ```
-        Its name is `veth` and the start of n1's id (`@if2` on this side: eth0 is interface 2 in n1's \
-        namespace), and it is `master` of nothing but a port of the **bridge**, a virtual switch: every \
-        container of the network has its veth on it, and the bridge holds the gateway address. \
-        (`bridge link` lists the ports too.)
+        Its name is `veth` and the start of n1's id (with `@if2` on this side: eth0 is interface 2 in n1's \
+        namespace), and its `master` is the **bridge**, a virtual switch on the host: every container of the \
+        network has its veth plugged into it, and the bridge itself holds the gateway address. \
+        (`bridge link` lists its ports too.)
         """)
         Ask("What is the host end of n1's eth0 called, and which bridge is it on?", answer: "VETH BRIDGE")
         Check { ctx in
