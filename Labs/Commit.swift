@@ -57,7 +57,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
                         observed: "it holds \"\(text.trimmed.prefix(40))\"", tryThis: "echo \(ctx.value("word")) > \(notePath)")
             try require(modified(upper).map { !($0 < ctx.clock.wall) } ?? false, expected: "the file written during this step",
                         observed: "it is older", tryThis: "write it again: echo \(ctx.value("word")) > \(notePath)")
-            return .pass("container1 (host PID \(pid1.pid)) has \(notePath) in its own writable layer, \(ctx.engine.root.overlay)/\(c.spec.shortID)…/diff")
+            return .pass("container1 (host PID \(pid1.pid)) has \(notePath) in its own writable layer (under \(ctx.engine.root.overlay))")
         }
         Hint("Type the commands in container1's shell (the prompt `/ #`), not on the host.")
         Hint("If you left the shell, `sudo box ps -a` shows container1 Exited: `sudo box rm container1` and start again.")
@@ -158,7 +158,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
         }
         Hint("`sudo box ps -q` must print one id: if container2 still runs, exit its shell (or `sudo box stop container2`).")
         Hint("`sudo box commit container1 busybox-note` does the same with the name.")
-        Solution("box stop container2", "box commit $(box ps -q) busybox-note")
+        Solution("box stop -t 1 container2", "box commit $(box ps -q) busybox-note")
     }
 
     Step("run-new-image", "Run the new image and find the file") {

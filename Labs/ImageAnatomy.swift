@@ -217,9 +217,11 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
         Each layer.tar's sha256 is one of the diff_ids: a layer is named by the digest of its content, so \
         `box load` can check every byte, and two images with the same layer share it. The directories are \
         named otherwise: the bottom one by its diff_id, the next by its **chain id**, the sha256 of the layers \
-        below and itself, so the same layer on other parents gets another directory.
+        below and itself, so the same layer on other parents gets another directory. The archive has a digest \
+        too (`sha256sum ci.tar`), but nothing names it: no file in it, and no image id.
         """)
-        Ask("What is the sha256 of the layer.tar that holds your file? (its first 12 hex digits at least)", answer: "SHA256")
+        Ask("What is the sha256 of the layer.tar that holds your file, and of ci.tar? (12 hex digits at least each)",
+            answer: "LAYER ARCHIVE")
         Check { ctx in
             let image = try anatomyImage(ctx)
             let manifest = try savedManifest(ctx, since: nil)
@@ -231,16 +233,24 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
             let tar = ctx.workDirectory + "/extract/" + manifest.layers[index]
             let digest = try require(try? LayerArchive.sha256(file: tar), expected: "\(tar) to read", observed: "it is gone",
                                      tryThis: "unpack ci.tar again (step 3)")
-            let answer = try require(ctx.answer?.first, expected: "a digest: lab answer SHA256", observed: "no answer yet",
-                                     tryThis: "sha256sum \(tar)")
-            try require(matchesHex(answer, Digest.hex(digest)), expected: "the sha256 of \(manifest.layers[index])",
-                        observed: "you answered \(answer)", tryThis: "sha256sum \(tar)")
+            let archive = ctx.workDirectory + "/extract/ci.tar"
+            let whole = try require(try? LayerArchive.sha256(file: archive), expected: "\(archive) to read", observed: "it is gone",
+                                    tryThis: "save it again (step 3)")
+            let answer = try require(ctx.answer, expected: "two digests: lab answer LAYER ARCHIVE", observed: "no answer yet",
+                                     tryThis: "sha256sum \(tar) \(archive)")
+            try require(answer.count == 2, expected: "two digests: lab answer LAYER ARCHIVE",
+                        observed: "lab answer \(answer.joined(separator: " "))", tryThis: "sha256sum \(tar) \(archive)")
+            try require(matchesHex(answer[0], Digest.hex(digest)), expected: "the sha256 of \(manifest.layers[index]) first",
+                        observed: "you answered \(answer[0])", tryThis: "sha256sum \(tar)")
+            try require(matchesHex(answer[1], Digest.hex(whole)), expected: "the sha256 of ci.tar second",
+                        observed: "you answered \(answer[1])", tryThis: "sha256sum \(archive)")
             try require(digest == diffIDs[index], expected: "the tar to match its diff_id", observed: "it was changed: its sha256 is not in the config",
                         tryThis: "unpack ci.tar again (step 3)")
             return .pass("sha256 of \(manifest.layers[index].prefix(12))…/layer.tar = rootfs.diff_ids[\(index)] = \(Digest.hex(digest).prefix(12)); the directory's name is its chain id")
         }
         Hint("`sha256sum` prints the digest first; the config writes it after `sha256:`.")
-        Solution("lab answer $(cd {{workdir}}/extract && sha256sum $(ls -d */root/testfolder | cut -d/ -f1)/layer.tar | cut -c1-64)")
+        Solution("cd {{workdir}}/extract && sha256sum */layer.tar ci.tar",
+                 "lab answer $(sha256sum $(ls -d */root/testfolder | cut -d/ -f1)/layer.tar ci.tar | cut -c1-64)")
     }
 }
 
