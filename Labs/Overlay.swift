@@ -38,7 +38,7 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
         The same mount is on the host. In terminal 2:
         ```
         mount | grep overlay
-        grep overlay /proc/$(sudo box inspect --format '{{.State.Pid}}' ov1)/mountinfo
+        sudo grep overlay /proc/$(sudo box inspect --format '{{.State.Pid}}' ov1)/mountinfo
         ```
         The host mounts it on a `merged` directory; `/proc/PID/mountinfo` of ov1's PID 1 shows it as that \
         process sees it: on `/`. Both show the same options.
@@ -179,8 +179,10 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
             let lowerText = Files.readIfPresent(lowerFile) ?? "", upperText = Files.readIfPresent(upperFile) ?? ""
             try require(upperText.hasPrefix(lowerText) && upperText.contains(ctx.value("word") + ":x:"),
                         expected: "the upper copy to be the image's passwd plus your \(ctx.value("word")) line",
-                        observed: upperText.hasPrefix(lowerText) ? "it has no \(ctx.value("word")) line" : "it does not begin with the image's passwd",
-                        tryThis: "append (>>, not >) in ov1: echo \"\(ctx.value("word")):x:1000:1000::/home:/bin/sh\" >> /etc/passwd")
+                        observed: upperText.hasPrefix(lowerText) ? "it has no \(ctx.value("word")) line" : "it does not begin with the image's passwd (> instead of >>?)",
+                        tryThis: upperText.hasPrefix(lowerText)
+                            ? "append (>>, not >) in ov1: echo \"\(ctx.value("word")):x:1000:1000::/home:/bin/sh\" >> /etc/passwd"
+                            : "put the image's file back into ov1 (sudo box cp \(lowerFile) ov1:/etc/passwd), then append your line with >>")
             try require(!lowerText.contains(ctx.value("word")), expected: "the lower passwd unchanged",
                         observed: "\(lowerFile) has your line: the image's layer was written on the host",
                         tryThis: "lab reset overlay: the image layer must not be edited by hand")
@@ -267,6 +269,9 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
         """)
         Check { ctx in
             let (c, p1) = try ctx.running("ov1", tryThis: "sudo box start -ai ov1")
+            try require(c.spec.Created < ctx.clock.wall, expected: "ov1 the container of the earlier steps, started again",
+                        observed: "ov1 was created during this step: a new container, with a new, empty upper dir",
+                        tryThis: "the old ov1 and its layer are gone (box rm removes both); sudo lab reset overlay to do the lab again")
             let events = ctx.events().filter { $0.id == c.id }
             try require(events.contains { $0.action == "die" } && p1.started(after: ctx.clock),
                         expected: "ov1 stopped and started again during this step",
