@@ -24,8 +24,8 @@ public let restoreFile = Exercise("restore-file", "Bring back a file a running c
         let w = ctx.workDirectory
         try Files.mkdirs(w + "/image")
         try Files.writeAtomically(w + "/image/app.conf", appConf(ctx), durable: false)
-        try Files.writeAtomically(w + "/image/Boxfile", "FROM busybox\nCOPY app.conf /etc/app.conf\n", durable: false)
-        // --no-cache: the image is made now, so lab reset removes it (a cached one would be older than the lab).
+        try Files.writeAtomically(w + "/image/Boxfile", "FROM busybox\nLABEL boxlab.lab=restore-file\nCOPY app.conf /etc/app.conf\n", durable: false)
+        // --no-cache: the image is made now, from the learner's own file, whatever the cache holds.
         try ctx.box("build", "--no-cache", "-q", "-t", "ex-files-img", w + "/image")
         // The service: deletes its configuration, then reports every change of it in its log.
         try ctx.box("run", "-d", "--name", "ex-files", "--label", "boxlab.lab=restore-file", "ex-files-img", "sh", "-c", """
@@ -54,6 +54,10 @@ public let restoreFile = Exercise("restore-file", "Bring back a file a running c
         throw Failure(expected: "ex-files to delete /etc/app.conf", observed: "it did not within 5 s", tryThis: "lab doctor")
     }
     Teardown { ctx in
+        // The image and its LABEL step (`box rmi` by id; the container that used it is gone by now).
+        for image in ctx.images() where image.config.config.Labels?["boxlab.lab"] == "restore-file" {
+            if (try? ctx.box("rmi", image.id)) != nil { ctx.reportRemoved("image \(image.shortID) (\(image.names.first ?? "a build step"))") }
+        }
         if Files.exists(ctx.workDirectory) {
             try Files.removeTree(ctx.workDirectory)
             ctx.reportRemoved("the lab's directory \(ctx.workDirectory)")

@@ -46,7 +46,8 @@ public let buildLayers = Lab("build-layers", "Build an image: every step a layer
             let made = image.config.created.flatMap { Timestamp.parse($0) }.map { !($0 < since) } ?? false
             let ours = image.names.isEmpty && made && (image.config.history ?? []).contains { ($0.created_by ?? "").contains("/app/") }
             guard labelled || ours else { continue }
-            if (try? ctx.box("rmi", "-f", image.id)) != nil { ctx.reportRemoved("image \(image.shortID) (\(image.names.first ?? "a build step"))") }
+            // (`box rmi` has no -f; no container uses these: lab reset removed the lab's containers first.)
+            if (try? ctx.box("rmi", image.id)) != nil { ctx.reportRemoved("image \(image.shortID) (\(image.names.first ?? "a build step"))") }
         }
         if Files.exists(ctx.workDirectory) {
             try Files.removeTree(ctx.workDirectory)
@@ -139,16 +140,22 @@ public let buildLayers = Lab("build-layers", "Build an image: every step a layer
         `6941bfcbbfca: Already exists`. `sudo box images` lists those intermediate images as `<none>`.
         """)
         Check { ctx in
-            let before = try require(previousBuild(ctx), expected: "bl-app built in an earlier step",
-                                     observed: "no build of bl-app before this step", tryThis: "do step 1 first")
             let built = try require(builds(ctx.events()).last, expected: "bl-app built again during this step",
                                     observed: "no `box build -t bl-app` since the step started",
                                     tryThis: "sudo box build -t bl-app \(ctx.workDirectory)/app")
-            let fresh = ctx.images().filter { image in image.config.created.flatMap { Timestamp.parse($0) }.map { !($0 < ctx.clock.wall) } ?? false }
+            // The build before it (in this step or earlier): the cached one must give the same image, and make
+            // nothing in between (a --no-cache build replaces the cache: the next build is then cached on it).
+            let all = builds(EventJournal(root: ctx.engine.root).read().events)
+            let before = try require(all.last { $0.time < built.time }, expected: "bl-app built in an earlier step",
+                                     observed: "no build of bl-app before this one", tryThis: "do step 1 first")
+            let fresh = ctx.images().filter { image in
+                image.config.created.flatMap { Timestamp.parse($0) }.map { before.time < $0 } ?? false
+            }
             try require(built.imageID == before.imageID && fresh.isEmpty,
-                        expected: "a build that took every step from the cache: the same image, no new layer",
-                        observed: "the build made \(fresh.count) new image(s)\(fresh.isEmpty ? "" : ": " + fresh.map(\.shortID).joined(separator: ", "))",
-                        tryThis: "build the Boxfile unchanged, without --no-cache (if you edited greeting.txt or the Boxfile, undo it first)")
+                        expected: "a build that took every step from the cache: the same image as the build before, no new layer",
+                        observed: fresh.isEmpty ? "it gave image \(Digest.hex(built.imageID).prefix(12)), the build before it \(Digest.hex(before.imageID).prefix(12))"
+                            : "the last build made \(fresh.count) new image(s): \(fresh.map(\.shortID).joined(separator: ", "))",
+                        tryThis: "build the same Boxfile again, without --no-cache (if you edited greeting.txt or the Boxfile, undo it first)")
             return .pass("the build gave \(Digest.hex(built.imageID).prefix(12)) again, and made no image and no layer")
         }
         Hint("`--no-cache` would run every step again; leave it out, and change nothing in `{{workdir}}/app` yet.")
@@ -240,9 +247,9 @@ public let buildLayers = Lab("build-layers", "Build an image: every step a layer
         ```
         sudo box images --tree
         ```
-        Your three builds of bl-app are there (two of them as `<none>` images now that the name has moved on): \
-        the first two share busybox's layer and their first RUN, then part; the third parts from them right \
-        above busybox. This is why layers are cheap: a shared layer is stored and unpacked once, and every \
+        Your builds of bl-app are there (the older ones as `<none>` images now that the name has moved on): \
+        the builds of steps 1 and 4 share busybox's layer and their first RUN, then part; the build of step 5 \
+        parts from them right above busybox. Every other image of this machine is in the tree too. This is why layers are cheap: a shared layer is stored and unpacked once, and every \
         container of every image above it mounts it as a lowerdir.
         """)
         Ask("Which layers in the tree have more than one branch growing from them? (the first 12 hex digits of each)", answer: "LAYER...")
