@@ -76,7 +76,7 @@ public let restoreFile = Exercise("restore-file", "Bring back a file a running c
         layers are shared, read-only, by every container made from it.
 
         Tools you know: `mount | grep overlay`, `/proc/PID/mountinfo`, `/proc/PID/root`, `box inspect`, \
-        `box diff`, `box cp`, `box exec`.
+        `box diff`, `box exec`.
         """)
         Check { ctx in
             let id = try require(ctx.data["id"], expected: "the exercise's container", observed: "the setup did not run",

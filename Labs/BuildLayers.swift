@@ -97,7 +97,7 @@ public let buildLayers = Lab("build-layers", "Build an image: every step a layer
         ```
         Rows with a SIZE are layers: each RUN and the COPY, and busybox's own layer at the bottom. LABEL and \
         CMD rows are `0B`: they change only the image's config. The layers themselves, bottom first, are in \
-        the image's config, each named by the sha256 of its content (its *diff id*):
+        the image's config, each named by the sha256 of its content (its **diff id**):
         ```
         sudo box inspect --format '{{range .RootFS.Layers}}{{println .}}{{end}}' bl-app
         ```

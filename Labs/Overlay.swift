@@ -67,7 +67,7 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
 
     Step("shared-lower", "Two containers of one image share the lowerdir") {
         Instructions("""
-        Seed 001 asks: *do multiple containers of the same image share the same lowerdir?* Keep ov1 open, and \
+        Seed 001 asks: "do multiple containers of the same image share the same lowerdir?" Keep ov1 open, and \
         in terminal 2 start a second container of the same image:
         ```
         sudo box run -it --name ov2 busybox sh
@@ -151,7 +151,7 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
         sudo ls -li LOWERDIR/etc/passwd
         sudo ls -l UPPERDIR/etc
         ```
-        (no such file in the upper dir yet). Now, in ov1, add a user to it and look at its inode from inside:
+        (`No such file or directory`: nothing in /etc has changed yet). Now, in ov1, add a user to it and look at its inode from inside:
         ```
         ls -i /etc/passwd
         echo "{{word}}:x:1000:1000::/home:/bin/sh" >> /etc/passwd
