@@ -1,4 +1,5 @@
 import LabKit
 
 /// The guided labs, in the order a learner takes them (`lab next` goes through them in this order).
-public let guidedLabs: [Lab] = [pidNamespaces, utsIpcNet, mountNamespaces, commitLab, imageAnatomy, loadVsImport, containerNetwork]
+public let guidedLabs: [Lab] = [pidNamespaces, utsIpcNet, mountNamespaces, commitLab, overlay, imageAnatomy, loadVsImport,
+                                buildLayers, containerNetwork]
