@@ -39,7 +39,7 @@ public let nsKeeper = Exercise("ns-keeper", "Find what keeps a mount namespace a
         let pid = try require(Int32(started.filter { !$0.isWhitespace }), expected: "the holder's pid", observed: started, tryThis: "lab doctor")
         for _ in 0..<50 {
             if let p = Proc.read(pid), p.comm == "sleep", p.mounts.contains(where: { $0.mountPoint == w + "/vault" && $0.fsType == "tmpfs" }),
-               let inode = p.namespace("mnt") {
+               let inode = p.namespace(.mnt) {
                 try ctx.remember("ns", String(inode))
                 if let id = mountNamespaceID("/proc/\(pid)/ns/mnt") { try ctx.remember("nsid", String(id)) }
                 return
@@ -52,7 +52,7 @@ public let nsKeeper = Exercise("ns-keeper", "Find what keeps a mount namespace a
     Teardown { ctx in
         let w = ctx.workDirectory
         if let id = ctx.data["nsid"].flatMap({ UInt64($0) }), let inode = ctx.data["ns"].flatMap({ UInt64($0) }) {
-            for p in ctx.processes() where p.namespace("mnt") == inode && mountNamespaceID("/proc/\(p.pid)/ns/mnt") == id {
+            for p in ctx.processes() where p.namespace(.mnt) == inode && mountNamespaceID("/proc/\(p.pid)/ns/mnt") == id {
                 kill(p.pid, SIGKILL)
                 ctx.reportRemoved("process \(p.label), in the exercise's mount namespace")
             }
@@ -119,12 +119,12 @@ private func namespaceHolders(_ ctx: Context, inode: UInt64, id: UInt64?) -> (pr
     var processes = 0, descriptors = 0, mounts = 0
     var namespacesSeen: Set<UInt64> = []
     for p in ctx.processes() {
-        if p.namespace("mnt") == inode && same("/proc/\(p.pid)/ns/mnt") { processes += 1 }
+        if p.namespace(.mnt) == inode && same("/proc/\(p.pid)/ns/mnt") { processes += 1 }
         for fd in (try? Files.list("/proc/\(p.pid)/fd")) ?? [] where Files.readLink("/proc/\(p.pid)/fd/\(fd)") == link {
             if same("/proc/\(p.pid)/fd/\(fd)") { descriptors += 1 }
         }
         // Mounts of the namespace's file, in every mount namespace (one process of each is enough).
-        guard let ns = p.namespace("mnt"), namespacesSeen.insert(ns).inserted else { continue }
+        guard let ns = p.namespace(.mnt), namespacesSeen.insert(ns).inserted else { continue }
         for m in p.mounts where m.fsType == "nsfs" && m.root == link && same("/proc/\(p.pid)/root\(m.mountPoint)") {
             mounts += 1
         }

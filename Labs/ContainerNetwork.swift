@@ -61,7 +61,7 @@ public let containerNetwork = Lab("container-network", "A container's address, i
                         tryThis: "the first column of the line that is not localhost")
             try require(answer[1] == hostname, expected: "n1's hostname", observed: "you answered \(answer[1])",
                         tryThis: "the second column (the same as what hostname prints in n1)")
-            return .pass("n1's network namespace (net:[\(pid1.namespace("net") ?? 0)]) has \(address); its UTS namespace calls it \(hostname)")
+            return .pass("n1's network namespace (net:[\(pid1.namespace(.net) ?? 0)]) has \(address); its UTS namespace calls it \(hostname)")
         }
         Hint("The line you want is the last one of /etc/hosts: `ADDRESS  HOSTNAME  n1`.")
         Hint("Answer with the address first: `lab answer 172.17.0.2 0123456789ab` (with your values).")
@@ -261,7 +261,7 @@ public let containerNetwork = Lab("container-network", "A container's address, i
             let interfaces = Namespaces.interfaces(of: pid1.pid)
             try require(interfaces == ["lo"], expected: "only lo in n4's network namespace", observed: interfaces.joined(separator: ", "),
                         tryThis: "sudo box rm -f n4; sudo box run -it --name n4 --network none busybox sh")
-            return .pass("n4's network namespace (net:[\(pid1.namespace("net") ?? 0)]) has only lo")
+            return .pass("n4's network namespace (net:[\(pid1.namespace(.net) ?? 0)]) has only lo")
         }
         Solution("box run -dit --name n4 --network none busybox sh")
     }
