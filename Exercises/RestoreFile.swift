@@ -39,16 +39,16 @@ public let restoreFile = Exercise("restore-file", "Bring back a file a running c
                                 observed: "it is gone", tryThis: "lab reset restore-file")
         let lower = try require(ctx.layers(of: image).last, expected: "the image's layers", observed: "none",
                                 tryThis: "lab reset restore-file") + "/etc/app.conf"
-        let st = try require(fileStat(lower), expected: "etc/app.conf in the image's top layer", observed: "\(lower) is missing",
+        let st = try require(FileFacts.lstat(lower), expected: "etc/app.conf in the image's top layer", observed: "\(lower) is missing",
                              tryThis: "lab reset restore-file")
         try ctx.remember("id", c.id)
         try ctx.remember("pid", String(pid1.pid))
         try ctx.remember("ticks", String(pid1.startTicks))
         try ctx.remember("lower", lower)
-        try ctx.remember("lower-stat", "\(st.st_ino) \(nanoseconds(st.st_ctim))")
+        try ctx.remember("lower-stat", "\(st.inode) \(st.changed.unixNanoseconds)")
         // The exercise begins once the file is gone.
         for _ in 0..<100 {
-            if fileStat("/proc/\(pid1.pid)/root/etc/app.conf") == nil { return }
+            if FileFacts.lstat("/proc/\(pid1.pid)/root/etc/app.conf") == nil { return }
             usleep(50_000)
         }
         throw Failure(expected: "ex-files to delete /etc/app.conf", observed: "it did not within 5 s", tryThis: "lab doctor")
@@ -93,11 +93,11 @@ public let restoreFile = Exercise("restore-file", "Bring back a file a running c
                         tryThis: "unmount it (nsenter --target \(pid1.pid) --mount umount /etc/app.conf) and copy the file instead")
             let expected = appConf(ctx)
             let merged = "/proc/\(pid1.pid)/root/etc/app.conf"
-            let inside = try require(fileStat(merged), expected: "/etc/app.conf in ex-files", observed: "ex-files still has no /etc/app.conf",
+            let inside = try require(FileFacts.lstat(merged), expected: "/etc/app.conf in ex-files", observed: "ex-files still has no /etc/app.conf",
                                      tryThis: "the file is still in the image: find the image's layer (lowerdir) on the host")
             let text = Files.readIfPresent(merged) ?? ""
-            try require(isRegularFile(inside) && text == expected, expected: "/etc/app.conf with the image's content",
-                        observed: "ex-files's /etc/app.conf \(isRegularFile(inside) ? "has other content (\(text.utf8.count) bytes, the image's has \(expected.utf8.count))" : "is not a regular file")",
+            try require(inside.isRegular && text == expected, expected: "/etc/app.conf with the image's content",
+                        observed: "ex-files's /etc/app.conf \(inside.isRegular ? "has other content (\(text.utf8.count) bytes, the image's has \(expected.utf8.count))" : "is not a regular file")",
                         tryThis: "copy the image's own file, byte for byte (cat or cp, not retyped)")
             // In the upper dir: a copy written now, or nothing (the whiteout removed, the lower file showing through).
             let root = try require(pid1.mounts.last { $0.mountPoint == "/" && $0.fsType == "overlay" }, expected: "ex-files's overlay",
@@ -105,18 +105,18 @@ public let restoreFile = Exercise("restore-file", "Bring back a file a running c
             let upper = try require(root.superOptions.split(separator: ",").first { $0.hasPrefix("upperdir=") }.map { String($0.dropFirst(9)) },
                                     expected: "an upperdir", observed: root.superOptions, tryThis: again) + "/etc/app.conf"
             var how = "the whiteout removed: the image's file shows through"
-            if let up = fileStat(upper) {
-                try require(isRegularFile(up) && Files.readIfPresent(upper) == expected && nanoseconds(up.st_ctim) >= ctx.clock.wall.unixNanoseconds - 20_000_000,
+            if let up = FileFacts.lstat(upper) {
+                try require(up.isRegular && Files.readIfPresent(upper) == expected && up.changed(since: ctx.clock),
                             expected: "a copy of the file in ex-files's upper dir, written during the exercise",
-                            observed: "\(upper) is \(isRegularFile(up) ? "older than the exercise, or differs" : "not a regular file (a whiteout?)")",
+                            observed: "\(upper) is \(up.isRegular ? "older than the exercise, or differs" : "not a regular file (a whiteout?)")",
                             tryThis: "write the file into the running container (box cp, or /proc/PID/root)")
                 how = "a copy in ex-files's upper dir (\(upper))"
             }
             // The image's layer: the same file, untouched (same inode, no change since the setup).
             let lower = try require(ctx.data["lower"], expected: "the setup's notes", observed: "none", tryThis: again)
-            let st = try require(fileStat(lower), expected: "the image's layer unchanged", observed: "\(lower) is gone",
+            let st = try require(FileFacts.lstat(lower), expected: "the image's layer unchanged", observed: "\(lower) is gone",
                                  tryThis: "\(again): never change the image's layer (the lowerdir)")
-            try require("\(st.st_ino) \(nanoseconds(st.st_ctim))" == ctx.data["lower-stat"] && Files.readIfPresent(lower) == expected,
+            try require("\(st.inode) \(st.changed.unixNanoseconds)" == ctx.data["lower-stat"] && Files.readIfPresent(lower) == expected,
                         expected: "the image's layer unchanged", observed: "\(lower) was changed (or replaced) since the exercise began",
                         tryThis: "\(again): copy from the lowerdir, never into it")
             try require(c.spec.Image == ctx.images().first(where: { $0.names.contains("ex-files-img:latest") })?.id,
@@ -142,12 +142,3 @@ private func appConf(_ ctx: Context) -> String {
 
     """
 }
-
-private func fileStat(_ path: String) -> stat? {
-    var st = stat()
-    return lstat(path, &st) == 0 ? st : nil
-}
-
-private func isRegularFile(_ st: stat) -> Bool { (st.st_mode & S_IFMT) == S_IFREG }
-
-private func nanoseconds(_ t: timespec) -> Int64 { Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec) }

@@ -23,9 +23,6 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
             + "-" + String(100 + l.number("word", below: 900))
     }
 
-    LabSetup { ctx in try ctx.remember("started", Timestamp.now().rfc3339) }
-    Teardown { ctx in removeImagesMade(ctx, named: ["busybox-note"]) }
-
     Step("container1", "A file in container1") {
         Instructions("""
         Seed 000 installs `htop` in a first container; busybox has no package manager, so make something of \
@@ -55,7 +52,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
                                    tryThis: "in container1's shell: mkdir /root/testfolder; echo \(ctx.value("word")) > \(notePath)")
             try require(text.trimmed == ctx.value("word"), expected: "\(notePath) to hold \(ctx.value("word"))",
                         observed: "it holds \"\(text.trimmed.prefix(40))\"", tryThis: "echo \(ctx.value("word")) > \(notePath)")
-            try require(modified(upper).map { !($0 < ctx.clock.wall) } ?? false, expected: "the file written during this step",
+            try require(FileFacts.lstat(upper)?.changed(since: ctx.clock) ?? false, expected: "the file written during this step",
                         observed: "it is older", tryThis: "write it again: echo \(ctx.value("word")) > \(notePath)")
             return .pass("container1 (host PID \(pid1.pid)) has \(notePath) in its own writable layer (under \(ctx.engine.root.overlay))")
         }
@@ -258,9 +255,9 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
             try require(answer.count == 2, expected: "two ids", observed: "lab answer \(answer.joined(separator: " "))",
                         tryThis: "lab answer IMAGE LAYER, e.g. lab answer 3f2c42f762fb 2e8091e90b1e")
             let top = Digest.hex(image.config.rootfs.diff_ids.last ?? "")
-            try require(matches(answer[0], Digest.hex(image.id)), expected: "the IMAGE column of the top line (12 hex digits at least)",
+            try require(matchesID(answer[0], Digest.hex(image.id)), expected: "the IMAGE column of the top line (12 hex digits at least)",
                         observed: "you answered \(answer[0])", tryThis: "sudo box history busybox-note: the first column of the first line")
-            try require(matches(answer[1], top), expected: "the id box images --tree shows on busybox-note's line",
+            try require(matchesID(answer[1], top), expected: "the id box images --tree shows on busybox-note's line",
                         observed: "you answered \(answer[1])", tryThis: "sudo box images --tree: the 12 hex digits before Images: busybox-note")
             return .pass("busybox-note (\(image.shortID)) is busybox plus layer \(top.prefix(12)), stored in \(ctx.engine.root.layerDir(top))")
         }
@@ -270,31 +267,3 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
 }
 
 private let notePath = "/root/testfolder/testfile"
-
-/// True if `given` is at least 12 hex digits (or the full id, with or without sha256:) of `hex`.
-private func matches(_ given: String, _ hex: String) -> Bool {
-    let g = Digest.hex(given).lowercased()
-    return g.count >= 12 && hex.hasPrefix(g)
-}
-
-/// The file's modification time, or nil.
-private func modified(_ path: String) -> Timestamp? {
-    var st = stat()
-    guard stat(path, &st) == 0 else { return nil }
-    return Timestamp(seconds: Int64(st.st_mtim.tv_sec), nanoseconds: Int32(st.st_mtim.tv_nsec))
-}
-
-/// Images made during the lab: those box's journal says were made since the lab started (commit, build), and
-/// those named `repositories` (load, tag and import leave no event), if created since then.
-private func removeImagesMade(_ ctx: Context, named repositories: [String]) {
-    guard let since = ctx.data["started"].flatMap({ Timestamp.parse($0) }) else { return }
-    let made = Set(EventJournal(root: ctx.engine.root).read(since: since).events.compactMap { $0.attributes["imageID"] })
-    for image in ctx.images() {
-        let named = image.names.contains { name in repositories.contains { name.hasPrefix($0 + ":") } }
-        guard made.contains(image.id) || named,
-              let created = image.config.created.flatMap({ Timestamp.parse($0) }), !(created < since) else { continue }
-        if (try? ctx.box("rmi", image.id)) != nil {
-            ctx.reportRemoved("image \(image.shortID)\(image.names.isEmpty ? "" : " (" + image.names.joined(separator: ", ") + ")")")
-        }
-    }
-}

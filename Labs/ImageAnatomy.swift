@@ -23,12 +23,10 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
 
     // The lab's directory, the learner's own: they unpack the archive there without sudo.
     LabSetup { ctx in
-        try ctx.remember("started", Timestamp.now().rfc3339)
         try Files.mkdirs(ctx.workDirectory)
         chown(ctx.workDirectory, ctx.learner.uid, ctx.learner.gid)
     }
     Teardown { ctx in
-        removeImagesMade(ctx, named: ["anatomy"])
         if Files.exists(ctx.workDirectory) {
             try Files.removeTree(ctx.workDirectory)
             ctx.reportRemoved("the lab's directory \(ctx.workDirectory), with the archive and what was unpacked")
@@ -110,7 +108,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
             let image = try anatomyImage(ctx)
             let dir = ctx.workDirectory + "/extract"
             let tar = dir + "/ci.tar"
-            try require(changed(tar).map { !($0 < ctx.clock.wall) } ?? false, expected: "\(tar) written during this step",
+            try require((FileFacts.lstat(tar)?.changed(since: ctx.clock) ?? false), expected: "\(tar) written during this step",
                         observed: Files.exists(tar) ? "it is older" : "there is no such file",
                         tryThis: "mkdir -p \(dir); sudo box save \(image.shortID) > \(tar)")
             let manifest = try savedManifest(ctx, since: ctx.clock.wall)
@@ -122,7 +120,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
                         tryThis: "cd \(dir); tar -xf ci.tar")
             let answer = try require(ctx.answer?.first, expected: "the config's name: lab answer CONFIG", observed: "no answer yet",
                                      tryThis: "cat \(dir)/manifest.json: the value of Config")
-            try require(matchesHex(answer.replacing(".json", with: ""), Digest.hex(image.id)),
+            try require(matchesID(answer.replacing(".json", with: ""), Digest.hex(image.id)),
                         expected: "the file manifest.json names as Config (12 characters at least)", observed: "you answered \(answer)",
                         tryThis: "cat \(dir)/manifest.json")
             return .pass("the config is \(configName.prefix(12))….json: its name is the image id (sha256sum it: the name is its digest); \(manifest.layers.count) layer tars")
@@ -189,7 +187,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
                                     expected: "your file in one of anatomy:v1's layers", observed: "no layer has it", tryThis: "sudo lab reset image-anatomy")
             let directory = manifest.layers[index].split(separator: "/").first.map(String.init) ?? ""
             let unpacked = ctx.workDirectory + "/extract/" + directory + anatomyNote
-            try require(changed(unpacked).map { !($0 < ctx.clock.wall) } ?? false,
+            try require((FileFacts.lstat(unpacked)?.changed(since: ctx.clock) ?? false),
                         expected: "that layer.tar unpacked during this step",
                         observed: Files.exists(unpacked) ? "it was unpacked before this step" : "no \(anatomyNote) is unpacked in the archive's directories",
                         tryThis: "cd into each directory of \(ctx.workDirectory)/extract and run tar -xf layer.tar")
@@ -197,7 +195,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
                         observed: "it holds something else", tryThis: "unpack the layer.tar again")
             let answer = try require(ctx.answer?.first, expected: "the directory: lab answer DIRECTORY", observed: "no answer yet",
                                      tryThis: "ls -d \(ctx.workDirectory)/extract/*/root")
-            try require(matchesHex(answer, directory), expected: "the name of the directory whose layer.tar has your file (12 characters at least)",
+            try require(matchesID(answer, directory), expected: "the name of the directory whose layer.tar has your file (12 characters at least)",
                         observed: "you answered \(answer)", tryThis: "ls -d \(ctx.workDirectory)/extract/*/root/testfolder")
             return .pass("layer \(index + 1) of \(diffIDs.count) (directory \(directory.prefix(12))) holds root/testfolder/testfile: the layer is only what the commit changed")
         }
@@ -240,9 +238,9 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
                                      tryThis: "sha256sum \(tar) \(archive)")
             try require(answer.count == 2, expected: "two digests: lab answer LAYER ARCHIVE",
                         observed: "lab answer \(answer.joined(separator: " "))", tryThis: "sha256sum \(tar) \(archive)")
-            try require(matchesHex(answer[0], Digest.hex(digest)), expected: "the sha256 of \(manifest.layers[index]) first",
+            try require(matchesID(answer[0], Digest.hex(digest)), expected: "the sha256 of \(manifest.layers[index]) first",
                         observed: "you answered \(answer[0])", tryThis: "sha256sum \(tar)")
-            try require(matchesHex(answer[1], Digest.hex(whole)), expected: "the sha256 of ci.tar second",
+            try require(matchesID(answer[1], Digest.hex(whole)), expected: "the sha256 of ci.tar second",
                         observed: "you answered \(answer[1])", tryThis: "sha256sum \(archive)")
             try require(digest == diffIDs[index], expected: "the tar to match its diff_id", observed: "it was changed: its sha256 is not in the config",
                         tryThis: "unpack ci.tar again (step 3)")
@@ -269,7 +267,7 @@ private func savedManifest(_ ctx: Context, since: Timestamp?) throws -> (config:
                            observed: "there is no manifest.json", tryThis: "cd \(ctx.workDirectory)/extract; tar -xf ci.tar")
     if let since {
         // tar gives the files the archive's mtime (0): the inode's change time says when it was unpacked.
-        try require(changed(path).map { !($0 < since) } ?? false, expected: "manifest.json unpacked during this step",
+        try require((FileFacts.lstat(path).map { !($0.changed < since) } ?? false), expected: "manifest.json unpacked during this step",
                     observed: "it was unpacked before", tryThis: "cd \(ctx.workDirectory)/extract; tar -xf ci.tar")
     }
     guard let entry = (try? JSONValue.parse(text))?[0],
@@ -278,32 +276,4 @@ private func savedManifest(_ ctx: Context, since: Timestamp?) throws -> (config:
                       tryThis: "unpack a fresh box save (step 3)")
     }
     return (config, layers.compactMap { if case .string(let s) = $0 { s } else { nil } })
-}
-
-/// True if `given` is at least 12 hex digits (or all, with or without sha256:) that begin `hex`.
-private func matchesHex(_ given: String, _ hex: String) -> Bool {
-    let g = Digest.hex(given).lowercased()
-    return g.count >= 12 && hex.hasPrefix(g)
-}
-
-/// When the file's inode last changed (made, written, unpacked: tar can set the mtime, not this), or nil.
-private func changed(_ path: String) -> Timestamp? {
-    var st = stat()
-    guard stat(path, &st) == 0 else { return nil }
-    return Timestamp(seconds: Int64(st.st_ctim.tv_sec), nanoseconds: Int32(st.st_ctim.tv_nsec))
-}
-
-/// Images made during the lab: those box's journal says were made since the lab started (commit, build), and
-/// those named `repositories` (load, tag and import leave no event), if created since then.
-private func removeImagesMade(_ ctx: Context, named repositories: [String]) {
-    guard let since = ctx.data["started"].flatMap({ Timestamp.parse($0) }) else { return }
-    let made = Set(EventJournal(root: ctx.engine.root).read(since: since).events.compactMap { $0.attributes["imageID"] })
-    for image in ctx.images() {
-        let named = image.names.contains { name in repositories.contains { name.hasPrefix($0 + ":") } }
-        guard made.contains(image.id) || named,
-              let created = image.config.created.flatMap({ Timestamp.parse($0) }), !(created < since) else { continue }
-        if (try? ctx.box("rmi", image.id)) != nil {
-            ctx.reportRemoved("image \(image.shortID)\(image.names.isEmpty ? "" : " (" + image.names.joined(separator: ", ") + ")")")
-        }
-    }
 }

@@ -28,8 +28,6 @@ public let loadVsImport = Lab("load-vs-import", "Save and load an image, export 
         chown(ctx.workDirectory, ctx.learner.uid, ctx.learner.gid)
     }
     Teardown { ctx in
-        // box load, box tag and box import leave no event in box's journal: remove their images by name.
-        removeImagesMade(ctx, named: ["lvi-hello", "lvi-loaded", "lvi-flat"])
         if Files.exists(ctx.workDirectory) {
             try Files.removeTree(ctx.workDirectory)
             ctx.reportRemoved("the lab's directory \(ctx.workDirectory), with the archives")
@@ -121,7 +119,7 @@ public let loadVsImport = Lab("load-vs-import", "Save and load an image, export 
             let image = try require(ctx.images().first { $0.id == committed }, expected: "lvi-hello's image, loaded back",
                                     observed: "it is not in box's store", tryThis: "sudo box load < \(ctx.workDirectory)/img.tar.gz")
             // The config is written when the image is stored: a fresh one means it was removed and loaded again.
-            let stored = modified(ctx.engine.root.imageConfig(image.id))
+            let stored = FileFacts.lstat(ctx.engine.root.imageConfig(image.id))?.modified
             try require(stored.map { !($0 < ctx.clock.wall) } ?? false, expected: "the image removed and loaded back during this step",
                         observed: "box's store has had it since before the step (it was not removed)",
                         tryThis: "sudo box rmi lvi-hello:0.1 lvi-loaded:0.1, then sudo box load < \(ctx.workDirectory)/img.tar.gz")
@@ -237,7 +235,7 @@ private func labEvents(_ ctx: Context) -> [Event] {
 
 /// Checks that `path` is a gzip file written after `made` and returns the sha256 of what it holds, uncompressed.
 private func gzippedTar(_ ctx: Context, _ path: String, made: Timestamp, tryThis: String) throws -> String {
-    try require(modified(path).map { !($0 < made) } ?? false, expected: "\(path) written during this step",
+    try require(FileFacts.lstat(path).map { !($0.modified < made) } ?? false, expected: "\(path) written during this step",
                 observed: Files.exists(path) ? "it is older" : "there is no such file", tryThis: tryThis)
     let head = (try? Files.read(path).prefix(2)).map(Array.init) ?? []
     try require(head == [0x1f, 0x8b], expected: "\(path) compressed with gzip", observed: "it does not start with gzip's magic (1f 8b)",
@@ -260,26 +258,4 @@ private func archiveManifest(_ ctx: Context, _ path: String, made: Timestamp, tr
     _ = try? LayerArchive.extract(path, into: dir, mode: .plain)
     return try require(Files.readIfPresent(dir + "/manifest.json"), expected: "\(path) to be a saved image (a tar with manifest.json)",
                        observed: "it has no manifest.json", tryThis: tryThis)
-}
-
-/// The file's modification time, or nil.
-private func modified(_ path: String) -> Timestamp? {
-    var st = stat()
-    guard stat(path, &st) == 0 else { return nil }
-    return Timestamp(seconds: Int64(st.st_mtim.tv_sec), nanoseconds: Int32(st.st_mtim.tv_nsec))
-}
-
-/// Images made during the lab: those box's journal says were made since the lab started (commit, build), and
-/// those named `repositories` (load, tag and import leave no event), if created since then.
-private func removeImagesMade(_ ctx: Context, named repositories: [String]) {
-    guard let since = ctx.data["started"].flatMap({ Timestamp.parse($0) }) else { return }
-    let made = Set(EventJournal(root: ctx.engine.root).read(since: since).events.compactMap { $0.attributes["imageID"] })
-    for image in ctx.images() {
-        let named = image.names.contains { name in repositories.contains { name.hasPrefix($0 + ":") } }
-        guard made.contains(image.id) || named,
-              let created = image.config.created.flatMap({ Timestamp.parse($0) }), !(created < since) else { continue }
-        if (try? ctx.box("rmi", image.id)) != nil {
-            ctx.reportRemoved("image \(image.shortID)\(image.names.isEmpty ? "" : " (" + image.names.joined(separator: ", ") + ")")")
-        }
-    }
 }

@@ -51,7 +51,7 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
                         tryThis: "sudo box rm -f ov1; sudo box run -it --name ov1 busybox sh")
             try require(c.spec.Config.Tty && c.spec.Config.OpenStdin, expected: "ov1 started with a terminal (-it)",
                         observed: "ov1 was started without -it", tryThis: "sudo box rm -f ov1; sudo box run -it --name ov1 busybox sh")
-            let layers = try overlayLayers(of: pid1, name: "ov1")
+            let layers = try ctx.overlay(of: pid1, name: "ov1")
             let answer = try require(ctx.answer, expected: "ov1's upperdir: lab answer PATH", observed: "no answer yet",
                                      tryThis: "mount | grep overlay in ov1, and copy the path after upperdir=")
             try require(answer.count == 1 && trimmedPath(answer[0]) == layers.upper,
@@ -84,7 +84,7 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
                         observed: "ov2 was created before the step started", tryThis: "sudo box rm -f ov2; sudo box run -it --name ov2 busybox sh")
             try require(c2.spec.Config.Tty && c2.spec.Config.OpenStdin, expected: "ov2 started with a terminal (-it)",
                         observed: "ov2 was started without -it", tryThis: "sudo box rm -f ov2; sudo box run -it --name ov2 busybox sh")
-            let l1 = try overlayLayers(of: p1, name: "ov1"), l2 = try overlayLayers(of: p2, name: "ov2")
+            let l1 = try ctx.overlay(of: p1, name: "ov1"), l2 = try ctx.overlay(of: p2, name: "ov2")
             try require(c1.spec.Image == c2.spec.Image && l1.lower == l2.lower,
                         expected: "ov2 made from ov1's image, with the same lowerdir",
                         observed: "ov2's lowerdir is \(l2.lower.joined(separator: ":")), ov1's \(l1.lower.joined(separator: ":"))",
@@ -115,25 +115,25 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
         Ask("What is the inode number of newfile.txt in ov1's upper dir, as the host's `ls -i` shows it?", answer: "INODE")
         Check { ctx in
             let (_, p1) = try ctx.running("ov1", tryThis: "start ov1 again (step 1)")
-            let upper = try overlayLayers(of: p1, name: "ov1").upper
+            let upper = try ctx.overlay(of: p1, name: "ov1").upper
             let file = upper + "/newfile.txt"
-            let st = try require(lstatOf(file), expected: "newfile.txt in ov1's upper dir", observed: "\(upper) has no newfile.txt",
+            let st = try require(FileFacts.lstat(file), expected: "newfile.txt in ov1's upper dir", observed: "\(upper) has no newfile.txt",
                                  tryThis: "in ov1: echo \"\(ctx.value("word")) was here\" > /newfile.txt")
-            try require(isRegular(st) && changed(st, since: ctx.clock), expected: "newfile.txt written during this step",
+            try require(st.isRegular && st.changed(since: ctx.clock), expected: "newfile.txt written during this step",
                         observed: "the newfile.txt there was last changed before the step started",
                         tryThis: "in ov1, write it again: echo \"\(ctx.value("word")) was here\" > /newfile.txt")
             let text = Files.readIfPresent(file) ?? ""
             try require(text.contains(ctx.value("word")), expected: "the file to say \"\(ctx.value("word")) was here\"",
                         observed: "it says \(text.trimmed.isEmpty ? "nothing" : "\"\(text.trimmed)\"")",
                         tryThis: "in ov1: echo \"\(ctx.value("word")) was here\" > /newfile.txt")
-            if let p2 = try? ctx.running("ov2", tryThis: "").1, let l2 = try? overlayLayers(of: p2, name: "ov2") {
-                try require(lstatOf(l2.upper + "/newfile.txt") == nil, expected: "newfile.txt in ov1's layer only",
+            if let p2 = try? ctx.running("ov2", tryThis: "").1, let l2 = try? ctx.overlay(of: p2, name: "ov2") {
+                try require(FileFacts.lstat(l2.upper + "/newfile.txt") == nil, expected: "newfile.txt in ov1's layer only",
                             observed: "ov2's upper dir has one too", tryThis: "remove it from ov2 (rm /newfile.txt there)")
             }
             let inode = try ctx.numericAnswer(count: 1)[0]
-            try require(UInt64(inode) == UInt64(st.st_ino), expected: "the inode of \(file)",
+            try require(UInt64(inode) == UInt64(st.inode), expected: "the inode of \(file)",
                         observed: "you answered \(inode)", tryThis: "on the host: sudo ls -i \(upper)")
-            return .pass("\(file) is inode \(st.st_ino) (in ov1, `ls -i /newfile.txt` shows the same: overlayfs passes an upper-only file through)")
+            return .pass("\(file) is inode \(st.inode) (in ov1, `ls -i /newfile.txt` shows the same: overlayfs passes an upper-only file through)")
         }
         Hint("The upper dir is the `upperdir=` path of step 1; `sudo ls -i` prints inode numbers in the first column.")
         Solution("box exec ov1 sh -c 'echo \"{{word}} was here\" > /newfile.txt'",
@@ -165,15 +165,15 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
         Ask("What are the inode numbers of the two passwd files on the host: the lowerdir's, then the upperdir's?", answer: "LOWER UPPER")
         Check { ctx in
             let (_, p1) = try ctx.running("ov1", tryThis: "start ov1 again (step 1)")
-            let layers = try overlayLayers(of: p1, name: "ov1")
-            let lowerFile = try require(layers.lower.map { $0 + "/etc/passwd" }.first { lstatOf($0) != nil },
+            let layers = try ctx.overlay(of: p1, name: "ov1")
+            let lowerFile = try require(layers.lower.map { $0 + "/etc/passwd" }.first { FileFacts.lstat($0) != nil },
                                         expected: "/etc/passwd in ov1's image", observed: "no lowerdir of ov1 has etc/passwd",
                                         tryThis: "start ov1 from busybox (step 1)")
             let upperFile = layers.upper + "/etc/passwd"
-            let up = try require(lstatOf(upperFile), expected: "a copy of /etc/passwd in ov1's upper dir",
+            let up = try require(FileFacts.lstat(upperFile), expected: "a copy of /etc/passwd in ov1's upper dir",
                                  observed: "\(layers.upper)/etc has no passwd: nothing wrote to it",
                                  tryThis: "in ov1: echo \"\(ctx.value("word")):x:1000:1000::/home:/bin/sh\" >> /etc/passwd")
-            try require(isRegular(up) && changed(up, since: ctx.clock), expected: "the copy made during this step",
+            try require(up.isRegular && up.changed(since: ctx.clock), expected: "the copy made during this step",
                         observed: "\(upperFile) was last changed before the step started",
                         tryThis: "append the line again in ov1 (>> /etc/passwd)")
             let lowerText = Files.readIfPresent(lowerFile) ?? "", upperText = Files.readIfPresent(upperFile) ?? ""
@@ -186,12 +186,12 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
             try require(!lowerText.contains(ctx.value("word")), expected: "the lower passwd unchanged",
                         observed: "\(lowerFile) has your line: the image's layer was written on the host",
                         tryThis: "lab reset overlay: the image layer must not be edited by hand")
-            let lower = try require(lstatOf(lowerFile), expected: "the lower passwd", observed: "it is gone", tryThis: "lab reset overlay")
+            let lower = try require(FileFacts.lstat(lowerFile), expected: "the lower passwd", observed: "it is gone", tryThis: "lab reset overlay")
             let answer = try ctx.numericAnswer(count: 2)
-            try require(answer == [Int(lower.st_ino), Int(up.st_ino)], expected: "the lower inode first, then the upper one",
+            try require(answer == [Int(lower.inode), Int(up.inode)], expected: "the lower inode first, then the upper one",
                         observed: "you answered \(answer[0]) \(answer[1])",
                         tryThis: "on the host: sudo ls -i LOWERDIR/etc/passwd UPPERDIR/etc/passwd")
-            return .pass("copy-up: \(upperFile) (inode \(up.st_ino), \(up.st_size) bytes) is a copy of \(lowerFile) (inode \(lower.st_ino), \(lower.st_size) bytes), which is unchanged")
+            return .pass("copy-up: \(upperFile) (inode \(up.inode), \(up.size) bytes) is a copy of \(lowerFile) (inode \(lower.inode), \(lower.size) bytes), which is unchanged")
         }
         Hint("LOWERDIR and UPPERDIR are the paths after `lowerdir=` and `upperdir=` in `mount | grep overlay`.")
         Hint("Append with `>>`: `>` would empty the file first (still a copy-up, but the check wants the image's lines kept).")
@@ -222,21 +222,21 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
         Check { ctx in
             let tool = ctx.value("tool")
             let (_, p1) = try ctx.running("ov1", tryThis: "start ov1 again (step 1)")
-            let layers = try overlayLayers(of: p1, name: "ov1")
-            let lowerFile = try require(layers.lower.map { $0 + "/bin/" + tool }.first { lstatOf($0) != nil },
+            let layers = try ctx.overlay(of: p1, name: "ov1")
+            let lowerFile = try require(layers.lower.map { $0 + "/bin/" + tool }.first { FileFacts.lstat($0) != nil },
                                         expected: "/bin/\(tool) in ov1's image", observed: "no lowerdir of ov1 has bin/\(tool)",
                                         tryThis: "lab doctor: this busybox has no \(tool) applet")
             let whiteout = layers.upper + "/bin/" + tool
-            let st = try require(lstatOf(whiteout), expected: "a whiteout for /bin/\(tool) in ov1's upper dir",
+            let st = try require(FileFacts.lstat(whiteout), expected: "a whiteout for /bin/\(tool) in ov1's upper dir",
                                  observed: "\(layers.upper)/bin has no \(tool)", tryThis: "in ov1: rm /bin/\(tool)")
-            try require((st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0, expected: "a character device 0/0 (a whiteout)",
-                        observed: "\(whiteout) is \(fileKind(st))", tryThis: "in ov1: rm /bin/\(tool) (a copy-up leaves a file, a delete a whiteout)")
-            try require(changed(st, since: ctx.clock), expected: "the delete done during this step",
+            try require(st.isWhiteout, expected: "a character device 0/0 (a whiteout)",
+                        observed: "\(whiteout) is \(st.kind)", tryThis: "in ov1: rm /bin/\(tool) (a copy-up leaves a file, a delete a whiteout)")
+            try require(st.changed(since: ctx.clock), expected: "the delete done during this step",
                         observed: "the whiteout was made before the step started", tryThis: "lab reset overlay, and do the steps again")
-            try require(lstatOf("/proc/\(p1.pid)/root/bin/\(tool)") == nil, expected: "/bin/\(tool) gone in ov1",
+            try require(FileFacts.lstat("/proc/\(p1.pid)/root/bin/\(tool)") == nil, expected: "/bin/\(tool) gone in ov1",
                         observed: "ov1 still sees it", tryThis: "in ov1: rm /bin/\(tool)")
             if let p2 = try? ctx.running("ov2", tryThis: "").1 {
-                try require(lstatOf("/proc/\(p2.pid)/root/bin/\(tool)") != nil, expected: "ov2 still to have /bin/\(tool)",
+                try require(FileFacts.lstat("/proc/\(p2.pid)/root/bin/\(tool)") != nil, expected: "ov2 still to have /bin/\(tool)",
                             observed: "ov2 has no /bin/\(tool) either", tryThis: "delete it in ov1 only: start ov2 again (sudo box rm -f ov2; sudo box run -it --name ov2 busybox sh)")
             }
             return .pass("\(whiteout) is a character device 0/0; \(lowerFile) is untouched and still seen by the image's other containers")
@@ -277,7 +277,7 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
                         expected: "ov1 stopped and started again during this step",
                         observed: events.contains { $0.action == "die" } ? "ov1 stopped, but its PID 1 now is older than the step" : "ov1 has run all along",
                         tryThis: "type exit in ov1's shell, then: sudo box start -ai ov1")
-            let layers = try overlayLayers(of: p1, name: "ov1")
+            let layers = try ctx.overlay(of: p1, name: "ov1")
             let text = Files.readIfPresent("/proc/\(p1.pid)/root/newfile.txt") ?? ""
             try require(text.contains(ctx.value("word")), expected: "ov1's /newfile.txt still there after the restart",
                         observed: "ov1 has no /newfile.txt with \(ctx.value("word")) in it",
@@ -295,55 +295,8 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
 
 /// The overlay mounted on `/` in `pid`'s mount namespace, with its options split: what `mount | grep overlay`
 /// shows inside the container.
-private struct OverlayLayers {
-    var device: String
-    var lower: [String]
-    var upper: String
-    var work: String
-}
-
-private func overlayLayers(of pid1: Proc, name: String) throws -> OverlayLayers {
-    let root = try require(pid1.mounts.last { $0.mountPoint == "/" }, expected: "\(name)'s mount table",
-                           observed: "\(name)'s PID 1 has no / in its mountinfo", tryThis: "lab doctor")
-    try require(root.fsType == "overlay", expected: "\(name)'s / to be an overlay mount",
-                observed: "it is \(root.fsType)", tryThis: "start \(name) with box run, from an image")
-    var lower: [String] = [], upper = "", work = ""
-    for option in root.superOptions.split(separator: ",") {
-        if option.hasPrefix("lowerdir=") { lower = option.dropFirst(9).split(separator: ":").map(String.init) }
-        if option.hasPrefix("upperdir=") { upper = String(option.dropFirst(9)) }
-        if option.hasPrefix("workdir=") { work = String(option.dropFirst(8)) }
-    }
-    try require(!upper.isEmpty && !lower.isEmpty, expected: "lowerdir= and upperdir= in \(name)'s overlay options",
-                observed: root.superOptions, tryThis: "lab doctor")
-    return OverlayLayers(device: root.device, lower: lower, upper: upper, work: work)
-}
-
 private func trimmedPath(_ s: String) -> String {
     var p = s.trimmed
     while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
     return p
-}
-
-private func lstatOf(_ path: String) -> stat? {
-    var st = stat()
-    return lstat(path, &st) == 0 ? st : nil
-}
-
-private func isRegular(_ st: stat) -> Bool { (st.st_mode & S_IFMT) == S_IFREG }
-
-/// The inode changed (written, linked, made) at or after the step's start. File times come from the kernel's
-/// coarse clock, a tick behind the wall clock at most: 20 ms of slack.
-private func changed(_ st: stat, since clock: StepClock) -> Bool {
-    let ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
-    return ctime >= clock.wall.unixNanoseconds - 20_000_000
-}
-
-private func fileKind(_ st: stat) -> String {
-    switch st.st_mode & S_IFMT {
-    case S_IFREG: return "a regular file"
-    case S_IFDIR: return "a directory"
-    case S_IFLNK: return "a symlink"
-    case S_IFCHR: return "a character device (rdev \(st.st_rdev))"
-    default: return "a special file"
-    }
 }
