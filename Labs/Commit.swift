@@ -39,13 +39,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
         Keep this shell open: container1 must stay running for the whole lab.
         """)
         Check { ctx in
-            let (c, pid1) = try ctx.running("container1", tryThis: "sudo box run -it --name container1 busybox sh")
-            try require(!(c.spec.Created < ctx.clock.wall), expected: "container1 created during this step",
-                        observed: "it was created at \(c.spec.Created), before the step began",
-                        tryThis: "sudo box rm -f container1, then start it again")
-            try require(c.spec.Config.Tty && c.spec.Config.OpenStdin, expected: "container1 started with a terminal (-it)",
-                        observed: "it has \(c.spec.Config.Tty ? "a terminal but no open stdin" : "no terminal")",
-                        tryThis: "sudo box rm -f container1; sudo box run -it --name container1 busybox sh")
+            let (c, pid1) = try ctx.newShell("container1", start: "sudo box run -it --name container1 busybox sh")
             let upper = ctx.engine.layerPath(c.id) + "/diff" + notePath
             let text = try require(Files.readIfPresent(upper), expected: "\(notePath) in container1's writable layer",
                                    observed: "container1 has no \(notePath)",
@@ -78,9 +72,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
         Ask("What are the hostnames of container1 and container2?", answer: "HOSTNAME1 HOSTNAME2")
         Check { ctx in
             let (c1, p1) = try ctx.running("container1", tryThis: "container1 must still run: start it again (step 1)")
-            let (c2, p2) = try ctx.running("container2", tryThis: "sudo box run -it --name container2 busybox sh")
-            try require(!(c2.spec.Created < ctx.clock.wall), expected: "container2 created during this step",
-                        observed: "it was created before the step began", tryThis: "sudo box rm -f container2, then start it again")
+            let (c2, p2) = try ctx.newContainer("container2", tryThis: "sudo box run -it --name container2 busybox sh")
             try require(c2.spec.Image == c1.spec.Image, expected: "container2 made from the same image as container1",
                         observed: "container2 runs \(c2.spec.Config.Image), container1 \(c1.spec.Config.Image)",
                         tryThis: "sudo box rm -f container2; sudo box run -it --name container2 busybox sh")
@@ -173,9 +165,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
         container3` lists nothing about it).
         """)
         Check { ctx in
-            let (c, pid1) = try ctx.running("container3", tryThis: "sudo box run -it --name container3 busybox-note sh")
-            try require(!(c.spec.Created < ctx.clock.wall), expected: "container3 created during this step",
-                        observed: "it was created before the step began", tryThis: "sudo box rm -f container3, then run it again")
+            let (c, pid1) = try ctx.newContainer("container3", tryThis: "sudo box run -it --name container3 busybox-note sh")
             let image = try require(ctx.images().first { $0.names.contains("busybox-note:latest") }, expected: "the image busybox-note",
                                     observed: "there is none", tryThis: "commit container1 again (step 3)")
             try require(c.spec.Image == image.id, expected: "container3 made from busybox-note",
@@ -207,8 +197,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
         """)
         Check { ctx in
             let c = try ctx.container("container4", tryThis: "sudo box run -it --name container4 busybox sh")
-            try require(!(c.spec.Created < ctx.clock.wall), expected: "container4 created during this step",
-                        observed: "it was created before the step began", tryThis: "sudo box rm -f container4, then run it again")
+            try ctx.requireCreatedDuringStep(c)
             let busybox = try require(ctx.images().first { $0.names.contains("busybox:latest") }, expected: "the busybox image",
                                       observed: "there is none", tryThis: "sudo lab reset commit")
             try require(c.spec.Image == busybox.id, expected: "container4 made from busybox",

@@ -44,7 +44,7 @@ public let containerNetwork = Lab("container-network", "A container's address, i
         """)
         Ask("Which address and which hostname does n1's own line of /etc/hosts give?", answer: "ADDRESS HOSTNAME")
         Check { ctx in
-            let (c, pid1) = try interactive(ctx, "n1", run: "sudo box run -it --name n1 busybox sh")
+            let (c, pid1) = try ctx.newShell("n1", start: "sudo box run -it --name n1 busybox sh")
             let address = try require(ownAddress(pid1), expected: "n1 with an address on eth0", observed: "n1 has no IPv4 address but 127.0.0.1",
                                       tryThis: "start it on the default network: sudo box rm -f n1; sudo box run -it --name n1 busybox sh")
             let hostname = Namespaces.hostname(of: pid1.pid) ?? "?"
@@ -178,7 +178,7 @@ public let containerNetwork = Lab("container-network", "A container's address, i
             var members: [String: (Container, Proc, String)] = [:]
             for (who, run) in [(web, "sudo box run -d --name \(web) --network \(name) busybox sh -c '…httpd -f -vv -h /www'"),
                                ("n2", "sudo box run -it --name n2 --network \(name) busybox sh")] {
-                let (c, pid1) = try (who == "n2" ? interactive(ctx, who, run: run) : ctx.newContainer(who, tryThis: run))
+                let (c, pid1) = try (who == "n2" ? ctx.newShell(who, start: run) : ctx.newContainer(who, tryThis: run))
                 let address = ownAddress(pid1) ?? "none"
                 try require(c.spec.HostConfig.NetworkMode == name && IPv4(address).map(network.Subnet.contains) == true,
                             expected: "\(who) on \(name) (\(network.Subnet))", observed: "\(who) is on \(c.spec.HostConfig.NetworkMode), with address \(address)",
@@ -254,7 +254,7 @@ public let containerNetwork = Lab("container-network", "A container's address, i
         No eth0, no veth on the host, no address but 127.0.0.1: nothing reaches it and it reaches nothing.
         """)
         Check { ctx in
-            let (c, pid1) = try interactive(ctx, "n4", run: "sudo box run -it --name n4 --network none busybox sh")
+            let (c, pid1) = try ctx.newShell("n4", start: "sudo box run -it --name n4 --network none busybox sh")
             try require(c.spec.HostConfig.NetworkMode == "none", expected: "n4 started with --network none",
                         observed: "n4's network is \(c.spec.HostConfig.NetworkMode)",
                         tryThis: "sudo box rm -f n4; sudo box run -it --name n4 --network none busybox sh")
@@ -265,13 +265,6 @@ public let containerNetwork = Lab("container-network", "A container's address, i
         }
         Solution("box run -dit --name n4 --network none busybox sh")
     }
-}
-
-/// The running container `name`, created during the step with -it, as the step shows.
-private func interactive(_ ctx: Context, _ name: String, run: String) throws -> (Container, Proc) {
-    let (c, pid1) = try ctx.newContainer(name, tryThis: run)
-    try ctx.requireInteractiveShell(c, pid1, tryThis: "sudo box rm -f \(name), then: \(run)")
-    return (c, pid1)
 }
 
 /// The container's IPv4 address (not loopback), as its own network namespace has it.

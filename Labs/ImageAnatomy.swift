@@ -47,8 +47,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
         """)
         Check { ctx in
             let c = try ctx.container("anatomy", tryThis: "sudo box run -it --name anatomy busybox sh")
-            try require(!(c.spec.Created < ctx.clock.wall), expected: "anatomy created during this step",
-                        observed: "it was created before the step began", tryThis: "sudo box rm -f anatomy, then run it again")
+            try ctx.requireCreatedDuringStep(c)
             try require(c.spec.Config.Tty, expected: "anatomy started with a terminal (-it)", observed: "it has none",
                         tryThis: "sudo box rm -f anatomy; sudo box run -it --name anatomy busybox sh")
             let upper = ctx.engine.layerPath(c.id) + "/diff" + anatomyNote

@@ -36,9 +36,7 @@ public let utsIpcNet = Lab("uts-ipc-net", "Hostname, IPC, processes and network:
         In terminal 2, on the host, `hostname` still gives the host's own name.
         """)
         Check { ctx in
-            let start = "sudo box run -it --name u1 -h \(ctx.value("hostname")) busybox sh"
-            let (c, pid1) = try ctx.newContainer("u1", tryThis: "start it: " + start)
-            try ctx.requireInteractiveShell(c, pid1, tryThis: "sudo box rm -f u1; " + start)
+            let (_, pid1) = try ctx.newShell("u1", start: "sudo box run -it --name u1 -h \(ctx.value("hostname")) busybox sh")
             let inside = Namespaces.hostname(of: pid1.pid) ?? "?"
             let host = Namespaces.hostname(of: ctx.host.pid) ?? "?"
             try require(inside == ctx.value("hostname"), expected: "u1's hostname to be \(ctx.value("hostname"))",

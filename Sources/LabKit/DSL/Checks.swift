@@ -64,6 +64,14 @@ extension Context {
         return (c, pid1)
     }
 
+    /// The running container `name`, created during this step with `-it`, a shell as its PID 1: what a step
+    /// whose instructions say `sudo box run -it --name NAME ... sh` asks for. `start` is that command.
+    public func newShell(_ name: String, start: String) throws -> (Container, Proc) {
+        let (c, pid1) = try newContainer(name, tryThis: "start it: " + start)
+        try requireInteractiveShell(c, pid1, tryThis: "sudo box rm -f \(name); \(start)")
+        return (c, pid1)
+    }
+
     /// Fails unless `c` was made with `-it` (a terminal, stdin kept open) and its PID 1 is a shell: what a
     /// step that teaches an interactive container asks for, which a detached `sleep` does not give.
     public func requireInteractiveShell(_ c: Container, _ pid1: Proc, tryThis: String) throws {
