@@ -69,9 +69,11 @@ struct RunnerTests {
         #expect(wrong.stdout.contains("your answer (1 1) does not match"), "\(wrong.stdout)")
         let notNumbers = try s.lab("answer", "three")
         #expect(notNumbers.status == 1)
-        let sleep = try s.box("exec", "c1", "pidof", "sleep").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let host = try s.sh("pgrep -f '^sleep [0-9]+$' | while read p; do grep -q \"NSpid:.*\t\(sleep)$\" /proc/$p/status && echo $p; done")
-            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Both PIDs through c1 (box top), never a host-wide pgrep: another suite's sleeps run beside this one.
+        let pids = try s.sh("box top c1 | awk '/ sleep [0-9]+$/ {print $4, $2}'").stdout.split(separator: " ")
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(pids.count == 2)
+        let (sleep, host) = (pids.first ?? "", pids.last ?? "")
         let right = try s.lab("answer", sleep, host)
         #expect(right.status == 0, "\(right.stdout)\(right.stderr)")
         #expect(right.stdout.contains("step 4 of 6"))
@@ -110,7 +112,7 @@ struct RunnerTests {
         #expect(!FileManager.default.fileExists(atPath: s.base + "/work/mount-namespaces"))
         #expect(s.mountsUnderBase.filter { $0.contains("/work/") }.isEmpty)
         let list = try s.lab("list", "--json")
-        #expect(!list.stdout.contains("step "), "progress kept after reset: \(list.stdout)")
+        #expect(!list.stdout.contains("\"status\": \"step "), "progress kept after reset: \(list.stdout)")
     }
 
     @Test("lab refuses to run without root and says to use sudo", .enabled(if: isRoot, needsRoot))
