@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 001 ("What happens when we issue a kill command on the containerised process? kill -9 <pid>") and

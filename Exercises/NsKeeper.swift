@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 001 ("unshare -m bash ... mount --bind ...: can the previous term window see the contents of mymount?")

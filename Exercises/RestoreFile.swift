@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 001 ("When a file is deleted within a container, a whiteout file is created in the current layer. The

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 004 ("Dockerfile": `docker build -t helloworld:0.1 .`, "Every RUN instruction adds a layer to our image";
@@ -145,7 +144,7 @@ public let buildLayers = Lab("build-layers", "Build an image: every step a layer
                                     tryThis: "sudo box build -t bl-app \(ctx.workDirectory)/app")
             // The build before it (in this step or earlier): the cached one must give the same image, and make
             // nothing in between (a --no-cache build replaces the cache: the next build is then cached on it).
-            let all = builds(EventJournal(root: ctx.engine.root).read().events)
+            let all = builds(ctx.events(since: nil))
             let before = try require(all.last { $0.time < built.time }, expected: "bl-app built in an earlier step",
                                      observed: "no build of bl-app before this one", tryThis: "do step 1 first")
             let fresh = ctx.images().filter { image in
@@ -188,7 +187,7 @@ public let buildLayers = Lab("build-layers", "Build an image: every step a layer
                         tryThis: "undo your changes to the Boxfile and build again")
             let k = try require(n.firstIndex { $0.by.contains(" COPY ") }, expected: "a COPY step", observed: "none in bl-app",
                                 tryThis: "lab reset build-layers")
-            let copied = Files.readIfPresent(ctx.engine.root.layerDir(n[k].layer) + "/diff/app/greeting.txt") ?? ""
+            let copied = Files.readIfPresent(ctx.layerDirectory(n[k].layer) + "/diff/app/greeting.txt") ?? ""
             try require(copied.contains("again from the \(word)"), expected: "the new greeting in bl-app's COPY layer",
                         observed: "the COPY layer holds the old greeting", tryThis: "build again after editing greeting.txt")
             let kept = zip(o, n).prefix(k).allSatisfy { $0.layer == $1.layer }
@@ -288,7 +287,7 @@ private func builds(_ events: [Event]) -> [(time: Timestamp, imageID: String)] {
 
 /// The last build of bl-app before the step began (from the whole journal).
 private func previousBuild(_ ctx: Context) -> (time: Timestamp, imageID: String)? {
-    builds(EventJournal(root: ctx.engine.root).read(until: ctx.clock.wall).events).last
+    builds(ctx.events(since: nil, until: ctx.clock.wall)).last
 }
 
 /// The image bl-app was before this step and the one a build during it made: both must exist, and differ.

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 000 ("Docker Commit": container1 gets htop, container2 does not; `docker commit $(docker ps -q)
@@ -40,7 +39,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
         """)
         Check { ctx in
             let (c, pid1) = try ctx.newShell("container1", start: "sudo box run -it --name container1 busybox sh")
-            let upper = ctx.engine.layerPath(c.id) + "/diff" + notePath
+            let upper = ctx.upperDirectory(of: c) + notePath
             let text = try require(Files.readIfPresent(upper), expected: "\(notePath) in container1's writable layer",
                                    observed: "container1 has no \(notePath)",
                                    tryThis: "in container1's shell: mkdir /root/testfolder; echo \(ctx.value("word")) > \(notePath)")
@@ -48,7 +47,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
                         observed: "it holds \"\(text.trimmed.prefix(40))\"", tryThis: "echo \(ctx.value("word")) > \(notePath)")
             try require(FileFacts.lstat(upper)?.changed(since: ctx.clock) ?? false, expected: "the file written during this step",
                         observed: "it is older", tryThis: "write it again: echo \(ctx.value("word")) > \(notePath)")
-            return .pass("container1 (host PID \(pid1.pid)) has \(notePath) in its own writable layer (under \(ctx.engine.root.overlay))")
+            return .pass("container1 (host PID \(pid1.pid)) has \(notePath) in its own writable layer (under \(ctx.layerStorage))")
         }
         Hint("Type the commands in container1's shell (the prompt `/ #`), not on the host.")
         Hint("If you left the shell, `sudo box ps -a` shows container1 Exited: `sudo box rm container1` and start again.")
@@ -174,7 +173,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
             let seen = Files.readIfPresent("/proc/\(pid1.pid)/root" + notePath)?.trimmed
             try require(seen == ctx.value("word"), expected: "container3 to see \(notePath) with your word",
                         observed: seen.map { "it holds \($0)" } ?? "it has no such file", tryThis: "commit container1 again (step 3)")
-            try require(!Files.exists(ctx.engine.layerPath(c.id) + "/diff" + notePath), expected: "the file to come from the image",
+            try require(!Files.exists(ctx.upperDirectory(of: c) + notePath), expected: "the file to come from the image",
                         observed: "container3's own writable layer has a copy (it was written in container3)",
                         tryThis: "sudo box rm -f container3 and run a fresh one; only read the file")
             return .pass("container3 (host PID \(pid1.pid)) reads \(notePath) from busybox-note's top layer; its own layer is empty of it")
@@ -248,7 +247,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
                         observed: "you answered \(answer[0])", tryThis: "sudo box history busybox-note: the first column of the first line")
             try require(matchesID(answer[1], top), expected: "the id box images --tree shows on busybox-note's line",
                         observed: "you answered \(answer[1])", tryThis: "sudo box images --tree: the 12 hex digits before Images: busybox-note")
-            return .pass("busybox-note (\(image.shortID)) is busybox plus layer \(top.prefix(12)), stored in \(ctx.engine.root.layerDir(top))")
+            return .pass("busybox-note (\(image.shortID)) is busybox plus layer \(top.prefix(12)), stored in \(ctx.layerDirectory(top))")
         }
         Hint("The image id is also what `box commit` printed (after sha256:). The layer id is a different digest.")
         Solution("lab answer $(box history busybox-note | awk 'NR == 2 {print $1}') $(box images --tree | grep -o '[0-9a-f]\\{12\\} Images: busybox-note' | cut -c1-12)")

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 004 (inside a container: `cat /etc/hosts` shows "172.17.0.2 505cba62efa1", `ip a` shows eth0 with
@@ -24,7 +23,7 @@ public let containerNetwork = Lab("container-network", "A container's address, i
     // The network of step 4, with its bridge: containers are removed by reset before this runs.
     Teardown { ctx in
         let name = ctx.value("net")
-        guard ((try? NetworkStore(root: ctx.engine.root).list()) ?? []).contains(where: { $0.Name == name }) else { return }
+        guard ctx.networks().contains(where: { $0.Name == name }) else { return }
         try ctx.box("network", "rm", name)
         ctx.reportRemoved("network \(name) and its bridge")
     }
@@ -168,7 +167,7 @@ public let containerNetwork = Lab("container-network", "A container's address, i
         """)
         Check { ctx in
             let name = ctx.value("net"), web = ctx.value("web")
-            let network = try require(((try? NetworkStore(root: ctx.engine.root).list()) ?? []).first { $0.Name == name },
+            let network = try require(ctx.networks().first { $0.Name == name },
                                       expected: "a network called \(name)", observed: "box network ls has no \(name)",
                                       tryThis: "sudo box network create \(name)")
             try require(!(network.Created < ctx.clock.wall), expected: "\(name) created during this step",
@@ -228,7 +227,7 @@ public let containerNetwork = Lab("container-network", "A container's address, i
                         tryThis: "sudo box rm -f n3; sudo box run -d --name n3 -p 127.0.0.1:\(port):80 …")
             try require(listensOnLoopback(port: UInt16(port)!), expected: "the host listening on 127.0.0.1:\(port)",
                         observed: "no socket listens there (/proc/net/tcp)", tryThis: "sudo box ps: is n3 running?")
-            let gateway = ContainerNetwork.attachment(ctx.engine, c.id)?.Gateway.description ?? "?"
+            let gateway = ctx.attachment(of: c)?.Gateway.description ?? "?"
             let requests = httpRequests(ctx, c)
             try require(requests.contains(gateway), expected: "a request from the host (through the bridge's gateway \(gateway)) in n3's httpd log",
                         observed: requests.isEmpty ? "n3's log has no request during this step" : "requests only from \(Set(requests).sorted().joined(separator: ", "))",
@@ -301,21 +300,11 @@ private func format4hex(_ v: UInt16) -> String {
     return String(repeating: "0", count: 4 - hex.count) + hex
 }
 
-/// The client addresses of the requests busybox httpd -v logged in container `c` during the step (box keeps
-/// a container's output in docker's json-file format: one object per chunk, with its time).
+/// The client addresses of the requests busybox httpd -v logged in container `c` during the step.
 private func httpRequests(_ ctx: Context, _ c: Container) -> [String] {
-    struct Line: Decodable { var log: String; var time: String }
-    guard let bytes = try? Files.read(ctx.engine.logPath(c.id)) else { return [] }
-    var clients: [String] = []
-    for raw in bytes.split(separator: UInt8(ascii: "\n")) {
-        guard let line = try? JSONTree.decode(Line.self, from: Array(raw)),
-              let at = Timestamp.parse(line.time), !(at < ctx.clock.wall) else { continue }
-        // "[::ffff:172.20.0.3]:57974: url:/"
-        for entry in line.log.split(separator: "\n") where entry.contains("]:") && entry.contains(" url:") {
-            guard let close = entry.firstIndex(of: "]") else { continue }
-            let inside = entry[entry.index(after: entry.startIndex)..<close]
-            clients.append(String(inside.split(separator: ":").last ?? ""))
-        }
+    // "[::ffff:172.20.0.3]:57974: url:/"
+    ctx.output(of: c).compactMap { entry in
+        guard entry.contains("]:") && entry.contains(" url:"), let close = entry.firstIndex(of: "]") else { return nil }
+        return entry[entry.index(after: entry.startIndex)..<close].split(separator: ":").last.map(String.init)
     }
-    return clients
 }

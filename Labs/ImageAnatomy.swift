@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 001 ("Fun with container images": a file made in a container, `docker commit <container> <repo>:<tag>`,
@@ -50,7 +49,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
             try ctx.requireCreatedDuringStep(c)
             try require(c.spec.Config.Tty, expected: "anatomy started with a terminal (-it)", observed: "it has none",
                         tryThis: "sudo box rm -f anatomy; sudo box run -it --name anatomy busybox sh")
-            let upper = ctx.engine.layerPath(c.id) + "/diff" + anatomyNote
+            let upper = ctx.upperDirectory(of: c) + anatomyNote
             let text = try require(Files.readIfPresent(upper), expected: "\(anatomyNote) in anatomy's writable layer",
                                    observed: "anatomy has no \(anatomyNote)",
                                    tryThis: "in anatomy's shell: mkdir /root/testfolder; echo \(ctx.value("word")) > \(anatomyNote)")
@@ -182,7 +181,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
             try require(manifest.layers.count == diffIDs.count && manifest.config == Digest.hex(image.id) + ".json",
                         expected: "the unpacked archive of anatomy:v1", observed: "\(ctx.workDirectory)/extract holds another image's",
                         tryThis: "redo step 3")
-            let index = try require(diffIDs.indices.last { Files.exists(ctx.engine.root.layerDir(diffIDs[$0]) + "/diff" + anatomyNote) },
+            let index = try require(diffIDs.indices.last { Files.exists(ctx.layerDirectory(diffIDs[$0]) + "/diff" + anatomyNote) },
                                     expected: "your file in one of anatomy:v1's layers", observed: "no layer has it", tryThis: "sudo lab reset image-anatomy")
             let directory = manifest.layers[index].split(separator: "/").first.map(String.init) ?? ""
             let unpacked = ctx.workDirectory + "/extract/" + directory + anatomyNote
@@ -225,7 +224,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
             let diffIDs = image.config.rootfs.diff_ids
             try require(manifest.layers.count == diffIDs.count, expected: "the unpacked archive of anatomy:v1",
                         observed: "\(ctx.workDirectory)/extract holds another image's", tryThis: "redo step 3")
-            let index = try require(diffIDs.indices.last { Files.exists(ctx.engine.root.layerDir(diffIDs[$0]) + "/diff" + anatomyNote) },
+            let index = try require(diffIDs.indices.last { Files.exists(ctx.layerDirectory(diffIDs[$0]) + "/diff" + anatomyNote) },
                                     expected: "your file in one of anatomy:v1's layers", observed: "no layer has it", tryThis: "sudo lab reset image-anatomy")
             let tar = ctx.workDirectory + "/extract/" + manifest.layers[index]
             let digest = try require(try? LayerArchive.sha256(file: tar), expected: "\(tar) to read", observed: "it is gone",

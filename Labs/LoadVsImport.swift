@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 002 ("Import/export", "Docker Command Examples": `docker save image:tag | gzip > my_image.tar.gz`,
@@ -119,7 +118,7 @@ public let loadVsImport = Lab("load-vs-import", "Save and load an image, export 
             let image = try require(ctx.images().first { $0.id == committed }, expected: "lvi-hello's image, loaded back",
                                     observed: "it is not in box's store", tryThis: "sudo box load < \(ctx.workDirectory)/img.tar.gz")
             // The config is written when the image is stored: a fresh one means it was removed and loaded again.
-            let stored = FileFacts.lstat(ctx.engine.root.imageConfig(image.id))?.modified
+            let stored = FileFacts.lstat(ctx.configFile(of: image))?.modified
             try require(stored.map { !($0 < ctx.clock.wall) } ?? false, expected: "the image removed and loaded back during this step",
                         observed: "box's store has had it since before the step (it was not removed)",
                         tryThis: "sudo box rmi lvi-hello:0.1 lvi-loaded:0.1, then sudo box load < \(ctx.workDirectory)/img.tar.gz")
@@ -230,7 +229,7 @@ private func helloImage(_ ctx: Context) throws -> Image {
 /// Box's events since the lab started.
 private func labEvents(_ ctx: Context) -> [Event] {
     guard let since = ctx.data["started"].flatMap({ Timestamp.parse($0) }) else { return [] }
-    return EventJournal(root: ctx.engine.root).read(since: since).events
+    return ctx.events(since: since)
 }
 
 /// Checks that `path` is a gzip file written after `made` and returns the sha256 of what it holds, uncompressed.

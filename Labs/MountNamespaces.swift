@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 001 ("How are these folders used? Linux filesystem mounts provide a namespace for folders and files"):

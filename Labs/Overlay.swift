@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 001 ("Fun with union filesystems": `mount | grep overlay` in a container, "Do multiple containers of the
@@ -273,7 +272,7 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
             try require(text.contains(ctx.value("word")), expected: "ov1's /newfile.txt still there after the restart",
                         observed: "ov1 has no /newfile.txt with \(ctx.value("word")) in it",
                         tryThis: "step 3 made it; do not remove ov1 (box rm) between the exit and the start")
-            return .pass("ov1 runs again (PID \(p1.pid)) on the same upper dir \(layers.upper), in \(ctx.engine.root.path)/overlay2: /newfile.txt survived the stop")
+            return .pass("ov1 runs again (PID \(p1.pid)) on the same upper dir \(layers.upper), in \(ctx.storageRoot)/overlay2: /newfile.txt survived the stop")
         }
         Hint("`exit` ends the shell, which is PID 1: the container stops. `sudo box ps -a` shows it Exited.")
         Hint("`sudo box start -ai ov1` starts the same container again, attached: same layer, new PID 1.")

@@ -1,4 +1,3 @@
-import Engine
 import LabKit
 
 /// Seeds 000 ("Process isolation check") and 001 ("Running containers: how isolated are containers?"): two

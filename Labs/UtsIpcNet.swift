@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 001 ("UTS Namespace", "IPC Namespace", "PID Namespace", "Network Namespace") and seed 004 (inside a

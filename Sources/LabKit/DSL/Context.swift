@@ -17,7 +17,9 @@ public final class Context {
     public private(set) var data: [String: String]
     /// The namespaces everything is compared with.
     public let host: Proc
-    public let engine: ContainerStore
+    /// The engine's state, read through the calls below: labs know box's facts (containers, images, layers,
+    /// events, networks), not its files.
+    let engine: ContainerStore
     /// The lab's own directory (`{{workdir}}`): /tmp/boxlab/LAB, or a fresh one under selftest.
     public let workDirectory: String
     let journal: ProgressJournal
@@ -91,6 +93,36 @@ public final class Context {
     public func events() -> [Event] {
         EventJournal(root: engine.root).read(since: clock.wall).events
     }
+
+    /// Engine events in [since, until), oldest first: since the lab started, say, or all before the step.
+    public func events(since: Timestamp?, until: Timestamp? = nil) -> [Event] {
+        EventJournal(root: engine.root).read(since: since, until: until).events
+    }
+
+    /// Where box keeps its state (BOX_ROOT: /var/lib/box unless set), and its layers (`overlay2/`).
+    public var storageRoot: String { engine.root.path }
+    public var layerStorage: String { engine.root.overlay }
+    /// The directory of the image layer `diffID` (its files are in `diff/`).
+    public func layerDirectory(_ diffID: String) -> String { engine.root.layerDir(diffID) }
+    /// Container `c`'s writable layer: the overlay's upper dir.
+    public func upperDirectory(of c: Container) -> String { engine.layerPath(c.id) + "/diff" }
+    /// The file box keeps image `image`'s config in.
+    public func configFile(of image: Image) -> String { engine.root.imageConfig(image.id) }
+    /// What container `c` printed since `since` (default: since the step began), line by line: box keeps a
+    /// container's output as docker's json-file lines, one object per chunk with its time.
+    public func output(of c: Container, since: Timestamp? = nil) -> [String] {
+        struct Line: Decodable { var log: String; var time: String }
+        guard let bytes = try? Files.read(engine.logPath(c.id)) else { return [] }
+        let from = since ?? clock.wall
+        return bytes.split(separator: UInt8(ascii: "\n")).flatMap { raw -> [String] in
+            guard let line = try? JSONTree.decode(Line.self, from: Array(raw)),
+                  let at = Timestamp.parse(line.time), !(at < from) else { return [] }
+            return line.log.split(separator: "\n").map(String.init)
+        }
+    }
+    /// box's networks, and the one container `c` is attached to.
+    public func networks() -> [Network] { (try? NetworkStore(root: engine.root).list()) ?? [] }
+    public func attachment(of c: Container) -> Attachment? { ContainerNetwork.attachment(engine, c.id) }
 
     /// Runs `box` with these arguments; its output, or an error with what it printed.
     @discardableResult
