@@ -185,3 +185,51 @@ struct RunnerUnitTests {
         #expect(Markdown.withoutSudo("a pseudo terminal") == "a pseudo terminal")
     }
 }
+
+@Suite("The catalogue")
+struct CatalogTests {
+    let catalog = guidedLabs + exercises
+
+    @Test("ids are unique, every step has a check, a solution and instructions, every question a form")
+    func wellFormed() {
+        #expect(Set(catalog.map(\.id)).count == catalog.count)
+        for lab in catalog {
+            #expect(!lab.steps.isEmpty, "\(lab.id) has no step")
+            #expect(Set(lab.steps.map(\.id)).count == lab.steps.count, "\(lab.id) repeats a step id")
+            for step in lab.steps {
+                #expect(!step.solution.isEmpty, "\(lab.id)/\(step.id) has no reference solution")
+                #expect(!step.instructions.isEmpty, "\(lab.id)/\(step.id) has no instructions")
+                if let q = step.question { #expect(!q.form.isEmpty && step.solution.joined().contains("lab answer"), "\(lab.id)/\(step.id)") }
+            }
+            for p in lab.prerequisites { #expect(catalog.contains { $0.id == p }, "\(lab.id) builds on unknown \(p)") }
+        }
+    }
+
+    @Test("every seed document is reproduced by at least two labs")
+    func seedsCited() throws {
+        let seeds = try FileManager.default.contentsOfDirectory(atPath: seedDirectory)
+            .filter { $0.hasSuffix(".txt") }.map { String($0.prefix(3)) }
+        try #require(!seeds.isEmpty, "no seed documents in \(seedDirectory)")
+        for seed in seeds {
+            let citing = catalog.filter { $0.seeds.contains(seed) }.map(\.id)
+            #expect(citing.count >= 2, "seed \(seed) is cited by \(citing)")
+        }
+    }
+
+    @Test("solutions never look for processes host-wide (pgrep, pidof, pkill outside a container): two runs at once collide")
+    func noHostWidePgrep() {
+        for lab in catalog {
+            for step in lab.steps {
+                for line in step.solution {
+                    let hostWide = ["pgrep", "pkill", "killall"].contains { line.contains($0) }
+                        || (line.contains("pidof") && !line.contains("box exec"))
+                    #expect(!hostWide, "\(lab.id)/\(step.id): \(line)")
+                }
+            }
+        }
+    }
+}
+
+/// The seeds, beside the project as the workplace lays them out (../shared/seeds), or SEEDS_DIR.
+let seedDirectory: String = ProcessInfo.processInfo.environment["SEEDS_DIR"]
+    ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/seeds").standardized.path
