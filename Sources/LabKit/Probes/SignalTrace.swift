@@ -36,12 +36,17 @@ public enum SignalTrace {
     /// Signals that say nothing of a learner's intent (child exits, window changes, timers), left out.
     static let filter = "sig != 17 && sig != 28 && sig != 14 && sig != 26 && sig != 27 && sig != 23 && sig != 29"
 
-    /// Where tracefs is mounted; it is mounted at its usual place, /sys/kernel/tracing, if it is nowhere (as
-    /// systemd does at boot). nil where the kernel has no tracing.
-    public static func root() -> String? {
+    /// True if the kernel has tracefs (CONFIG_TRACING): what `TraceSignals` needs.
+    public static var isSupported: Bool {
+        (Files.readIfPresent("/proc/filesystems") ?? "").split(separator: "\n").contains { $0.hasSuffix("\ttracefs") }
+    }
+
+    /// Where tracefs is mounted. With `mounting`, it is mounted at its usual place, /sys/kernel/tracing, if it
+    /// is nowhere (as systemd does at boot); only starting a trace does that. nil where the kernel has none.
+    public static func root(mounting: Bool = false) -> String? {
         for m in Mount.table(of: getpid()) where m.fsType == "tracefs" { return m.mountPoint }
         let usual = "/sys/kernel/tracing"
-        if Files.isDirectory(usual), mount("nodev", usual, "tracefs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), nil) == 0 {
+        if mounting, Files.isDirectory(usual), mount("nodev", usual, "tracefs", UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC), nil) == 0 {
             return usual
         }
         return nil
@@ -50,7 +55,7 @@ public enum SignalTrace {
     /// Starts recording into instance `name` (made anew). False where the kernel cannot trace.
     @discardableResult
     public static func start(_ name: String) -> Bool {
-        guard let root = root() else { return false }
+        guard let root = root(mounting: true) else { return false }
         let dir = root + "/instances/" + name
         if Files.isDirectory(dir) { rmdir(dir) }
         guard mkdir(dir, 0o700) == 0 || errno == EEXIST else { return false }
