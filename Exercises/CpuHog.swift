@@ -31,10 +31,10 @@ public let cpuHog = Exercise("cpu-hog", "Find the container that burns CPU and c
         try ctx.box("exec", hog, "touch", "/spin")
         // The exercise begins once the hog spins (its loop notices /spin within a second).
         let c = try ctx.container(hog, tryThis: "")
-        guard let before = cpuUsage(c.state.Pid) else { throw Failure(expected: "\(hog)'s CPU accounting", observed: "no file", tryThis: "lab doctor") }
+        guard let before = CgroupFiles.cpuUsage(of: c.state.Pid) else { throw Failure(expected: "\(hog)'s CPU accounting", observed: "no file", tryThis: "lab doctor") }
         for _ in 0..<50 {
             usleep(100_000)
-            if let now = cpuUsage(c.state.Pid), now - before > 300_000_000 { return }
+            if let now = CgroupFiles.cpuUsage(of: c.state.Pid), now - before > 300_000_000 { return }
         }
         throw Failure(expected: "\(hog) to spin", observed: "it did not use a CPU within 5 s", tryThis: "lab doctor")
     }
@@ -58,7 +58,7 @@ public let cpuHog = Exercise("cpu-hog", "Find the container that burns CPU and c
                         observed: hog.state.Running ? "it was restarted" : "it is \(hog.state.Status.rawValue)",
                         tryThis: "the goal is a live change: lab reset cpu-hog, lab start cpu-hog, and use box update")
             try require(!hog.state.Paused, expected: "no container paused", observed: "the one that spins is paused", tryThis: "sudo box unpause NAME")
-            let quota = cpuQuota(hog.state.Pid)
+            let quota = CgroupFiles.cpuQuota(of: hog.state.Pid)
             try require(ctx.events().contains { $0.id == hogID && $0.action == "update" } && quota.map { $0 > 0 } == true,
                         expected: "the hog's CPU quota set with box update", observed: "none of the containers that spins has a quota",
                         tryThis: "measure each container's CPU time twice, a second apart: the one that grows by about a second is it")
@@ -72,7 +72,7 @@ public let cpuHog = Exercise("cpu-hog", "Find the container that burns CPU and c
                 let c = try ctx.container(id, tryThis: "lab reset cpu-hog, then lab start cpu-hog")
                 try require(c.state.Running && !c.state.Paused, expected: "the other containers still running",
                             observed: "\(c.name) is \(c.state.Status.rawValue)", tryThis: "leave the others alone: lab reset cpu-hog and try again")
-                if let q = cpuQuota(c.state.Pid), q < online { capped += 1 }
+                if let q = CgroupFiles.cpuQuota(of: c.state.Pid), q < online { capped += 1 }
             }
             try require(capped == 0, expected: "the containers that do not spin left uncapped",
                         observed: "\(capped) of them \(capped == 1 ? "has" : "have") a CPU quota below the machine's \(Int(online)) CPUs",
@@ -90,32 +90,4 @@ public let cpuHog = Exercise("cpu-hog", "Find the container that burns CPU and c
         box update --cpus 0.2 $hog
         """)
     }
-}
-
-/// CPU time used by `pid`'s cgroup, in nanoseconds: cpuacct.usage (v1) or cpu.stat's usage_usec (v2).
-private func cpuUsage(_ pid: Int32) -> UInt64? {
-    if CgroupMode.detect() != .unified {
-        return CgroupFiles.read("cpuacct.usage", of: pid, controller: "cpuacct").flatMap { UInt64($0.trimmed) }
-    }
-    for line in (CgroupFiles.read("cpu.stat", of: pid, controller: "cpu") ?? "").split(separator: "\n") {
-        let p = line.split(separator: " ")
-        if p.count == 2, p[0] == "usage_usec", let n = UInt64(p[1]) { return n * 1000 }
-    }
-    return nil
-}
-
-/// The CPUs `pid`'s cgroup may use per period (cpu.cfs_quota_us / cpu.cfs_period_us on v1, cpu.max on v2), or nil
-/// if it has no quota (-1, "max").
-private func cpuQuota(_ pid: Int32) -> Double? {
-    let quota: Int64?, period: Int64?
-    if CgroupMode.detect() != .unified {
-        quota = CgroupFiles.read("cpu.cfs_quota_us", of: pid, controller: "cpu").flatMap { Int64($0.trimmed) }
-        period = CgroupFiles.read("cpu.cfs_period_us", of: pid, controller: "cpu").flatMap { Int64($0.trimmed) }
-    } else {
-        let max = (CgroupFiles.read("cpu.max", of: pid, controller: "cpu") ?? "").split(separator: " ")
-        quota = max.first.flatMap { Int64($0) }
-        period = max.count > 1 ? Int64(max[1]) : nil
-    }
-    guard let quota, let period, quota > 0, period > 0 else { return nil }
-    return Double(quota) / Double(period)
 }

@@ -47,7 +47,7 @@ public let capabilitiesLab = Lab("capabilities", "Capabilities: what root in a c
         Check { ctx in
             let run = "sudo box run -it --name caps busybox sh"
             let (c, pid1) = try ctx.running("caps", tryThis: run)
-            try requireFresh(c, ctx, run: run)
+            try ctx.requireCreatedDuringStep(c, tryThis: "sudo box rm -f \(c.name); " + run)
             try require(c.spec.Config.Tty && c.spec.Config.OpenStdin, expected: "caps started with a terminal (-it)",
                         observed: "it has no terminal", tryThis: "sudo box rm -f caps; \(run)")
             let answer = try require(ctx.answer, expected: "an answer: lab answer HEX yes|no", observed: "no answer yet",
@@ -95,7 +95,7 @@ public let capabilitiesLab = Lab("capabilities", "Capabilities: what root in a c
         Check { ctx in
             let run = "sudo box run -d --name noraw --cap-drop NET_RAW busybox sleep 86400"
             let (c, pid1) = try ctx.running("noraw", tryThis: run)
-            try requireFresh(c, ctx, run: run)
+            try ctx.requireCreatedDuringStep(c, tryThis: "sudo box rm -f \(c.name); " + run)
             let netRaw = UInt64(1) << UInt64(Capabilities.number("NET_RAW")!)
             try require(pid1.effectiveCapabilities & netRaw == 0, expected: "noraw's PID 1 without CAP_NET_RAW",
                         observed: "its CapEff \(hex(pid1.effectiveCapabilities)) has it", tryThis: "sudo box rm -f noraw; \(run)")
@@ -136,7 +136,7 @@ public let capabilitiesLab = Lab("capabilities", "Capabilities: what root in a c
         Check { ctx in
             let run = "sudo box run -d --name netadmin --cap-add NET_ADMIN busybox sleep 86400"
             let (c, pid1) = try ctx.running("netadmin", tryThis: run)
-            try requireFresh(c, ctx, run: run)
+            try ctx.requireCreatedDuringStep(c, tryThis: "sudo box rm -f \(c.name); " + run)
             let netAdmin = UInt64(1) << UInt64(Capabilities.number("NET_ADMIN")!)
             try require(pid1.effectiveCapabilities & netAdmin != 0, expected: "netadmin's PID 1 with CAP_NET_ADMIN",
                         observed: "its CapEff \(hex(pid1.effectiveCapabilities)) lacks it", tryThis: "sudo box rm -f netadmin; \(run)")
@@ -229,10 +229,4 @@ private func hex(_ mask: UInt64) -> String {
 private func isLoopbackPing(_ command: String) -> Bool {
     let words = command.split(separator: " ")
     return words.first.map { $0.hasSuffix("ping") } == true && words.contains { $0.hasPrefix("127.") || $0 == "localhost" }
-}
-
-private func requireFresh(_ c: Container, _ ctx: Context, run: String) throws {
-    try require(!(c.spec.Created < ctx.clock.wall), expected: "\(c.name) created during this step",
-                observed: "\(c.name) was created at \(c.spec.Created), before the step started",
-                tryThis: "remove it and start it again: sudo box rm -f \(c.name); \(run)")
 }

@@ -50,30 +50,30 @@ public let cgroupsLab = Lab("cgroups", "Control groups: shares, memory limits, t
             for (name, shares) in [("cpu-low", 256), ("cpu-high", 1024)] {
                 let run = "sudo box run -d --name \(name) --cpuset-cpus 0 --cpu-shares \(shares) busybox sh -c 'while :; do :; done'"
                 let (c, pid1) = try ctx.running(name, tryThis: run)
-                try requireFresh(c, ctx, run: run)
-                let weight = try require(cpuWeight(pid1.pid), expected: "the CPU weight of \(name)'s cgroup",
+                try ctx.requireCreatedDuringStep(c, tryThis: "sudo box rm -f \(c.name); " + run)
+                let weight = try require(CgroupFiles.cpuWeight(of: pid1.pid), expected: "the CPU weight of \(name)'s cgroup",
                                          observed: "no cpu.shares or cpu.weight file for it", tryThis: "lab doctor")
-                let want = weight.file == "cpu.shares" ? Int64(shares) : Cgroups.weight(fromShares: Int64(shares))
+                let want = weight.file == "cpu.shares" ? Int64(shares) : CgroupFiles.weight(fromShares: Int64(shares))
                 try require(weight.value == want, expected: "\(name)'s \(weight.file) to be \(want) (\(shares) shares)",
                             observed: "\(weight.file) is \(weight.value)", tryThis: "sudo box rm -f \(name); \(run)")
-                let cpus = cpusetCPUs(pid1.pid)
+                let cpus = CgroupFiles.cpusetCPUs(of: pid1.pid)
                 try require(cpus.count == 1, expected: "\(name) pinned to one CPU",
                             observed: "it may run on CPUs \(cpus.map(String.init).joined(separator: ","))",
                             tryThis: "sudo box rm -f \(name); \(run)")
                 pids[name] = pid1
             }
             let low = pids["cpu-low"]!, high = pids["cpu-high"]!
-            try require(cpusetCPUs(low.pid) == cpusetCPUs(high.pid), expected: "both containers on the same CPU",
-                        observed: "cpu-low on CPU \(cpusetCPUs(low.pid)[0]), cpu-high on CPU \(cpusetCPUs(high.pid)[0])",
+            try require(CgroupFiles.cpusetCPUs(of: low.pid) == CgroupFiles.cpusetCPUs(of: high.pid), expected: "both containers on the same CPU",
+                        observed: "cpu-low on CPU \(CgroupFiles.cpusetCPUs(of: low.pid)[0]), cpu-high on CPU \(CgroupFiles.cpusetCPUs(of: high.pid)[0])",
                         tryThis: "start both with --cpuset-cpus 0")
             // Measure: the two counters, three seconds apart.
             let seconds = 3.0
-            guard let l0 = cpuUsage(low.pid), let h0 = cpuUsage(high.pid) else {
+            guard let l0 = CgroupFiles.cpuUsage(of: low.pid), let h0 = CgroupFiles.cpuUsage(of: high.pid) else {
                 throw Failure(expected: "the CPU accounting of both cgroups", observed: "no cpuacct.usage or cpu.stat file",
                               tryThis: "lab doctor")
             }
             usleep(UInt32(seconds * 1_000_000))
-            guard low.isAlive, high.isAlive, let l1 = cpuUsage(low.pid), let h1 = cpuUsage(high.pid) else {
+            guard low.isAlive, high.isAlive, let l1 = CgroupFiles.cpuUsage(of: low.pid), let h1 = CgroupFiles.cpuUsage(of: high.pid) else {
                 throw Failure(expected: "both containers running while the check measures", observed: "one of them ended",
                               tryThis: "start them again and leave them running")
             }
@@ -120,7 +120,7 @@ public let cgroupsLab = Lab("cgroups", "Control groups: shares, memory limits, t
             }
             let run = "sudo box run --name oom-demo -m 32m busybox tail /dev/zero"
             let c = try ctx.container("oom-demo", tryThis: run)
-            try requireFresh(c, ctx, run: run)
+            try ctx.requireCreatedDuringStep(c, tryThis: "sudo box rm -f \(c.name); " + run)
             let limit = c.spec.HostConfig.Resources?.Memory ?? 0
             try require(limit == 32 << 20, expected: "oom-demo with a 32 MiB memory limit (-m 32m)",
                         observed: limit == 0 ? "it has no memory limit" : "its limit is \(limit) bytes",
@@ -162,12 +162,12 @@ public let cgroupsLab = Lab("cgroups", "Control groups: shares, memory limits, t
         Check { ctx in
             let run = "sudo box run -d --name limits -m \(ctx.value("mib"))m busybox sleep 86400"
             let (c, pid1) = try ctx.running("limits", tryThis: run)
-            try requireFresh(c, ctx, run: run)
+            try ctx.requireCreatedDuringStep(c, tryThis: "sudo box rm -f \(c.name); " + run)
             let want = Int64(ctx.value("mib"))! << 20
             try require(c.spec.HostConfig.Resources?.Memory == want, expected: "limits started with -m \(ctx.value("mib"))m",
                         observed: "its limit is \(c.spec.HostConfig.Resources?.Memory ?? 0) bytes", tryThis: "sudo box rm -f limits; \(run)")
-            let file = memoryLimitFile
-            let path = try require(cgroupFilePath(file, of: pid1.pid, controller: "memory"),
+            let file = CgroupFiles.memoryLimitFile
+            let path = try require(CgroupFiles.filePath(file, of: pid1.pid, controller: "memory"),
                                    expected: "limits' \(file)", observed: "no such file in its cgroup", tryThis: "lab doctor")
             let value = CgroupFiles.read(file, of: pid1.pid, controller: "memory") ?? ""
             let answer = try require(ctx.answer, expected: "an answer: lab answer PATH BYTES", observed: "no answer yet",
@@ -212,8 +212,8 @@ public let cgroupsLab = Lab("cgroups", "Control groups: shares, memory limits, t
                         expected: "limits paused with box pause during this step",
                         observed: c.state.Paused ? "it was paused before this step" : "it is \(c.state.Status.rawValue)",
                         tryThis: c.state.Paused ? "sudo box unpause limits; sudo box pause limits" : "sudo box pause limits")
-            let (file, frozen) = freezerFile
-            let path = try require(cgroupFilePath(file, of: pid1.pid, controller: "freezer"), expected: "limits' \(file)",
+            let (file, frozen) = CgroupFiles.freezer
+            let path = try require(CgroupFiles.filePath(file, of: pid1.pid, controller: "freezer"), expected: "limits' \(file)",
                                    observed: "no such file in its cgroup", tryThis: "lab doctor")
             let value = CgroupFiles.read(file, of: pid1.pid, controller: "freezer") ?? ""
             try require(value == frozen, expected: "\(file) to say \(frozen)", observed: "it says \(value)",
@@ -258,10 +258,10 @@ public let cgroupsLab = Lab("cgroups", "Control groups: shares, memory limits, t
             try require(ctx.events().contains { $0.id == c.id && $0.action == "update" }, expected: "box update on limits during this step",
                         observed: "no update event", tryThis: "sudo box update -m \(ctx.value("mib2"))m limits")
             let want = String(Int64(ctx.value("mib2"))! << 20)
-            let value = CgroupFiles.read(memoryLimitFile, of: pid1.pid, controller: "memory") ?? "?"
-            try require(value == want, expected: "\(memoryLimitFile) to hold \(want) (\(ctx.value("mib2")) MiB)",
+            let value = CgroupFiles.read(CgroupFiles.memoryLimitFile, of: pid1.pid, controller: "memory") ?? "?"
+            try require(value == want, expected: "\(CgroupFiles.memoryLimitFile) to hold \(want) (\(ctx.value("mib2")) MiB)",
                         observed: "it holds \(value)", tryThis: "sudo box update -m \(ctx.value("mib2"))m limits")
-            return .pass("\(memoryLimitFile) now holds \(value), and PID 1 is still host PID \(pid1.pid)")
+            return .pass("\(CgroupFiles.memoryLimitFile) now holds \(value), and PID 1 is still host PID \(pid1.pid)")
         }
         Hint("`box update` takes the same -m as `box run`.")
         Solution("box unpause limits", "box update -m {{mib2}}m limits")
@@ -298,48 +298,6 @@ public let cgroupsLab = Lab("cgroups", "Control groups: shares, memory limits, t
     }
 }
 
-// MARK: - the cgroup files, on v1 (and hybrid) or v2
-
-private var unified: Bool { CgroupMode.detect() == .unified }
-private var memoryLimitFile: String { unified ? "memory.max" : "memory.limit_in_bytes" }
-private var freezerFile: (String, String) { unified ? ("cgroup.freeze", "1") : ("freezer.state", "FROZEN") }
-
-/// CPU time used by `pid`'s cgroup, in nanoseconds: cpuacct.usage (v1) or cpu.stat's usage_usec (v2).
-private func cpuUsage(_ pid: Int32) -> UInt64? {
-    if !unified { return CgroupFiles.read("cpuacct.usage", of: pid, controller: "cpuacct").flatMap { UInt64($0.trimmed) } }
-    let stat = CgroupFiles.read("cpu.stat", of: pid, controller: "cpu") ?? ""
-    for line in stat.split(separator: "\n") {
-        let p = line.split(separator: " ")
-        if p.count == 2, p[0] == "usage_usec", let n = UInt64(p[1]) { return n * 1000 }
-    }
-    return nil
-}
-
-/// cpu.shares (v1) or cpu.weight (v2) of `pid`'s cgroup.
-private func cpuWeight(_ pid: Int32) -> (file: String, value: Int64)? {
-    let file = unified ? "cpu.weight" : "cpu.shares"
-    return CgroupFiles.read(file, of: pid, controller: "cpu").flatMap { Int64($0.trimmed) }.map { (file, $0) }
-}
-
-/// The CPUs `pid`'s cgroup may run on (cpuset.effective_cpus on v1, cpuset.cpus.effective on v2).
-private func cpusetCPUs(_ pid: Int32) -> [Int] {
-    let list = CgroupFiles.read(unified ? "cpuset.cpus.effective" : "cpuset.effective_cpus", of: pid, controller: "cpuset") ?? ""
-    var cpus: [Int] = []
-    for part in list.trimmed.split(separator: ",") {
-        let ends = part.split(separator: "-").compactMap { Int($0) }
-        if ends.count == 1 { cpus.append(ends[0]) } else if ends.count == 2, ends[0] <= ends[1] { cpus += Array(ends[0]...ends[1]) }
-    }
-    return cpus
-}
-
-/// Where `file` of `pid`'s cgroup is on this host (the first place CgroupFiles.read looks that has it).
-private func cgroupFilePath(_ file: String, of pid: Int32, controller: String) -> String? {
-    var candidates: [String] = []
-    if let v1 = CgroupFiles.path(of: pid, controller: controller) { candidates.append("/sys/fs/cgroup/\(controller)\(v1)/\(file)") }
-    if let v2 = CgroupFiles.path(of: pid) { candidates += ["/sys/fs/cgroup\(v2)/\(file)", "/sys/fs/cgroup/unified\(v2)/\(file)"] }
-    return candidates.first { Files.exists($0) }
-}
-
 /// Both paths name the same file (a path through a symlink, cpu,cpuacct, or with // counts).
 private func sameFile(_ a: String, _ b: String) -> Bool {
     var sa = stat(), sb = stat()
@@ -353,10 +311,4 @@ private func fixed(_ x: Double, _ digits: Int = 2) -> String {
     let n = Int((x * scale).rounded())
     let whole = String(n / Int(scale)), frac = String(abs(n) % Int(scale))
     return digits == 0 ? whole : whole + "." + String(repeating: "0", count: digits - frac.count) + frac
-}
-
-private func requireFresh(_ c: Container, _ ctx: Context, run: String) throws {
-    try require(!(c.spec.Created < ctx.clock.wall), expected: "\(c.name) created during this step",
-                observed: "\(c.name) was created at \(c.spec.Created), before the step started",
-                tryThis: "remove it and start it again: sudo box rm -f \(c.name); \(run)")
 }

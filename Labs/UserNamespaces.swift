@@ -45,8 +45,8 @@ public let userNamespaces = Lab("user-namespaces", "User namespaces: root inside
         Keep terminal 2's shell open.
         """)
         Check { ctx in
-            let shell = try learnerUserNamespaceShell(ctx, startedInStep: true)
-            let map = try require(uidMap(shell.pid).first, expected: "a uid mapping for \(shell.label)",
+            let shell = try ctx.learnerShell(inNew: [.user], tryThis: "unshare -U -r sh   (in terminal 2, and keep it open)")
+            let map = try require(shell.uidMap.first, expected: "a uid mapping for \(shell.label)",
                                   observed: "its uid_map is empty", tryThis: "unshare -U -r sh   (-r writes the mapping)")
             try require(map.inside == 0, expected: "root inside (uid 0 mapped)", observed: "uid \(map.inside) inside maps to \(map.outside)",
                         tryThis: "unshare -U -r sh   (-r maps your uid to root)")
@@ -75,13 +75,13 @@ public let userNamespaces = Lab("user-namespaces", "User namespaces: root inside
             answer: "NAMESPACE INSIDE OUTSIDE COUNT")
         Check { ctx in
             let answer = try ctx.numericAnswer(count: 4)
-            let shells = ctx.processes().filter { isShell($0) && ctx.isLearners($0) && !$0.shares(.user, with: ctx.host) && $0.shares(.pid, with: ctx.host) }
+            let shells = ctx.processes().filter { $0.isShell && ctx.isLearners($0) && !$0.shares(.user, with: ctx.host) && $0.shares(.pid, with: ctx.host) }
             try require(!shells.isEmpty, expected: "your shell in a user namespace (step 1)", observed: "none runs now",
                         tryThis: "unshare -U -r sh   in terminal 2, and keep it open")
             let shell = try require(shells.first { $0.namespace(.user) == UInt64(answer[0]) },
                                     expected: "the user namespace of your shell", observed: "no shell of yours is in user:[\(answer[0])]",
                                     tryThis: "readlink /proc/$$/ns/user in terminal 2")
-            let map = try require(uidMap(shell.pid).first, expected: "a uid mapping", observed: "its uid_map is empty",
+            let map = try require(shell.uidMap.first, expected: "a uid mapping", observed: "its uid_map is empty",
                                   tryThis: "start it again with unshare -U -r sh")
             try require([map.inside, map.outside, map.count] == Array(answer[1...]), expected: "the uid_map line of user:[\(answer[0])]",
                         observed: "you answered \(answer[1...].map(String.init).joined(separator: " "))", tryThis: "cat /proc/$$/uid_map in terminal 2")
@@ -122,10 +122,10 @@ public let userNamespaces = Lab("user-namespaces", "User namespaces: root inside
             try require(ns != ctx.host.namespace(.user), expected: "the file made in your new user namespace",
                         observed: "it names the host's user namespace: it was made on the host",
                         tryThis: "write it from terminal 2, the unshare'd shell")
-            let shell = try require(ctx.processes().first { isShell($0) && ctx.isLearners($0) && $0.namespace(.user) == ns },
+            let shell = try require(ctx.processes().first { $0.isShell && ctx.isLearners($0) && $0.namespace(.user) == ns },
                                     expected: "your shell in user:[\(ns)] still running", observed: "no shell of yours is in it",
                                     tryThis: "keep the unshare'd shell open, and write the file from it")
-            let map = try require(uidMap(shell.pid).first { $0.inside == 0 }, expected: "root mapped in user:[\(ns)]",
+            let map = try require(shell.uidMap.first { $0.inside == 0 }, expected: "root mapped in user:[\(ns)]",
                                   observed: "no mapping of uid 0", tryThis: "unshare -U -r sh")
             try require(st.st_uid == map.outside, expected: "the file owned by uid \(map.outside), root's outside uid",
                         observed: "it is owned by uid \(st.st_uid)", tryThis: "write it as root in terminal 2 (id says uid=0)")
@@ -134,31 +134,5 @@ public let userNamespaces = Lab("user-namespaces", "User namespaces: root inside
         Hint("Write it from the unshare'd shell: the lab reads the namespace number out of the file.")
         Solution("p=$(cat {{workdir}}/shell.pid)",
                  "nsenter --target $p --user sh -c 'readlink /proc/self/ns/user > {{workdir}}/made-inside'")
-    }
-}
-
-private let shells: Set<String> = ["sh", "bash", "dash", "ash", "zsh", "fish", "ksh", "mksh"]
-private func isShell(_ p: Proc) -> Bool { shells.contains(p.comm) }
-
-/// The learner's shell in a user namespace of its own, on the host's PID namespace (not a container).
-private func learnerUserNamespaceShell(_ ctx: Context, startedInStep: Bool) throws -> Proc {
-    let mine = ctx.processes().filter {
-        !$0.shares(.user, with: ctx.host) && $0.shares(.pid, with: ctx.host) && ctx.isLearners($0)
-            && (!startedInStep || $0.started(after: ctx.clock))
-    }
-    let shell = mine.first(where: isShell)
-    if shell == nil, let other = mine.first {
-        throw Failure(expected: "a shell in a new user namespace", observed: "\(other.label) is in one, but it is not a shell",
-                      tryThis: "unshare -U -r sh")
-    }
-    return try require(shell, expected: "a shell you started in a new user namespace during this step",
-                       observed: "none", tryThis: "unshare -U -r sh   (in terminal 2, and keep it open)")
-}
-
-/// The lines of /proc/PID/uid_map.
-private func uidMap(_ pid: Int32) -> [(inside: Int, outside: Int, count: Int)] {
-    (Files.readIfPresent("/proc/\(pid)/uid_map") ?? "").split(separator: "\n").compactMap { line in
-        let n = line.split(separator: " ").compactMap { Int($0) }
-        return n.count == 3 ? (n[0], n[1], n[2]) : nil
     }
 }

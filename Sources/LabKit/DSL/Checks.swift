@@ -118,16 +118,18 @@ extension Context {
     /// A shell of the learner's, started during this step on the host (not in a container), in new namespaces
     /// of `kinds` and in the host's namespaces of `sharing`. A `sleep` or a server in new namespaces is not a
     /// shell, and is not what the step asks for.
-    public func learnerShell(inNew kinds: Set<NamespaceKind>, sharing: Set<NamespaceKind> = [.pid], tryThis: String) throws -> Proc {
+    /// With `startedDuringStep: false`, one from an earlier step (the shell a later step goes on using).
+    public func learnerShell(inNew kinds: Set<NamespaceKind>, sharing: Set<NamespaceKind> = [.pid], startedDuringStep: Bool = true,
+                             tryThis: String) throws -> Proc {
         let candidates = processes().filter { p in
-            p.started(after: clock) && isLearners(p) && !isInContainer(p)
+            (!startedDuringStep || p.started(after: clock)) && isLearners(p) && !isInContainer(p)
                 && kinds.allSatisfy { !p.shares($0, with: host) } && sharing.allSatisfy { p.shares($0, with: host) }
         }
         let names = kinds.map(\.rawValue).sorted().joined(separator: ", ")
         guard let shell = candidates.first(where: \.isShell) else {
-            throw Failure(expected: "a shell you started during this step in a new \(names) namespace",
+            throw Failure(expected: "a shell you started\(startedDuringStep ? " during this step" : "") in a new \(names) namespace",
                           observed: candidates.first.map { "\($0.label) is in one, but it is not a shell" }
-                              ?? "no process started during this step lives in a new \(names) namespace",
+                              ?? "no process\(startedDuringStep ? " started during this step" : " of yours") lives in a new \(names) namespace",
                           tryThis: tryThis)
         }
         return shell

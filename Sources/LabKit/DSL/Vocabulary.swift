@@ -18,3 +18,7 @@ public typealias LayerArchive = Engine.LayerArchive
 public typealias JSONValue = Engine.JSONValue
 public typealias Attachment = Engine.Attachment
 public typealias IPv4 = Engine.IPv4
+/// Capability names and bits (CapEff decoded).
+public typealias Capabilities = Engine.Capabilities
+/// The host's cgroup mode: v1, hybrid (v1 with a v2 tree beside it) or unified (v2).
+public typealias CgroupMode = Engine.CgroupMode

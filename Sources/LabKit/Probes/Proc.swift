@@ -85,6 +85,14 @@ public struct Proc: Sendable, Equatable {
     /// True if it started at or after `clock` (a step's start).
     public func started(after clock: StepClock) -> Bool { clock.isBefore(processStartTicks: startTicks) }
 
+    /// The lines of /proc/PID/uid_map: which uids of its user namespace are which outside.
+    public var uidMap: [(inside: Int, outside: Int, count: Int)] {
+        (Files.readIfPresent("/proc/\(pid)/uid_map") ?? "").split(separator: "\n").compactMap { line in
+            let n = line.split(separator: " ").compactMap { Int($0) }
+            return n.count == 3 ? (n[0], n[1], n[2]) : nil
+        }
+    }
+
     /// "1234 (sleep)"
     public var label: String { "\(pid) (\(comm))" }
 }
