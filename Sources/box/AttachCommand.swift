@@ -22,9 +22,18 @@ struct Attach: ParsableCommand {
         defer { close(socket) }
         let session = AttachSession(forwardStdin: !noStdin && c.spec.Config.OpenStdin, tty: c.spec.Config.Tty,
                                     proxySignals: sigProxy && !c.spec.Config.Tty)
+        recordAttach(store, c, "attach")
         switch try session.run(socket) {
         case .exited(let code): throw ExitCode(code)
-        case .detached: writeErr("\r\nread escape sequence\r\n")
+        case .detached:
+            recordAttach(store, c, "detach")
+            writeErr("\r\nread escape sequence\r\n")
         }
     }
+}
+
+/// docker's `attach` and `detach` events: `box attach` connected to PID 1; a terminal attached to PID 1 left
+/// it with Ctrl-P Ctrl-Q (the container runs on). The step runner reads them as evidence of what a learner did.
+func recordAttach(_ store: ContainerStore, _ c: Container, _ action: String) {
+    store.journal.record(Event(action: action, id: c.id, name: c.name, image: c.spec.Config.Image))
 }

@@ -76,6 +76,7 @@ func follow(_ life: Lifecycle, _ container: Container, socket: Int32, attach: Bo
     case .exited(let code):
         throw ExitCode(code)
     case .detached:
+        recordAttach(life.store, container, "detach")
         writeErr("\r\nread escape sequence\r\n")
     }
 }

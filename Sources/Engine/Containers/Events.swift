@@ -1,7 +1,8 @@
 import FoundationEssentials
 
 /// One line of the event journal. Actions are docker's names: create, start, exec_start, exec_die, kill, die,
-/// stop, destroy (what `rm` records).
+/// stop, destroy (what `rm` records), attach (`box attach` connected to PID 1) and detach (a terminal attached
+/// to PID 1 left it with Ctrl-P Ctrl-Q).
 public struct Event: Codable, Sendable, Equatable {
     public var time: Timestamp
     public var type: String
@@ -84,6 +85,7 @@ extension Event {
     /// What the engine records, by docker's names (`action` keeps the raw string, for lines of other versions).
     public enum Action: String, Sendable, CaseIterable {
         case create, start, die, kill, stop, pause, unpause, update, destroy, oom, commit, build, prune
+        case attach, detach
         case execStart = "exec_start", execDie = "exec_die"
         case connect, disconnect
     }
