@@ -6,4 +6,5 @@ public let guidedLabs: [Lab] = [
     pidNamespaces, utsIpcNet, mountNamespaces, userNamespaces,
     commitLab, overlay, imageAnatomy, loadVsImport, buildLayers,
     containerNetwork, cgroupsLab, capabilitiesLab,
+    enterAContainer, pid1AndStop,
 ]
