@@ -133,7 +133,7 @@ public let enterAContainer = Lab("enter-a-container", "Getting a shell inside a 
                 try require(UInt64(exactly: given) != host || inode == host, expected: "the \(kind) namespace of the shell inside en-app",
                             observed: "\(given) is the host's \(kind) namespace",
                             tryThis: "run ls -l /proc/$$/ns in the nsenter shell, not on the host")
-                try require(UInt64(exactly: given) == inode, expected: "\(kind):[N] of your nsenter shell (the \(kinds.firstIndex(of: kind)! + 1). number)",
+                try require(UInt64(exactly: given) == inode, expected: "\(kind):[N] of your nsenter shell (number \(kinds.firstIndex(of: kind)! + 1) of 5)",
                             observed: "you answered \(given)",
                             tryThis: "answer in the order mnt uts net pid ipc, from ls -l /proc/$$/ns in the nsenter shell")
             }
@@ -199,16 +199,19 @@ public let enterAContainer = Lab("enter-a-container", "Getting a shell inside a 
                         observed: "it runs \(command.joined(separator: " "))\(c.spec.Config.Tty ? "" : " without -t")",
                         tryThis: "sudo box rm -f en-shell; sudo box run -dit --name en-shell busybox sh")
             let events = ctx.events().filter { $0.id == c.id }
-            let attach = try require(events.first { $0.action == "attach" }, expected: "box attach to en-shell during this step",
-                                     observed: c.state.Running ? "en-shell runs, nobody attached to it since the step began" : "no attach since the step began",
-                                     tryThis: c.state.Running ? "sudo box attach en-shell" : "sudo box start en-shell; sudo box attach en-shell")
-            let died = try require(events.last { $0.action == "die" && !($0.time < attach.time) },
+            let attached = events.filter { $0.action == "attach" }
+            try require(!attached.isEmpty, expected: "box attach to en-shell during this step",
+                        observed: c.state.Running ? "en-shell runs, nobody attached to it since the step began" : "no attach since the step began",
+                        tryThis: c.state.Running ? "sudo box attach en-shell" : "sudo box start en-shell; sudo box attach en-shell")
+            let died = try require(events.last { e in e.action == "die" && attached.contains { !(e.time < $0.time) } },
                                    expected: "en-shell to end while you were attached",
                                    observed: "en-shell still runs (PID 1: host PID \(c.state.Pid))",
                                    tryThis: "in the attached terminal type: exit")
-            let byBox = events.filter { ["kill", "stop", "restart", "destroy"].contains($0.action) }
+            // What ended this run: nothing box did between the attach before it and the end.
+            let attach = attached.last { !(died.time < $0.time) }!
+            let byBox = events.filter { ["kill", "stop", "restart"].contains($0.action) && !($0.time < attach.time) && !(died.time < $0.time) }
             try require(byBox.isEmpty, expected: "PID 1 to end by itself (exit), not by box",
-                        observed: "box \(byBox.first?.action ?? "") was used on en-shell",
+                        observed: "box \(byBox.first?.action ?? "") ended en-shell",
                         tryThis: "sudo box start en-shell; sudo box attach en-shell; then type exit")
             try require(died.attributes["signal"] == nil && died.attributes["exitCode"] == "0",
                         expected: "PID 1 to exit with code 0 (exit)",
