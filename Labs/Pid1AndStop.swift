@@ -116,27 +116,43 @@ public let pid1AndStop = Lab("pid1-and-stop", "PID 1, stop and kill, --init, att
         """)
         Check { ctx in
             let c = try ctx.container("pid1-sig", tryThis: "start it as shown in the instructions")
-            let signal = signalNumber(ctx.value("signal"))
-            let events = ctx.events().filter { $0.id == c.id }
-            func kill(_ n: Int32, after: Timestamp?) -> Event? {
-                events.first { e in e.action == "kill" && e.attributes["signal"] == String(n) && (after.map { !(e.time < $0) } ?? true) }
-            }
-            let sent = try require(kill(signal, after: nil), expected: "box kill -s \(ctx.value("signal")) pid1-sig during this step",
-                                   observed: "no SIG\(ctx.value("signal")) was sent to it", tryThis: "sudo box kill -s \(ctx.value("signal")) pid1-sig")
+            let name = ctx.value("signal")
             let log = Files.readIfPresent(ctx.engine.logPath(c.id)) ?? ""
-            try require(log.contains("got \(ctx.value("signal"))"), expected: "PID 1's trap to log \"got \(ctx.value("signal"))\"",
+            // The container's runs since the step began, each up to its end (a die): one run must get the
+            // three signals in order, and end on the last.
+            var runs: [[Event]] = [[]]
+            for e in ctx.events() where e.id == c.id {
+                runs[runs.count - 1].append(e)
+                if e.action == "die" { runs.append([]) }
+            }
+            runs = runs.filter { !$0.isEmpty }
+            let wanted = [String(signalNumber(name)), String(SIGTERM), String(SIGKILL)]
+            func sent(_ run: [Event]) -> Int {
+                var n = 0
+                for e in run where e.action == "kill" && n < wanted.count && e.attributes["signal"] == wanted[n] { n += 1 }
+                return n
+            }
+            let done = runs.first { sent($0) == wanted.count && $0.last?.action == "die" }
+            if done == nil {
+                let last = runs.last ?? []
+                let ended = last.last.flatMap { $0.action == "die" ? $0 : nil }
+                if let ended, sent(last) < wanted.count {
+                    throw Failure(expected: "PID 1 to survive SIG\(name) and SIGTERM, and end on SIGKILL",
+                                  observed: "it exited (code \(ended.attributes["exitCode"] ?? "?")) before it got all three",
+                                  tryThis: "sudo box start pid1-sig, then send -s \(name), -s TERM, and no -s, in that order")
+                }
+                switch sent(last) {
+                case 0: throw Failure(expected: "box kill -s \(name) pid1-sig during this step", observed: "no SIG\(name) was sent to it",
+                                      tryThis: "sudo box kill -s \(name) pid1-sig")
+                case 1: throw Failure(expected: "box kill -s TERM pid1-sig after it", observed: "no SIGTERM sent after SIG\(name)",
+                                      tryThis: "sudo box kill -s TERM pid1-sig")
+                default: throw Failure(expected: "then box kill pid1-sig (SIGKILL)", observed: c.state.Running ? "pid1-sig still runs" : "it has not ended yet",
+                                       tryThis: "sudo box kill pid1-sig")
+                }
+            }
+            try require(log.contains("got \(name)"), expected: "PID 1's trap to log \"got \(name)\"",
                         observed: "its log has no such line", tryThis: "start pid1-sig with the trap exactly as shown (sudo box rm -f pid1-sig first)")
-            let term = try require(kill(SIGTERM, after: sent.time), expected: "box kill -s TERM pid1-sig after it",
-                                   observed: "no SIGTERM sent after SIG\(ctx.value("signal"))", tryThis: "sudo box kill -s TERM pid1-sig")
-            let killed = try require(kill(SIGKILL, after: term.time), expected: "then box kill pid1-sig (SIGKILL)",
-                                     observed: c.state.Running ? "pid1-sig still runs" : "no SIGKILL sent after the SIGTERM",
-                                     tryThis: "sudo box kill pid1-sig")
-            let early = events.first { $0.action == "die" && $0.time < killed.time }
-            try require(early == nil, expected: "PID 1 to survive SIG\(ctx.value("signal")) and SIGTERM",
-                        observed: "it exited (code \(early?.attributes["exitCode"] ?? "?")) before the SIGKILL",
-                        tryThis: "sudo box rm -f pid1-sig; start it again with the trap as shown and send the three signals")
-            let died = try require(events.last { $0.action == "die" }, expected: "pid1-sig to end on SIGKILL",
-                                   observed: "it still runs", tryThis: "sudo box kill pid1-sig")
+            let died = done!.last!
             return .pass("SIG\(ctx.value("signal")) ran the handler, SIGTERM was ignored, SIGKILL ended it (exit code \(died.attributes["exitCode"] ?? "137"))")
         }
         Hint("`box kill -s` takes a name (`HUP`, `SIGHUP`) or a number; `kill -l` on the host lists them.")
@@ -275,18 +291,27 @@ public let pid1AndStop = Lab("pid1-and-stop", "PID 1, stop and kill, --init, att
         }
         Check { ctx in
             let (c, pid1) = try ctx.running("pid1-sh", tryThis: "sudo box start pid1-sh; sudo box attach pid1-sh; then Ctrl-P Ctrl-Q")
-            if let remembered = ctx.data["pid1-sh-pid1"] {
-                try require(remembered == "\(pid1.pid):\(pid1.startTicks)", expected: "the same PID 1 as when the step began",
-                            observed: "pid1-sh's PID 1 is another process now (it was started again)",
-                            tryThis: "attach and detach without exit: sudo box attach pid1-sh, then Ctrl-P Ctrl-Q")
-            } else {
-                try require(!pid1.started(after: ctx.clock), expected: "pid1-sh running since before this step",
-                            observed: "it was started during the step", tryThis: "attach to it and detach with Ctrl-P Ctrl-Q")
-            }
-            let detach = try require(ctx.events().last { $0.id == c.id && $0.action == "detach" },
+            let events = ctx.events().filter { $0.id == c.id }
+            let detach = try require(events.last { $0.action == "detach" },
                                      expected: "you detached from pid1-sh with Ctrl-P Ctrl-Q",
                                      observed: "no detach since the step began",
                                      tryThis: "in the attached terminal press Ctrl-P, then Ctrl-Q (sudo box attach pid1-sh first if you left)")
+            let runs = events.filter { $0.action == "start" || $0.action == "die" }
+            let after = runs.first { !($0.time < detach.time) }
+            try require(after == nil, expected: "pid1-sh to run on after you detached, with the same PID 1",
+                        observed: "it was \(after?.action == "die" ? "ended" : "started again") after the detach",
+                        tryThis: "sudo box start pid1-sh if needed; sudo box attach pid1-sh, then Ctrl-P Ctrl-Q and leave it running")
+            if let restarted = runs.last(where: { $0.time < detach.time }) {
+                // Started again during the step: the detach must be from the PID 1 of that start.
+                try require(events.contains { $0.action == "attach" && restarted.time < $0.time && $0.time < detach.time },
+                            expected: "to detach from the PID 1 you attached to",
+                            observed: "pid1-sh was \(restarted.action == "die" ? "ended" : "started again") before you detached, and not attached to since",
+                            tryThis: "sudo box attach pid1-sh, then Ctrl-P Ctrl-Q")
+            } else if let remembered = ctx.data["pid1-sh-pid1"] {
+                try require(remembered == "\(pid1.pid):\(pid1.startTicks)", expected: "the same PID 1 as when the step began",
+                            observed: "pid1-sh's PID 1 is another process now",
+                            tryThis: "sudo box attach pid1-sh, then Ctrl-P Ctrl-Q")
+            }
             return .pass("you detached at \(detach.time.rfc3339); pid1-sh's PID 1 \(pid1.label) runs on")
         }
         Hint("Hold Ctrl and press P, then Q. Closing the terminal is not detaching.")
