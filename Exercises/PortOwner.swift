@@ -40,7 +40,7 @@ public let portOwner = Exercise("port-owner", "Which container serves this port?
         throw Failure(expected: "the three servers listening", observed: "not all ports answer within 5 s", tryThis: "lab doctor")
     }
 
-    Goal("End the server behind port {{port}}, from the host, without box") {
+    Goal("End the server behind your port, from the host, without box") {
         Instructions("""
         The containers `po-north`, `po-east` and `po-west` each run a web server (`httpd`), published on \
         a port of the host's 127.0.0.1. One of them serves **127.0.0.1:{{port}}**:
@@ -70,14 +70,14 @@ public let portOwner = Exercise("port-owner", "Which container serves this port?
                 let alive = d.state.Running && Proc.read(d.state.Pid).map { "\($0.pid):\($0.startTicks)" } == decoy.pid1
                 try require(alive, expected: "\(d.name) still running its server", observed: "\(d.name) is \(d.state.Status.rawValue)\(d.state.Running ? " with another PID 1" : "")",
                             tryThis: "end only the server behind port \(target.port): lab reset port-owner and try again")
-                try require(listening(decoy.port), expected: "\(d.name)'s port \(decoy.port) still open",
-                            observed: "nothing listens on 127.0.0.1:\(decoy.port)",
+                try require(listening(decoy.port) && !proxies(of: d).isEmpty, expected: "\(d.name)'s port \(decoy.port) still served",
+                            observed: "\(d.name)'s port proxy (box __proxy) is gone",
                             tryThis: "you ended \(d.name)'s port proxy: lab reset port-owner and try again")
             }
             guard let died = events.last(where: { $0.action == "die" }) else {
-                if c.state.Running && !listening(target.port) {
+                if c.state.Running && proxies(of: c).isEmpty {
                     throw Failure(expected: "the web server behind port \(target.port) ended",
-                                  observed: "the port is closed, but its container's httpd still runs (host PID \(c.state.Pid))",
+                                  observed: "the port's proxy is gone, but the httpd behind it still runs (host PID \(c.state.Pid))",
                                   tryThis: "what ss shows on the port is box's port proxy, not the server: find which container it forwards to (its command line names the address), then kill that container's httpd")
                 }
                 throw Failure(expected: "the web server behind port \(target.port) ended",
@@ -113,6 +113,11 @@ private func ports(of learner: Learner) -> [Int] {
 
 /// Which of the three containers serves the port the goal names.
 private func targetIndex(of learner: Learner) -> Int { learner.number("port-owner-target", below: 3) }
+
+/// The port proxies (`box __proxy IP PORT`) of a running container: children of its monitor.
+private func proxies(of c: Container) -> [Proc] {
+    Proc.all().filter { $0.ppid == c.state.MonitorPid && $0.commandLine.dropFirst().first == "__proxy" }
+}
 
 /// "ID PID:STARTTICKS PORT", as the setup remembered it.
 private func record(_ value: String) -> (id: String, pid1: String, port: Int) {
