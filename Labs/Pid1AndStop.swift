@@ -71,7 +71,8 @@ public let pid1AndStop = Lab("pid1-and-stop", "PID 1, stop and kill, --init, att
         sudo box ps -a
         sudo box logs pid1-trap
         ```
-        `SigCgt` now has bit 15 (`...4000`) set. The stop takes at most a second (the loop's `sleep 1` \
+        `SigCgt: 0000000000014002`: the `4` is SIGTERM's bit (signal 15 is bit 14, `0x4000`; the shell \
+        catches SIGINT and SIGCHLD for itself). The stop takes at most a second (the loop's `sleep 1` \
         finishes first), and the container is `Exited ({{code}})`: the code the trap chose, no SIGKILL.
         """)
         Check { ctx in
