@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 000 ("It is just a process so you can kill it, strace it, monitor it and see it in /proc/"), seed 003
@@ -59,7 +58,7 @@ public let portOwner = Exercise("port-owner", "Which container serves this port?
                                      tryThis: "lab reset port-owner, then lab start port-owner")
             let c = try ctx.container(target.id, tryThis: "lab reset port-owner, then lab start port-owner")
             let events = ctx.events().filter { $0.id == target.id }
-            if let byBox = events.first(where: { ["kill", "stop", "restart", "destroy", "pause"].contains($0.action) }) {
+            if let byBox = events.first(where: { $0.is(.kill, .stop, .destroy, .pause) }) {
                 throw Failure(expected: "the server ended without box", observed: "box \(byBox.action) was used on \(c.name)",
                               tryThis: "lab reset port-owner and start again: this time use the host's kill")
             }
@@ -74,7 +73,7 @@ public let portOwner = Exercise("port-owner", "Which container serves this port?
                             observed: "\(d.name)'s port proxy (box __proxy) is gone",
                             tryThis: "you ended \(d.name)'s port proxy: lab reset port-owner and try again")
             }
-            guard let died = events.last(where: { $0.action == "die" }) else {
+            guard let died = events.last(where: { $0.is(.die) }) else {
                 if c.state.Running && proxies(of: c).isEmpty {
                     throw Failure(expected: "the web server behind port \(target.port) ended",
                                   observed: "the port's proxy is gone, but the httpd behind it still runs (host PID \(c.state.Pid))",
@@ -84,11 +83,11 @@ public let portOwner = Exercise("port-owner", "Which container serves this port?
                               observed: c.state.Running ? "it still serves" : "it ended before the exercise began",
                               tryThis: "ss -ltnp | grep :\(target.port), then follow the process it names to a container")
             }
-            try require(died.attributes["signal"] != nil, expected: "the server to die of a signal you sent",
-                        observed: "it exited with code \(died.attributes["exitCode"] ?? "?")", tryThis: "end it with kill from the host")
+            try require(died.signal != nil, expected: "the server to die of a signal you sent",
+                        observed: "it exited with code \(died.exitCode.map(String.init) ?? "?")", tryThis: "end it with kill from the host")
             try require(!listening(target.port), expected: "port \(target.port) closed", observed: "something still listens on it",
                         tryThis: "ss -ltnp | grep :\(target.port)")
-            return .pass("\(c.name)'s httpd died of signal \(died.attributes["signal"]!), no box command did it, port \(target.port) is closed; the other two still serve")
+            return .pass("\(c.name)'s httpd died of signal \(died.signal ?? 0), no box command did it, port \(target.port) is closed; the other two still serve")
         }
         Hint("`ss -ltnp | grep :{{port}}` names the process holding the port. Read its command line: `tr '\\0' ' ' < /proc/PID/cmdline`.")
         Hint("`sudo box port NAME` lists a container's published ports; `sudo box inspect --format '{{.State.Pid}}' NAME` gives its server's PID.")

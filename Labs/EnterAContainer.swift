@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 000 ("Mutable containers": nsenter --target $(docker inspect --format {{.State.Pid}} ...) --mount --uts
@@ -42,16 +41,11 @@ public let enterAContainer = Lab("enter-a-container", "Getting a shell inside a 
         Ask("Which PID does en-app's PID 1 have on the host?", answer: "PID")
         Check { ctx in
             let (c, pid1) = try ctx.running("en-app", tryThis: "sudo box run -d --name en-app -h \(ctx.value("hostname")) busybox httpd -f -p 80")
-            try require(!(c.spec.Created < ctx.clock.wall), expected: "en-app created during this step",
-                        observed: "en-app was created at \(c.spec.Created), before the step started",
-                        tryThis: "sudo box rm -f en-app, then start it again")
+            try ctx.requireCreatedDuringStep(c, tryThis: "sudo box rm -f en-app, then start it again")
             try require(pid1.comm == "httpd", expected: "en-app's PID 1 to be the web server, httpd",
                         observed: "its PID 1 is \(pid1.comm)",
                         tryThis: "sudo box rm -f en-app; sudo box run -d --name en-app -h \(ctx.value("hostname")) busybox httpd -f -p 80")
-            let answer = try ctx.numericAnswer(count: 1)[0]
-            try require(answer == Int(pid1.pid), expected: "the host PID of en-app's PID 1",
-                        observed: "you answered \(answer)",
-                        tryThis: "sudo box inspect --format '{{.State.Pid}}' en-app")
+            try ctx.requireAnswer(numbers: [Int(pid1.pid)], tryThis: "sudo box inspect --format '{{.State.Pid}}' en-app")
             return .pass("en-app's PID 1 is \(pid1.label) on the host; inside the container it is PID \(pid1.nsPids.last ?? 0)")
         }
         Hint("`-d` runs it in the background; `box ps` lists it. `grep Pid` shows the line `\"Pid\": NUMBER`.")
@@ -80,7 +74,7 @@ public let enterAContainer = Lab("enter-a-container", "Getting a shell inside a 
         """)
         Check { ctx in
             let (_, pid1) = try ctx.running("en-app", tryThis: "start it again (step 1): sudo box run -d --name en-app -h \(ctx.value("hostname")) busybox httpd -f -p 80")
-            let kinds = ["mnt", "uts", "net", "pid", "ipc"]
+            let kinds: [NamespaceKind] = [.mnt, .uts, .net, .pid, .ipc]
             let shells = ctx.processes().filter { p in
                 shellNames.contains(p.comm) && p.started(after: ctx.clock) && ctx.isLearners(p)
                     && p.pid != pid1.pid && kinds.contains { p.shares($0, with: pid1) }
@@ -95,7 +89,7 @@ public let enterAContainer = Lab("enter-a-container", "Getting a shell inside a 
             }
             if let (shell, missing, _) = entered.first {
                 throw Failure(expected: "a shell in all five of en-app's namespaces: mnt, uts, net, pid, ipc",
-                              observed: "\(shell.label) is not in en-app's \(missing.joined(separator: ", ")) namespace\(missing.count == 1 ? "" : "s")",
+                              observed: "\(shell.label) is not in en-app's \(missing.map(\.rawValue).joined(separator: ", ")) namespace\(missing.count == 1 ? "" : "s")",
                               tryThis: "exit it and give nsenter every flag: sudo nsenter -m -u -n -p -i -t PID sh")
             }
             throw Failure(expected: "a shell you started during this step inside en-app's namespaces",
@@ -125,20 +119,16 @@ public let enterAContainer = Lab("enter-a-container", "Getting a shell inside a 
         Ask("Which inode numbers are your nsenter shell's mnt, uts, net, pid and ipc namespaces?", answer: "MNT UTS NET PID IPC")
         Check { ctx in
             let (_, pid1) = try ctx.running("en-app", tryThis: "start it again (step 1), and enter it (step 2)")
-            let kinds = ["mnt", "uts", "net", "pid", "ipc"]
-            let answer = try ctx.numericAnswer(count: kinds.count)
-            for (kind, given) in zip(kinds, answer) {
-                let inode = pid1.namespace(kind) ?? 0
-                let host = ctx.host.namespace(kind) ?? 0
-                try require(UInt64(exactly: given) != host || inode == host, expected: "the \(kind) namespace of the shell inside en-app",
-                            observed: "\(given) is the host's \(kind) namespace",
-                            tryThis: "run ls -l /proc/$$/ns in the nsenter shell, not on the host")
-                try require(UInt64(exactly: given) == inode, expected: "\(kind):[N] of your nsenter shell (number \(kinds.firstIndex(of: kind)! + 1) of 5)",
-                            observed: "you answered \(given)",
-                            tryThis: "answer in the order mnt uts net pid ipc, from ls -l /proc/$$/ns in the nsenter shell")
-            }
+            let kinds: [NamespaceKind] = [.mnt, .uts, .net, .pid, .ipc]
+            let given = try ctx.numericAnswer(count: kinds.count)
+            let hostInodes = Set(kinds.compactMap { ctx.host.namespace($0) })
+            try require(!given.contains { UInt64(exactly: $0).map(hostInodes.contains) ?? false } || kinds.allSatisfy { pid1.shares($0, with: ctx.host) },
+                        expected: "the namespaces of your shell inside en-app", observed: "some of these numbers are the host's namespaces",
+                        tryThis: "run ls -l /proc/$$/ns in the nsenter shell, not on the host")
+            try ctx.requireAnswer(numbers: kinds.map { Int(pid1.namespace($0) ?? 0) },
+                                  tryThis: "answer in the order mnt uts net pid ipc, from ls -l /proc/$$/ns in the nsenter shell")
             let differ = kinds.filter { pid1.namespace($0) != ctx.host.namespace($0) }
-            return .pass("mnt, uts, net, pid and ipc are en-app's; \(differ.count) of 5 differ from the host's (e.g. uts:[\(ctx.host.namespace("uts") ?? 0)] on the host)")
+            return .pass("mnt, uts, net, pid and ipc are en-app's; \(differ.count) of 5 differ from the host's (e.g. uts:[\(ctx.host.namespace(.uts) ?? 0)] on the host)")
         }
         Hint("`ls -l /proc/$$/ns` prints lines like `mnt -> mnt:[4026532301]`: answer with the numbers in brackets.")
         Hint("Five numbers in this order: `lab answer MNT UTS NET PID IPC`.")
@@ -159,7 +149,7 @@ public let enterAContainer = Lab("enter-a-container", "Getting a shell inside a 
         """)
         Check { ctx in
             let (c, pid1) = try ctx.running("en-app", tryThis: "start it again (step 1): sudo box run -d --name en-app -h \(ctx.value("hostname")) busybox httpd -f -p 80")
-            let execs = ctx.events().filter { $0.id == c.id && $0.action == "exec_start" }
+            let execs = ctx.events().filter { $0.id == c.id && $0.is(.execStart) }
             try require(!execs.isEmpty, expected: "box exec run in en-app during this step", observed: "no box exec into en-app since the step began",
                         tryThis: "sudo box exec -it en-app sh")
             let shells = ctx.processes(in: pid1).filter { shellNames.contains($0.comm) && $0.started(after: ctx.clock) && $0.pid != pid1.pid }
@@ -199,23 +189,23 @@ public let enterAContainer = Lab("enter-a-container", "Getting a shell inside a 
                         observed: "it runs \(command.joined(separator: " "))\(c.spec.Config.Tty ? "" : " without -t")",
                         tryThis: "sudo box rm -f en-shell; sudo box run -dit --name en-shell busybox sh")
             let events = ctx.events().filter { $0.id == c.id }
-            let attached = events.filter { $0.action == "attach" }
+            let attached = events.filter { $0.is(.attach) }
             try require(!attached.isEmpty, expected: "box attach to en-shell during this step",
                         observed: c.state.Running ? "en-shell runs, nobody attached to it since the step began" : "no attach since the step began",
                         tryThis: c.state.Running ? "sudo box attach en-shell" : "sudo box start en-shell; sudo box attach en-shell")
-            let died = try require(events.last { e in e.action == "die" && attached.contains { !(e.time < $0.time) } },
+            let died = try require(events.last { e in e.is(.die) && attached.contains { !(e.time < $0.time) } },
                                    expected: "en-shell to end while you were attached",
                                    observed: "en-shell still runs (PID 1: host PID \(c.state.Pid))",
                                    tryThis: "in the attached terminal type: exit")
             // What ended this run: nothing box did between the attach before it and the end.
             let attach = attached.last { !(died.time < $0.time) }!
-            let byBox = events.filter { ["kill", "stop", "restart"].contains($0.action) && !($0.time < attach.time) && !(died.time < $0.time) }
+            let byBox = events.filter { $0.is(.kill, .stop) && !($0.time < attach.time) && !(died.time < $0.time) }
             try require(byBox.isEmpty, expected: "PID 1 to end by itself (exit), not by box",
                         observed: "box \(byBox.first?.action ?? "") ended en-shell",
                         tryThis: "sudo box start en-shell; sudo box attach en-shell; then type exit")
-            try require(died.attributes["signal"] == nil && died.attributes["exitCode"] == "0",
+            try require(died.signal == nil && died.exitCode == 0,
                         expected: "PID 1 to exit with code 0 (exit)",
-                        observed: died.attributes["signal"].map { "it died of signal \($0)" } ?? "it exited with code \(died.attributes["exitCode"] ?? "?")",
+                        observed: died.signal.map { "it died of signal \($0)" } ?? "it exited with code \(died.exitCode.map(String.init) ?? "?")",
                         tryThis: "sudo box start en-shell; sudo box attach en-shell; then type exit")
             return .pass("you were attached to en-shell's PID 1; its exit (code 0) ended the container")
         }
@@ -224,6 +214,3 @@ public let enterAContainer = Lab("enter-a-container", "Getting a shell inside a 
         Solution("box run -dit --name en-shell busybox sh", "echo exit | box attach en-shell")
     }
 }
-
-/// The commands a learner's shell shows up as in /proc/PID/comm.
-private let shellNames: Set<String> = ["sh", "bash", "ash", "dash", "zsh"]

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Engine
 import LabKit
 
 /// Seed 003 ("docker stop sends SIGTERM signal to process of id 1", "docker kill vs stop", "One Process per
@@ -45,15 +44,15 @@ public let pid1AndStop = Lab("pid1-and-stop", "PID 1, stop and kill, --init, att
                         observed: "it runs \(([c.spec.Path] + c.spec.Args).joined(separator: " "))",
                         tryThis: "sudo box rm -f pid1-sleep; sudo box run -d --name pid1-sleep busybox sleep \(ctx.value("seconds"))")
             let events = ctx.events().filter { $0.id == c.id }
-            let stop = try require(events.last { $0.action == "stop" }, expected: "box stop pid1-sleep during this step",
+            let stop = try require(events.last { $0.is(.stop) }, expected: "box stop pid1-sleep during this step",
                                    observed: c.state.Running ? "pid1-sleep still runs" : "pid1-sleep was not stopped since the step began",
                                    tryThis: c.state.Running ? "time sudo box stop pid1-sleep" : "sudo box start pid1-sleep; time sudo box stop pid1-sleep")
-            try require(events.contains { $0.action == "kill" && $0.attributes["signal"] == "15" && $0.time < stop.time },
+            try require(events.contains { $0.is(.kill) && $0.signal == SIGTERM && $0.time < stop.time },
                         expected: "stop to send SIGTERM first", observed: "no SIGTERM was sent", tryThis: "use box stop, not box kill")
             try require(stop.attributes["killed"] == "true", expected: "SIGTERM to be ignored, so that stop needs SIGKILL",
                         observed: "PID 1 ended on SIGTERM", tryThis: "start it with `sleep` as PID 1, no shell and no --init")
-            let died = events.last { $0.action == "die" }
-            return .pass("SIGTERM changed nothing; after the grace period SIGKILL ended it: exit code \(died?.attributes["exitCode"] ?? "137")")
+            let died = events.last { $0.is(.die) }
+            return .pass("SIGTERM changed nothing; after the grace period SIGKILL ended it: exit code \(died?.exitCode.map(String.init) ?? "137")")
         }
         Hint("`box stop` waits 10 seconds before the SIGKILL: let it. `sudo box stop -t 2 pid1-sleep` waits only 2.")
         Hint("If pid1-sleep has exited already, `sudo box start pid1-sleep` runs it again.")
@@ -78,18 +77,18 @@ public let pid1AndStop = Lab("pid1-and-stop", "PID 1, stop and kill, --init, att
         Check { ctx in
             let c = try ctx.container("pid1-trap", tryThis: "start it as shown in the instructions")
             let events = ctx.events().filter { $0.id == c.id }
-            let stop = try require(events.last { $0.action == "stop" }, expected: "box stop pid1-trap during this step",
+            let stop = try require(events.last { $0.is(.stop) }, expected: "box stop pid1-trap during this step",
                                    observed: c.state.Running ? "pid1-trap still runs" : "pid1-trap was not stopped since the step began",
                                    tryThis: c.state.Running ? "time sudo box stop pid1-trap" : "sudo box start pid1-trap; time sudo box stop pid1-trap")
             try require(stop.attributes["killed"] == nil, expected: "PID 1 to end on SIGTERM, before the grace period",
                         observed: "box stop had to send SIGKILL: PID 1 ignored SIGTERM",
                         tryThis: "sudo box rm pid1-trap, and start it again with the trap exactly as shown")
-            let died = try require(events.last { $0.action == "die" },
+            let died = try require(events.last { $0.is(.die) },
                                    expected: "pid1-trap to end", observed: "no exit recorded", tryThis: "time sudo box stop pid1-trap")
-            let code = died.attributes["exitCode"] ?? "?"
-            try require(died.attributes["signal"] == nil && code == ctx.value("code"),
+            let code = died.exitCode.map(String.init) ?? "?"
+            try require(died.signal == nil && code == ctx.value("code"),
                         expected: "PID 1 to exit with your code \(ctx.value("code")), from the trap",
-                        observed: died.attributes["signal"].map { "it died of signal \($0)" } ?? "it exited with code \(code)",
+                        observed: died.signal.map { "it died of signal \($0)" } ?? "it exited with code \(code)",
                         tryThis: "sudo box rm pid1-trap; start it again with: trap \"echo caught TERM; exit \(ctx.value("code"))\" TERM")
             return .pass("SIGTERM ran the trap: PID 1 exited with code \(code), without waiting for SIGKILL")
         }
@@ -118,28 +117,28 @@ public let pid1AndStop = Lab("pid1-and-stop", "PID 1, stop and kill, --init, att
         Check { ctx in
             let c = try ctx.container("pid1-sig", tryThis: "start it as shown in the instructions")
             let name = ctx.value("signal")
-            let log = Files.readIfPresent(ctx.engine.logPath(c.id)) ?? ""
+            let log = ctx.output(of: c)
             // The container's runs since the step began, each up to its end (a die): one run must get the
             // three signals in order, and end on the last.
             var runs: [[Event]] = [[]]
             for e in ctx.events() where e.id == c.id {
                 runs[runs.count - 1].append(e)
-                if e.action == "die" { runs.append([]) }
+                if e.is(.die) { runs.append([]) }
             }
             runs = runs.filter { !$0.isEmpty }
-            let wanted = [String(signalNumber(name)), String(SIGTERM), String(SIGKILL)]
+            let wanted = [signalNumber(name), SIGTERM, SIGKILL]
             func sent(_ run: [Event]) -> Int {
                 var n = 0
-                for e in run where e.action == "kill" && n < wanted.count && e.attributes["signal"] == wanted[n] { n += 1 }
+                for e in run where e.is(.kill) && n < wanted.count && e.signal == wanted[n] { n += 1 }
                 return n
             }
-            let done = runs.first { sent($0) == wanted.count && $0.last?.action == "die" }
+            let done = runs.first { sent($0) == wanted.count && $0.last?.is(.die) == true }
             if done == nil {
                 let last = runs.last ?? []
-                let ended = last.last.flatMap { $0.action == "die" ? $0 : nil }
+                let ended = last.last.flatMap { $0.is(.die) ? $0 : nil }
                 if let ended, sent(last) < wanted.count {
                     throw Failure(expected: "PID 1 to survive SIG\(name) and SIGTERM, and end on SIGKILL",
-                                  observed: "it exited (code \(ended.attributes["exitCode"] ?? "?")) before it got all three",
+                                  observed: "it exited (code \(ended.exitCode.map(String.init) ?? "?")) before it got all three",
                                   tryThis: "sudo box start pid1-sig, then send -s \(name), -s TERM, and no -s, in that order")
                 }
                 switch sent(last) {
@@ -151,10 +150,10 @@ public let pid1AndStop = Lab("pid1-and-stop", "PID 1, stop and kill, --init, att
                                        tryThis: "sudo box kill pid1-sig")
                 }
             }
-            try require(log.contains("got \(name)"), expected: "PID 1's trap to log \"got \(name)\"",
+            try require(log.contains { $0.contains("got \(name)") }, expected: "PID 1's trap to log \"got \(name)\"",
                         observed: "its log has no such line", tryThis: "start pid1-sig with the trap exactly as shown (sudo box rm -f pid1-sig first)")
             let died = done!.last!
-            return .pass("SIG\(ctx.value("signal")) ran the handler, SIGTERM was ignored, SIGKILL ended it (exit code \(died.attributes["exitCode"] ?? "137"))")
+            return .pass("SIG\(ctx.value("signal")) ran the handler, SIGTERM was ignored, SIGKILL ended it (exit code \(died.exitCode.map(String.init) ?? "137"))")
         }
         Hint("`box kill -s` takes a name (`HUP`, `SIGHUP`) or a number; `kill -l` on the host lists them.")
         Hint("Send them in this order: -s {{signal}}, -s TERM, then no -s.")
@@ -177,19 +176,15 @@ public let pid1AndStop = Lab("pid1-and-stop", "PID 1, stop and kill, --init, att
         Ask("Which host PIDs do box-init and sleep have in pid1-init?", answer: "INIT SLEEP")
         Check { ctx in
             let (c, pid1) = try ctx.running("pid1-init", tryThis: "sudo box run -d --init --name pid1-init busybox sleep \(ctx.value("seconds"))")
-            try require(!(c.spec.Created < ctx.clock.wall), expected: "pid1-init created during this step",
-                        observed: "it was created before the step started", tryThis: "sudo box rm -f pid1-init, then start it again")
+            try ctx.requireCreatedDuringStep(c, tryThis: "sudo box rm -f pid1-init, then start it again")
             try require(c.spec.HostConfig.Init == true && pid1.comm == "box-init", expected: "pid1-init started with --init (PID 1 box-init)",
                         observed: "its PID 1 is \(pid1.comm)",
                         tryThis: "sudo box rm -f pid1-init; sudo box run -d --init --name pid1-init busybox sleep \(ctx.value("seconds"))")
             let sleep = try require(ctx.processes(in: pid1).first { $0.ppid == pid1.pid && $0.comm == "sleep" },
                                     expected: "sleep running under box-init", observed: "box-init has no sleep child",
                                     tryThis: "start it as shown: the command after the image is init's child")
-            let answer = try ctx.numericAnswer(count: 2)
-            try require(answer[0] == Int(pid1.pid), expected: "box-init's host PID first", observed: "you answered \(answer[0])",
-                        tryThis: "sudo box top pid1-init: the PID column of the box-init line")
-            try require(answer[1] == Int(sleep.pid), expected: "sleep's host PID second", observed: "you answered \(answer[1])",
-                        tryThis: "sudo box top pid1-init: the PID column of the sleep line")
+            try ctx.requireAnswer(numbers: [Int(pid1.pid), Int(sleep.pid)],
+                                  tryThis: "sudo box top pid1-init: the PID column of the box-init line (CPID 1), then of the sleep line (CPID 2)")
             return .pass("box-init is \(pid1.pid) on the host (1 inside), sleep \(sleep.pid) (\(sleep.nsPids.last ?? 0) inside), its child")
         }
         Hint("Answer with two numbers, init first: `lab answer 1234 1235`.")
@@ -212,14 +207,14 @@ public let pid1AndStop = Lab("pid1-and-stop", "PID 1, stop and kill, --init, att
             try require(c.spec.HostConfig.Init == true, expected: "pid1-init started with --init", observed: "it has no init",
                         tryThis: "sudo box rm -f pid1-init; sudo box run -d --init --name pid1-init busybox sleep \(ctx.value("seconds"))")
             let events = ctx.events().filter { $0.id == c.id }
-            let stop = try require(events.last { $0.action == "stop" }, expected: "box stop pid1-init during this step",
+            let stop = try require(events.last { $0.is(.stop) }, expected: "box stop pid1-init during this step",
                                    observed: c.state.Running ? "pid1-init still runs" : "it was not stopped since the step began",
                                    tryThis: c.state.Running ? "time sudo box stop pid1-init" : "sudo box start pid1-init; time sudo box stop pid1-init")
             try require(stop.attributes["killed"] == nil, expected: "the stop to end PID 1 on SIGTERM",
                         observed: "box stop had to send SIGKILL", tryThis: "sudo box start pid1-init; sudo box stop pid1-init")
-            let died = try require(events.last { $0.action == "die" }, expected: "pid1-init to end", observed: "no exit recorded",
+            let died = try require(events.last { $0.is(.die) }, expected: "pid1-init to end", observed: "no exit recorded",
                                    tryThis: "time sudo box stop pid1-init")
-            let code = died.attributes["exitCode"] ?? "?"
+            let code = died.exitCode.map(String.init) ?? "?"
             return .pass("box-init forwarded SIGTERM; sleep died of it and init exited with \(code) (128 + 15), no SIGKILL")
         }
         Solution("box stop pid1-init")
@@ -258,13 +253,13 @@ public let pid1AndStop = Lab("pid1-and-stop", "PID 1, stop and kill, --init, att
                         expected: "the id of the latest container", observed: "you answered \(answer)",
                         tryThis: "copy the CONTAINER ID (12 characters) from sudo box ps -l")
             let events = ctx.events().filter { $0.id == c.id }
-            let start = try require(events.last { $0.action == "start" }, expected: "pid1-sh started again during this step",
+            let start = try require(events.last { $0.is(.start) }, expected: "pid1-sh started again during this step",
                                     observed: c.state.Running ? "it runs, but was not started since the step began" : "it has not been started again",
                                     tryThis: c.state.Running ? "exit its shell (sudo box attach pid1-sh, exit), then sudo box start pid1-sh" : "sudo box start pid1-sh")
-            try require(events.contains { $0.action == "die" && $0.time < start.time } || c.spec.Created < ctx.clock.wall,
+            try require(events.contains { $0.is(.die) && $0.time < start.time } || c.spec.Created < ctx.clock.wall,
                         expected: "pid1-sh to have exited before the start", observed: "it was started only once",
                         tryThis: "exit its shell first, then sudo box start pid1-sh")
-            try require(events.contains { $0.action == "attach" && !($0.time < start.time) }, expected: "box attach pid1-sh after the start",
+            try require(events.contains { $0.is(.attach) && !($0.time < start.time) }, expected: "box attach pid1-sh after the start",
                         observed: "nobody attached to it since", tryThis: "sudo box attach pid1-sh")
             let (_, pid1) = try ctx.running("pid1-sh", tryThis: "sudo box start pid1-sh; sudo box attach pid1-sh")
             return .pass("\(String(answer.prefix(12))) is the latest container; started again, its new PID 1 is \(pid1.label) on the host, and you attached to it")
@@ -286,29 +281,26 @@ public let pid1AndStop = Lab("pid1-and-stop", "PID 1, stop and kill, --init, att
         ```
         pid1-sh runs on, with the same PID 1 (`sudo box attach pid1-sh` takes you back to it).
         """)
-        StepSetup { ctx in
-            guard let (_, pid1) = try? ctx.running("pid1-sh", tryThis: "") else { return }
-            try ctx.remember("pid1-sh-pid1", "\(pid1.pid):\(pid1.startTicks)")
-        }
+        SamePID1("pid1-sh")
         Check { ctx in
             let (c, pid1) = try ctx.running("pid1-sh", tryThis: "sudo box start pid1-sh; sudo box attach pid1-sh; then Ctrl-P Ctrl-Q")
             let events = ctx.events().filter { $0.id == c.id }
-            let detach = try require(events.last { $0.action == "detach" },
+            let detach = try require(events.last { $0.is(.detach) },
                                      expected: "you detached from pid1-sh with Ctrl-P Ctrl-Q",
                                      observed: "no detach since the step began",
                                      tryThis: "in the attached terminal press Ctrl-P, then Ctrl-Q (sudo box attach pid1-sh first if you left)")
-            let runs = events.filter { $0.action == "start" || $0.action == "die" }
+            let runs = events.filter { $0.is(.start, .die) }
             let after = runs.first { !($0.time < detach.time) }
             try require(after == nil, expected: "pid1-sh to run on after you detached, with the same PID 1",
-                        observed: "it was \(after?.action == "die" ? "ended" : "started again") after the detach",
+                        observed: "it was \(after?.is(.die) == true ? "ended" : "started again") after the detach",
                         tryThis: "sudo box start pid1-sh if needed; sudo box attach pid1-sh, then Ctrl-P Ctrl-Q and leave it running")
             if let restarted = runs.last(where: { $0.time < detach.time }) {
                 // Started again during the step: the detach must be from the PID 1 of that start.
-                try require(events.contains { $0.action == "attach" && restarted.time < $0.time && $0.time < detach.time },
+                try require(events.contains { $0.is(.attach) && restarted.time < $0.time && $0.time < detach.time },
                             expected: "to detach from the PID 1 you attached to",
-                            observed: "pid1-sh was \(restarted.action == "die" ? "ended" : "started again") before you detached, and not attached to since",
+                            observed: "pid1-sh was \(restarted.is(.die) ? "ended" : "started again") before you detached, and not attached to since",
                             tryThis: "sudo box attach pid1-sh, then Ctrl-P Ctrl-Q")
-            } else if let remembered = ctx.data["pid1-sh-pid1"] {
+            } else if let remembered = ctx.data["pid1:pid1-sh"] {
                 try require(remembered == "\(pid1.pid):\(pid1.startTicks)", expected: "the same PID 1 as when the step began",
                             observed: "pid1-sh's PID 1 is another process now",
                             tryThis: "sudo box attach pid1-sh, then Ctrl-P Ctrl-Q")
