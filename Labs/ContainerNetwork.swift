@@ -211,7 +211,7 @@ public let containerNetwork = Lab("container-network", "A container's address, i
         ```
         sudo box run -d --name n3 -p 127.0.0.1:{{port}}:80 busybox sh -c 'mkdir /www; hostname > /www/index.html; exec httpd -f -vv -h /www'
         ss -tln | grep {{port}}
-        curl http://127.0.0.1:{{port}}/          # or: wget -qO- http://127.0.0.1:{{port}}/
+        curl http://127.0.0.1:{{port}}/          # or: busybox wget -qO- http://127.0.0.1:{{port}}/
         sudo box logs n3
         ```
         `ss` shows the host listening on 127.0.0.1:{{port}}; httpd in n3 sees the request come from the \
@@ -237,7 +237,7 @@ public let containerNetwork = Lab("container-network", "A container's address, i
         Hint("Nothing in `sudo box logs n3`? Use the httpd command as shown: `-vv` makes it log each request.")
         Solution("""
         box run -d --name n3 -p 127.0.0.1:{{port}}:80 busybox sh -c 'mkdir /www; hostname > /www/index.html; exec httpd -f -vv -h /www'
-        for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://127.0.0.1:{{port}}/ && break; sleep 0.2; done
+        for i in 1 2 3 4 5 6 7 8 9 10; do busybox wget -qO- http://127.0.0.1:{{port}}/ && break; sleep 0.2; done
         """)
     }
 
