@@ -20,7 +20,7 @@ public let portOwner = Exercise("port-owner", "Which container serves this port?
 
     LabSetup { ctx in
         let ports = ports(of: ctx.learner)
-        for port in ports where listening(port) {
+        for port in ports where Namespaces.listensOnLoopback(port, in: ctx.host.pid) {
             throw Failure(expected: "port \(port) free on 127.0.0.1", observed: "something listens on it already",
                           tryThis: "ss -ltnp | grep :\(port) shows what; end it, then lab reset port-owner and start again")
         }
@@ -33,7 +33,7 @@ public let portOwner = Exercise("port-owner", "Which container serves this port?
         }
         // The exercise begins once every port answers.
         for _ in 0..<50 {
-            if ports.allSatisfy(listening) { return }
+            if ports.allSatisfy({ Namespaces.listensOnLoopback($0, in: ctx.host.pid) }) { return }
             usleep(100_000)
         }
         throw Failure(expected: "the three servers listening", observed: "not all ports answer within 5 s", tryThis: "lab doctor")
@@ -69,7 +69,7 @@ public let portOwner = Exercise("port-owner", "Which container serves this port?
                 let alive = d.state.Running && Proc.read(d.state.Pid).map { "\($0.pid):\($0.startTicks)" } == decoy.pid1
                 try require(alive, expected: "\(d.name) still running its server", observed: "\(d.name) is \(d.state.Status.rawValue)\(d.state.Running ? " with another PID 1" : "")",
                             tryThis: "end only the server behind port \(target.port): lab reset port-owner and try again")
-                try require(listening(decoy.port) && !proxies(of: d).isEmpty, expected: "\(d.name)'s port \(decoy.port) still served",
+                try require(Namespaces.listensOnLoopback(decoy.port, in: ctx.host.pid) && !proxies(of: d).isEmpty, expected: "\(d.name)'s port \(decoy.port) still served",
                             observed: "\(d.name)'s port proxy (box __proxy) is gone",
                             tryThis: "you ended \(d.name)'s port proxy: lab reset port-owner and try again")
             }
@@ -85,7 +85,7 @@ public let portOwner = Exercise("port-owner", "Which container serves this port?
             }
             try require(died.signal != nil, expected: "the server to die of a signal you sent",
                         observed: "it exited with code \(died.exitCode.map(String.init) ?? "?")", tryThis: "end it with kill from the host")
-            try require(!listening(target.port), expected: "port \(target.port) closed", observed: "something still listens on it",
+            try require(!Namespaces.listensOnLoopback(target.port, in: ctx.host.pid), expected: "port \(target.port) closed", observed: "something still listens on it",
                         tryThis: "ss -ltnp | grep :\(target.port)")
             return .pass("\(c.name)'s httpd died of signal \(died.signal ?? 0), no box command did it, port \(target.port) is closed; the other two still serve")
         }
@@ -122,20 +122,4 @@ private func proxies(of c: Container) -> [Proc] {
 private func record(_ value: String) -> (id: String, pid1: String, port: Int) {
     let parts = value.split(separator: " ").map(String.init)
     return (parts.first ?? "", parts.count > 1 ? parts[1] : "", parts.count > 2 ? Int(parts[2]) ?? 0 : 0)
-}
-
-/// True if a TCP socket listens on 127.0.0.1:port (or any address) in the host's network namespace, as
-/// /proc/1/net/tcp shows it (state 0A is LISTEN).
-private func listening(_ port: Int) -> Bool {
-    let table = Files.readIfPresent("/proc/1/net/tcp") ?? Files.readIfPresent("/proc/self/net/tcp") ?? ""
-    let hex = String(port, radix: 16, uppercase: true)
-    let hexPort = String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-    for line in table.split(separator: "\n").dropFirst() {
-        let fields = line.split(separator: " ")
-        guard fields.count > 3 else { continue }
-        let local = fields[1].split(separator: ":")
-        guard local.count == 2, local[1] == hexPort, fields[3] == "0A" else { continue }
-        if local[0] == "0100007F" || local[0] == "00000000" { return true }
-    }
-    return false
 }

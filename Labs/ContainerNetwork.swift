@@ -225,7 +225,7 @@ public let containerNetwork = Lab("container-network", "A container's address, i
                         expected: "n3 publishing 127.0.0.1:\(port) to its port 80",
                         observed: bindings.isEmpty ? "n3 publishes no port" : "n3 publishes \(bindings.map(\.description).joined(separator: ", "))",
                         tryThis: "sudo box rm -f n3; sudo box run -d --name n3 -p 127.0.0.1:\(port):80 …")
-            try require(listensOnLoopback(port: UInt16(port)!), expected: "the host listening on 127.0.0.1:\(port)",
+            try require(Namespaces.listensOnLoopback(Int(port)!, in: ctx.host.pid), expected: "the host listening on 127.0.0.1:\(port)",
                         observed: "no socket listens there (/proc/net/tcp)", tryThis: "sudo box ps: is n3 running?")
             let gateway = ctx.attachment(of: c)?.Gateway.description ?? "?"
             let requests = httpRequests(ctx, c)
@@ -284,20 +284,6 @@ private func hostInterface(index: String) -> String? {
     ((try? Files.list("/sys/class/net")) ?? []).first {
         Files.readIfPresent("/sys/class/net/\($0)/ifindex")?.filter { !$0.isWhitespace } == index
     }
-}
-
-/// A socket of the host's network namespace listening on 127.0.0.1:port.
-private func listensOnLoopback(port: UInt16) -> Bool {
-    let local = "0100007F:" + String(format4hex(port))
-    return (Files.readIfPresent("/proc/\(Proc.host().pid)/net/tcp") ?? "").split(separator: "\n").dropFirst().contains { line in
-        let f = line.split(separator: " ")
-        return f.count > 3 && f[1] == local && f[3] == "0A"
-    }
-}
-
-private func format4hex(_ v: UInt16) -> String {
-    let hex = String(v, radix: 16, uppercase: true)
-    return String(repeating: "0", count: 4 - hex.count) + hex
 }
 
 /// The client addresses of the requests busybox httpd -v logged in container `c` during the step.

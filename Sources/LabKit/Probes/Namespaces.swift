@@ -61,6 +61,23 @@ public enum Namespaces {
         return found.sorted()
     }
 
+    /// TCP ports listening in the net namespace `pid` is in, with their local IPv4 address as /proc/PID/net/tcp
+    /// writes it ("0100007F" is 127.0.0.1, "00000000" any address): what `ss -ltn` lists.
+    public static func listeningTCP(in pid: Int32) -> [(address: String, port: Int)] {
+        (Files.readIfPresent("/proc/\(pid)/net/tcp") ?? "").split(separator: "\n").dropFirst().compactMap { line in
+            let f = line.split(separator: " ")
+            guard f.count > 3, f[3] == "0A" else { return nil }  // 0A: LISTEN
+            let local = f[1].split(separator: ":")
+            guard local.count == 2, let port = Int(local[1], radix: 16) else { return nil }
+            return (String(local[0]), port)
+        }
+    }
+
+    /// True if something listens on 127.0.0.1:`port` (or on every address) in the net namespace `pid` is in.
+    public static func listensOnLoopback(_ port: Int, in pid: Int32) -> Bool {
+        listeningTCP(in: pid).contains { $0.port == port && ($0.address == "0100007F" || $0.address == "00000000") }
+    }
+
     /// Every process that shares the namespace `kind` with `pid` (an `lsns`-like view).
     public static func members(_ kind: NamespaceKind, of pid: Int32, among processes: [Proc] = Proc.all()) -> [Proc] {
         guard let ns = HostProcess.namespace(pid, kind) else { return [] }
