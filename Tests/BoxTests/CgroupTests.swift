@@ -128,6 +128,12 @@ struct CgroupTests {
         #expect(try String(contentsOfFile: file(box, "pids.max", v1: "pids", id), encoding: .utf8).hasPrefix("50"))
         #expect(try box.inspect("c1", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}") == "67108864 50")
         #expect(try box.run("update", "c1").status == 125)
+        // Above memory+swap (2 × 64m): v1 refuses a memory limit over memsw, so memsw goes first; then down again.
+        let up = try box.run("update", "--memory", "200m", "c1")
+        #expect(up.status == 0, "\(up.stderr)")
+        #expect(try String(contentsOfFile: file(box, memory, v1: "memory", id), encoding: .utf8).hasPrefix("209715200"))
+        #expect(try box.run("update", "--memory", "16m", "c1").status == 0)
+        #expect(try String(contentsOfFile: file(box, memory, v1: "memory", id), encoding: .utf8).hasPrefix("16777216"))
     }
 
     @Test("CPU shares: two busy containers on one CPU share it about 1:4 for shares 256:1024")

@@ -183,12 +183,17 @@ public struct CgroupV1: CgroupDriver {
     public func apply(_ name: String, _ r: Resources) throws {
         let base = { (controller: String) in root + "/" + controller + "/" + name }
         if r.Memory > 0 {
-            try Cgroups.write(base("memory") + "/memory.limit_in_bytes", String(r.Memory))
+            let limit = base("memory") + "/memory.limit_in_bytes", swapLimit = base("memory") + "/memory.memsw.limit_in_bytes"
             // Without --memory-swap docker allows as much swap as memory (memsw = 2 × memory).
             let memsw = r.MemorySwap > 0 ? r.MemorySwap : r.MemorySwap == -1 ? -1 : 2 * r.Memory
-            if Files.exists(base("memory") + "/memory.memsw.limit_in_bytes") {
-                try Cgroups.write(base("memory") + "/memory.memsw.limit_in_bytes", String(memsw))
-            }
+            // The kernel keeps memory ≤ memory+swap at every write: a limit raised above the current memsw
+            // (`box update -m` upwards) must raise memsw first, as runc does (setMemoryAndSwap), or it is EINVAL.
+            let hasSwapLimit = Files.exists(swapLimit)
+            let current = hasSwapLimit ? Cgroups.number(swapLimit) : nil
+            let swapFirst = hasSwapLimit && (memsw == -1 || (current.map { r.Memory > $0 } ?? false))
+            if swapFirst { try Cgroups.write(swapLimit, String(memsw)) }
+            try Cgroups.write(limit, String(r.Memory))
+            if hasSwapLimit && !swapFirst { try Cgroups.write(swapLimit, String(memsw)) }
         }
         if r.PidsLimit > 0 { try Cgroups.write(base("pids") + "/pids.max", String(r.PidsLimit)) }
         if r.CpuShares > 0 { try Cgroups.write(base("cpu") + "/cpu.shares", String(r.CpuShares)) }
