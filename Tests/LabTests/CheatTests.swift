@@ -123,6 +123,22 @@ struct CheatTests {
         #expect(fromHost.status == 0, "\(fromHost.stdout)")
     }
 
+    @Test("kill-pid-1 with a --rm c1: the container is gone after the kill, and its events still say how it ended",
+          .enabled(if: isRoot, needsRoot))
+    func removedContainerJudgedByItsEvents() throws {
+        let s = try LabSandbox()
+        try s.lab("start", "pid-namespaces")
+        for _ in 0..<5 { #expect(try s.lab("solve").status == 0) }
+        try s.box("rm", "-f", "c1")
+        try s.box("run", "-dit", "--rm", "--name", "c1", "busybox", "sh")
+        try s.sh("kill -9 $(box inspect --format '{{.State.Pid}}' c1)")
+        var gone = false
+        for _ in 0..<50 where !gone { gone = try s.box("inspect", "c1").status != 0; if !gone { usleep(100_000) } }
+        #expect(gone, "the --rm container was not removed")
+        let r = try s.lab("check")
+        #expect(r.status == 0 && r.stdout.contains("died of signal 9"), "\(r.stdout)")
+    }
+
     @Test("lab check after the last step says the lab is complete; lab next then moves on and says so", .enabled(if: isRoot, needsRoot))
     func completion() throws {
         let s = try LabSandbox()
