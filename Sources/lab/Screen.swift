@@ -102,3 +102,17 @@ func checkAndAdvance(_ r: Runner, _ lab: Lab, _ step: Step, showFailure: Bool, s
 func noLabMessage() -> String {
     "You are not in a lab: `sudo lab next` starts the next one, `sudo lab list` shows them all."
 }
+
+/// Left-aligned columns, as box prints its tables.
+func table(_ rows: [[String]]) -> String {
+    guard let first = rows.first else { return "" }
+    var widths = [Int](repeating: 0, count: first.count)
+    for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+    return rows.map { row in
+        row.enumerated().map { i, cell in
+            i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count + 3)
+        }.joined()
+    }.joined(separator: "\n")
+}
+
+func say(_ text: String, terminator: String) { _ = writeFully(1, Array(shown(text + terminator).utf8)) }
