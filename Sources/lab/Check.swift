@@ -33,7 +33,10 @@ struct CheckVerb: ParsableCommand {
         }
         try r.begin(step, of: lab)
         let verdict = r.check(step, of: lab)
-        if case .pass = verdict { try r.recordPass(step, of: lab) }
+        switch verdict {
+        case .pass: try r.recordPass(step, of: lab)
+        case .fail(let f): r.recordFailure(f, step, of: lab)
+        }
         if json {
             switch verdict {
             case .pass(let why): try printJSON(Report(lab: lab.id, step: step.id, passed: true, message: why))

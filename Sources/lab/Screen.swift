@@ -94,6 +94,7 @@ func checkAndAdvance(_ r: Runner, _ lab: Lab, _ step: Step, showFailure: Bool, s
         screen.passed(step, why, solved: solved)
         try screen.next(after: lab)
     case .fail(let f):
+        r.recordFailure(f, step, of: lab)
         if showFailure { screen.failure(f) }
     }
     return verdict

@@ -32,6 +32,13 @@ struct Status: ParsableCommand {
         }
         if json { return try printJSON(rows) }
         say("Learner: \(r.learner.name)   progress: \(r.journal.path)")
+        if let c = r.classroom.state() {
+            let total = r.journal.lines().count
+            let chain = c.chain == "broken" ? "; the server says your journal's chain is broken" : ""
+            let last = c.lastSync.map { " (last sync \($0.rfc3339))" } ?? ""
+            let error = c.lastError.map { "; last try failed: \($0)" } ?? ""
+            say("Room: \(c.room.isEmpty ? c.url : c.room + " at " + c.url) as \(c.name): \(min(c.sent, total)) of \(total) record(s) sent\(last)\(chain)\(error)")
+        }
         if rows.isEmpty {
             say("No lab started yet: `sudo lab next` starts the first one.")
             return

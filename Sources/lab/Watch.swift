@@ -25,6 +25,7 @@ struct Watch: ParsableCommand {
     func run() throws {
         let r = try runner()
         var shown: String?
+        var rounds = 0
         while true {
             guard let (lab, step) = try currentPosition(r, start: true) else {
                 say("Every lab and exercise is done.")
@@ -43,6 +44,12 @@ struct Watch: ParsableCommand {
                 try checkAndAdvance(r, lab, step, showFailure: false)
                 shown = nil
                 continue
+            }
+            // In a workshop's room: what was recorded goes out, and the instructor's messages come in, as it runs.
+            rounds += 1
+            if rounds % max(1, Int(5 / interval)) == 0 {
+                showMessages(r.classroom)
+                spawnSync(r.classroom)
             }
             usleep(UInt32(interval * 1_000_000))
         }

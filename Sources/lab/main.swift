@@ -22,12 +22,24 @@ if CommandLine.arguments.count > 1, let typed = CommandLine.arguments.dropFirst(
     exit(2)
 }
 
+// In a workshop's room (lab join): the instructor's messages first, and after the command, whatever it
+// recorded goes to the room in the background.
+let verb = CommandLine.arguments.dropFirst().first ?? ""
+let classroom: Classroom? = geteuid() == 0 && !["__sync", "serve", "join"].contains(verb)
+    ? Classroom(journal: ProgressJournal(learner: .current())) : nil
+if let classroom, classroom.isJoined { showMessages(classroom) }
+
+var failure: Error?
 do {
     var command = try LabCommand.parseAsRoot()
     try command.run()
-} catch let error as BoxError {
+} catch {
+    failure = error
+}
+if let classroom { spawnSync(classroom) }
+if let error = failure as? BoxError {
     writeErr(shown("lab: \(error)\n"))
     exit(error.exitCode == 125 ? 2 : error.exitCode)
-} catch {
-    LabCommand.exit(withError: error)
+} else if let failure {
+    LabCommand.exit(withError: failure)
 }

@@ -21,6 +21,9 @@ public struct ProgressRecord: Codable, Sendable, Equatable {
         case answer
         /// An answer the check refused: counted for the cool-down, and visible to an instructor.
         case wrong
+        /// A check failed (`expected`, `observed`): written when what the step expects changes, so an
+        /// instructor sees what holds a learner up, and `lab watch` does not write a line a second.
+        case fail
         /// A fact the lab's setup keeps (the container an exercise started).
         case data
         /// `lab reset`: everything of this lab before it no longer counts.
@@ -36,6 +39,11 @@ public struct ProgressRecord: Codable, Sendable, Equatable {
     public var values: [String]?
     public var key: String?
     public var value: String?
+    public var expected: String?
+    public var observed: String?
+    /// The sha256 (hex) of the journal's previous whole line, as it is in the file: each line names the one
+    /// before it, so a line taken out or changed later breaks the chain (what the classroom server checks).
+    public var prev: String?
 
     public init(_ event: Event, lab: String, step: String? = nil, time: Timestamp = .now()) {
         self.time = time
@@ -48,7 +56,8 @@ public struct ProgressRecord: Codable, Sendable, Equatable {
 /// The learner's progress: an append-only journal of JSON lines. Each record is one write(2) on an O_APPEND
 /// descriptor followed by fsync, so a `kill -9` (or a power cut after the command returned) never loses a
 /// recorded step, and never leaves half a record in the middle: a torn last line, if the machine died during
-/// the write itself, is skipped on reading and fenced off by a newline before the next record.
+/// the write itself, is skipped on reading and fenced off by a newline before the next record. Each record
+/// carries the hash of the whole line before it (`prev`), so the journal is a chain.
 public struct ProgressJournal: Sendable {
     public let path: String
     public var directory: String { String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) }
@@ -69,10 +78,15 @@ public struct ProgressJournal: Sendable {
         let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw BoxError.sys(.store, "open \(path)") }
         defer { close(fd) }
+        // Two `lab` commands at once (watch and answer) must not both chain to the same line.
+        flock(fd, LOCK_EX)
+        defer { flock(fd, LOCK_UN) }
+        var record = record
+        let size = lseek(fd, 0, SEEK_END)
+        record.prev = ProgressJournal.lastWholeLine(fd, size: size).map { LayerArchive.sha256($0).dropFirst(7).description }
         var line = String(decoding: try Files.encode(record), as: UTF8.self) + "\n"
         // A record torn by a crash mid-write must not swallow this one.
         var last: UInt8 = 0
-        let size = lseek(fd, 0, SEEK_END)
         if size > 0, pread(fd, &last, 1, size - 1) == 1, last != UInt8(ascii: "\n") { line = "\n" + line }
         try Files.writeAll(fd, Array(line.utf8), path: path)
         guard fsync(fd) == 0 else { throw BoxError.sys(.store, "fsync \(path)") }
@@ -85,10 +99,29 @@ public struct ProgressJournal: Sendable {
     }
 
     /// Every whole record, oldest first. Unreadable lines are skipped, never fatal.
-    public func records() -> [ProgressRecord] {
+    public func records() -> [ProgressRecord] { lines().map(\.record) }
+
+    /// Every whole record with its line as it is in the file (what the classroom is sent), oldest first. A torn
+    /// or foreign line is not one of them, and no record's `prev` names it.
+    public func lines() -> [(line: [UInt8], record: ProgressRecord)] {
         guard let bytes = try? Files.read(path) else { return [] }
         let decoder = JSONDecoder()
-        return bytes.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(ProgressRecord.self, from: Data($0)) }
+        return bytes.split(separator: UInt8(ascii: "\n")).compactMap { raw in
+            (try? decoder.decode(ProgressRecord.self, from: Data(raw))).map { (Array(raw), $0) }
+        }
+    }
+
+    /// The last line of the file that is a whole record (read from its end, 64 KiB at most), or nil.
+    static func lastWholeLine(_ fd: Int32, size: off_t) -> [UInt8]? {
+        guard size > 0 else { return nil }
+        let length = Int(min(size, 1 << 16))
+        var tail = [UInt8](repeating: 0, count: length)
+        guard pread(fd, &tail, length, size - off_t(length)) == length else { return nil }
+        let decoder = JSONDecoder()
+        for raw in tail.split(separator: UInt8(ascii: "\n")).reversed() {
+            if (try? decoder.decode(ProgressRecord.self, from: Data(raw))) != nil { return Array(raw) }
+        }
+        return nil
     }
 
     /// Creates the state directory; the directories it had to create belong to the learner, not root.
@@ -115,6 +148,8 @@ public struct Progress: Sendable {
         public var answeredAt: Timestamp?
         /// When answers were refused, oldest first.
         public var wrong: [Timestamp] = []
+        /// What the check expected when it last failed.
+        public var failing: String?
         public var done: Bool { passed != nil || solved != nil }
     }
 
@@ -148,6 +183,7 @@ public struct Progress: Sendable {
                 case .hint: s.hints = max(s.hints, r.hint ?? 0)
                 case .answer: s.answer = r.values; s.answeredAt = r.time
                 case .wrong: s.wrong.append(r.time)
+                case .fail: s.failing = r.expected
                 default: break
                 }
                 lab.steps[id] = s

@@ -26,6 +26,9 @@ public struct Runner {
 
     public func workDirectory(_ lab: Lab) -> String { workRoot + "/" + lab.id }
 
+    /// This learner's side of a workshop's room (`lab join`), beside their journal.
+    public var classroom: Classroom { Classroom(journal: journal, owner: (learner.uid, learner.gid)) }
+
     /// The environment solutions and `box` run in: ours, with `box` first on PATH, this runner's engine root,
     /// and the lab marker `lab reset` finds their leftover processes by.
     func environment(lab: String) -> [String] {
@@ -188,6 +191,16 @@ public struct Runner {
         let wait = min(10 << min(wrong.count - Runner.freeAnswers, 5), 300)
         let left = Int64(wait) - (now.unixNanoseconds - last.unixNanoseconds) / 1_000_000_000
         return left > 0 ? Int(left) : nil
+    }
+
+    /// Records a failed check, for the classroom, when what the step expects is not what its last failure
+    /// said (so `lab watch` does not write a line a second).
+    public func recordFailure(_ f: Failure, _ step: Step, of lab: Lab) {
+        guard progress().step(lab.id, step.id).failing != f.expected else { return }
+        var r = ProgressRecord(.fail, lab: lab.id, step: step.id)
+        r.expected = f.expected
+        r.observed = f.observed
+        try? journal.append(r)
     }
 
     public func recordWrongAnswer(_ step: Step, of lab: Lab) throws {
