@@ -233,3 +233,70 @@ struct CatalogTests {
 /// The seeds, beside the project as the workplace lays them out (../shared/seeds), or SEEDS_DIR.
 let seedDirectory: String = ProcessInfo.processInfo.environment["SEEDS_DIR"]
     ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/seeds").standardized.path
+
+@Suite("Classroom, the attendee's side: the chained journal and the HTTP client")
+struct ClassroomClientTests {
+    @Test("each journal line names the sha256 of the whole line before it, across a torn line and concurrent writers")
+    func chain() throws {
+        let dir = NSTemporaryDirectory() + "chain-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let j = ProgressJournal(directory: dir)
+        try j.append(ProgressRecord(.start, lab: "a"))
+        let fd = open(j.path, O_WRONLY | O_APPEND)
+        _ = "{\"event\":\"pass\",\"lab\":\"a\",\"ti".withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+        // Two writers at once, as lab watch and lab answer can be.
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            for n in 0..<20 { try? j.append(ProgressRecord(.hint, lab: "a", step: "s\(i)-\(n)")) }
+        }
+        let lines = j.lines()
+        #expect(lines.count == 41)
+        #expect(lines[0].record.prev == nil)
+        for k in 1..<lines.count {
+            let expected = String(LayerArchive.sha256(lines[k - 1].line).dropFirst(7))
+            #expect(lines[k].record.prev == expected, "line \(k) does not chain to line \(k - 1)")
+        }
+    }
+
+    @Test("URLs: host, port, path; an https or portless-garbage URL is refused with what to type")
+    func endpoints() throws {
+        let e = try HTTP.Endpoint("http://10.0.0.5:8469/")
+        #expect(e.host == "10.0.0.5" && e.port == 8469 && e.path == "/")
+        #expect(e.url("api/join") == "http://10.0.0.5:8469/api/join")
+        let v6 = try HTTP.Endpoint("http://[::1]:9000/room")
+        #expect(v6.host == "::1" && v6.port == 9000 && v6.url("api/x") == "http://[::1]:9000/room/api/x")
+        #expect(try HTTP.Endpoint("http://example").port == 80)
+        #expect(throws: BoxError.self) { try HTTP.Endpoint("https://x:1/") }
+        #expect(throws: BoxError.self) { try HTTP.Endpoint("http://x:99999/") }
+    }
+
+    @Test("responses: Content-Length, chunked, to the end; garbage is an error")
+    func responses() throws {
+        let plain = try HTTP.parse(Array("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA".utf8), from: "u")
+        #expect(plain.status == 200 && plain.text == "ok")
+        let chunked = try HTTP.parse(Array("HTTP/1.1 409 Conflict\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n".utf8), from: "u")
+        #expect(chunked.status == 409 && chunked.text == "{\"a\":1}")
+        let toEnd = try HTTP.parse(Array("HTTP/1.0 403 Forbidden\r\n\r\nno".utf8), from: "u")
+        #expect(toEnd.status == 403 && toEnd.text == "no")
+        #expect(throws: BoxError.self) { try HTTP.parse(Array("garbage".utf8), from: "u") }
+    }
+
+    @Test("a server that is not there: a clear error at once, not a hang")
+    func refused() throws {
+        // A port nothing listens on: bind one, note it, close it.
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+        close(s)
+        let port = Int(UInt16(bigEndian: a.sin_port))
+        let start = Date()
+        #expect { try HTTP.request("GET", "http://127.0.0.1:\(port)/api/room", timeout: 2) } throws: { error in
+            "\(error)".contains("connection refused")
+        }
+        #expect(Date().timeIntervalSince(start) < 2)
+    }
+}
