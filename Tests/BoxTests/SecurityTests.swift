@@ -63,6 +63,23 @@ struct SecurityTests {
         }
     }
 
+    @Test("the host's view of a container's overlay is nosuid and nodev; the container's own root only nodev, as docker's")
+    func overlayMountFlags() throws {
+        let box = try Self.sandbox()
+        _ = try box.detached("--name", "c", "busybox", "sleep", "1000")
+        let overlay = try #require(Self.overlay(of: box))
+        let host = try #require(Mount.parse(Files.readIfPresent("/proc/self/mountinfo") ?? "").first { $0.mountPoint == overlay.merged })
+        let hostOptions = host.options.split(separator: ",")
+        #expect(hostOptions.contains("nosuid") && hostOptions.contains("nodev"), "host: \(host.options)")
+        let inside = try box.run("exec", "c", "cat", "/proc/self/mountinfo")
+        let root = try #require(Mount.parse(inside.stdout).first { $0.mountPoint == "/" })
+        let rootOptions = root.options.split(separator: ",")
+        #expect(root.fsType == "overlay" && !rootOptions.contains("nosuid") && rootOptions.contains("nodev"), "container: \(root.options)")
+        // A new process in it (box exec) sees the same root.
+        let shell = try box.run("exec", "c", "sh", "-c", "grep ' / / ' /proc/self/mountinfo")
+        #expect(!shell.stdout.contains("nosuid"), "\(shell.stdout)")
+    }
+
     @Test("a 0666 block device node in an imported layer cannot be opened by another user through the host-side paths")
     func importedDeviceNode() throws {
         let box = try Self.sandbox()
