@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -99,6 +100,22 @@ static int do_mount(const struct box_mount *m, struct box_failure *f) {
         if (mount(NULL, m->target, NULL, keep, NULL) < 0)
             return fail(f, errno, "remount read-only %s", m->target);
     }
+    return 0;
+}
+
+// The overlay is nosuid on the host (Rootfs.mountOverlay: no user there may run a setuid file a container
+// planted), and a bind mount copies its flags. The container's own root is docker's: setuid bits and file
+// capabilities count (su, ping; not under no_new_privs, which ignores both). Every other flag stays, nodev too.
+static int allow_setuid(const char *rootfs, struct box_failure *f) {
+    struct { uint64_t set, clr, prop, userns; } attr = {.clr = 0x2 /* MOUNT_ATTR_NOSUID */};
+    if (syscall(SYS_mount_setattr, AT_FDCWD, rootfs, 0, &attr, sizeof attr) == 0) return 0;
+    // Older kernels (before 5.12): a remount of the bind with the flags it has, but nosuid.
+    struct statvfs sv;
+    if (statvfs(rootfs, &sv) < 0) return fail(f, errno, "statvfs %s", rootfs);
+    if (!(sv.f_flag & ST_NOSUID)) return 0;
+    unsigned long keep = MS_BIND | MS_REMOUNT | (sv.f_flag & ST_NODEV ? MS_NODEV : 0)
+        | (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) | (sv.f_flag & ST_RDONLY ? MS_RDONLY : 0);
+    if (mount(NULL, rootfs, NULL, keep, NULL) < 0) return fail(f, errno, "remount %s with setuid", rootfs);
     return 0;
 }
 
@@ -291,6 +308,7 @@ static int container_child(void *arg) {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) { fail(f, errno, "make / private%s", ""); goto out; }
     // pivot_root needs the new root to be a mount point of its own.
     if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) { fail(f, errno, "bind rootfs %s", c->rootfs); goto out; }
+    if (allow_setuid(c->rootfs, f) < 0) goto out;
 
     // /proc, /sys, /dev and the user's volumes, in the order the caller listed them (proc before pivot_root).
     for (size_t i = 0; i < c->nmounts; i++)

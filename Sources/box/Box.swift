@@ -46,7 +46,9 @@ func fail(_ error: BoxError) -> Never {
 /// The engine, after checking we can use it: every verb needs root (namespaces, mounts, /proc of others).
 func engine() throws -> ContainerStore {
     guard geteuid() == 0 else { throw BoxError(.usage, "box needs root (run it with sudo)", exitCode: 125) }
-    return ContainerStore(root: .fromEnvironment())
+    let root = EngineRoot.fromEnvironment()
+    try root.closeToOthers()  // a root an older box left open to other users (one stat otherwise)
+    return ContainerStore(root: root)
 }
 
 /// Runs `body` for each name, printing errors as docker does and exiting 1 if any failed.

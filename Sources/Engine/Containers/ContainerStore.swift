@@ -234,7 +234,12 @@ public struct ContainerStore: Sendable {
             do {
                 // A removed container's directories where there are spares (see Spares): fewer inodes to make.
                 let layer = layerPath(id)
-                if !spares.layer(to: layer) { try Files.mkdirs(layer + "/merged") }
+                if !spares.layer(to: layer) {
+                    // Root's alone: container root may plant setuid files and device nodes in diff/ (a spare
+                    // is such a directory of an earlier container, or one closeToOthers closed).
+                    try Files.mkdirs(layer, mode: 0o700)
+                    try Files.mkdirs(layer + "/merged")
+                }
                 for sub in ["diff", "work"] { try Files.mkdirs(layer + "/" + sub) }
                 // The directory is written in spare/ and renamed into the store whole: no reader sees it half
                 // written, so its files need no rename each.
@@ -364,7 +369,7 @@ public struct ContainerStore: Sendable {
     /// `box run` the exit code. What a crash leaves in trash is deleted by the next `discard`.
     func discard(_ spec: ContainerSpec) throws -> [String] {
         var trash: [String] = []
-        try Files.mkdirs(root.trash, mode: 0o711)  // an engine root older than trash/ has none yet
+        try Files.mkdirs(root.trash, mode: 0o700)  // an engine root older than trash/ has none yet
         // The layer first: if it cannot move, the container is still in the store and `box rm` can be retried.
         for (path, kind) in [(layerPath(spec.ID), "layer"), (root.containerDir(spec.ID), "container")] {
             var st = stat()

@@ -60,7 +60,7 @@ public struct EventJournal: Sendable {
     public func record(_ event: Event) {
         // The journal is evidence, not control: failing to record must not fail the operation itself.
         guard let bytes = try? Files.encode(event) else { return }
-        try? Files.append(path, String(decoding: bytes, as: UTF8.self) + "\n", durable: false)
+        try? Files.append(path, String(decoding: bytes, as: UTF8.self) + "\n", durable: false, mode: 0o600)  // command lines: root's
     }
 
     /// Events in [since, until), oldest first. A torn or foreign line is skipped, never fatal.

@@ -123,6 +123,7 @@ public struct ImageStore: Sendable {
         }
         let staging = root.tmp + "/layer-" + Digest.hex(diffID).prefix(16) + "-\(getpid())"
         try? Files.removeTree(staging)
+        try Files.mkdirs(staging, mode: 0o700)  // renamed into overlay2/: root's alone (see EngineRoot.prepare)
         try Files.mkdirs(staging + "/diff")
         do {
             try LayerArchive.extract(path, into: staging + "/diff")

@@ -62,6 +62,7 @@ public final class ImageStaging {
             return (blob, diffID)
         }
         let layerDir = dir + "/" + Digest.hex(diffID)
+        try Files.mkdirs(layerDir, mode: 0o700)  // renamed into overlay2/: root's alone (see EngineRoot.prepare)
         try Files.mkdirs(layerDir + "/diff")
         try LayerArchive.extract(tar, into: layerDir + "/diff", mode: .layer, label: label ?? path)
         layers.append((diffID, layerDir, tar))

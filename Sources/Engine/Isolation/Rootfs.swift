@@ -27,10 +27,14 @@ public enum Rootfs {
         }
         if volatile { options += ",volatile" }
         // nodev: with no device cgroup yet, a node made with CAP_MKNOD (or shipped in a layer) must not open.
-        var mounted = mount("overlay", merged, "overlay", UInt(MS_NODEV), options) == 0
+        // nosuid: the host's view never runs a setuid file the container's root made (docker's does; the
+        // guard is the 0700 layer directories, see EngineRoot.prepare, which also keep diff/ out of reach).
+        // The container's own bind of it counts setuid bits again (spawn.c, allow_setuid).
+        let flags = UInt(MS_NODEV | MS_NOSUID)
+        var mounted = mount("overlay", merged, "overlay", flags, options) == 0
         if !mounted && volatile && errno == EINVAL {  // a kernel before 5.10 does not know the option
             options.removeLast(",volatile".count)
-            mounted = mount("overlay", merged, "overlay", UInt(MS_NODEV), options) == 0
+            mounted = mount("overlay", merged, "overlay", flags, options) == 0
         }
         guard mounted else {
             throw BoxError.sys(.mount, "mount overlay on \(merged) (is the overlay module loaded? try: modprobe overlay)")

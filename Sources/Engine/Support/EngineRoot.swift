@@ -60,9 +60,40 @@ public struct EngineRoot: Sendable {
     /// prepare) and its run directory (gone after a reboot when it is in /run) has them all: two checks instead of
     /// eight mkdirs on every locked step, six of them in each `box run`. (trash/, newer than some roots, is made
     /// where it is used.)
+    ///
+    /// Everything below the root that holds layers, containers or images is root's alone (0700), as moby made
+    /// /var/lib/docker's after CVE-2021-41091: a layer holds whatever its image or the container's root put
+    /// there, setuid-root programs and device nodes among them, and its path is in the world-readable mountinfo.
+    /// The root itself stays 0711 (BOX_ROOT may be a directory the admin chose; box never changes its mode).
     public func prepare() throws {
         if access(lockFile, F_OK) == 0 && access(runPath, F_OK) == 0 { return }
-        for dir in [path, blobs, imagedb, overlay, containers, tmp, trash, runPath] { try Files.mkdirs(dir, mode: 0o711) }
+        try Files.mkdirs(path, mode: 0o711)
+        for dir in [blobs, imagedb, overlay, containers, tmp, trash] { try Files.mkdirs(dir, mode: 0o700) }
+        try Files.mkdirs(runPath, mode: 0o711)
+        try closeToOthers()
+    }
+
+    /// The modes prepare gives, and that an older box did not: its layer dirs were 0755 below an overlay2/ of
+    /// 0711, so any user who read a path in mountinfo could walk in. Closes such a root (one stat when there is
+    /// nothing to do; every box command calls it): the engine's directories 0700, each layer 0700, each container
+    /// directory 0710 (docker's), the event journal (it records command lines) 0600. overlay2/ is closed last:
+    /// a command killed half way leaves it open, and the next one finishes the work.
+    public func closeToOthers() throws {
+        var st = stat()
+        guard lstat(overlay, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR, st.st_mode & 0o077 != 0 else { return }
+        func restrict(_ path: String, _ mode: mode_t) throws {
+            var st = stat()
+            // A directory or a file, never through a symlink (chmod follows them), and nothing that is not there.
+            guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR || (st.st_mode & S_IFMT) == S_IFREG,
+                  st.st_mode & 0o7777 != mode else { return }
+            guard chmod(path, mode) == 0 else { throw BoxError.sys(.store, "chmod \(String(mode, radix: 8)) \(path)") }
+        }
+        for dir in [path + "/blobs", blobs, path + "/imagedb", imagedb, containers, tmp, trash, spare] { try restrict(dir, 0o700) }
+        for name in (try? Files.list(overlay)) ?? [] { try restrict(overlay + "/" + name, 0o700) }
+        for name in (try? Files.list(containers)) ?? [] { try restrict(containers + "/" + name, 0o710) }
+        for name in (try? Files.list(spare)) ?? [] { try restrict(spare + "/" + name, name.hasPrefix("c-") ? 0o710 : 0o700) }
+        try restrict(events, 0o600)
+        try restrict(overlay, 0o700)
     }
 
     /// Runs `body` holding the engine-wide lock: creating, naming and removing objects happen one at a time.

@@ -125,8 +125,8 @@ public enum Files {
 
     /// Appends one record with a single write(2) on an O_APPEND descriptor (then fsyncs, if `durable`):
     /// records from concurrent writers never interleave, and a record is either whole or absent.
-    public static func append(_ path: String, _ line: String, durable: Bool = true) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    public static func append(_ path: String, _ line: String, durable: Bool = true, mode: mode_t = 0o644) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode)
         guard fd >= 0 else { throw BoxError.sys(.store, "open \(path)") }
         defer { close(fd) }
         try writeAll(fd, Array(line.utf8), path: path)
