@@ -11,7 +11,7 @@ struct ContainerOptions: ParsableArguments {
     var env: [String] = []
     @Option(name: [.short, .customLong("workdir")], help: "Working directory inside the container")
     var workdir: String?
-    @Option(name: [.short, .long], help: "Bind mount a volume: HOST:CONTAINER[:ro]")
+    @Option(name: [.short, .long], help: "Bind mount a volume: HOST:CONTAINER[:OPTIONS], OPTIONS ro or rw, and dev (device nodes in it open; nodev is the default), comma-separated")
     var volume: [String] = []
     @Option(name: [.short, .long], help: "User to run as: UID[:GID] or a name from the image's /etc/passwd")
     var user: String?

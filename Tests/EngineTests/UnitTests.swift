@@ -50,6 +50,22 @@ struct ParsingTests {
         }
     }
 
+    @Test("volumes are nodev unless :dev (podman's option names), options separated by commas")
+    func volumeDevices() throws {
+        #expect(try Volume(parsing: "/a:/b").devices == false)
+        #expect(try Volume(parsing: "/a:/b:rw").devices == false)
+        #expect(try Volume(parsing: "/a:/b:dev") == Volume(host: "/a", container: "/b", readOnly: false, devices: true))
+        #expect(try Volume(parsing: "/a:/b:ro,dev") == Volume(host: "/a", container: "/b", readOnly: true, devices: true))
+        #expect(try Volume(parsing: "/a:/b:nodev,ro") == Volume(host: "/a", container: "/b", readOnly: true, devices: false))
+        for bad in ["/a:/b:ro,rw", "/a:/b:dev,nodev", "/a:/b:ro,", "/a:/b:suid", "/a:/b:"] {
+            #expect(throws: BoxError.self, "\(bad) was accepted") { try Volume(parsing: bad) }
+        }
+        let mounts = Rootfs.mounts(rootfs: "/r", containerDir: "/c", volumes: [try Volume(parsing: "/a:/x"), try Volume(parsing: "/b:/y:dev")],
+                                   cgroups: .unified)
+        #expect(mounts.first { $0.target == "/r/x" }.map { $0.flags & UInt(MS_NODEV) != 0 } == true)
+        #expect(mounts.first { $0.target == "/r/y" }.map { $0.flags & UInt(MS_NODEV) == 0 } == true)
+    }
+
     @Test("image references: name[:tag], lowercase")
     func references() throws {
         #expect(try ImageReference(parsing: "busybox").description == "busybox:latest")

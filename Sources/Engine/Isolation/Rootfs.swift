@@ -26,7 +26,8 @@ public enum Rootfs {
             throw BoxError(.mount, "too many image layers for one overlay mount (\(layers.count))")
         }
         if volatile { options += ",volatile" }
-        // nodev: with no device cgroup yet, a node made with CAP_MKNOD (or shipped in a layer) must not open.
+        // nodev: a node made with CAP_MKNOD (or shipped in a layer) does not open, whatever the device cgroup
+        // allows (--privileged allows all).
         var mounted = mount("overlay", merged, "overlay", UInt(MS_NODEV), options) == 0
         if !mounted && volatile && errno == EINVAL {  // a kernel before 5.10 does not know the option
             options.removeLast(",volatile".count)
@@ -189,8 +190,9 @@ public enum Rootfs {
                               flags: UInt(MS_BIND), data: nil, readOnly: false))
         }
         for v in volumes {
-            list.append(.init(source: v.host, target: rootfs + v.container, fstype: nil, flags: UInt(MS_BIND | MS_REC),
-                              data: nil, readOnly: v.readOnly))
+            // nodev unless asked for (the C side sets it on the bind and every mount below it).
+            list.append(.init(source: v.host, target: rootfs + v.container, fstype: nil,
+                              flags: UInt(MS_BIND | MS_REC) | (v.devices ? 0 : UInt(MS_NODEV)), data: nil, readOnly: v.readOnly))
         }
         return list
     }
