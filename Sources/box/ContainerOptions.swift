@@ -27,6 +27,8 @@ struct ContainerOptions: ParsableArguments {
     var capAdd: [String] = []
     @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (e.g. CHOWN, or ALL)")
     var capDrop: [String] = []
+    @Flag(name: .long, help: "Give the container every capability and every device (no device cgroup rules): it can then reach the host's disks and kernel. For a lab's experiments only")
+    var privileged = false
     @OptionGroup var limits: ResourceOptions
     @Option(name: .long, help: "Restart policy: no, on-failure[:N], always, unless-stopped (the monitor restarts PID 1)")
     var restart: String?
@@ -59,6 +61,7 @@ struct ContainerOptions: ParsableArguments {
         o.publish = publish
         o.capAdd = capAdd
         o.capDrop = capDrop
+        o.privileged = privileged
         o.tty = tty
         o.interactive = interactive
         o.autoRemove = autoRemove

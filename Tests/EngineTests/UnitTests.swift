@@ -343,6 +343,22 @@ struct CgroupV2FakeTests {
         #expect(CgroupV1(root: root).procsFiles("box/c1") == [root + "/pids/box/c1/tasks"])  // v1: no grace period
     }
 
+    @Test("v1 devices: deny all, then runc's allow-list, one rule a write; none with --privileged")
+    func v1Devices() throws {
+        let root = try fakeRoot()
+        defer { try? Files.removeTree(root) }
+        try Files.mkdirs(root + "/devices")
+        let v1 = CgroupV1(root: root)
+        try v1.create("box/c1", Resources())
+        #expect(try Files.readString(root + "/devices/box/c1/devices.deny") == "a")
+        // A plain file keeps the writes end to end; cgroupfs takes each write as one rule.
+        #expect(try Files.readString(root + "/devices/box/c1/devices.allow") == DeviceRule.defaults.map(\.line).joined())
+        #expect(DeviceRule.defaults.map(\.line).prefix(3) == ["c *:* m", "b *:* m", "c 1:3 rwm"])
+        #expect(v1.procsFiles("box/c1").contains(root + "/devices/box/c1/tasks"))
+        try v1.create("box/c2", Resources(), devices: nil)
+        #expect(!Files.exists(root + "/devices/box/c2/devices.deny"))
+    }
+
     @Test("a shared parent removed by another container's rm while it is being set up is made again")
     func parentRemovedMeanwhile() throws {
         let root = try fakeRoot()
