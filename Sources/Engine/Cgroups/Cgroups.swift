@@ -343,7 +343,7 @@ public struct CgroupV2: CgroupDriver {
         let rules = devices.map(\.c)
         let rc = rules.withUnsafeBufferPointer { box_device_filter(fd, $0.baseAddress, $0.count) }
         guard rc == 0 else {
-            throw BoxError.sys(.cgroup, "attach the device filter (a BPF_PROG_TYPE_CGROUP_DEVICE program) to \(dir)", errno: -rc)
+            throw BoxError.sys(.cgroup, "attach the device filter (a BPF_PROG_TYPE_CGROUP_DEVICE program) to \(dir); the kernel needs CONFIG_CGROUP_BPF (--privileged runs without device rules)", errno: -rc)
         }
     }
 
