@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -90,15 +91,23 @@ static int do_mount(const struct box_mount *m, struct box_failure *f) {
         return fail(f, errno, "mkdir %s", m->target);
     if (mount(m->source, m->target, m->fstype, m->flags, m->data) < 0)
         return fail(f, errno, "mount %s", m->target);
-    if (m->readonly && (m->flags & MS_BIND)) {
-        // Read-only all the way down (crun linux.c, runc rootfs_linux.go use mount_setattr for this).
-        struct { uint64_t set, clr, prop, userns; } attr = {.set = 0x1 /* MOUNT_ATTR_RDONLY */};
+    // A bind mount ignores every flag but MS_REC on its first call: read-only and nodev (a volume's) are set
+    // afterwards, all the way down (crun linux.c, runc rootfs_linux.go use mount_setattr for this).
+    unsigned long wanted = m->flags & (MS_NODEV | MS_NOSUID | MS_NOEXEC);
+    if ((m->flags & MS_BIND) && (m->readonly || wanted)) {
+        struct { uint64_t set, clr, prop, userns; } attr = {
+            .set = (m->readonly ? 0x1 /* MOUNT_ATTR_RDONLY */ : 0) | (wanted & MS_NOSUID ? 0x2 /* MOUNT_ATTR_NOSUID */ : 0) |
+                   (wanted & MS_NODEV ? 0x4 /* MOUNT_ATTR_NODEV */ : 0) | (wanted & MS_NOEXEC ? 0x8 /* MOUNT_ATTR_NOEXEC */ : 0)};
         if (syscall(SYS_mount_setattr, AT_FDCWD, m->target, 0x8000 /* AT_RECURSIVE */, &attr, sizeof attr) == 0)
             return 0;
-        // Older kernels: a bind mount ignores MS_RDONLY on its first call; remount the top one read-only.
-        unsigned long keep = (m->flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC)) | MS_BIND | MS_REMOUNT | MS_RDONLY;
+        // Older kernels (before 5.12): remount the top one, keeping what its source mount had.
+        struct statvfs sv;
+        unsigned long keep = wanted | MS_BIND | MS_REMOUNT | (m->readonly ? MS_RDONLY : 0);
+        if (statvfs(m->target, &sv) == 0)
+            keep |= (sv.f_flag & ST_RDONLY ? MS_RDONLY : 0) | (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) |
+                    (sv.f_flag & ST_NODEV ? MS_NODEV : 0) | (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
         if (mount(NULL, m->target, NULL, keep, NULL) < 0)
-            return fail(f, errno, "remount read-only %s", m->target);
+            return fail(f, errno, "remount %s", m->target);
     }
     return 0;
 }
@@ -129,8 +138,8 @@ static const struct { const char *target, *name; } dev_links[] = {
     {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"},
 };
 
-// /dev is a nodev tmpfs (so a device node made with CAP_MKNOD cannot be opened: there is no device cgroup
-// yet to forbid it), and each allowed node is the host's own, bind-mounted (runc's bindMountDeviceNode).
+// /dev is a nodev tmpfs (a device node made with CAP_MKNOD does not open there, whatever the device cgroup
+// allows), and each allowed node is the host's own, bind-mounted (runc's bindMountDeviceNode).
 static int make_devices(const char *rootfs, struct box_failure *f) {
     char path[PATH_MAX], host[64];
     for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {

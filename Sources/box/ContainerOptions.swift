@@ -11,7 +11,7 @@ struct ContainerOptions: ParsableArguments {
     var env: [String] = []
     @Option(name: [.short, .customLong("workdir")], help: "Working directory inside the container")
     var workdir: String?
-    @Option(name: [.short, .long], help: "Bind mount a volume: HOST:CONTAINER[:ro]")
+    @Option(name: [.short, .long], help: "Bind mount a volume: HOST:CONTAINER[:OPTIONS], OPTIONS ro or rw, and dev (device nodes in it open; nodev is the default), comma-separated")
     var volume: [String] = []
     @Option(name: [.short, .long], help: "User to run as: UID[:GID] or a name from the image's /etc/passwd")
     var user: String?
@@ -27,6 +27,8 @@ struct ContainerOptions: ParsableArguments {
     var capAdd: [String] = []
     @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (e.g. CHOWN, or ALL)")
     var capDrop: [String] = []
+    @Flag(name: .long, help: "Give the container every capability and every device (no device cgroup rules): it can then reach the host's disks and kernel. For a lab's experiments only")
+    var privileged = false
     @OptionGroup var limits: ResourceOptions
     @Option(name: .long, help: "Restart policy: no, on-failure[:N], always, unless-stopped (the monitor restarts PID 1)")
     var restart: String?
@@ -59,6 +61,7 @@ struct ContainerOptions: ParsableArguments {
         o.publish = publish
         o.capAdd = capAdd
         o.capDrop = capDrop
+        o.privileged = privileged
         o.tty = tty
         o.interactive = interactive
         o.autoRemove = autoRemove

@@ -50,6 +50,22 @@ struct ParsingTests {
         }
     }
 
+    @Test("volumes are nodev unless :dev (podman's option names), options separated by commas")
+    func volumeDevices() throws {
+        #expect(try Volume(parsing: "/a:/b").devices == false)
+        #expect(try Volume(parsing: "/a:/b:rw").devices == false)
+        #expect(try Volume(parsing: "/a:/b:dev") == Volume(host: "/a", container: "/b", readOnly: false, devices: true))
+        #expect(try Volume(parsing: "/a:/b:ro,dev") == Volume(host: "/a", container: "/b", readOnly: true, devices: true))
+        #expect(try Volume(parsing: "/a:/b:nodev,ro") == Volume(host: "/a", container: "/b", readOnly: true, devices: false))
+        for bad in ["/a:/b:ro,rw", "/a:/b:dev,nodev", "/a:/b:ro,", "/a:/b:suid", "/a:/b:"] {
+            #expect(throws: BoxError.self, "\(bad) was accepted") { try Volume(parsing: bad) }
+        }
+        let mounts = Rootfs.mounts(rootfs: "/r", containerDir: "/c", volumes: [try Volume(parsing: "/a:/x"), try Volume(parsing: "/b:/y:dev")],
+                                   cgroups: .unified)
+        #expect(mounts.first { $0.target == "/r/x" }.map { $0.flags & UInt(MS_NODEV) != 0 } == true)
+        #expect(mounts.first { $0.target == "/r/y" }.map { $0.flags & UInt(MS_NODEV) == 0 } == true)
+    }
+
     @Test("image references: name[:tag], lowercase")
     func references() throws {
         #expect(try ImageReference(parsing: "busybox").description == "busybox:latest")
@@ -325,6 +341,22 @@ struct CgroupV2FakeTests {
         #expect(CgroupV1(root: root).cloneTarget("box/c1") == nil)
         try Files.mkdirs(root + "/pids")
         #expect(CgroupV1(root: root).procsFiles("box/c1") == [root + "/pids/box/c1/tasks"])  // v1: no grace period
+    }
+
+    @Test("v1 devices: deny all, then runc's allow-list, one rule a write; none with --privileged")
+    func v1Devices() throws {
+        let root = try fakeRoot()
+        defer { try? Files.removeTree(root) }
+        try Files.mkdirs(root + "/devices")
+        let v1 = CgroupV1(root: root)
+        try v1.create("box/c1", Resources())
+        #expect(try Files.readString(root + "/devices/box/c1/devices.deny") == "a")
+        // A plain file keeps the writes end to end; cgroupfs takes each write as one rule.
+        #expect(try Files.readString(root + "/devices/box/c1/devices.allow") == DeviceRule.defaults.map(\.line).joined())
+        #expect(DeviceRule.defaults.map(\.line).prefix(3) == ["c *:* m", "b *:* m", "c 1:3 rwm"])
+        #expect(v1.procsFiles("box/c1").contains(root + "/devices/box/c1/tasks"))
+        try v1.create("box/c2", Resources(), devices: nil)
+        #expect(!Files.exists(root + "/devices/box/c2/devices.deny"))
     }
 
     @Test("a shared parent removed by another container's rm while it is being set up is made again")

@@ -180,3 +180,15 @@ int box_make_netns(void);
 int box_netlink_socket(int nsfd);
 /// prctl(PR_SET_PDEATHSIG, SIGKILL): the caller dies with its parent (a port proxy with its monitor).
 int box_die_with_parent(void);
+
+/// One device cgroup rule: `type` 'c' (char), 'b' (block) or 'a' (both); `major`/`minor` -1 for any;
+/// `access` the BPF_DEVCG_ACC_* bits: 1 mknod, 2 read, 4 write.
+struct box_device_rule {
+    char type;
+    int32_t major, minor;
+    uint32_t access;
+};
+/// cgroup v2's device controller: loads a BPF_PROG_TYPE_CGROUP_DEVICE program that allows what one of `rules`
+/// allows and refuses the rest, and attaches it to the cgroup directory `cgroup_fd` (BPF_CGROUP_DEVICE,
+/// BPF_F_ALLOW_MULTI). 0, or -errno.
+int box_device_filter(int cgroup_fd, const struct box_device_rule *rules, size_t n);

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSpawn
 
 /// Resource limits, with docker's names and units (HostConfig in `docker inspect`). nil or 0: no limit.
 public struct Resources: Codable, Sendable, Equatable {
@@ -24,8 +25,9 @@ public struct Resources: Codable, Sendable, Equatable {
 /// brought online later reaches containers once the parent is made again.)
 public protocol CgroupDriver: Sendable {
     var mode: CgroupMode { get }
-    /// Creates the container's cgroup and writes its limits.
-    func create(_ name: String, _ resources: Resources) throws
+    /// Creates the container's cgroup and writes its limits and its device rules: `devices` (DeviceRule.defaults,
+    /// runc's list), or nil for every device (--privileged).
+    func create(_ name: String, _ resources: Resources, devices: [DeviceRule]?) throws
     /// Writes limits to an existing cgroup (`box update`).
     func apply(_ name: String, _ resources: Resources) throws
     /// The files a single-threaded process (PID 1 while it is held, `box exec`'s nsexec) writes "0" to, to join
@@ -43,6 +45,53 @@ public protocol CgroupDriver: Sendable {
     func remove(_ name: String) throws
     /// Removes the parent of `name` (box/) in each hierarchy if no cgroup is left in it; never throws.
     func removeParent(_ name: String)
+}
+
+/// One rule of the device cgroup, in cgroup v1's devices.allow terms: `c 1:3 rwm`, `b *:* m`.
+public struct DeviceRule: Sendable, Equatable {
+    public var type: Character       // "c", "b", or "a" (both)
+    public var major: Int32?         // nil: any
+    public var minor: Int32?
+    public var access: String        // "r", "w", "m" in any combination
+
+    public init(_ type: Character, _ major: Int32?, _ minor: Int32?, _ access: String) {
+        self.type = type
+        self.major = major
+        self.minor = minor
+        self.access = access
+    }
+
+    /// `c 1:3 rwm`, as v1's devices.allow reads it.
+    public var line: String {
+        "\(type) \(major.map(String.init) ?? "*"):\(minor.map(String.init) ?? "*") \(access)"
+    }
+
+    /// For the v2 program: access as BPF_DEVCG_ACC_* bits (mknod 1, read 2, write 4), -1 for "any".
+    var c: box_device_rule {
+        let bits = (access.contains("m") ? 1 : 0) | (access.contains("r") ? 2 : 0) | (access.contains("w") ? 4 : 0)
+        return box_device_rule(type: CChar(type.asciiValue ?? 97), major: major ?? -1, minor: minor ?? -1, access: UInt32(bits))
+    }
+
+    /// What a container may use: the devices docker's containers get, which is runc's AllowedDevices
+    /// (libcontainer/specconv/spec_linux.go), appended by runc to docker's "deny all" (moby's
+    /// oci/defaults.go): mknod of any node (it is opening one that counts); the nodes box puts in /dev (null,
+    /// zero, full, random, urandom, tty); the ptys (/dev/pts/N, major 136, and /dev/ptmx, 5:2; /dev/console is
+    /// one of them); and /dev/net/tun (10:200), which runc removed in 1.2.0-rc1 and put back for docker's users
+    /// (opencontainers/runc#3468). Not /dev/console's 5:1, /dev/kvm, /dev/fuse, any block device: those need a
+    /// rule the user asks for (box has no --device yet) or --privileged.
+    public static let defaults: [DeviceRule] = [
+        DeviceRule("c", nil, nil, "m"), DeviceRule("b", nil, nil, "m"),
+        DeviceRule("c", 1, 3, "rwm"), DeviceRule("c", 1, 8, "rwm"), DeviceRule("c", 1, 7, "rwm"),
+        DeviceRule("c", 5, 0, "rwm"), DeviceRule("c", 1, 5, "rwm"), DeviceRule("c", 1, 9, "rwm"),
+        DeviceRule("c", 136, nil, "rwm"), DeviceRule("c", 5, 2, "rwm"), DeviceRule("c", 10, 200, "rwm"),
+    ]
+}
+
+extension CgroupDriver {
+    /// With the default device rules.
+    public func create(_ name: String, _ resources: Resources) throws {
+        try create(name, resources, devices: DeviceRule.defaults)
+    }
 }
 
 public struct CgroupStats: Sendable, Equatable {
@@ -92,6 +141,19 @@ public enum Cgroups {
         let bytes = Array(value.utf8)
         guard Glibc.write(fd, bytes, bytes.count) == bytes.count else {
             throw BoxError.sys(.cgroup, "write \"\(value)\" to \(path)")
+        }
+    }
+
+    /// Writes each value with a write(2) of its own on one open file: a v1 devices.allow takes one rule a write.
+    static func writeEach(_ path: String, _ values: [String]) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)  // O_CREAT: see write(_:_:)
+        guard fd >= 0 else { throw BoxError.sys(.cgroup, "open \(path)") }
+        defer { close(fd) }
+        for value in values {
+            let bytes = Array(value.utf8)
+            guard Glibc.write(fd, bytes, bytes.count) == bytes.count else {
+                throw BoxError.sys(.cgroup, "write \"\(value)\" to \(path)")
+            }
         }
     }
 
@@ -151,7 +213,7 @@ public enum Cgroups {
 public struct CgroupV1: CgroupDriver {
     public let root: String
     public var mode: CgroupMode { .legacy }
-    static let controllers = ["memory", "pids", "cpu", "cpuacct", "cpuset", "freezer"]
+    static let controllers = ["memory", "pids", "cpu", "cpuacct", "cpuset", "freezer", "devices"]
     /// Every v1 controller the kernel has (cgroup-v1 docs); what else a cgroup mount's options hold is not one.
     static let knownControllers: Set<String> = ["cpuset", "cpu", "cpuacct", "blkio", "memory", "devices", "freezer",
                                                 "net_cls", "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc", "debug"]
@@ -162,7 +224,7 @@ public struct CgroupV1: CgroupDriver {
         CgroupV1.controllers.filter { Files.isDirectory(root + "/" + $0) }.map { ($0, root + "/" + $0 + "/" + name) }
     }
 
-    public func create(_ name: String, _ resources: Resources) throws {
+    public func create(_ name: String, _ resources: Resources, devices: [DeviceRule]?) throws {
         for (controller, path) in dirs(name) {
             // A new v1 cpuset has no CPUs or memory nodes: nothing could join it. Inherit the parent's, or the
             // root's if the parent has none yet (another start made it again a moment ago and is filling it in).
@@ -176,6 +238,12 @@ public struct CgroupV1: CgroupDriver {
             }
             try Cgroups.mkdirBelowShared(path) { parent in try inherit(parent, from: root + "/cpuset") }
             try inherit(path, from: String(path[..<path.lastIndex(of: "/")!]))
+            // A new devices cgroup copies its parent's rules (box/ allows all, as the root does): deny all,
+            // then allow the list, as runc's v1 devices manager writes them (cgroup-v1/devices.rst).
+            if controller == "devices", let devices {
+                try Cgroups.write(path + "/devices.deny", "a")
+                try Cgroups.writeEach(path + "/devices.allow", devices.map(\.line))
+            }
         }
         try apply(name, resources)
     }
@@ -249,7 +317,7 @@ public struct CgroupV2: CgroupDriver {
 
     public init(root: String = "/sys/fs/cgroup") { self.root = root }
 
-    public func create(_ name: String, _ resources: Resources) throws {
+    public func create(_ name: String, _ resources: Resources, devices: [DeviceRule]?) throws {
         // Enable in each parent what it has, then step down (cgroup-v2.rst, "Enabling and Disabling"). The
         // shared box/ parent may be removed and re-made under us, so enabling is part of making it ready.
         func enable(_ dir: String) throws {
@@ -264,7 +332,24 @@ public struct CgroupV2: CgroupDriver {
             dir += "/" + part
             try Cgroups.mkdirBelowShared(dir) { parent in if parent != root { try enable(parent) } }
         }
+        if let devices { try CgroupV2.filterDevices(dir, devices) }
         try apply(name, resources)
+    }
+
+    /// v2's device controller is a BPF program on the cgroup (CSpawn devices.c), attached before anything
+    /// joins it. Not on a tree that is not cgroupfs (tests' fake trees in a plain directory).
+    static func filterDevices(_ dir: String, _ devices: [DeviceRule]) throws {
+        var fs = statfs()
+        guard statfs(dir, &fs) == 0 else { throw BoxError.sys(.cgroup, "statfs \(dir)") }
+        guard fs.f_type == 0x6367_7270 else { return }  // CGROUP2_SUPER_MAGIC
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw BoxError.sys(.cgroup, "open \(dir)") }
+        defer { close(fd) }
+        let rules = devices.map(\.c)
+        let rc = rules.withUnsafeBufferPointer { box_device_filter(fd, $0.baseAddress, $0.count) }
+        guard rc == 0 else {
+            throw BoxError.sys(.cgroup, "attach the device filter (a BPF_PROG_TYPE_CGROUP_DEVICE program) to \(dir); the kernel needs CONFIG_CGROUP_BPF (--privileged runs without device rules)", errno: -rc)
+        }
     }
 
     public func apply(_ name: String, _ r: Resources) throws {

@@ -181,7 +181,7 @@ public struct ContainerStore: Sendable {
                 }
             }
         }
-        let caps = try Capabilities.mask(add: options.capAdd, drop: options.capDrop)
+        let caps = try Capabilities.mask(add: options.capAdd, drop: options.capDrop, privileged: options.privileged)
         let resources = try options.resources()
         let restart = try options.restart.map(RestartPolicy.init(parsing:))
         if let restart, restart.Name != "no", options.autoRemove {
@@ -218,7 +218,7 @@ public struct ContainerStore: Sendable {
                               Entrypoint: entrypoint, Image: options.image, WorkingDir: workdir, Labels: labels,
                               Tty: options.tty, OpenStdin: options.interactive, StdinOnce: options.interactive),
                 HostConfig: .init(Binds: options.volumes, NetworkMode: options.network, AutoRemove: options.autoRemove,
-                                  CapAdd: options.capAdd, CapDrop: options.capDrop, Privileged: false,
+                                  CapAdd: options.capAdd, CapDrop: options.capDrop, Privileged: options.privileged,
                                   Resources: resources, RestartPolicy: restart, Init: options.initProcess,
                                   PortBindings: ports.isEmpty ? nil : ports),
                 LayerDirs: layerDirs, Capabilities: caps)

@@ -15,6 +15,8 @@ public struct CreateOptions: Sendable, Equatable {
     public var publish: [String] = []
     public var capAdd: [String] = []
     public var capDrop: [String] = []
+    /// --privileged: every capability and every device (no device cgroup rules), as docker's flag gives.
+    public var privileged = false
     public var tty = false
     public var interactive = false
     public var autoRemove = false

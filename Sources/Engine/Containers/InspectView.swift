@@ -11,7 +11,7 @@ public enum InspectView {
         let layer = store.layerPath(c.id)
         let dir = store.root.containerDir(c.id)
         let mounts: [JSONValue] = spec.HostConfig.Binds.compactMap { try? Volume(parsing: $0) }.map { v in
-            ["Type": "bind", "Source": .string(v.host), "Destination": .string(v.container), "Mode": .string(v.readOnly ? "ro" : ""),
+            ["Type": "bind", "Source": .string(v.host), "Destination": .string(v.container), "Mode": .string([v.readOnly ? "ro" : nil, v.devices ? "dev" : nil].compactMap { $0 }.joined(separator: ",")),
              "RW": .bool(!v.readOnly), "Propagation": "rprivate"]
         }
         let state: JSONValue = [

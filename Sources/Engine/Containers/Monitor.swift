@@ -64,7 +64,8 @@ public struct Monitor {
         if !owned && !claim() { return }
         var io: ContainerIO
         do {
-            try cgroups.create(spec.cgroup, spec.HostConfig.Resources ?? Resources())
+            try cgroups.create(spec.cgroup, spec.HostConfig.Resources ?? Resources(),
+                               devices: spec.HostConfig.Privileged ? nil : DeviceRule.defaults)
             try network.prepareNamespace(spec, store: store)
             var fresh = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
             // PID 1 is in its cgroups before anything else (it never runs a moment without its limits): on v2 it

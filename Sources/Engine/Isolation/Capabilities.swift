@@ -22,9 +22,20 @@ public enum Capabilities {
         return last >= 63 ? UInt64.max : (UInt64(1) << UInt64(last + 1)) - 1
     }
 
+    /// The capabilities box itself holds (its permitted set, /proc/self/status CapPrm): all a container can be
+    /// given (capset(2) refuses more). --privileged means these; on a host whose root lacks one
+    /// (a sandbox without CAP_SYS_RESOURCE, say) the container goes without it instead of failing to start.
+    public static var held: UInt64 {
+        for line in (Files.readIfPresent("/proc/self/status") ?? "").split(separator: "\n") where line.hasPrefix("CapPrm:") {
+            return UInt64(line.dropFirst("CapPrm:".count).trimmed, radix: 16) ?? all
+        }
+        return all
+    }
+
     /// The default set with `add` and `drop` applied, as `docker run --cap-add/--cap-drop` does: "ALL" is
     /// allowed in either, names with or without "CAP_", any case. An unknown name is an error, not ignored.
-    public static func mask(add: [String], drop: [String]) throws -> UInt64 {
+    /// `privileged` (--privileged) starts from every capability instead, as moby's TweakCapabilities does.
+    public static func mask(add: [String], drop: [String], privileged: Bool = false) throws -> UInt64 {
         func bits(_ names: [String]) throws -> UInt64 {
             try names.reduce(UInt64(0)) { acc, name in
                 if name.uppercased() == "ALL" { return all }
@@ -34,7 +45,7 @@ public enum Capabilities {
                 return acc | (UInt64(1) << UInt64(n))
             }
         }
-        var mask = try bits(dockerDefault)
+        var mask = privileged ? all & held : try bits(dockerDefault)
         mask &= ~(try bits(drop))
         mask |= try bits(add)
         return mask & all

@@ -26,7 +26,8 @@ public enum Rootfs {
             throw BoxError(.mount, "too many image layers for one overlay mount (\(layers.count))")
         }
         if volatile { options += ",volatile" }
-        // nodev: with no device cgroup yet, a node made with CAP_MKNOD (or shipped in a layer) must not open.
+        // nodev: a node made with CAP_MKNOD (or shipped in a layer) does not open, whatever the device cgroup
+        // allows (--privileged allows all).
         // nosuid: the host's view never runs a setuid file the container's root made (docker's does; the
         // guard is the 0700 layer directories, see EngineRoot.prepare, which also keep diff/ out of reach).
         // The container's own bind of it counts setuid bits again (spawn.c, allow_setuid).
@@ -193,8 +194,9 @@ public enum Rootfs {
                               flags: UInt(MS_BIND), data: nil, readOnly: false))
         }
         for v in volumes {
-            list.append(.init(source: v.host, target: rootfs + v.container, fstype: nil, flags: UInt(MS_BIND | MS_REC),
-                              data: nil, readOnly: v.readOnly))
+            // nodev unless asked for (the C side sets it on the bind and every mount below it).
+            list.append(.init(source: v.host, target: rootfs + v.container, fstype: nil,
+                              flags: UInt(MS_BIND | MS_REC) | (v.devices ? 0 : UInt(MS_NODEV)), data: nil, readOnly: v.readOnly))
         }
         return list
     }

@@ -1,13 +1,19 @@
-/// A bind mount from `-v HOST:CONTAINER[:ro|rw]`.
+/// A bind mount from `-v HOST:CONTAINER[:OPTIONS]`, OPTIONS a comma-separated list of `ro`|`rw` and
+/// `dev`|`nodev` (podman's names for the device option; docker has none). A volume is `nodev` unless `dev` is
+/// asked for, as podman's are: a device node made in it (container root has CAP_MKNOD) or already there does
+/// not open, whatever the device cgroup allows.
 public struct Volume: Sendable, Equatable {
     public var host: String
     public var container: String
     public var readOnly: Bool
+    /// `dev`: device nodes in the volume open (within what the device cgroup allows).
+    public var devices: Bool
 
-    public init(host: String, container: String, readOnly: Bool) {
+    public init(host: String, container: String, readOnly: Bool, devices: Bool = false) {
         self.host = host
         self.container = container
         self.readOnly = readOnly
+        self.devices = devices
     }
 
     public init(parsing text: String) throws {
@@ -24,12 +30,23 @@ public struct Volume: Sendable, Equatable {
         guard !parts[1].split(separator: "/").contains("..") else {
             throw BoxError(.usage, "invalid volume \"\(text)\": the container path may not contain ..")
         }
-        if parts.count == 3, !["ro", "rw"].contains(parts[2]) {
-            throw BoxError(.usage, "invalid volume \"\(text)\": the mode must be ro or rw")
+        var readOnly: Bool?, devices: Bool?
+        for option in parts.count == 3 ? parts[2].split(separator: ",", omittingEmptySubsequences: false) : [] {
+            switch option {
+            case "ro", "rw":
+                guard readOnly == nil else { throw BoxError(.usage, "invalid volume \"\(text)\": ro or rw, once") }
+                readOnly = option == "ro"
+            case "dev", "nodev":
+                guard devices == nil else { throw BoxError(.usage, "invalid volume \"\(text)\": dev or nodev, once") }
+                devices = option == "dev"
+            default:
+                throw BoxError(.usage, "invalid volume \"\(text)\": the options are ro or rw, and dev or nodev, separated by commas (e.g. ro,dev)")
+            }
         }
         host = parts[0]
         container = parts[1]
-        readOnly = parts.count == 3 && parts[2] == "ro"
+        self.readOnly = readOnly ?? false
+        self.devices = devices ?? false
     }
 }
 
