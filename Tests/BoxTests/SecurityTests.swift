@@ -42,18 +42,10 @@ struct SecurityTests {
         return binary
     }
 
-    func scratch(_ box: Sandbox) throws -> String {
-        var template = Array("/tmp/boxsec-XXXXXX".utf8CString)
-        guard let dir = mkdtemp(&template) else { throw BoxError.sys(.store, "mkdtemp") }
-        let path = String(cString: dir)
-        box.scratchDirs.append(path)
-        return path
-    }
-
     @Test("exec without -t: a TIOCSTI from inside does not type a command into the admin's shell")
     func execTIOCSTI() throws {
         let box = try Sandbox()
-        let dir = try scratch(box)
+        let dir = try box.scratch("sti")
         let sti = try attacker(in: dir)
         let marker = dir + "/PWNED-\(UInt32.random(in: 0...UInt32.max))"
         _ = try box.detached("--name", "c1", "busybox", "sleep", "1000")
@@ -129,5 +121,79 @@ struct SecurityTests {
         let script = "'\(box.box)' exec c1 sh -c \"\(sh)\" & p=$!; sleep 2; kill -TERM $p; wait $p"
         let sig = try Sandbox.exec(["/bin/sh", "-c", script], environment: ["BOX_ROOT": box.root])
         #expect(sig.status == 42 && sig.stdout.contains("trapped"), "\(sig)")
+    }
+
+    // MARK: 8. Templates that crashed or ate memory; image names that are paths
+
+    @Test("inspect --format: 10,000 nested parentheses are an error, not a crash")
+    func deepTemplate() throws {
+        let box = try Sandbox()
+        #expect(try box.run("create", "--name", "c1", "busybox", "true").status == 0)
+        for deep in [String(repeating: "(", count: 10_000) + "1" + String(repeating: ")", count: 10_000),
+                     String(repeating: "{{if 1}}", count: 5_000) + "x" + String(repeating: "{{end}}", count: 5_000)] {
+            let r = try box.run("inspect", "--format", deep.hasPrefix("(") ? "{{" + deep + "}}" : deep, "c1")
+            #expect(r.status == 1 && r.stderr.contains("max expression depth exceeded"), "\(r.status) \(r.stderr.prefix(300))")
+        }
+        // As deep as a person writes still works.
+        let ten = String(repeating: "(", count: 10) + "1" + String(repeating: ")", count: 10)
+        #expect(try box.run("inspect", "--format", "{{" + ten + "}}", "c1").out == "1")
+    }
+
+    @Test("inspect --format: a printf width of 999999999 or a huge pad is refused the way Go's fmt does, at once")
+    func hugeWidth() throws {
+        let box = try Sandbox()
+        #expect(try box.run("create", "--name", "c1", "busybox", "true").status == 0)
+        let started = Date()
+        let r = try box.run("inspect", "--format", "{{printf \"%999999999d\" 1}}", "c1")
+        #expect(r.status == 0 && r.out == "%!(NOVERB)%!(EXTRA int=1)", "\(r.stdout.prefix(100)) \(r.stderr)")
+        let pad = try box.run("inspect", "--format", "{{pad \"x\" 999999999 0}}", "c1")
+        #expect(pad.status == 1 && pad.stderr.contains("at most 1000000"), "\(pad.stdout.prefix(100)) \(pad.stderr)")
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(try box.run("inspect", "--format", "{{printf \"%5d|%-4s|\" 42 \"ab\"}}", "c1").stdout == "   42|ab  |\n")
+    }
+
+    @Test("load: an archive that names its image ../../etc:x is refused and loads nothing")
+    func loadPathTag() throws {
+        let source = try Sandbox(), box = try Sandbox()
+        let dir = try source.scratch("archive")
+        #expect(try source.run("save", "-o", dir + "/busybox.tar", "busybox").status == 0)
+        try Sandbox.sh("/usr/bin/tar", "-C", dir, "-xf", dir + "/busybox.tar")
+        try FileManager.default.removeItem(atPath: dir + "/busybox.tar")
+        for file in ["manifest.json", "index.json"] where FileManager.default.fileExists(atPath: dir + "/" + file) {
+            let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
+            #expect(text.contains("busybox:latest"))
+            try text.replacingOccurrences(of: "docker.io/library/busybox:latest", with: "../../etc:x")
+                .replacingOccurrences(of: "busybox:latest", with: "../../etc:x")
+                .write(toFile: dir + "/" + file, atomically: true, encoding: .utf8)
+        }
+        let entries = try FileManager.default.contentsOfDirectory(atPath: dir)
+        #expect(try Sandbox.exec(["/usr/bin/tar", "-C", dir, "-cf", dir + ".tar"] + entries).status == 0)
+        source.scratchDirs.append(dir + ".tar")
+        #expect(try box.run("images").status == 0)  // the store as it is before any load (busybox is made on first use)
+        let before = box.storeListing()
+        let r = try box.run("load", "-i", dir + ".tar")
+        #expect(r.status != 0 && r.stderr.contains("invalid reference format") && r.stderr.contains("../../etc"), "\(r)")
+        #expect(box.storeListing() == before, "the refused load changed the store")
+        #expect(try !box.run("images").stdout.contains("etc"))
+    }
+
+    @Test("tag, commit, import, build -t: names outside docker's reference grammar are refused, changing nothing")
+    func badNames() throws {
+        let box = try Sandbox()
+        #expect(try box.run("run", "--name", "c1", "busybox", "true").status == 0)
+        let dir = try box.scratch("names")
+        try "FROM busybox\n".write(toFile: dir + "/Dockerfile", atomically: true, encoding: .utf8)
+        try Sandbox.sh("/usr/bin/tar", "-C", dir, "-cf", dir + "/empty.tar", "Dockerfile")
+        let before = box.storeListing()
+        for bad in ["../x", "../../etc:x", "a/../b", "x:../y", "x:.y", "Upper", "a//b", "a___b", "x-", "_x", "x:" + String(repeating: "t", count: 129)] {
+            for args in [["tag", "busybox", bad], ["commit", "c1", bad], ["import", dir + "/empty.tar", bad], ["build", "-q", "-t", bad, dir]] {
+                let r = try box.run(args)
+                #expect(r.status != 0 && r.stderr.contains("invalid reference format"), "\(args): \(r)")
+            }
+        }
+        #expect(box.storeListing() == before, "a refused name changed the store")
+        for good in ["lab/web:1.0", "localhost:5000/team/app-2:v1.2_rc", "a__b.c--d", "x:_t"] {
+            #expect(try box.run("tag", "busybox", good).status == 0, "\(good)")
+        }
     }
 }
