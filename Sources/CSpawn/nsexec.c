@@ -14,8 +14,12 @@
 //   2. setns into each namespace of PID that differs from ours (cgroup, ipc, uts, net, pid, mnt; mnt last:
 //      after it, /proc is the container's);
 //   3. fork (on v2 straight into the cgroup, clone3 CLONE_INTO_CGROUP): a pid namespace applies to children
-//      only. The child becomes the command (box_exec_process); the parent waits and exits with the child's
-//      status, 128+N for a signal, as a shell would.
+//      only. The child becomes the command (box_exec_process), in a session of its own; the parent waits and
+//      exits with the child's status, 128+N for a signal, as a shell would.
+// The caller's terminal never reaches the command (runc/containerd's io pipes): without --tty, `box exec` gives
+// this process pipes for stdio and relays them; with --tty, the command's stdio is a pty of the container's
+// (--console-socket) and this process gets /dev/null. A command holding the admin's terminal could type into
+// the admin's shell (TIOCSTI) after exec returns.
 // A failure is written to --errfd as a struct box_failure; `box exec` reads it and prints the stage.
 #include "cspawn.h"
 
@@ -164,10 +168,12 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
     if (cgroup_ns >= 0) close(cgroup_ns);
     if (p.console_socket >= 0) close(p.console_socket);
 
-    // Signals sent to us by name go to the command; keyboard signals already reach it through the terminal.
+    // Signals sent to us go to the command. With --tty, keyboard signals reach it through its own terminal
+    // (`box exec` passes Ctrl-C on as a byte); without, the command is in a session of its own, away from the
+    // caller's terminal, and `box exec` forwards Ctrl-C and Ctrl-\ to us like any other signal.
     nsexec_child = child;
-    signal(SIGINT, SIG_IGN);
-    signal(SIGQUIT, SIG_IGN);
+    signal(SIGINT, p.tty ? SIG_IGN : forward_signal);
+    signal(SIGQUIT, p.tty ? SIG_IGN : forward_signal);
     int forwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
     for (size_t s = 0; s < sizeof forwarded / sizeof forwarded[0]; s++) signal(forwarded[s], forward_signal);
 

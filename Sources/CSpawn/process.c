@@ -103,11 +103,12 @@ static int setup_stdio(const struct box_process *p, struct box_failure *f) {
         if (fds[i] < 0 || fds[i] == i) continue;
         if (dup2(fds[i], i) < 0) { fail(f, errno, "dup2 stdio%s", ""); return -1; }
     }
-    if (p->tty) {
-        // A new session whose controlling terminal is the pty: Ctrl-C then reaches the container's foreground job.
-        if (setsid() < 0) { fail(f, errno, "setsid%s", ""); return -1; }
-        if (ioctl(0, TIOCSCTTY, 0) < 0) { fail(f, errno, "set controlling terminal%s", ""); return -1; }
-    }
+    // Always a session of its own (runc's nsexec does the same): without one, a `box exec` command would share
+    // the session of the admin's shell, with the admin's terminal as its controlling terminal (/dev/tty, and
+    // TIOCSTI to type commands into that shell once exec returns).
+    if (setsid() < 0 && getsid(0) != getpid()) { fail(f, errno, "setsid%s", ""); return -1; }
+    // With -t, the pty becomes its controlling terminal: Ctrl-C then reaches the container's foreground job.
+    if (p->tty && ioctl(0, TIOCSCTTY, 0) < 0) { fail(f, errno, "set controlling terminal%s", ""); return -1; }
     return 0;
 }
 

@@ -8,6 +8,8 @@ struct Exec: ParsableCommand {
         discussion: """
         The command joins every namespace of the container's PID 1 (mount, pid, uts, ipc, net, cgroup) — the
         same thing `nsenter -t PID -m -u -i -n -p` does by hand — with the container's capabilities.
+        Your terminal is never handed to the command: without -t it gets pipes that box copies (stdin
+        only with -i), with -t a terminal of the container's own.
 
         Examples:
           box exec c1 ps

@@ -266,6 +266,22 @@ struct FormatTemplateTests {
         #expect(try render(#"{{printf "%s" 1 2}}"#) == "%!s(int=1)%!(EXTRA int=2)")
     }
 
+    @Test("Widths and precisions past Go's fmt limit end the format; deep nesting is an error, not a crash")
+    func limits() throws {
+        // Go's parsenum gives up once the number passes 1e6: the rest of the format is gone (%!(NOVERB)).
+        #expect(try render(#"{{printf "%999999999d|" 1}}"#) == "%!(NOVERB)%!(EXTRA int=1)")
+        #expect(try render(#"{{printf "%.99999999999999999999s" "x"}}"#) == "%!(NOVERB)%!(EXTRA string=x)")
+        #expect(try render(#"{{printf "%1000000d" 1}}"#).count == 1_000_000)
+        let deep = FormatTemplate.self
+        let parens = "{{" + String(repeating: "(", count: 101) + "1" + String(repeating: ")", count: 101) + "}}"
+        #expect(throws: TemplateError.self) { try deep.init(parens) }
+        let ifs = String(repeating: "{{if 1}}", count: 101) + "x" + String(repeating: "{{end}}", count: 101)
+        #expect(throws: TemplateError.self) { try deep.init(ifs) }
+        let hundred = String(repeating: "{{with 1}}", count: 50) + "{{" + String(repeating: "(", count: 50) + "7"
+            + String(repeating: ")", count: 50) + "}}" + String(repeating: "{{end}}", count: 50)
+        #expect(try render(hundred) == "7")
+    }
+
     @Test("Trim markers remove the whitespace next to an action")
     func trimMarkers() throws {
         #expect(try render("a  {{- .Name -}}  \n b") == "a/webb")

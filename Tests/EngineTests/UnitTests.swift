@@ -73,6 +73,18 @@ struct ParsingTests {
         for bad in ["Busybox", "", "a:", "/x", "x/", "a b"] {
             #expect(throws: BoxError.self, "\(bad) was accepted") { try ImageReference(parsing: bad) }
         }
+        // docker's grammar (distribution/reference): components joined by one "." "_" "__" or dashes, an optional
+        // registry domain[:port], a tag [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.
+        for bad in ["../../etc:x", "..", "a/../b", "./a", ".a", "a.", "a..b", "a___b", "a_-b", "x-", "_x", "a//b",
+                    "x:.t", "x:-t", "x:a/b", "x:t!", "a:b:c", "[zz]:5000/a", "host:port/a", "-h/a",
+                    "x:" + String(repeating: "t", count: 129), String(repeating: "a", count: 256), "bus\u{e9}box", "x:t\u{e9}"] {
+            #expect(throws: BoxError.self, "\(bad) was accepted") { try ImageReference(parsing: bad) }
+        }
+        for good in ["a__b.c--d_e", "x:_t", "x:T.1-a", "localhost/a", "localhost:5000/team/app-2:v1.2_rc", "Reg.Example-1.com/a",
+                     "[::1]:5000/a:1", "x:" + String(repeating: "t", count: 128), String(repeating: "a", count: 255)] {
+            #expect(throws: Never.self, "\(good) was refused") { try ImageReference(parsing: good) }
+        }
+        #expect(try ImageReference(parsing: "localhost:5000/app").description == "localhost:5000/app:latest")
     }
 
     @Test("capabilities: docker's default 14, plus and minus, ALL, any spelling")

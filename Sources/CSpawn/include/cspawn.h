@@ -32,7 +32,8 @@ struct box_process {
     int last_cap;             ///< /proc/sys/kernel/cap_last_cap
     int no_new_privs;
     int stdin_fd, stdout_fd, stderr_fd;
-    int tty;                  ///< stdin is a terminal: start a session and make it the controlling terminal
+    int tty;                  ///< stdin is a terminal: make it the controlling terminal (a session of its
+                              ///< own the process gets in any case)
     int console_socket;       ///< -1, or a socket: open a pty in the container's own devpts, make its slave
                               ///< stdio, and send the master back over this socket (runc's --console-socket)
 };

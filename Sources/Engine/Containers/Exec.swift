@@ -68,32 +68,57 @@ public struct Exec: Sendable {
             argv.insert("--console-socket=4", at: 2)
         }
         defer { if o.tty { close(console[0]) } }
+        // The caller's own descriptors never cross: a command holding the admin's terminal could type into the
+        // admin's shell (TIOCSTI), and one holding a file the caller redirected to could reopen it through
+        // /proc/self/fd. Without -t the command gets pipes that we relay (runc/containerd's io pipes); with -t,
+        // the container's pty, and nsexec itself /dev/null.
+        var pipes: ExecPipes? = nil
+        if !o.tty {
+            do { pipes = try ExecPipes(stdin: o.interactive) } catch { close(errPipe[1]); throw error }
+        }
+        defer { pipes?.closeAll() }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 3)
-        if o.tty {
-            posix_spawn_file_actions_adddup2(&actions, console[1], 4)
-        } else if !o.interactive {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let pipes {
+            for (fd, end) in pipes.childEnds.enumerated() { posix_spawn_file_actions_adddup2(&actions, end, Int32(fd)) }
+        } else {
+            for fd in Int32(0)...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0) }
         }
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 3)
+        if o.tty { posix_spawn_file_actions_adddup2(&actions, console[1], 4) }
+        // Without -t, nsexec gets a process group of its own (Ctrl-C at the caller's terminal reaches us alone,
+        // and we forward it once) and no blocked signal of ours.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | (o.tty ? 0 : POSIX_SPAWN_SETPGROUP)))
 
         let execID = (0..<2).map { _ in hex64(UInt64.random(in: 0...UInt64.max)) }.joined()
         let commandLine = o.command.joined(separator: " ")
         store.journal.record(Event(action: "exec_start", id: c.id, name: c.name, image: spec.Config.Image,
                                    attributes: ["execID": execID, "command": commandLine]))
-        // Keyboard signals belong to the command (nsexec forwards the rest); we stay to report its status.
+        // Keyboard signals belong to the command; we stay to report its status. With -t they reach it through
+        // its terminal (ours is raw); without, we forward them to nsexec, which forwards them to the command, as
+        // it does the others. They are queued from before the spawn, so none is lost.
         let oldInt = signal(SIGINT, SIG_IGN), oldQuit = signal(SIGQUIT, SIG_IGN)
         defer { signal(SIGINT, oldInt); signal(SIGQUIT, oldQuit) }
+        let signals = o.tty ? nil : SignalQueue(ExecPipes.forwarded)
+        defer { signals?.close() }
         let pid: pid_t
         do {
-            pid = try Subprocess.spawn(argv, actions: &actions, environment: env)
+            pid = try Subprocess.spawn(argv, actions: &actions, attributes: &attributes, environment: env)
         } catch {
             close(errPipe[1])
             if o.tty { close(console[1]) }
             throw error
         }
         close(errPipe[1])
+        pipes?.closeChildEnds()
         var code: Int32
         if o.tty {
             close(console[1])
@@ -106,6 +131,8 @@ public struct Exec: Sendable {
             } else {
                 code = Subprocess.wait(pid)  // nsexec failed before it had a terminal: the error pipe says why
             }
+        } else if let signals {
+            code = pipes!.relay(pid: pid, signals: signals)
         } else {
             code = Subprocess.wait(pid)
         }
@@ -159,5 +186,108 @@ struct ExecTerminal {
         }
         if pidfd >= 0 { close(pidfd) }
         return Subprocess.wait(pid)
+    }
+}
+
+/// A command's stdio without -t: pipes, relayed to and from ours until the command exits (what containerd's
+/// shim does for `docker exec`). Never our own descriptors, which may be the admin's terminal.
+struct ExecPipes {
+    /// What the command gets as 0, 1, 2 (closed here once nsexec has its copies).
+    private(set) var childEnds: [Int32] = []
+    private var stdinWrite: Int32 = -1
+    private var stdout: Int32 = -1, stderr: Int32 = -1
+
+    /// Signals `box exec` passes on to the command.
+    static let forwarded = [SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2]
+
+    init(stdin: Bool) throws {
+        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1], inp: [Int32] = [-1, -1]
+        guard box_pipe_cloexec(&out) == 0 else { throw BoxError.sys(.exec, "pipe") }
+        guard box_pipe_cloexec(&err) == 0 else { let e = errno; out.forEach { close($0) }; throw BoxError.sys(.exec, "pipe", errno: e) }
+        if stdin {
+            guard box_pipe_cloexec(&inp) == 0 else {
+                let e = errno; (out + err).forEach { close($0) }; throw BoxError.sys(.exec, "pipe", errno: e)
+            }
+            stdinWrite = inp[1]
+            setNonBlocking(stdinWrite)
+        } else {
+            inp[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        }
+        stdout = out[0]; stderr = err[0]
+        setNonBlocking(stdout); setNonBlocking(stderr)
+        childEnds = [inp[0], out[1], err[1]]
+    }
+
+    mutating func closeChildEnds() {
+        childEnds.filter { $0 >= 0 }.forEach { close($0) }
+        childEnds = []
+    }
+
+    mutating func closeAll() {
+        closeChildEnds()
+        for fd in [stdinWrite, stdout, stderr] where fd >= 0 { close(fd) }
+        stdinWrite = -1; stdout = -1; stderr = -1
+    }
+
+    /// Copies our stdin to the command and its output to ours, forwards `signals` to nsexec (`pid`), and returns
+    /// its exit status. It ends when nsexec exits (the command has), once what the command wrote is read: a
+    /// process it left in the background holding the pipes does not keep us.
+    mutating func relay(pid: pid_t, signals: SignalQueue) -> Int32 {
+        let pidfd = box_pidfd_open(pid)
+        defer { if pidfd >= 0 { close(pidfd) } }
+        var pending: [UInt8] = []
+        var stdinOpen = stdinWrite >= 0
+        var buf = [UInt8](repeating: 0, count: 65536)
+        var exited = false
+        while !exited && (stdout >= 0 || stderr >= 0 || pidfd >= 0) {
+            var fds = [pollfd(fd: stdout, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stderr, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stdinOpen && pending.isEmpty ? 0 : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: pending.isEmpty ? -1 : stdinWrite, events: Int16(POLLOUT), revents: 0),
+                       pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)]
+            if poll(&fds, nfds_t(fds.count), -1) < 0 { if errno == EINTR { continue }; break }
+            if fds[5].revents != 0, let sig = signals.next() { kill(pid, sig) }
+            if fds[0].revents != 0 { copyOut(&stdout, to: 1, &buf) }
+            if fds[1].revents != 0 { copyOut(&stderr, to: 2, &buf) }
+            if fds[2].revents != 0 {
+                let n = buf.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                if n > 0 { pending = Array(buf[0..<n]) } else if n == 0 || errno != EINTR && errno != EAGAIN { stdinOpen = false }
+            }
+            if !pending.isEmpty { flush(&pending) }
+            if stdinWrite < 0 { stdinOpen = false }  // the command closed its stdin: nothing more to read for it
+            // Our stdin ended and all of it went: the command sees EOF.
+            if !stdinOpen && pending.isEmpty && stdinWrite >= 0 { close(stdinWrite); stdinWrite = -1 }
+            if fds[4].revents != 0 { exited = true }
+        }
+        // What the command wrote before it exited is all in the pipes now: read it to the end.
+        while stdout >= 0 && copyOut(&stdout, to: 1, &buf) {}
+        while stderr >= 0 && copyOut(&stderr, to: 2, &buf) {}
+        return Subprocess.wait(pid)
+    }
+
+    /// Reads once from `fd` and writes it all to `target`; at EOF, or when `target` is gone (EPIPE: the
+    /// command then gets SIGPIPE, as it would have writing there itself), closes `fd`. True if it copied.
+    @discardableResult
+    private func copyOut(_ fd: inout Int32, to target: Int32, _ buf: inout [UInt8]) -> Bool {
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && (errno == EINTR || errno == EAGAIN) { return false }
+        if n > 0 && writeFully(target, Array(buf[0..<n])) { return true }
+        close(fd); fd = -1
+        return false
+    }
+
+    /// Writes what the command will take of `pending` now; drops it all if the command closed its stdin.
+    private mutating func flush(_ pending: inout [UInt8]) {
+        while !pending.isEmpty && stdinWrite >= 0 {
+            let n = pending.withUnsafeBytes { write(stdinWrite, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { return }
+                pending = []; close(stdinWrite); stdinWrite = -1
+                return
+            }
+            pending.removeFirst(n)
+        }
     }
 }

@@ -121,6 +121,12 @@ struct TemplateParser {
     var variables = ["$"]
     /// Set by `-}}`: trim whitespace at the start of the following text.
     var trimNextText = false
+    /// How deep parentheses and blocks (if, with, range, each `else if`) are nested here. Parsing, executing
+    /// and freeing the tree recurse once per level on the thread's stack, so a template like 10,000 nested
+    /// parentheses crashed box; Go's text/template stops at 10,000 ("max expression depth exceeded") on a
+    /// stack that grows, box stops far earlier, far deeper than any real --format needs.
+    var depth = 0
+    static let maxDepth = 100
 
     init(_ source: String) { src = Array(source.utf8) }
 
@@ -290,6 +296,8 @@ struct TemplateParser {
     /// Parses the rest of `{{if …}}`, `{{with …}}` or `{{range …}}` through
     /// its `{{end}}`. Variables declared inside go out of scope at the end.
     mutating func parseControl(_ kind: TemplateControlKind) throws -> TemplateNode {
+        try enter()
+        defer { depth -= 1 }
         let mark = variables.count
         defer { variables.removeSubrange(mark...) }
         skipSpaces()
@@ -326,6 +334,14 @@ struct TemplateParser {
             }
         }
         return .control(kind, pipeline, body: body, otherwise: otherwise, spot: spot)
+    }
+
+    /// One level deeper, or the error that says how deep box goes.
+    mutating func enter() throws {
+        guard depth < Self.maxDepth else {
+            throw parseError("max expression depth exceeded: box allows \(Self.maxDepth) nested parentheses and blocks (if, with, range, else if)")
+        }
+        depth += 1
     }
 
     // MARK: Pipelines, commands, operands
@@ -442,6 +458,8 @@ struct TemplateParser {
             term = .literal(.string(String(text(i + 1..<close).unicodeScalars.filter { $0 != "\r" })))
             i = close + 1
         case UInt8(ascii: "("):
+            try enter()
+            defer { depth -= 1 }
             i += 1
             let inner = try parsePipeline(context: "parenthesized pipeline", inParens: true)
             guard current == UInt8(ascii: ")") else { throw parseError(current == nil ? "unclosed action" : "unclosed left paren") }
@@ -601,15 +619,19 @@ struct TemplateExecutor {
     mutating func walkRange(_ pipeline: TemplatePipeline, body: [TemplateNode], otherwise: [TemplateNode],
                             spot: TemplateSpot, dot: JSONValue) throws {
         let value = try evaluate(pipeline, dot: dot, declaring: false)
-        let items: [(key: JSONValue, element: JSONValue)]
+        let items: AnySequence<(key: JSONValue, element: JSONValue)>
+        let count: Int64
         switch value {
-        case nil, .null?: items = []
-        case .array(let elements)?: items = elements.enumerated().map { (.int(Int64($0.offset)), $0.element) }
-        case .object(let members)?: items = JSONValue.sortedMembers(members).map { (.string($0.0), $0.1) }
-        case .int(let n)?: items = (0..<max(n, 0)).map { (.int($0), .int($0)) }
+        case nil, .null?: items = AnySequence([]); count = 0
+        case .array(let elements)?:
+            items = AnySequence(elements.enumerated().lazy.map { (.int(Int64($0.offset)), $0.element) }); count = Int64(elements.count)
+        case .object(let members)?:
+            items = AnySequence(JSONValue.sortedMembers(members).lazy.map { (.string($0.0), $0.1) }); count = Int64(members.count)
+        case .int(let n)?:  // one at a time: {{range 9223372036854775807}} must not allocate them all first
+            items = AnySequence((0..<max(n, 0)).lazy.map { (.int($0), .int($0)) }); count = max(n, 0)
         case let other?: throw Self.executionError("range can't iterate over \(GoFormat.describe(other))", at: spot)
         }
-        if items.isEmpty { return try walk(otherwise, dot: dot) }
+        if count == 0 { return try walk(otherwise, dot: dot) }
         for (key, element) in items {
             let mark = variables.count
             let values = pipeline.declarations.count == 2 ? [key, element] : [element]
@@ -867,6 +889,8 @@ struct TemplateExecutor {
             try arity(3)
             let (s, before, after) = (try string(0), try int(1), try int(2))
             guard before >= 0, after >= 0 else { throw failed("strings: negative Repeat count") }
+            // Go's fmt limit for a width: `pad "x" 999999999 0` must not build a gigabyte of spaces.
+            guard before <= 1_000_000, after <= 1_000_000 else { throw failed("pad: at most 1000000 spaces on each side") }
             return .string(s.isEmpty ? s : String(repeating: " ", count: before) + s + String(repeating: " ", count: after))
         case "truncate":  // docker: the first n bytes
             try arity(2)
@@ -951,9 +975,12 @@ enum GoFormat {
     static func sprintf(_ format: String, _ args: [JSONValue]) -> String {
         let scalars = Array(format.unicodeScalars)
         var out = "", i = 0, next = 0
+        // Go's parsenum: a width or precision that grows past 1e6 ("crazy long number most likely") ends the
+        // format there, which then prints %!(NOVERB): `%999999999d` must not build a gigabyte of padding.
         func number() -> Int? {
             var n: Int? = nil
             while i < scalars.count, ("0"..."9").contains(scalars[i]) {
+                if let n, n > 1_000_000 { i = scalars.count; return nil }
                 n = (n ?? 0) * 10 + Int(scalars[i].value - 48)
                 i += 1
             }

@@ -77,6 +77,9 @@ public struct ImageReference: Sendable, Equatable, CustomStringConvertible {
     public var repository: String
     public var tag: String
 
+    /// Docker's reference grammar (distribution/reference): `[DOMAIN[:PORT]/]COMPONENT[/COMPONENT...][:TAG]`.
+    /// A name refused here is refused by every verb that names an image (run, tag, commit, build -t, import,
+    /// load), before anything changes: a loaded archive could otherwise name an image `../../etc:x`.
     public init(parsing text: String) throws {
         var repo = text
         var tag = "latest"
@@ -84,15 +87,87 @@ public struct ImageReference: Sendable, Equatable, CustomStringConvertible {
             repo = String(text[..<colon])
             tag = String(text[text.index(after: colon)...])
         }
-        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789._-/")
-        guard !repo.isEmpty, repo.allSatisfy({ allowed.contains($0) }), !repo.hasPrefix("/"), !repo.hasSuffix("/"),
-              !tag.isEmpty, tag.count <= 128, tag.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) })
-        else {
-            throw BoxError(.usage, "invalid reference format: \"\(text)\" (names are lowercase letters, digits, . _ - /; tags up to 128 characters)")
+        if let problem = Self.problem(name: repo) ?? Self.problem(tag: tag) {
+            throw BoxError(.usage, "invalid reference format: \"\(text)\": \(problem)")
         }
         self.repository = repo
         self.tag = tag
     }
+
+    /// Why `name` is not a repository name in docker's grammar, or nil if it is one.
+    static func problem(name: String) -> String? {
+        let example = "(e.g. busybox, me/my_app, localhost:5000/app-2)"
+        guard !name.isEmpty else { return "the repository name is empty \(example)" }
+        guard name.utf8.count <= 255 else { return "the repository name is longer than 255 characters" }
+        var components = name.split(separator: "/", omittingEmptySubsequences: false).map { Array($0.utf8) }
+        // A first component followed by more is a registry's domain (and port) when it reads as one.
+        if components.count > 1, isDomainAndPort(components[0]) { components.removeFirst() }
+        for c in components where !isPathComponent(c) {
+            let shown = String(decoding: c, as: UTF8.self)
+            if c.contains(where: { (65...90).contains($0) }) { return "the repository name must be lowercase \(example)" }
+            return shown.isEmpty
+                ? "a name cannot start or end with \"/\" or have \"//\" \(example)"
+                : "\"\(shown)\" is not a name component: lowercase letters and digits, joined by one \".\", \"_\", \"__\" or dashes \(example)"
+        }
+        return nil
+    }
+
+    /// Why `tag` is not a tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`), or nil if it is one.
+    static func problem(tag: String) -> String? {
+        let bytes = Array(tag.utf8)
+        func word(_ b: UInt8) -> Bool { isAlphanumeric(b) || (65...90).contains(b) || b == UInt8(ascii: "_") }
+        guard let first = bytes.first, word(first), bytes.count <= 128,
+              bytes.allSatisfy({ word($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }) else {
+            return "the tag \"\(tag)\" must be 1 to 128 letters, digits, \"_\", \".\" or \"-\", not starting with \".\" or \"-\""
+        }
+        return nil
+    }
+
+    private static func isAlphanumeric(_ b: UInt8) -> Bool { (97...122).contains(b) || (48...57).contains(b) }
+
+    /// `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`
+    static func isPathComponent(_ c: [UInt8]) -> Bool {
+        var i = 0
+        while true {
+            let start = i
+            while i < c.count, isAlphanumeric(c[i]) { i += 1 }
+            guard i > start else { return false }  // a run of letters and digits at the start and after each separator
+            if i == c.count { return true }
+            switch c[i] {
+            case UInt8(ascii: "."): i += 1
+            case UInt8(ascii: "_"): i += (i + 1 < c.count && c[i + 1] == UInt8(ascii: "_")) ? 2 : 1
+            case UInt8(ascii: "-"): while i < c.count, c[i] == UInt8(ascii: "-") { i += 1 }
+            default: return false
+            }
+        }
+    }
+
+    /// `(domain-label(.domain-label)* | [ipv6]) (:port)?`, a label being letters, digits and inner dashes.
+    static func isDomainAndPort(_ c: [UInt8]) -> Bool {
+        var host = c[...], port: ArraySlice<UInt8>? = nil
+        if c.first == UInt8(ascii: "[") {
+            guard let close = c.firstIndex(of: UInt8(ascii: "]")), close > 1,
+                  c[1..<close].allSatisfy({ isHex($0) || $0 == UInt8(ascii: ":") }) else { return false }
+            host = []
+            if close + 1 < c.count {
+                guard c[close + 1] == UInt8(ascii: ":") else { return false }
+                port = c[(close + 2)...]
+            }
+        } else if let colon = c.firstIndex(of: UInt8(ascii: ":")) {
+            host = c[..<colon]
+            port = c[(colon + 1)...]
+        }
+        if let port, port.isEmpty || !port.allSatisfy({ (48...57).contains($0) }) { return false }
+        if c.first == UInt8(ascii: "[") { return true }
+        let labels = host.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        return labels.allSatisfy { label in
+            guard let first = label.first, let last = label.last else { return false }
+            func alnum(_ b: UInt8) -> Bool { isAlphanumeric(b) || (65...90).contains(b) }
+            return alnum(first) && alnum(last) && label.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") }
+        }
+    }
+
+    private static func isHex(_ b: UInt8) -> Bool { (48...57).contains(b) || (97...102).contains(b) || (65...70).contains(b) }
 
     public var description: String { "\(repository):\(tag)" }
 }

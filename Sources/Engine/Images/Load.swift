@@ -101,6 +101,8 @@ public struct ImageLoad {
                                                    try read("manifest.json", namedBy: "the archive"), name: "manifest.json in \(name)")
             var out: [(id: String, tags: [String])] = []
             for entry in entries {
+                // Names first: an archive naming an image outside docker's grammar (../../etc:x) loads nothing.
+                let tags = try (entry.RepoTags ?? []).map { try ImageReference(parsing: ImageLoad.shortName($0)).description }
                 let bytes = try read(entry.Config, namedBy: "manifest.json")
                 let (id, config) = try staging.addConfig(bytes, name: "\(entry.Config) in \(name)")
                 // Docker names the config after its sha256 (<hex>.json, or blobs/sha256/<hex> since docker 25).
@@ -109,7 +111,7 @@ public struct ImageLoad {
                     throw BoxError(.image, "config \(entry.Config) in \(name): its sha256 is \(id), not the one its name says")
                 }
                 try layers(entry.Layers, config: config, configName: entry.Config, namedBy: "manifest.json")
-                out.append((id, try (entry.RepoTags ?? []).map { try ImageReference(parsing: ImageLoad.shortName($0)).description }))
+                out.append((id, tags))
             }
             return out
         }
