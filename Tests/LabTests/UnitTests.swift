@@ -230,9 +230,17 @@ struct CatalogTests {
     }
 }
 
-/// The seeds, beside the project as the workplace lays them out (../shared/seeds), or SEEDS_DIR.
-let seedDirectory: String = ProcessInfo.processInfo.environment["SEEDS_DIR"]
-    ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/seeds").standardized.path
+/// The seeds: SEEDS_DIR, or the first shared/seeds beside a folder above the project (the workplace lays
+/// them out beside the checkout: ../shared/seeds; a worktree may sit deeper).
+let seedDirectory: String = ProcessInfo.processInfo.environment["SEEDS_DIR"] ?? {
+    var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    while dir.path != "/" {
+        let candidate = dir.appendingPathComponent("shared/seeds").path
+        if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    return "../shared/seeds (not found: set SEEDS_DIR)"
+}()
 
 @Suite("Classroom, the attendee's side: the chained journal and the HTTP client")
 struct ClassroomClientTests {
