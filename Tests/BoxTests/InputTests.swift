@@ -14,7 +14,7 @@ struct InputTests {
     static let cases: [Case] = [
         Case(args: ["run", "--name", "bad/name", "busybox"], code: 125, message: "invalid container name"),
         Case(args: ["run", "-v", "relative:/x", "busybox"], code: 125, message: "must be absolute"),
-        Case(args: ["run", "-v", "/tmp:/x:rx", "busybox"], code: 125, message: "the mode must be ro or rw"),
+        Case(args: ["run", "-v", "/tmp:/x:rx", "busybox"], code: 125, message: "the options are ro or rw, and dev or nodev"),
         Case(args: ["run", "--cap-add", "NOPE", "busybox"], code: 125, message: "unknown capability"),
         Case(args: ["run", "--network", "nosuch", "busybox"], code: 125, message: "network nosuch not found"),
         Case(args: ["run", "-u", "nobody-here", "busybox"], code: 125, message: "unable to find user"),
