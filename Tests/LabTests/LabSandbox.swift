@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Engine
+@testable import LabKit
 
 let isRoot = getuid() == 0
 let needsRoot: Comment = "needs root: namespaces, mounts and /proc of other processes (run ./test.sh with sudo)"
@@ -18,8 +19,12 @@ final class LabSandbox: @unchecked Sendable {
         var template = Array("/tmp/labsandbox-XXXXXX".utf8CString)
         guard let dir = mkdtemp(&template) else { throw BoxError.sys(.store, "mkdtemp") }
         base = String(cString: dir)
-        // The test bundle sits next to the `lab` and `box` it depends on (.build/<triple>/debug/).
-        bin = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+        bin = LabSandbox.binDirectory
+    }
+
+    /// The test bundle sits next to the `lab`, `box` and `lab-server` it depends on (.build/<triple>/debug/).
+    static var binDirectory: String {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
     }
 
     var environment: [String: String] {
@@ -48,6 +53,11 @@ final class LabSandbox: @unchecked Sendable {
     var mountsUnderBase: [String] { Rootfs.mountPoints().filter { $0.hasPrefix(base + "/") } }
 
     deinit {
+        // A background `lab __sync` of this learner's (a joined room whose server is gone retries for minutes):
+        // found by the home it was started with, never host-wide by name.
+        for p in Proc.all() where p.environment.contains("LAB_HOME=" + base + "/home") || p.environment.contains { $0.hasPrefix("LAB_HOME=" + base + "/") } {
+            if p.commandLine.dropFirst().first == "__sync" { kill(p.pid, SIGKILL) }
+        }
         _ = try? lab("reset", "--all")
         if let ids = try? box("ps", "-aq", "--no-trunc").stdout.split(separator: "\n"), !ids.isEmpty {
             _ = try? run([bin + "/box", "rm", "-f"] + ids.map(String.init))

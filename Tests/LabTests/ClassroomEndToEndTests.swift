@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+@testable import Engine
+@testable import LabKit
+
+/// The classroom as a workshop uses it: a real `lab-server` on loopback, attendees in homes of their own
+/// joining with `lab join` and working with `lab`, the instructor reading the room through the API.
+@Suite("Classroom end to end: lab join, a real lab-server, a server cut mid-workshop", .serialized)
+struct ClassroomEndToEndTests {
+    struct Room: Decodable { var url: String; var code: String; var token: String }
+
+    /// A port nothing listens on now: bound, read, closed.
+    static func freePort() -> Int {
+        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(s) }
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+        return Int(UInt16(bigEndian: a.sin_port))
+    }
+
+    /// `lab-server serve` on 127.0.0.1:port with `data`; returns once room.json is there.
+    static func startServer(_ s: LabSandbox, data: String, port: Int) throws -> (Process, Room) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: s.bin + "/lab-server")
+        p.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--data", data]
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let roomFile = data + "/room.json"
+        for _ in 0..<300 {
+            if let bytes = FileManager.default.contents(atPath: roomFile), let room = try? JSONDecoder().decode(Room.self, from: bytes),
+               (try? HTTP.request("GET", room.url + "api/room", bearer: room.token, timeout: 1))?.status == 200 {
+                return (p, room)
+            }
+            usleep(100_000)
+        }
+        p.terminate()
+        throw BoxError(.usage, "lab-server did not come up on 127.0.0.1:\(port) within 30 s")
+    }
+
+    static func stop(_ p: Process, kill9: Bool = false) {
+        if p.isRunning { kill(p.processIdentifier, kill9 ? SIGKILL : SIGTERM) }
+        p.waitUntilExit()
+    }
+
+    /// The room as the instructor's API gives it: each attendee's name, lines stored, chain and step states.
+    struct Attendee: Decodable {
+        var name: String
+        var lines: Int
+        var chain: String
+        var steps: [String: String]
+    }
+    struct RoomState: Decodable { var attendees: [Attendee] }
+
+    static func room(_ r: Room) throws -> RoomState {
+        let answer = try HTTP.request("GET", r.url + "api/room", bearer: r.token)
+        try #require(answer.status == 200, "GET /api/room: \(answer.status) \(answer.text)")
+        return try JSONDecoder().decode(RoomState.self, from: Data(answer.body))
+    }
+
+    /// Waits up to `seconds` for `condition` on the room.
+    static func eventually(_ r: Room, seconds: Double = 20, _ condition: (RoomState) -> Bool) throws -> RoomState {
+        let deadline = Date().addingTimeInterval(seconds)
+        var last = try room(r)
+        while !condition(last) && Date() < deadline {
+            usleep(200_000)
+            last = try room(r)
+        }
+        return last
+    }
+
+    @Test("two attendees join and their steps appear; the server killed mid-workshop and restarted loses and doubles nothing; a message reaches the attendee",
+          .enabled(if: isRoot, needsRoot),
+          .enabled(if: FileManager.default.isExecutableFile(atPath: LabSandbox.binDirectory + "/lab-server"), "lab-server is not built"))
+    func workshop() throws {
+        let s = try LabSandbox()
+        let data = s.base + "/classroom"
+        let port = Self.freePort()
+        var (server, room) = try Self.startServer(s, data: data, port: port)
+        defer { Self.stop(server) }
+        #expect(room.url == "http://127.0.0.1:\(port)/")
+        // room.json holds the token: root's alone.
+        var st = stat()
+        #expect(stat(data + "/room.json", &st) == 0 && st.st_mode & 0o777 == 0o600)
+
+        let bob = ["LAB_HOME": s.base + "/bob-home", "LAB_LEARNER": "bob"]
+        let wrong = try s.lab("join", room.url, "--code", "WRONG0")
+        #expect(wrong.status != 0 && wrong.stderr.contains("403"), "\(wrong.stderr)")
+        #expect(try s.lab("join", room.url, "--code", room.code, "--name", "alice").status == 0)
+        #expect(try s.run([s.bin + "/lab", "join", room.url, "--code", room.code, "--name", "bob"], extra: bob).status == 0)
+
+        try s.lab("start", "pid-namespaces")
+        #expect(try s.lab("solve").status == 0)
+        try s.run([s.bin + "/lab", "start", "uts-ipc-net"], extra: bob)
+        var seen = try Self.eventually(room) { r in
+            r.attendees.contains { $0.name == "alice" && $0.steps["pid-namespaces/two-containers"] == "solved" }
+                && r.attendees.contains { $0.name == "bob" && $0.steps["uts-ipc-net/hostname"] == "current" }
+        }
+        #expect(seen.attendees.first { $0.name == "alice" }?.steps["pid-namespaces/two-containers"] == "solved", "\(seen)")
+        #expect(seen.attendees.first { $0.name == "bob" }?.steps["uts-ipc-net/hostname"] == "current", "\(seen)")
+
+        // The server goes away without a word; alice goes on working, and no lab command waits for it.
+        Self.stop(server, kill9: true)
+        let start = Date()
+        #expect(try s.lab("solve").status == 0)
+        #expect(try s.lab("hint").status == 0)
+        #expect(Date().timeIntervalSince(start) < 10, "lab waited for the network")
+        usleep(1_500_000)
+        let status = try s.lab("status").stdout
+        #expect(status.contains("last try failed") && status.contains("connection refused"), "\(status)")
+
+        // Back on the same port and data: what was sent is still there, what was not comes, nothing twice.
+        (server, room) = try Self.startServer(s, data: data, port: port)
+        try s.lab("status")  // any lab command sets the sync going again
+        let journal = ProgressJournal(directory: s.base + "/home").lines().count
+        seen = try Self.eventually(room) { r in r.attendees.contains { $0.name == "alice" && $0.lines == journal } }
+        let alice = try #require(seen.attendees.first { $0.name == "alice" })
+        #expect(alice.lines == journal, "the server has \(alice.lines) of alice's \(journal) lines")
+        #expect(alice.chain == "ok")
+        #expect(alice.steps["pid-namespaces/a-process"] == "solved", "\(alice.steps)")
+        #expect(seen.attendees.count == 2)
+
+        // A message to the room reaches alice at her next lab command.
+        let message = try HTTP.request("POST", room.url + "api/messages", bearer: room.token,
+                                       json: Array(#"{"to": "all", "text": "break until 11:00"}"#.utf8))
+        #expect(message.status == 200, "\(message.text)")
+        try s.lab("status")
+        var shown = ""
+        for _ in 0..<50 where !shown.contains("break until 11:00") {
+            usleep(200_000)
+            shown = try s.lab("status").stderr
+        }
+        #expect(shown.contains("Message from the instructor: break until 11:00"), "\(shown)")
+    }
+}
