@@ -52,11 +52,18 @@ let package = Package(
     products: [
         .executable(name: "box", targets: ["box"]),
         .executable(name: "lab", targets: ["lab"]),
+        .executable(name: "lab-server", targets: ["lab-server"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "LabKit", targets: ["LabKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The classroom server only (issue 18): `lab` and `box` link neither.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // Already Hummingbird's dependencies: named for the server's own imports (Channel, graceful shutdown).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // The only C: what must run before the Swift runtime starts threads, or what Swift cannot call
@@ -109,11 +116,35 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The classroom server (issue 18): attendees' journals in, the instructor's live dashboard out. Its own
+        // executable, `lab-server`, which `lab serve` execs: `lab` itself links no HTTP stack (`lab check`
+        // must stay fast). Labs and Exercises give the catalogue: step titles and order for the dashboard.
+        .target(
+            name: "ClassroomServer",
+            dependencies: [
+                "LabKit", "Labs", "Exercises", "Engine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "lab-server",
+            dependencies: [
+                "ClassroomServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // The tests' way to run a program: output captured, and a deadline, so a hang fails one test by name.
         .target(name: "TestSupport", dependencies: ["Engine", "CSpawn"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "LabTests", dependencies: ["LabKit", "Labs", "Exercises", "Engine", "lab", "box", "TestSupport"]),
         // Runs the real `box` binary against the real kernel, each test in its own BOX_ROOT.
         .testTarget(name: "BoxTests", dependencies: ["Engine", "box", "TestSupport"]),
+        .testTarget(name: "ClassroomTests", dependencies: [
+            "ClassroomServer", "LabKit", "Engine", "lab-server",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ]
 )

@@ -1,0 +1,113 @@
+import Engine
+import Foundation
+import LabKit
+
+/// The room's logic between the routes and the store: joining, appending journal lines, messages, the folded room
+/// view (cached per attendee), and the change notifications the dashboard's stream waits on.
+public actor Classroom {
+    public let store: any ClassroomStore
+    public private(set) var room: Room
+    public nonisolated let catalogue: Catalogue
+    public nonisolated let changes = ChangeHub()
+    let limiter = RateLimiter(perSecond: 20, burst: 40)
+
+    private var folded: [String: Folded] = [:]
+    private var cachedView: (version: Int, view: RoomView, at: Timestamp)?
+
+    public init(store: any ClassroomStore, name: String?, catalogue: Catalogue) async throws {
+        self.store = store
+        self.catalogue = catalogue
+        var room = try await store.room(orCreate: { Room(name: name ?? "classroom", code: Secrets.joinCode(), token: Secrets.hex(bytes: 32)) })
+        if let name, name != room.name {
+            try await store.renameRoom(name)
+            room.name = name
+        }
+        self.room = room
+    }
+
+    /// Opens (or creates) `DATA/classroom.sqlite` and its room.
+    public static func open(dataDirectory: String, name: String?, catalogue: Catalogue) async throws -> Classroom {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let store = try SQLiteStore(path: dataDirectory + "/classroom.sqlite")
+        return try await Classroom(store: store, name: name, catalogue: catalogue)
+    }
+
+    // MARK: attendees
+
+    public func join(code: String, name: String) async throws -> (attendee: Attendee, secret: String) {
+        let now = Timestamp.now()
+        let attendee = Attendee(id: Secrets.hex(bytes: 6), name: name, joined: now, lastSeen: now, lines: 0, head: "", chainBrokenAt: nil)
+        let secret = Secrets.hex(bytes: 32)
+        try await store.addAttendee(attendee, secretHash: Chain.hash(secret))
+        changes.notify()
+        return (attendee, secret)
+    }
+
+    public func attendee(secret: String) async throws -> Attendee? {
+        try await store.attendee(secretHash: Chain.hash(secret))
+    }
+
+    public func append(attendee: String, from: Int, lines: [String]) async throws -> AppendOutcome {
+        let outcome = try await store.append(attendee: attendee, from: from, lines: lines, at: .now())
+        changes.notify()
+        return outcome
+    }
+
+    public func messages(for attendee: String, after: Int64) async throws -> [Message] {
+        try await store.touch(attendee: attendee, at: .now())
+        return try await store.messages(for: attendee, after: after, limit: 500)
+    }
+
+    public func send(to: String?, text: String) async throws -> Message {
+        let m = try await store.addMessage(to: to, text: text, at: .now())
+        changes.notify()
+        return m
+    }
+
+    // MARK: the instructor's view
+
+    /// The room folded; the same view for every caller until something changes (or a few seconds pass: `stuck`
+    /// depends on the clock).
+    public func view() async throws -> RoomView {
+        let version = changes.version
+        let now = Timestamp.now()
+        if let c = cachedView, c.version == version, now.unixNanoseconds - c.at.unixNanoseconds < 2_000_000_000 { return c.view }
+        let attendees = try await store.attendees()
+        var pairs: [(Attendee, Folded)] = []
+        for a in attendees {
+            var f = folded[a.id]
+            if f?.lines != a.lines {
+                f = Folded(lines: try await store.lines(attendee: a.id, from: 0), catalogue: catalogue)
+                folded[a.id] = f
+            }
+            pairs.append((a, f!))
+        }
+        let view = RoomFold.view(room: room, attendees: pairs, catalogue: catalogue, now: now)
+        cachedView = (version, view, now)
+        return view
+    }
+}
+
+/// Random identifiers from the system's CSPRNG (getrandom).
+enum Secrets {
+    /// Letters and digits without 0, O, 1 and I: 32 symbols, so 5 random bits each, no bias.
+    static let codeAlphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+
+    static func joinCode() -> String {
+        var g = SystemRandomNumberGenerator()
+        return String((0..<6).map { _ in codeAlphabet[Int(g.next() as UInt8) & 31] })
+    }
+
+    static func hex(bytes: Int) -> String {
+        var g = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef")
+        var out = ""
+        for _ in 0..<bytes {
+            let b = g.next() as UInt8
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return out
+    }
+}

@@ -1,0 +1,233 @@
+import Engine
+import LabKit
+
+/// `GET /api/room`'s JSON (the contract), and what the dashboard adds to it: `steps`, the columns of the heatmap.
+public struct RoomView: Codable, Sendable {
+    public struct Info: Codable, Sendable {
+        public var name: String
+        public var code: String
+    }
+
+    public struct AttendeeView: Codable, Sendable {
+        public var id: String
+        public var name: String
+        public var lines: Int
+        public var lastSeen: String
+        public var chain: String
+        /// Beyond the contract: the index of the first line whose `prev` did not match.
+        public var chainBrokenAt: Int?
+        public var current: String?
+        /// Beyond the contract: when the current step was first shown (RFC 3339).
+        public var currentSince: String?
+        public var steps: [String: String]
+        public var failing: [String: String]
+        /// Wrong answers on the current step.
+        public var wrong: Int
+        public var stuck: Bool
+        /// Beyond the contract: why `stuck` (for the dashboard's tooltip).
+        public var stuckReason: String?
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, lines, lastSeen, chain, chainBrokenAt, current, currentSince, steps, failing, wrong, stuck, stuckReason
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(name, forKey: .name)
+            try c.encode(lines, forKey: .lines)
+            try c.encode(lastSeen, forKey: .lastSeen)
+            try c.encode(chain, forKey: .chain)
+            try c.encodeIfPresent(chainBrokenAt, forKey: .chainBrokenAt)
+            try c.encode(current, forKey: .current)  // null, not absent: the contract's "LAB/STEP" | null
+            try c.encodeIfPresent(currentSince, forKey: .currentSince)
+            try c.encode(steps, forKey: .steps)
+            try c.encode(failing, forKey: .failing)
+            try c.encode(wrong, forKey: .wrong)
+            try c.encode(stuck, forKey: .stuck)
+            try c.encodeIfPresent(stuckReason, forKey: .stuckReason)
+        }
+    }
+
+    /// A column of the dashboard: a step of a lab someone in the room touched, in the catalogue's order.
+    public struct StepView: Codable, Sendable {
+        public var id: String
+        public var lab: String
+        public var labTitle: String
+        public var title: String
+        /// How many attendees are on it now.
+        public var on: Int
+        /// The most common failing expectation among those on it, and how many share it.
+        public var failing: String?
+        public var failingCount: Int
+        /// Median seconds from first shown to passed or solved, over those who finished it.
+        public var medianSeconds: Double?
+    }
+
+    public var room: Info
+    public var attendees: [AttendeeView]
+    public var steps: [StepView]
+}
+
+/// One attendee's journal folded with LabKit's `Progress`, plus what the classroom reads beside it (the failing
+/// checks' texts). Cached by the number of lines it was folded from.
+struct Folded: Sendable {
+    var lines: Int
+    var steps: [String: String] = [:]
+    var current: String?
+    var currentSince: Timestamp?
+    var failing: [String: String] = [:]
+    /// Wrong answers and failing checks (distinct texts) on the current step.
+    var wrong = 0
+    var failures = 0
+    /// Seconds from shown to done, of each finished step.
+    var durations: [String: Double] = [:]
+    /// Labs touched, for the columns.
+    var labs: Set<String> = []
+    var unknownSteps: [String: [String]] = [:]
+
+    init(lines texts: [String], catalogue: Catalogue) {
+        lines = texts.count
+        let parsed = texts.compactMap { try? JournalLine.parse($0) }
+        let progress = Progress(parsed.compactMap(\.record))
+        for (labID, lab) in progress.labs {
+            labs.insert(labID)
+            for (stepID, s) in lab.steps {
+                let key = labID + "/" + stepID
+                if catalogue.labs[labID] == nil { unknownSteps[labID, default: []].append(stepID) }
+                if let passed = s.passed, s.solved.map({ passed <= $0 }) ?? true {
+                    steps[key] = "passed"
+                } else if s.solved != nil {
+                    steps[key] = "solved"
+                }
+                if let end = s.passed ?? s.solved, let start = s.started?.wall {
+                    durations[key] = Double(end.unixNanoseconds - start.unixNanoseconds) / 1e9
+                }
+            }
+        }
+        // The current lab is the most recently touched unfinished one (as `lab next` has it); its current step
+        // the first not done.
+        let touched = progress.labs.sorted { ($0.value.touched ?? .zero) > ($1.value.touched ?? .zero) }
+        for (labID, state) in touched {
+            if let lab = catalogue.labs[labID] {
+                guard let step = progress.currentStep(of: lab) else { continue }
+                current = labID + "/" + step.id
+                currentSince = progress.step(labID, step.id).started?.wall ?? state.touched
+                break
+            }
+            // A lab this server's catalogue lacks: its last shown step not done.
+            if let (stepID, s) = state.steps.filter({ !$0.value.done && $0.value.started != nil })
+                .max(by: { $0.value.started!.wall < $1.value.started!.wall }) {
+                current = labID + "/" + stepID
+                currentSince = s.started?.wall
+                break
+            }
+        }
+        // Failing checks' texts: the last per step, until the step is done or its lab reset.
+        var failCounts: [String: Int] = [:]
+        for line in parsed {
+            let f = line.fields
+            if f.event == "reset" {
+                failing = failing.filter { !$0.key.hasPrefix(f.lab + "/") }
+                failCounts = failCounts.filter { !$0.key.hasPrefix(f.lab + "/") }
+                continue
+            }
+            guard let step = f.step else { continue }
+            let key = f.lab + "/" + step
+            switch f.event {
+            case "fail":
+                failing[key] = f.expected ?? ""
+                failCounts[key, default: 0] += 1
+            case "pass", "solve": failing[key] = nil
+            default: break
+            }
+        }
+        if let current {
+            steps[current] = "current"
+            let parts = current.split(separator: "/", maxSplits: 1).map(String.init)
+            wrong = progress.step(parts[0], parts.count > 1 ? parts[1] : "").wrong.count
+            failures = failCounts[current] ?? 0
+        }
+    }
+}
+
+/// The labs the dashboard knows: titles and order of steps.
+public struct Catalogue: Sendable {
+    public struct Entry: Sendable {
+        public var title: String
+        public var steps: [(id: String, title: String)]
+    }
+
+    public var order: [String]
+    public var labs: [String: Lab]
+
+    public init(_ labs: [Lab]) {
+        order = labs.map(\.id)
+        self.labs = Dictionary(labs.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+}
+
+enum RoomFold {
+    /// Seconds on a step after which an attendee is stuck when too few have finished it to take a median.
+    static let stuckWithoutMedian = 15.0 * 60
+
+    static func view(room: Room, attendees: [(Attendee, Folded)], catalogue: Catalogue, now: Timestamp) -> RoomView {
+        var finished: [String: [Double]] = [:]
+        for (_, f) in attendees { for (k, d) in f.durations { finished[k, default: []].append(d) } }
+        let medians = finished.mapValues(median)
+
+        var views: [RoomView.AttendeeView] = []
+        for (a, f) in attendees {
+            var stuckReason: String?
+            if let current = f.current {
+                let elapsed = f.currentSince.map { Double(now.unixNanoseconds - $0.unixNanoseconds) / 1e9 } ?? 0
+                let samples = finished[current]?.count ?? 0
+                if let m = medians[current], samples >= 3 {
+                    if elapsed > max(2 * m, m + 300) {
+                        stuckReason = "\(minutes(elapsed)) on this step, the room's median is \(minutes(m))"
+                    }
+                } else if elapsed > stuckWithoutMedian {
+                    stuckReason = "\(minutes(elapsed)) on this step"
+                }
+                if f.wrong >= 3 { stuckReason = "\(f.wrong) wrong answers" + (stuckReason.map { "; " + $0 } ?? "") }
+                else if f.failures >= 3 { stuckReason = "\(f.failures) different failing checks" + (stuckReason.map { "; " + $0 } ?? "") }
+            }
+            views.append(.init(
+                id: a.id, name: a.name, lines: a.lines, lastSeen: a.lastSeen.rfc3339,
+                chain: a.chainBrokenAt == nil ? "ok" : "broken", chainBrokenAt: a.chainBrokenAt,
+                current: f.current, currentSince: f.currentSince?.rfc3339, steps: f.steps, failing: f.failing,
+                wrong: f.wrong, stuck: stuckReason != nil, stuckReason: stuckReason))
+        }
+
+        // Columns: every step of each lab someone touched, catalogue order first, then labs it lacks.
+        let touched = attendees.reduce(into: Set<String>()) { $0.formUnion($1.1.labs) }
+        var columns: [(lab: String, labTitle: String, step: String, title: String)] = []
+        for id in catalogue.order where touched.contains(id) {
+            let lab = catalogue.labs[id]!
+            for s in lab.steps { columns.append((id, lab.title, s.id, s.title)) }
+        }
+        var unknown: [String: Set<String>] = [:]
+        for (_, f) in attendees { for (lab, steps) in f.unknownSteps { unknown[lab, default: []].formUnion(steps) } }
+        for lab in unknown.keys.sorted() { for s in unknown[lab]!.sorted() { columns.append((lab, lab, s, s)) } }
+
+        let steps = columns.map { c -> RoomView.StepView in
+            let key = c.lab + "/" + c.step
+            let on = views.filter { $0.current == key }
+            let texts = on.compactMap { $0.failing[key] }.filter { !$0.isEmpty }
+            let counts = Dictionary(texts.map { ($0, 1) }, uniquingKeysWith: +)
+            let top = counts.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }
+            return .init(id: key, lab: c.lab, labTitle: c.labTitle, title: c.title, on: on.count,
+                         failing: top?.key, failingCount: top?.value ?? 0, medianSeconds: medians[key])
+        }
+        return RoomView(room: .init(name: room.name, code: room.code), attendees: views, steps: steps)
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    static func minutes(_ seconds: Double) -> String {
+        seconds < 90 ? "\(Int(seconds)) s" : "\(Int(seconds / 60)) min"
+    }
+}
