@@ -139,7 +139,7 @@ let package = Package(
         // The tests' way to run a program: output captured, and a deadline, so a hang fails one test by name.
         .target(name: "TestSupport", dependencies: ["Engine", "CSpawn"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
-        .testTarget(name: "LabTests", dependencies: ["LabKit", "Labs", "Exercises", "Engine", "lab", "box", "TestSupport"]),
+        .testTarget(name: "LabTests", dependencies: ["LabKit", "Labs", "Exercises", "Engine", "lab", "box", "lab-server", "TestSupport"]),
         // Runs the real `box` binary against the real kernel, each test in its own BOX_ROOT.
         .testTarget(name: "BoxTests", dependencies: ["Engine", "box", "TestSupport"]),
         .testTarget(name: "ClassroomTests", dependencies: [

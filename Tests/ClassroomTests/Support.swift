@@ -19,7 +19,7 @@ func temporaryDirectory() throws -> String {
 
 struct TestRoom {
     let directory: String
-    let classroom: Classroom
+    let classroom: ClassroomServer.Classroom
     let configuration: ServerConfiguration
 
     init(directory: String? = nil, tick: Duration = .seconds(10)) async throws {
@@ -27,7 +27,7 @@ struct TestRoom {
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: self.directory, roomName: "test")
         configuration.tickInterval = tick
         self.configuration = configuration
-        classroom = try await Classroom.open(dataDirectory: self.directory, name: "test", catalogue: labCatalogue)
+        classroom = try await ClassroomServer.Classroom.open(dataDirectory: self.directory, name: "test", catalogue: labCatalogue)
     }
 
     var app: some ApplicationProtocol { buildApplication(classroom: classroom, configuration: configuration) }
