@@ -30,6 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +74,12 @@ static unsigned long long start_time(long pid) {
 
 __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char **envp) {
     if (argc < 2 || strcmp(argv[1], "__nsexec") != 0) return;
+    // Not dumpable, before any namespace is joined: the child below is the box binary in the container's pid
+    // namespace until it execs, and no process there may open its /proc/PID/exe (the host's box: CVE-2019-5736),
+    // mem or environ, or ptrace it. execve makes the command dumpable again. `box exec` also runs us from a
+    // sealed copy (box_sealed_self), so even a command that execs /proc/self/exe (a "#!/proc/self/exe" script)
+    // runs the copy, never a file on the host.
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
     static const char *cgroups[MAX_ITEMS + 1];
     size_t ncgroups = 0;
@@ -181,4 +190,27 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
     while (waitpid(child, &status, 0) < 0)
         if (errno != EINTR) _exit(125);
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+// A sealed in-memory copy of this executable (runc's libcontainer/nsenter/cloned_binary.c): `box exec` runs
+// nsexec from it, so what the container may reach through /proc/PID/exe of a process in it is this copy,
+// which nobody can write (F_SEAL_WRITE) and which goes with its last user, never box's file on the host.
+// Returns the memfd (close-on-exec: posix_spawn it as /proc/self/fd/N, as fexecve does) or -1 with errno.
+int box_sealed_self(void) {
+    int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (src < 0) return -1;
+    struct stat st;
+    int fd = fstat(src, &st) == 0 ? memfd_create("box", MFD_CLOEXEC | MFD_ALLOW_SEALING) : -1;
+    if (fd < 0) { int e = errno; close(src); errno = e; return -1; }
+    off_t done = 0;
+    while (done < st.st_size) {
+        ssize_t n = sendfile(fd, src, &done, (size_t)(st.st_size - done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { int e = n < 0 ? errno : EIO; close(src); close(fd); errno = e; return -1; }
+    }
+    close(src);
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+        int e = errno; close(fd); errno = e; return -1;
+    }
+    return fd;
 }
