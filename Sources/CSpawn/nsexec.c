@@ -24,6 +24,8 @@
 #include "cspawn.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -192,11 +194,48 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-// A sealed in-memory copy of this executable (runc's libcontainer/nsenter/cloned_binary.c): `box exec` runs
-// nsexec from it, so what the container may reach through /proc/PID/exe of a process in it is this copy,
-// which nobody can write (F_SEAL_WRITE) and which goes with its last user, never box's file on the host.
-// Returns the memfd (close-on-exec: posix_spawn it as /proc/self/fd/N, as fexecve does) or -1 with errno.
-int box_sealed_self(void) {
+// This executable as no process may write it (CVE-2019-5736), for `box exec` to run nsexec from: what the
+// container can reach through /proc/PID/exe of a process in it (nsexec's child, or a command that execs
+// /proc/self/exe from a "#!/proc/self/exe" script) is then this, never box's file on the host. runc 1.2's
+// way first (libcontainer/exeseal): the file through a private overlayfs of its directory, lower layers only
+// and read-only, mounted with fsmount and attached nowhere, so nothing can remount it writable; it costs a
+// mount, not a copy. Else runc's older way (libcontainer/nsenter/cloned_binary.c): a sealed memfd copy (tens
+// of ms for box's size). `empty` is a directory for the overlay's second lower layer (it needs two).
+// Returns a close-on-exec descriptor (posix_spawn it as /proc/self/fd/N, as fexecve does) or -1 with errno.
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#define SYS_fsconfig 431
+#define SYS_fsmount 432
+#endif
+static int sealed_overlay(const char *exe, const char *empty) {
+    const char *slash = strrchr(exe, '/');
+    if (!slash || slash == exe || strpbrk(exe, ":\\,") || strpbrk(empty, ":\\,")) return -1;
+    char lower[2 * PATH_MAX + 2];
+    if (snprintf(lower, sizeof lower, "%.*s:%s", (int)(slash - exe), exe, empty) >= (int)sizeof lower) return -1;
+    if (mkdir(empty, 0700) < 0 && errno != EEXIST) return -1;
+    int ctx = (int)syscall(SYS_fsopen, "overlay", 1 /* FSOPEN_CLOEXEC */);
+    if (ctx < 0) return -1;
+    int mnt = -1, fd = -1;
+    if (syscall(SYS_fsconfig, ctx, 1 /* FSCONFIG_SET_STRING */, "lowerdir", lower, 0) == 0) {
+        syscall(SYS_fsconfig, ctx, 1, "xino", "off", 0);  // not needed, and it would log when layers differ
+        if (syscall(SYS_fsconfig, ctx, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0) == 0)
+            mnt = (int)syscall(SYS_fsmount, ctx, 1 /* FSMOUNT_CLOEXEC */, 0x1 | 0x2 | 0x4 /* MOUNT_ATTR_RDONLY|NOSUID|NODEV */);
+    }
+    close(ctx);
+    if (mnt < 0) return -1;
+    fd = openat(mnt, slash + 1, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    close(mnt);
+    return fd;
+}
+
+int box_sealed_self(const char *empty) {
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        int fd = sealed_overlay(exe, empty);
+        if (fd >= 0) return fd;
+    }
     int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (src < 0) return -1;
     struct stat st;

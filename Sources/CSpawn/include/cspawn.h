@@ -86,9 +86,10 @@ int box_clone_container(const struct box_container *c, struct box_pending *p, st
 /// no cgroup.procs write, so no RCU grace period. -1 with errno if the kernel cannot. For C only (nsexec): a
 /// Swift process must not fork.
 pid_t box_fork_into_cgroup(int cgroup_fd);
-/// A sealed memfd copy of this executable (close-on-exec), for `box exec` to run nsexec from (CVE-2019-5736):
-/// -1 with errno on failure.
-int box_sealed_self(void);
+/// This executable as no one can write it, for `box exec` to run nsexec from (CVE-2019-5736): through a private
+/// read-only overlayfs (runc 1.2), `empty` an empty directory for its second layer, else a sealed memfd copy.
+/// A close-on-exec descriptor, or -1 with errno.
+int box_sealed_self(const char *empty);
 /// Lets a held PID 1 build its root filesystem (mounts, pivot_root) while the caller finishes what only the
 /// command itself needs (the network); it then waits for box_release_container before it execs.
 void box_go_container(struct box_pending *p);

@@ -42,11 +42,13 @@ public struct Exec: Sendable {
         guard box_pipe_cloexec(&errPipe) == 0 else { throw BoxError.sys(.exec, "pipe") }
         defer { close(errPipe[0]) }
 
-        // nsexec runs from a sealed memfd copy of box (runc's cloned binary, CVE-2019-5736): its /proc/PID/exe,
-        // and that of a command that execs /proc/self/exe ("#!/proc/self/exe"), is the copy, which no process in
-        // the container can write, not box's file on the host. nsexec is also not dumpable (nsexec.c).
-        var sealed = box_sealed_self()
-        guard sealed >= 0 else { close(errPipe[1]); throw BoxError.sys(.exec, "copy box into a sealed memfd") }
+        // nsexec runs from box as nobody can write it (CVE-2019-5736; runc's exeseal): its /proc/PID/exe, and
+        // that of a command that execs /proc/self/exe ("#!/proc/self/exe"), is box through a private read-only
+        // overlay (or a sealed memfd copy), which no process in the container can write, not box's file on the
+        // host. nsexec is also not dumpable (nsexec.c).
+        try? Files.mkdirs(store.root.runPath, mode: 0o700)
+        var sealed = box_sealed_self(store.root.runPath + "/exe-lower")
+        guard sealed >= 0 else { close(errPipe[1]); throw BoxError.sys(.exec, "open box read-only for nsexec") }
         if sealed <= 4 {  // clear of the descriptors the spawn sets up (0-4)
             let high = fcntl(sealed, F_DUPFD_CLOEXEC, 10)
             close(sealed)
