@@ -24,12 +24,17 @@
 #include "cspawn.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +76,12 @@ static unsigned long long start_time(long pid) {
 
 __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char **envp) {
     if (argc < 2 || strcmp(argv[1], "__nsexec") != 0) return;
+    // Not dumpable, before any namespace is joined: the child below is the box binary in the container's pid
+    // namespace until it execs, and no process there may open its /proc/PID/exe (the host's box: CVE-2019-5736),
+    // mem or environ, or ptrace it. execve makes the command dumpable again. `box exec` also runs us from a
+    // sealed copy (box_sealed_self), so even a command that execs /proc/self/exe (a "#!/proc/self/exe" script)
+    // runs the copy, never a file on the host.
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
     static const char *cgroups[MAX_ITEMS + 1];
     size_t ncgroups = 0;
@@ -181,4 +192,64 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
     while (waitpid(child, &status, 0) < 0)
         if (errno != EINTR) _exit(125);
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
+// This executable as no process may write it (CVE-2019-5736), for `box exec` to run nsexec from: what the
+// container can reach through /proc/PID/exe of a process in it (nsexec's child, or a command that execs
+// /proc/self/exe from a "#!/proc/self/exe" script) is then this, never box's file on the host. runc 1.2's
+// way first (libcontainer/exeseal): the file through a private overlayfs of its directory, lower layers only
+// and read-only, mounted with fsmount and attached nowhere, so nothing can remount it writable; it costs a
+// mount, not a copy. Else runc's older way (libcontainer/nsenter/cloned_binary.c): a sealed memfd copy (tens
+// of ms for box's size). `empty` is a directory for the overlay's second lower layer (it needs two).
+// Returns a close-on-exec descriptor (posix_spawn it as /proc/self/fd/N, as fexecve does) or -1 with errno.
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#define SYS_fsconfig 431
+#define SYS_fsmount 432
+#endif
+static int sealed_overlay(const char *exe, const char *empty) {
+    const char *slash = strrchr(exe, '/');
+    if (!slash || slash == exe || strpbrk(exe, ":\\,") || strpbrk(empty, ":\\,")) return -1;
+    char lower[2 * PATH_MAX + 2];
+    if (snprintf(lower, sizeof lower, "%.*s:%s", (int)(slash - exe), exe, empty) >= (int)sizeof lower) return -1;
+    if (mkdir(empty, 0700) < 0 && errno != EEXIST) return -1;
+    int ctx = (int)syscall(SYS_fsopen, "overlay", 1 /* FSOPEN_CLOEXEC */);
+    if (ctx < 0) return -1;
+    int mnt = -1, fd = -1;
+    if (syscall(SYS_fsconfig, ctx, 1 /* FSCONFIG_SET_STRING */, "lowerdir", lower, 0) == 0) {
+        syscall(SYS_fsconfig, ctx, 1, "xino", "off", 0);  // not needed, and it would log when layers differ
+        if (syscall(SYS_fsconfig, ctx, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0) == 0)
+            mnt = (int)syscall(SYS_fsmount, ctx, 1 /* FSMOUNT_CLOEXEC */, 0x1 | 0x2 | 0x4 /* MOUNT_ATTR_RDONLY|NOSUID|NODEV */);
+    }
+    close(ctx);
+    if (mnt < 0) return -1;
+    fd = openat(mnt, slash + 1, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    close(mnt);
+    return fd;
+}
+
+int box_sealed_self(const char *empty) {
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        int fd = sealed_overlay(exe, empty);
+        if (fd >= 0) return fd;
+    }
+    int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (src < 0) return -1;
+    struct stat st;
+    int fd = fstat(src, &st) == 0 ? memfd_create("box", MFD_CLOEXEC | MFD_ALLOW_SEALING) : -1;
+    if (fd < 0) { int e = errno; close(src); errno = e; return -1; }
+    off_t done = 0;
+    while (done < st.st_size) {
+        ssize_t n = sendfile(fd, src, &done, (size_t)(st.st_size - done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { int e = n < 0 ? errno : EIO; close(src); close(fd); errno = e; return -1; }
+    }
+    close(src);
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+        int e = errno; close(fd); errno = e; return -1;
+    }
+    return fd;
 }

@@ -48,66 +48,133 @@ static int fail(struct box_failure *f, int err, const char *fmt, const char *arg
     return -1;
 }
 
-// mkdir -p without allocating: the child is a raw clone of a possibly multithreaded parent, whose malloc locks
-// may have been held by another thread at that moment (fork(3) would reset them; clone does not). The whole path
-// first: most targets are one level below a directory that exists, and a mkdir of each of the ten components of
-// an overlay path costs ten lookups through the overlay. Else up to the deepest ancestor that can be made, then
-// down again, in one buffer (no recursion: a volume target may be deep).
-static int mkdir_p(const char *path, mode_t mode) {
-    if (mkdir(path, mode) == 0 || errno == EEXIST) return 0;
-    if (errno != ENOENT) return -1;
+// Mount targets are resolved inside the rootfs, never through it: a container may have replaced any directory
+// of its own layer with a symlink (to a host path: "/vol -> /etc"), and box mounts again at every restart. Each
+// target is opened with openat2 RESOLVE_IN_ROOT (every symlink and ".." on the way resolved as if the rootfs
+// were /, runc's securejoin and crun's openat2 do the same), missing directories are made one component at a
+// time below what was resolved, and the mount goes onto the descriptor (/proc/self/fd/N: the host's /proc,
+// until pivot_root), not onto a path the kernel would walk again.
+struct box_open_how { uint64_t flags, mode, resolve; };
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#define BOX_RESOLVE_NO_MAGICLINKS 0x02
+#define BOX_RESOLVE_IN_ROOT 0x10
+
+static int rootfs_fd = -1;       // the rootfs, O_PATH (container_child opens it)
+static size_t rootfs_len = 0;
+
+// `target` below the rootfs, as a path relative to it ("." for the rootfs itself).
+static const char *relative(const char *target) {
+    const char *rel = target + rootfs_len;
+    while (*rel == '/') rel++;
+    return *rel ? rel : ".";
+}
+
+static int open_in_root(const char *rel, int flags) {
+    struct box_open_how how = {.flags = (uint64_t)(O_PATH | O_CLOEXEC | flags),
+                               .resolve = BOX_RESOLVE_IN_ROOT | BOX_RESOLVE_NO_MAGICLINKS};
+    long fd;
+    do fd = syscall(SYS_openat2, rootfs_fd, rel, &how, sizeof how); while (fd < 0 && errno == EAGAIN);
+    return (int)fd;
+}
+
+// Opens `rel` in the rootfs, making what is missing (directories, and the last component as a file when
+// `file`); O_PATH. -1 with f filled in.
+static int make_in_root(const char *rel, int file, struct box_failure *f) {
+    int fd = open_in_root(rel, 0);
+    if (fd >= 0 || errno != ENOENT) return fd >= 0 ? fd : fail(f, errno, "resolve mount target /%s in the container", rel);
     char buf[PATH_MAX];
-    size_t n = strlen(path);
-    if (n >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
-    memcpy(buf, path, n + 1);
-    size_t len = n;
-    for (;;) {
-        while (len > 0 && buf[len - 1] != '/') len--;  // cut the last component
-        while (len > 0 && buf[len - 1] == '/') len--;  // and the slashes before it
-        if (len == 0) break;
-        buf[len] = '\0';
-        if (mkdir(buf, mode) == 0 || errno == EEXIST) break;
-        if (errno != ENOENT) return -1;
-    }
-    memcpy(buf, path, n + 1);
-    for (size_t i = len + 1; i < n; i++) {
-        if (buf[i] != '/' || buf[i - 1] == '/') continue;
+    size_t n = strlen(rel);
+    if (n >= sizeof buf) return fail(f, ENAMETOOLONG, "mount target /%s", rel);
+    memcpy(buf, rel, n + 1);
+    int parent = open_in_root(".", 0);
+    if (parent < 0) return fail(f, errno, "open the rootfs%s", "");
+    for (size_t i = 0; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        if (i == 0 || buf[i - 1] == '/') continue;
+        char saved = buf[i];
         buf[i] = '\0';
-        int rc = mkdir(buf, mode);
-        buf[i] = '/';
-        if (rc < 0 && errno != EEXIST) return -1;
+        int next = open_in_root(buf, 0);
+        if (next < 0 && errno == ENOENT) {
+            const char *name = strrchr(buf, '/');
+            name = name ? name + 1 : buf;
+            int rc;
+            if (file && saved == '\0') {
+                rc = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (rc >= 0) close(rc);
+            } else {
+                rc = mkdirat(parent, name, 0755);
+            }
+            if (rc < 0 && errno != EEXIST) { int e = errno; close(parent); return fail(f, e, "make mount target /%s", buf); }
+            next = open_in_root(buf, 0);
+            // Still missing: a symlink there leads to nothing (in the rootfs); not followed, not made.
+            if (next < 0 && errno == ENOENT) {
+                close(parent);
+                return fail(f, ELOOP, "refusing to mount on /%s: it is a dangling symlink in the container", buf);
+            }
+        }
+        if (next < 0) { int e = errno; close(parent); return fail(f, e, "resolve mount target /%s in the container", buf); }
+        close(parent);
+        parent = next;
+        buf[i] = saved;
     }
-    if (mkdir(buf, mode) < 0 && errno != EEXIST) return -1;
-    return 0;
+    return parent;
 }
 
 static int do_mount(const struct box_mount *m, struct box_failure *f) {
+    const char *rel = relative(m->target);
     if (m->symlink) {
-        if (symlink(m->source, m->target) < 0 && errno != EEXIST) return fail(f, errno, "symlink %s", m->target);
+        // Its directory is a tmpfs box mounted (v1's /sys/fs/cgroup): resolved in the rootfs all the same.
+        char dir[PATH_MAX];
+        const char *slash = strrchr(rel, '/');
+        if (!slash || (size_t)(slash - rel) >= sizeof dir) return fail(f, EINVAL, "symlink %s", m->target);
+        memcpy(dir, rel, (size_t)(slash - rel));
+        dir[slash - rel] = '\0';
+        int d = open_in_root(dir, O_DIRECTORY);
+        if (d < 0) return fail(f, errno, "symlink %s", m->target);
+        int rc = symlinkat(m->source, d, slash + 1);
+        int e = errno;
+        close(d);
+        if (rc < 0 && e != EEXIST) return fail(f, e, "symlink %s", m->target);
         return 0;
     }
-    struct stat st;
-    if (stat(m->target, &st) < 0 && mkdir_p(m->target, 0755) < 0)
-        return fail(f, errno, "mkdir %s", m->target);
-    if (mount(m->source, m->target, m->fstype, m->flags, m->data) < 0)
-        return fail(f, errno, "mount %s", m->target);
+    // A bind of a file (the /etc files, a file volume) gets a file to cover; everything else a directory.
+    struct stat src;
+    int file = (m->flags & MS_BIND) && stat(m->source, &src) == 0 && !S_ISDIR(src.st_mode);
+    int fd = (m->flags & MS_REMOUNT) ? open_in_root(rel, 0) : make_in_root(rel, file, f);
+    if (fd < 0) return (m->flags & MS_REMOUNT) ? fail(f, errno, "open %s", m->target) : -1;
+    char at[64];
+    snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
+    int rc = mount(m->source, at, m->fstype, m->flags, m->data);
+    int e = errno;
+    close(fd);
+    if (rc < 0) return fail(f, e, "mount %s", m->target);
     // A bind mount ignores every flag but MS_REC on its first call: read-only and nodev (a volume's) are set
-    // afterwards, all the way down (crun linux.c, runc rootfs_linux.go use mount_setattr for this).
+    // afterwards, all the way down (crun linux.c, runc rootfs_linux.go use mount_setattr for this), on the new
+    // mount (resolved again: the descriptor above is the directory under it).
     unsigned long wanted = m->flags & (MS_NODEV | MS_NOSUID | MS_NOEXEC);
     if ((m->flags & MS_BIND) && (m->readonly || wanted)) {
         struct { uint64_t set, clr, prop, userns; } attr = {
             .set = (m->readonly ? 0x1 /* MOUNT_ATTR_RDONLY */ : 0) | (wanted & MS_NOSUID ? 0x2 /* MOUNT_ATTR_NOSUID */ : 0) |
                    (wanted & MS_NODEV ? 0x4 /* MOUNT_ATTR_NODEV */ : 0) | (wanted & MS_NOEXEC ? 0x8 /* MOUNT_ATTR_NOEXEC */ : 0)};
-        if (syscall(SYS_mount_setattr, AT_FDCWD, m->target, 0x8000 /* AT_RECURSIVE */, &attr, sizeof attr) == 0)
+        fd = open_in_root(rel, 0);
+        if (fd < 0) return fail(f, errno, "open %s", m->target);
+        snprintf(at, sizeof at, "/proc/self/fd/%d", fd);
+        if (syscall(SYS_mount_setattr, fd, "", 0x8000 /* AT_RECURSIVE */ | AT_EMPTY_PATH, &attr, sizeof attr) == 0) {
+            close(fd);
             return 0;
+        }
         // Older kernels (before 5.12): remount the top one, keeping what its source mount had.
         struct statvfs sv;
         unsigned long keep = wanted | MS_BIND | MS_REMOUNT | (m->readonly ? MS_RDONLY : 0);
-        if (statvfs(m->target, &sv) == 0)
+        if (statvfs(at, &sv) == 0)
             keep |= (sv.f_flag & ST_RDONLY ? MS_RDONLY : 0) | (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) |
                     (sv.f_flag & ST_NODEV ? MS_NODEV : 0) | (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
-        if (mount(NULL, m->target, NULL, keep, NULL) < 0)
-            return fail(f, errno, "remount %s", m->target);
+        rc = mount(NULL, at, NULL, keep, NULL);
+        e = errno;
+        close(fd);
+        if (rc < 0) return fail(f, e, "remount %s", m->target);
     }
     return 0;
 }
@@ -288,6 +355,10 @@ static int container_child(void *arg) {
     struct child_args *a = arg;
     const struct box_container *c = a->c;
     struct box_failure *f = &a->failure;
+    // Not dumpable until it execs the command (execve makes it dumpable again): until then it is the box
+    // binary in the container's pid namespace, and a process there must not open its /proc/PID/exe (the host's
+    // box, CVE-2019-5736), mem or environ, nor ptrace it. box-init stays so for good.
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     // The parent's death or box_abandon_container must read as EOF here: no copy of its write end may stay open,
     // here or in any other held child. Like fork, this clone copied every descriptor of the parent, and in a
     // parent with threads that can include the parent's ends of another child held at the same moment: kept,
@@ -319,11 +390,23 @@ static int container_child(void *arg) {
     if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) { fail(f, errno, "bind rootfs %s", c->rootfs); goto out; }
     if (allow_setuid(c->rootfs, f) < 0) goto out;
 
-    // /proc, /sys, /dev and the user's volumes, in the order the caller listed them (proc before pivot_root).
+    // /proc, /sys, /dev and the user's volumes, in the order the caller listed them (proc before pivot_root),
+    // each resolved inside the rootfs (do_mount).
+    rootfs_len = strlen(c->rootfs);
+    rootfs_fd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfs_fd < 0) { fail(f, errno, "open rootfs %s", c->rootfs); goto out; }
     for (size_t i = 0; i < c->nmounts; i++)
         if (do_mount(&c->mounts[i], f) < 0) goto out;
-    if (make_devices(c->rootfs, f) < 0) goto out;
-    if (c->process.console_socket >= 0) {
+    close(rootfs_fd);
+    // A /dev the user mounted (-v DIR:/dev) is theirs: no device node, link or console of ours is made in it
+    // (they would land in DIR on the host).
+    if (!c->user_dev && make_devices(c->rootfs, f) < 0) goto out;
+    if (c->process.console_socket >= 0 && c->user_dev) {
+        // A terminal from the user's /dev/pts, if it holds one; nothing is bound over their /dev/console.
+        char pts[PATH_MAX];
+        snprintf(pts, sizeof pts, "%s/dev/pts", c->rootfs);
+        if (box_console(pts, NULL, c->process.console_socket, f) < 0) goto out;
+    } else if (c->process.console_socket >= 0) {
         // The terminal comes from the container's own devpts and is bound over /dev/console, as runc does.
         char pts[PATH_MAX], console[PATH_MAX];
         snprintf(pts, sizeof pts, "%s/dev/pts", c->rootfs);
@@ -332,6 +415,14 @@ static int container_child(void *arg) {
         if (fd < 0) { fail(f, errno, "create %s", console); goto out; }
         close(fd);
         if (box_console(pts, console, c->process.console_socket, f) < 0) goto out;
+    }
+
+    // runc's maskedPaths, in the container's own /proc and /sys (mounted above), before pivot_root: a file is
+    // covered with the host's /dev/null (the container's /dev may be a volume of the user's without one).
+    for (const char *const *p = c->masked_paths; p && *p; p++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s%s", c->rootfs, *p);
+        if (mask_path(path, f) < 0) goto out;
     }
 
     if (c->hostname && (c->namespaces & CLONE_NEWUTS) && sethostname(c->hostname, strlen(c->hostname)) < 0) {
@@ -344,8 +435,6 @@ static int container_child(void *arg) {
     if (umount2(".", MNT_DETACH) < 0) { fail(f, errno, "detach old root%s", ""); goto out; }
     if (chdir("/") < 0) { fail(f, errno, "chdir /%s", ""); goto out; }
 
-    for (const char *const *p = c->masked_paths; p && *p; p++)
-        if (mask_path(*p, f) < 0) goto out;
     for (const char *const *p = c->readonly_paths; p && *p; p++)
         if (readonly_path(*p, f) < 0) goto out;
 

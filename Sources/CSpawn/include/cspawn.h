@@ -12,7 +12,8 @@
 /// One mount the container's child makes in its new mount namespace, before pivot_root.
 struct box_mount {
     const char *source;
-    const char *target;     ///< absolute host path (already below the rootfs); created as a directory if missing
+    const char *target;     ///< absolute host path (already below the rootfs), resolved inside the rootfs (symlinks
+                            ///< included); created if missing: a file for a bind of a file, else a directory
     const char *fstype;     ///< NULL for a bind mount
     unsigned long flags;
     const char *data;
@@ -56,6 +57,8 @@ struct box_container {
                                          ///< the fallback for a kernel without it
     int init;                            ///< --init: PID 1 is a tiny init that runs the process as its child,
                                          ///< forwards signals to it and reaps zombies (what tini is to docker)
+    int user_dev;                        ///< a volume is mounted at /dev: no device node, link or console is
+                                         ///< made in it (it is a host directory)
 };
 
 /// What failed in a child, carried back over a pipe: the stage ("pivot_root(/var/lib/...)") and errno.
@@ -83,6 +86,10 @@ int box_clone_container(const struct box_container *c, struct box_pending *p, st
 /// no cgroup.procs write, so no RCU grace period. -1 with errno if the kernel cannot. For C only (nsexec): a
 /// Swift process must not fork.
 pid_t box_fork_into_cgroup(int cgroup_fd);
+/// This executable as no one can write it, for `box exec` to run nsexec from (CVE-2019-5736): through a private
+/// read-only overlayfs (runc 1.2), `empty` an empty directory for its second layer, else a sealed memfd copy.
+/// A close-on-exec descriptor, or -1 with errno.
+int box_sealed_self(const char *empty);
 /// Lets a held PID 1 build its root filesystem (mounts, pivot_root) while the caller finishes what only the
 /// command itself needs (the network); it then waits for box_release_container before it execs.
 void box_go_container(struct box_pending *p);

@@ -42,7 +42,20 @@ public struct Exec: Sendable {
         guard box_pipe_cloexec(&errPipe) == 0 else { throw BoxError.sys(.exec, "pipe") }
         defer { close(errPipe[0]) }
 
-        var argv = [Subprocess.selfExecutable(), "__nsexec", "--pid=\(current.state.Pid)",
+        // nsexec runs from box as nobody can write it (CVE-2019-5736; runc's exeseal): its /proc/PID/exe, and
+        // that of a command that execs /proc/self/exe ("#!/proc/self/exe"), is box through a private read-only
+        // overlay (or a sealed memfd copy), which no process in the container can write, not box's file on the
+        // host. nsexec is also not dumpable (nsexec.c).
+        try? Files.mkdirs(store.root.runPath, mode: 0o700)
+        var sealed = box_sealed_self(store.root.runPath + "/exe-lower")
+        guard sealed >= 0 else { close(errPipe[1]); throw BoxError.sys(.exec, "open box read-only for nsexec") }
+        if sealed <= 4 {  // clear of the descriptors the spawn sets up (0-4)
+            let high = fcntl(sealed, F_DUPFD_CLOEXEC, 10)
+            close(sealed)
+            sealed = high
+        }
+        defer { close(sealed) }
+        var argv = ["/proc/self/fd/\(sealed)", "__nsexec", "--pid=\(current.state.Pid)",
                     "--start=\(current.state.PidStartTime)", "--errfd=3",
                     "--uid=\(user.uid)", "--gid=\(user.gid)", "--caps=\(String(spec.Capabilities, radix: 16))",
                     "--cwd=\(workdir)"] + user.groups.map { "--group=\($0)" }

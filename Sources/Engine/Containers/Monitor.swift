@@ -208,6 +208,9 @@ public struct Monitor {
 
     /// Clones PID 1 anew with fresh stdio (a restart: rootfs, cgroup and network are still there).
     mutating func startPid1() throws -> ContainerIO {
+        // The container ran in this layer: any directory on the way to a mount target may be a symlink now
+        // (`rm -rf /vol; ln -s /etc /vol`). Checked again, and PID 1 resolves every target inside the rootfs.
+        try prepareMountTargets()
         let io = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
         let started = try Spawner.start(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: io.childStdio,
                                         cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),

@@ -126,6 +126,7 @@ public enum Spawner {
         var container = box_container()
         container.process = process
         container.rootfs = UnsafePointer(strings.c(rootfs))
+        container.user_dev = volumes.contains(where: \.isDev) ? 1 : 0
         container.hostname = UnsafePointer(strings.c(spec.Config.Hostname))
         container.namespaces = namespaces
         container.netns_fd = netnsFD

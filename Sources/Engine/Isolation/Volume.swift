@@ -9,6 +9,9 @@ public struct Volume: Sendable, Equatable {
     /// `dev`: device nodes in the volume open (within what the device cgroup allows).
     public var devices: Bool
 
+    /// Whether this volume is mounted at /dev itself (then box makes no device node there: it is a host directory).
+    public var isDev: Bool { container.split(separator: "/").filter { $0 != "." } == ["dev"] }
+
     public init(host: String, container: String, readOnly: Bool, devices: Bool = false) {
         self.host = host
         self.container = container
@@ -29,6 +32,13 @@ public struct Volume: Sendable, Equatable {
         }
         guard !parts[1].split(separator: "/").contains("..") else {
             throw BoxError(.usage, "invalid volume \"\(text)\": the container path may not contain ..")
+        }
+        // The kernel's /proc is box's (masked and read-only parts included): a bind over /proc/sys or
+        // /proc/sysrq-trigger would hand the container the host's knobs or hide what masks them. runc refuses
+        // the same (checkProcMount).
+        let components = parts[1].split(separator: "/").filter { $0 != "." }
+        guard components.first != "proc" else {
+            throw BoxError(.usage, "invalid volume \"\(text)\": /proc belongs to the container's own proc filesystem; mount the host directory elsewhere (e.g. -v \(parts[0]):/host\(parts[1]))")
         }
         var readOnly: Bool?, devices: Bool?
         for option in parts.count == 3 ? parts[2].split(separator: ",", omittingEmptySubsequences: false) : [] {
