@@ -13,7 +13,6 @@ public struct ServerConfiguration: Sendable {
     public var dataDirectory: String
     /// nil: keep the stored room's name ("classroom" for a new one).
     public var roomName: String?
-    public var tickInterval: Duration = .seconds(10)
 
     public static let defaultDataDirectory = "/var/lib/boxlab/classroom"
 
