@@ -27,6 +27,11 @@ public struct ServerConfiguration: Sendable {
 /// Every lab `lab` knows, guided and exercises: the dashboard's step titles and order.
 public let labCatalogue = Catalogue(guidedLabs + exercises)
 
+// Laid out as Hummingbird's own examples are (hummingbird-project/hummingbird-examples: hello and
+// server-sent-events, Sources/App/Application+build.swift): `buildApplication` returning `some
+// ApplicationProtocol`, a separate `buildRouter`, a RequestContext of the application's own, and a streamed
+// ResponseBody for the events.
+
 /// Opens the data directory's classroom (creating its room the first time) and builds the application on it.
 public func buildApplication(configuration: ServerConfiguration) async throws -> some ApplicationProtocol {
     let classroom = try await Classroom.open(dataDirectory: configuration.dataDirectory, name: configuration.roomName,
