@@ -13,7 +13,6 @@ public struct ServerConfiguration: Sendable {
     public var dataDirectory: String
     /// nil: keep the stored room's name ("classroom" for a new one).
     public var roomName: String?
-    public var tickInterval: Duration = .seconds(10)
 
     public static let defaultDataDirectory = "/var/lib/boxlab/classroom"
 
@@ -27,6 +26,11 @@ public struct ServerConfiguration: Sendable {
 
 /// Every lab `lab` knows, guided and exercises: the dashboard's step titles and order.
 public let labCatalogue = Catalogue(guidedLabs + exercises)
+
+// Laid out as Hummingbird's own examples are (hummingbird-project/hummingbird-examples: hello and
+// server-sent-events, Sources/App/Application+build.swift): `buildApplication` returning `some
+// ApplicationProtocol`, a separate `buildRouter`, a RequestContext of the application's own, and a streamed
+// ResponseBody for the events.
 
 /// Opens the data directory's classroom (creating its room the first time) and builds the application on it.
 public func buildApplication(configuration: ServerConfiguration) async throws -> some ApplicationProtocol {

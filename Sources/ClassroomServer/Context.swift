@@ -20,6 +20,9 @@ public struct ClassroomContext: RequestContext {
         peer = source.channel.remoteAddress?.ipAddress ?? "local"
     }
 
+    /// Hummingbird's JSON encoder, with slashes left as they are ("LAB/STEP", not "LAB\/STEP").
+    public var responseEncoder: JSONEncoder { .classroom }
+
     /// The contract's limit: 1 MiB per request.
     public var maxUploadSize: Int { 1 << 20 }
 
@@ -52,8 +55,17 @@ public struct APIError: Error, HTTPResponseError {
     public var headers: HTTPFields { [.contentType: "application/json"] }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder().encode(ErrorBody(message: message, stored: stored))
+        let data = try JSONEncoder.classroom.encode(ErrorBody(message: message, stored: stored))
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+extension JSONEncoder {
+    /// Sorted keys (a stream can tell an unchanged room), slashes unescaped.
+    static var classroom: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
     }
 }
 

@@ -22,11 +22,9 @@ struct TestRoom {
     let classroom: ClassroomServer.Classroom
     let configuration: ServerConfiguration
 
-    init(directory: String? = nil, tick: Duration = .seconds(10)) async throws {
+    init(directory: String? = nil) async throws {
         self.directory = try directory ?? temporaryDirectory()
-        var configuration = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: self.directory, roomName: "test")
-        configuration.tickInterval = tick
-        self.configuration = configuration
+        configuration = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: self.directory, roomName: "test")
         classroom = try await ClassroomServer.Classroom.open(dataDirectory: self.directory, name: "test", catalogue: labCatalogue)
     }
 

@@ -22,7 +22,7 @@ enum DashboardPage {
   table { border-collapse: collapse; }
   th, td { border: 1px solid #fff; padding: 0; }
   th { font-weight: 600; font-size: 12px; text-align: left; padding: 2px 4px; background: #fafafa; }
-  th.step { writing-mode: vertical-rl; transform: rotate(180deg); height: 9em; max-height: 9em; overflow: hidden; white-space: nowrap; }
+  th.step { writing-mode: vertical-rl; transform: rotate(180deg); height: 14em; max-height: 14em; overflow: hidden; white-space: nowrap; }
   th.lab { text-align: center; border-left: 2px solid #ccc; }
   td.cell { width: 22px; height: 22px; min-width: 22px; background: var(--none); }
   td.cell.first { border-left: 2px solid #ccc; }

@@ -153,11 +153,6 @@ struct Folded: Sendable {
 
 /// The labs the dashboard knows: titles and order of steps.
 public struct Catalogue: Sendable {
-    public struct Entry: Sendable {
-        public var title: String
-        public var steps: [(id: String, title: String)]
-    }
-
     public var order: [String]
     public var labs: [String: Lab]
 

@@ -16,9 +16,7 @@ struct RoomRoutes {
     }
 
     static func json(_ view: RoomView) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return try encoder.encode(view)
+        try JSONEncoder.classroom.encode(view)
     }
 
     static func jsonResponse(_ data: Data, headers: HTTPFields = [:]) -> Response {
