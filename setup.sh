@@ -67,6 +67,9 @@ want iproute2           # ip
 want psmisc             # pstree
 want skopeo             # the image tests check box save/load against skopeo's docker-archive and OCI code
 want umoci              # ... and against umoci's OCI layouts
+want libsqlite3-dev     # lab-server (the classroom) keeps its room in SQLite, through GRDB
+want chromium           # the classroom dashboard's test loads it in a headless browser
+want chromium-driver
 # Shared libraries the toolchain's own tools load (swift-build links libcurl and libxml2 through Foundation);
 # Swift's installers usually bring them, a bare VM may not. libcurl4 is libcurl4t64 on newer releases: apt picks it.
 want libcurl4 has_lib libcurl.so.4
@@ -100,14 +103,15 @@ if [ "$build" = 0 ]; then
     exit 0
 fi
 
-echo "==> building box and lab (release, static Swift runtime)"
-echo "    The first build fetches swift-argument-parser and compiles everything: a few minutes on a small VM."
+echo "==> building box, lab and lab-server (release, static Swift runtime)"
+echo "    The first build compiles the packages too (lab-server's web server and SQLite): 5-10 minutes on a small VM."
 # --disable-local-rpath: with the Swift runtime linked in, box loads no library of its own, and an $ORIGIN
 # RUNPATH only makes the loader look for libc and libm next to it first (14 failed lookups at every start).
 swift build -c release --static-swift-stdlib --disable-local-rpath
 install -m 0755 .build/release/box /usr/local/bin/box
 install -m 0755 .build/release/lab /usr/local/bin/lab
-echo "==> installed /usr/local/bin/box ($(/usr/local/bin/box version | head -1)) and /usr/local/bin/lab"
+install -m 0755 .build/release/lab-server /usr/local/bin/lab-server
+echo "==> installed /usr/local/bin/box ($(/usr/local/bin/box version | head -1)), lab and lab-server (lab serve runs it)"
 
 if [ "$start" = 0 ] || [ ! -t 0 ]; then
     echo "Ready. Start the first lab with:  sudo lab next"
