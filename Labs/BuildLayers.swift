@@ -22,6 +22,7 @@ public let buildLayers = Lab("build-layers", "Build an image: every step a layer
     // that lab reset finds the intermediate ones (the cache) too.
     LabSetup { ctx in
         let app = ctx.workDirectory + "/app"
+        try ctx.makeWorkDirectory()
         try Files.mkdirs(app)
         try Files.writeAtomically(app + "/Boxfile", """
             # The image of the build-layers lab: one layer per RUN and COPY.
@@ -34,8 +35,9 @@ public let buildLayers = Lab("build-layers", "Build an image: every step a layer
 
             """)
         try Files.writeAtomically(app + "/greeting.txt", "Hello from the \(ctx.value("word"))'s first image\n")
-        // The learner edits them with their own editor, without sudo.
-        for path in [app, app + "/Boxfile", app + "/greeting.txt"] { _ = chown(path, ctx.learner.uid, ctx.learner.gid) }
+        // The learner edits them with their own editor, without sudo: handed over once root has finished
+        // writing there (lchown: root made each of them just now, in its own fresh directory).
+        for path in [app + "/Boxfile", app + "/greeting.txt", app] { _ = lchown(path, ctx.learner.uid, ctx.learner.gid) }
         try ctx.remember("since", Timestamp.now().rfc3339)
     }
     Teardown { ctx in

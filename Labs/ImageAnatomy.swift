@@ -22,8 +22,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
 
     // The lab's directory, the learner's own: they unpack the archive there without sudo.
     LabSetup { ctx in
-        try Files.mkdirs(ctx.workDirectory)
-        chown(ctx.workDirectory, ctx.learner.uid, ctx.learner.gid)
+        try ctx.makeWorkDirectory(learnersOwn: true)
     }
     Teardown { ctx in
         if Files.exists(ctx.workDirectory) {

@@ -23,8 +23,7 @@ public let loadVsImport = Lab("load-vs-import", "Save and load an image, export 
     // The lab's directory, the learner's own: the archives are written there by the learner's shell (`>`).
     LabSetup { ctx in
         try ctx.remember("started", Timestamp.now().rfc3339)
-        try Files.mkdirs(ctx.workDirectory)
-        chown(ctx.workDirectory, ctx.learner.uid, ctx.learner.gid)
+        try ctx.makeWorkDirectory(learnersOwn: true)
     }
     Teardown { ctx in
         if Files.exists(ctx.workDirectory) {

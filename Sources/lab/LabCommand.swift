@@ -46,7 +46,7 @@ func runner() throws -> Runner {
         throw BoxError(.usage, "lab reads other processes' namespaces and starts containers: run it with sudo (sudo lab ...)",
                        exitCode: 1)
     }
-    let workRoot = getenv("LAB_WORKROOT").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp/boxlab"
+    let workRoot = getenv("LAB_WORKROOT").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? Runner.defaultWorkRoot
     return Runner(catalog: catalog, workRoot: workRoot)
 }
 

@@ -157,7 +157,10 @@ struct CheatTests {
         let s = try LabSandbox()
         let root = try s.run([s.bin + "/lab", "start", "pid-namespaces"], prefix: ["/usr/bin/env", "-u", "SUDO_USER"])
         #expect(root.stdout.contains("box run -it --name c1") && !root.stdout.contains("sudo box"), "\(root.stdout)")
-        let viaSudo = try s.run([s.bin + "/lab", "check"], extra: ["SUDO_USER": "nobody"])
+        // Through sudo the learner is nobody, whose progress lab keeps (as them) in a directory of theirs.
+        chmod(s.base, 0o711)
+        try s.sh("cp -a \(s.base)/home \(s.base)/nobody && chown -R nobody: \(s.base)/nobody")
+        let viaSudo = try s.run([s.bin + "/lab", "check"], extra: ["SUDO_USER": "nobody", "LAB_HOME": s.base + "/nobody"])
         #expect(viaSudo.stdout.contains("sudo box run -it"), "\(viaSudo.stdout)")
     }
 

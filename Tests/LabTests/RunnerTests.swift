@@ -172,6 +172,10 @@ struct RunnerTests {
     @Test("progress belongs to the learner behind sudo, not to root", .enabled(if: isRoot, needsRoot))
     func progressOwner() throws {
         let s = try LabSandbox()
+        // As in a home: the learner's own directory, which lab (writing as the learner) creates boxlab/ in.
+        chmod(s.base, 0o711)
+        mkdir(s.base + "/state", 0o755)
+        chown(s.base + "/state", 65534, 65534)
         let r = try s.run([s.bin + "/lab", "next"], extra: ["SUDO_USER": "nobody", "LAB_HOME": s.base + "/state/boxlab"])
         #expect(r.status == 0, "\(r.stderr)")
         var st = stat()

@@ -200,3 +200,9 @@ struct box_device_rule {
 /// allows and refuses the rest, and attaches it to the cgroup directory `cgroup_fd` (BPF_CGROUP_DEVICE,
 /// BPF_F_ALLOW_MULTI). 0, or -errno.
 int box_device_filter(int cgroup_fd, const struct box_device_rule *rules, size_t n);
+
+/// Makes the calling thread (only it) open, create and rename files as `uid`/`gid` with `user`'s groups
+/// (setfsuid, setfsgid, and the raw setgroups syscall); box_fs_leave restores root's identity. Nested calls
+/// count. 0, or -errno (then nothing changed).
+int box_fs_enter(uid_t uid, gid_t gid, const char *user);
+void box_fs_leave(void);

@@ -37,21 +37,37 @@ public struct Classroom: Sendable {
     public let journal: ProgressJournal
     public var statePath: String { journal.directory + "/classroom.json" }
     var lockPath: String { journal.directory + "/classroom.lock" }
-    let owner: (uid: uid_t, gid: gid_t)?
+    /// Its files are the learner's, beside the journal, read and written as they are (LearnerFiles).
+    var files: LearnerFiles { journal.files }
 
-    public init(journal: ProgressJournal, owner: (uid: uid_t, gid: gid_t)? = nil) {
+    public init(journal: ProgressJournal) {
         self.journal = journal
-        self.owner = owner
     }
 
-    public var isJoined: Bool { Files.exists(statePath) }
+    public var isJoined: Bool {
+        var st = stat()
+        return lstat(statePath, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
 
-    public func state() -> State? { try? Files.decode(State.self, from: statePath) }
+    public func state() -> State? {
+        guard let bytes = files.read(statePath) else { return nil }
+        return try? JSONDecoder().decode(State.self, from: Data(bytes))
+    }
+
+    /// An exclusive flock on classroom.lock (the learner's, opened as them, never through a symlink).
+    func withLock<T>(_ body: () throws -> T) throws -> T {
+        let fd = try files.open(lockPath, O_RDWR | O_CREAT, mode: 0o600)
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR { throw BoxError.sys(.store, "lock \(lockPath)") }
+        }
+        return try body()
+    }
 
     /// Reads, changes and writes the state under the lock the sync takes too.
     @discardableResult
     public func update<T>(_ change: (inout State) throws -> T) throws -> T? {
-        try Lock.withLock(lockPath) { () throws -> T? in
+        try withLock { () throws -> T? in
             guard var s = state() else { return nil }
             let result = try change(&s)
             try save(s)
@@ -60,8 +76,7 @@ public struct Classroom: Sendable {
     }
 
     func save(_ s: State) throws {
-        try Files.writeAtomically(statePath, try Files.encode(s, pretty: true), mode: 0o600)
-        if let owner { _ = chown(statePath, owner.uid, owner.gid) }
+        try files.writeAtomically(statePath, Array(try Files.encode(s, pretty: true)), mode: 0o600)
     }
 
     // MARK: join and leave
@@ -78,13 +93,13 @@ public struct Classroom: Sendable {
         guard answer.status == 200 else { throw Classroom.failure(answer, "join the room at \(url)") }
         let joined = try JSONDecoder().decode(JoinAnswer.self, from: Data(answer.body))
         let s = State(url: endpoint.url(""), room: joined.room ?? "", name: name, attendee: joined.attendee, secret: joined.secret)
-        if !Files.isDirectory(journal.directory) { try Files.mkdirs(journal.directory) }
-        try Lock.withLock(lockPath) { try save(s) }
+        try files.ensureDirectory(journal.directory)
+        try withLock { try save(s) }
         return s
     }
 
     public func leave() {
-        unlink(statePath)
+        files.unlink(statePath)
     }
 
     static func failure(_ r: HTTP.Response, _ what: String) -> BoxError {
@@ -139,8 +154,7 @@ public struct Classroom: Sendable {
     /// cannot be reached, for `patience` seconds at most; one sync at a time (a second one returns at once:
     /// the first goes on until caught up, the lines appended meanwhile included).
     public func run(patience: Double = 600) {
-        let fd = open(journal.directory + "/classroom.sync", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
+        guard let fd = try? files.open(journal.directory + "/classroom.sync", O_RDWR | O_CREAT, mode: 0o600) else { return }
         defer { close(fd) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return }
         let deadline = Timestamp.now().unixNanoseconds + Int64(patience * 1e9)

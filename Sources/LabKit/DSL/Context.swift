@@ -20,7 +20,8 @@ public final class Context {
     /// The engine's state, read through the calls below: labs know box's facts (containers, images, layers,
     /// events, networks), not its files.
     let engine: ContainerStore
-    /// The lab's own directory (`{{workdir}}`): /tmp/boxlab/LAB, or a fresh one under selftest.
+    /// The lab's own directory (`{{workdir}}`): /run/boxlab/LAB (root's work root, checked
+    /// by Runner.prepareWorkRoot; the lab's directory is removed before its setup runs), or a fresh one under selftest.
     public let workDirectory: String
     let journal: ProgressJournal
     let boxPath: String
@@ -44,6 +45,18 @@ public final class Context {
         self.workDirectory = workDirectory
         self.environment = environment
         self.signalTrace = signalTrace
+    }
+
+    /// Makes the lab's directory (fresh: the runner removed any left from before, inside root's work root)
+    /// and, with `learnersOwn`, hands it to the learner: made by root with mkdir, never reached through a
+    /// symlink, and chowned through its own descriptor.
+    public func makeWorkDirectory(learnersOwn: Bool = false) throws {
+        guard mkdir(workDirectory, 0o755) == 0 else { throw BoxError.sys(.store, "mkdir \(workDirectory)") }
+        guard learnersOwn else { return }
+        let fd = open(workDirectory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw BoxError.sys(.store, "open \(workDirectory)") }
+        defer { close(fd) }
+        guard fchown(fd, learner.uid, learner.gid) == 0 else { throw BoxError.sys(.store, "chown \(workDirectory)") }
     }
 
     /// A per-learner value of the lab (or "workdir").

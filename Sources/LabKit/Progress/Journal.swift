@@ -61,22 +61,25 @@ public struct ProgressRecord: Codable, Sendable, Equatable {
 public struct ProgressJournal: Sendable {
     public let path: String
     public var directory: String { String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]) }
-    let owner: (uid: uid_t, gid: gid_t)?
+    /// The learner's files, opened as the learner (see LearnerFiles): nil owner, the caller's own.
+    public let files: LearnerFiles
+    var owner: (uid: uid_t, gid: gid_t)? { files.owner }
 
-    public init(directory: String, owner: (uid: uid_t, gid: gid_t)? = nil) {
+    public init(directory: String, owner: (uid: uid_t, gid: gid_t)? = nil, name: String? = nil) {
         self.path = directory + "/progress.jsonl"
-        self.owner = owner
+        self.files = LearnerFiles(owner: owner, name: name)
     }
 
     public init(learner: Learner) {
-        self.init(directory: learner.stateDirectory, owner: (learner.uid, learner.gid))
+        self.init(directory: learner.stateDirectory, owner: (learner.uid, learner.gid), name: Learner.accountName(learner.uid))
     }
 
     public func append(_ record: ProgressRecord) throws {
-        if !Files.isDirectory(directory) { try makeDirectory(directory) }
-        let created = !Files.exists(path)
-        let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw BoxError.sys(.store, "open \(path)") }
+        // The directory and the file are the learner's: made by them, never through a symlink (LearnerFiles).
+        try files.ensureDirectory(directory)
+        var before = stat()
+        let created = lstat(path, &before) != 0
+        let fd = try files.open(path, O_RDWR | O_CREAT | O_APPEND, mode: 0o644)
         defer { close(fd) }
         // Two `lab` commands at once (watch and answer) must not both chain to the same line.
         flock(fd, LOCK_EX)
@@ -91,7 +94,6 @@ public struct ProgressJournal: Sendable {
         try Files.writeAll(fd, Array(line.utf8), path: path)
         guard fsync(fd) == 0 else { throw BoxError.sys(.store, "fsync \(path)") }
         if created {
-            if let owner { _ = fchown(fd, owner.uid, owner.gid) }
             // The new name must survive a crash too.
             let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if dfd >= 0 { _ = fsync(dfd); close(dfd) }
@@ -104,7 +106,7 @@ public struct ProgressJournal: Sendable {
     /// Every whole record with its line as it is in the file (what the classroom is sent), oldest first. A torn
     /// or foreign line is not one of them, and no record's `prev` names it.
     public func lines() -> [(line: [UInt8], record: ProgressRecord)] {
-        guard let bytes = try? Files.read(path) else { return [] }
+        guard let bytes = files.read(path) else { return [] }
         let decoder = JSONDecoder()
         return bytes.split(separator: UInt8(ascii: "\n")).compactMap { raw in
             (try? decoder.decode(ProgressRecord.self, from: Data(raw))).map { (Array(raw), $0) }
@@ -122,18 +124,6 @@ public struct ProgressJournal: Sendable {
             if (try? decoder.decode(ProgressRecord.self, from: Data(raw))) != nil { return Array(raw) }
         }
         return nil
-    }
-
-    /// Creates the state directory; the directories it had to create belong to the learner, not root.
-    private func makeDirectory(_ directory: String) throws {
-        var missing: [String] = []
-        var dir = directory
-        while dir.count > 1, !Files.exists(dir) {
-            missing.append(dir)
-            dir = String(dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)])
-        }
-        try Files.mkdirs(directory, mode: 0o755)
-        if let owner { for d in missing { _ = chown(d, owner.uid, owner.gid) } }
     }
 }
 

@@ -41,7 +41,14 @@ public struct Learner: Sendable {
         self.init(name: String(cString: pw.pw_name), uid: pw.pw_uid, gid: pw.pw_gid, home: String(cString: pw.pw_dir))
     }
 
-    /// Where progress is kept: LAB_HOME if set (tests, selftest), else ~/.local/state/boxlab.
+    /// The account name of `uid` (its groups are the learner's when lab writes their files), or nil.
+    public static func accountName(_ uid: uid_t) -> String? {
+        getpwuid(uid).map { String(cString: $0.pointee.pw_name) }
+    }
+
+    /// Where progress is kept: LAB_HOME if set (tests, selftest), else ~/.local/state/boxlab. Whatever it
+    /// names, lab reads and writes there only as the learner (LearnerFiles): LAB_HOME gives no more than
+    /// the learner's own rights.
     public var stateDirectory: String {
         if let dir = getenv("LAB_HOME").map({ String(cString: $0) }), !dir.isEmpty { return dir }
         return home + "/.local/state/boxlab"

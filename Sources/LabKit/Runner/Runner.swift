@@ -15,7 +15,7 @@ public struct Runner {
     public let workRoot: String
 
     public init(catalog: [Lab], learner: Learner = .current(), journal: ProgressJournal? = nil,
-                engineRoot: EngineRoot = .fromEnvironment(), boxPath: String? = nil, workRoot: String = "/tmp/boxlab") {
+                engineRoot: EngineRoot = .fromEnvironment(), boxPath: String? = nil, workRoot: String = Runner.defaultWorkRoot) {
         self.catalog = catalog
         self.learner = learner
         self.journal = journal ?? ProgressJournal(learner: learner)
@@ -26,8 +26,37 @@ public struct Runner {
 
     public func workDirectory(_ lab: Lab) -> String { workRoot + "/" + lab.id }
 
+    /// Root's, under /run: no other user can plant a symlink there (under /tmp, one planted at /tmp/boxlab
+    /// had root's setups write through it).
+    public static let defaultWorkRoot = "/run/boxlab"
+
+    /// Makes the work root if it is not there (0755, root's) and refuses one that is not a real directory of
+    /// root's that only root may write, or that sits under a directory another user could swap.
+    public func prepareWorkRoot() throws {
+        guard geteuid() == 0 else { return }
+        if mkdir(workRoot, 0o755) != 0 && errno != EEXIST {
+            let parent = String(workRoot[..<(workRoot.lastIndex(of: "/") ?? workRoot.endIndex)])
+            try Files.mkdirs(parent.isEmpty ? "/" : parent, mode: 0o755)
+            if mkdir(workRoot, 0o755) != 0 && errno != EEXIST { throw BoxError.sys(.store, "mkdir \(workRoot)") }
+        }
+        var path = ""
+        let parts = workRoot.split(separator: "/")
+        for (i, part) in parts.enumerated() {
+            path += "/" + part
+            var st = stat()
+            guard lstat(path, &st) == 0 else { throw BoxError.sys(.store, "stat \(path)") }
+            let last = i == parts.count - 1
+            let kind = st.st_mode & S_IFMT
+            let othersWrite = st.st_mode & 0o022 != 0 && st.st_mode & S_ISVTX == 0
+            if st.st_uid != 0 || (last && kind != S_IFDIR) || (kind == S_IFDIR && (last ? st.st_mode & 0o022 != 0 : othersWrite)) {
+                let what = kind == S_IFLNK ? "a symbolic link" : st.st_uid != 0 ? "owned by uid \(st.st_uid)" : kind != S_IFDIR ? "not a directory" : "writable by other users"
+                throw BoxError(.usage, "the labs' work directory \(workRoot) is unsafe: \(path) is \(what). lab makes its labs' files there as root, so it must be root's own; remove it (sudo rm -rf \(path)) and run the command again", exitCode: 1)
+            }
+        }
+    }
+
     /// This learner's side of a workshop's room (`lab join`), beside their journal.
-    public var classroom: Classroom { Classroom(journal: journal, owner: (learner.uid, learner.gid)) }
+    public var classroom: Classroom { Classroom(journal: journal) }
 
     /// The environment solutions and `box` run in: ours, with `box` first on PATH, this runner's engine root,
     /// and the lab marker `lab reset` finds their leftover processes by.
@@ -121,6 +150,15 @@ public struct Runner {
         try journal.append(ProgressRecord(.start, lab: lab.id))
         guard p.labs[lab.id]?.started == nil else { return }
         try engine.root.prepare()
+        // The lab's directory is made fresh by its setup, inside a work root that is root's own.
+        try prepareWorkRoot()
+        let dir = workDirectory(lab)
+        var st = stat()
+        if lstat(dir, &st) == 0 {
+            do { try Files.removeTree(dir) } catch {
+                throw BoxError(.usage, "\(dir) is left from before and could not be removed (\(error)): `sudo lab reset \(lab.id)`, then start again", exitCode: 1)
+            }
+        }
         let ctx = context(lab, nil, progress(), clock: .now())
         for setup in lab.setup {
             do { try setup(ctx) } catch {
