@@ -18,7 +18,7 @@ struct CheatTests {
         try s.box("rm", "-f", "c1", "c2")
         // A shell without -i -t ends at once: the message says so, not just "exited".
         try s.box("run", "-d", "--name", "c1", "busybox", "sh")
-        usleep(300_000)
+        try s.box("wait", "c1")
         let bare = try s.lab("check")
         #expect(bare.stdout.contains("a shell with no terminal"), "\(bare.stdout)")
         try s.box("rm", "-f", "c1")
@@ -78,8 +78,7 @@ struct CheatTests {
         try s.lab("start", "mount-namespaces")
         // As a learner would start it by hand (the lab's marker stands for the terminal a learner's has).
         try s.sh("BOXLAB_LAB=mount-namespaces@\(s.base)/home setsid unshare -m sleep 300 </dev/null >/dev/null 2>&1 & echo $! > \(s.base)/sleep.pid")
-        usleep(200_000)
-        let r = try s.lab("check")
+        let r = try checkUntil(s, shows: "not a shell")
         #expect(r.status == 1 && r.stdout.contains("not a shell"), "\(r.stdout)")
         try s.sh("kill $(cat \(s.base)/sleep.pid)")
         #expect(try s.lab("solve").status == 0)
@@ -98,8 +97,8 @@ struct CheatTests {
         let hog = rss.max { $0.1 < $1.1 }!.0
         let decoy = names.first { $0 != hog }!
         try s.sh("kill -9 $(box inspect --format '{{.State.Pid}}' \(decoy)) $(box inspect --format '{{.State.Pid}}' \(hog))")
-        usleep(300_000)
-        try s.box("start", decoy)
+        try s.box("wait", decoy, hog)
+        #expect(try s.box("start", decoy).status == 0)
         let r = try s.lab("check")
         #expect(r.status == 1 && r.stdout.contains("started again"), "\(r.stdout)")
     }
@@ -112,13 +111,12 @@ struct CheatTests {
         for _ in 0..<5 { #expect(try s.lab("solve").status == 0) }
         // On kill-pid-1 now: box kill first (wrong), then start again and kill from the host (right).
         try s.box("kill", "c1")
-        usleep(300_000)
+        try s.box("wait", "c1")
         let byBox = try s.lab("check")
         #expect(byBox.status == 1 && byBox.stdout.contains("box kill ended it"), "\(byBox.stdout)")
-        try s.box("start", "c1")
-        usleep(200_000)
+        #expect(try s.box("start", "c1").status == 0)
         try s.sh("kill -9 $(box inspect --format '{{.State.Pid}}' c1)")
-        usleep(300_000)
+        try s.box("wait", "c1")
         let fromHost = try s.lab("check")
         #expect(fromHost.status == 0, "\(fromHost.stdout)")
     }
@@ -183,8 +181,7 @@ struct SignalOriginTests {
         try s.lab("start", "pid-namespaces")
         for _ in 0..<4 { #expect(try s.lab("solve").status == 0) }
         try s.box("exec", "c1", "sh", "-c", "kill $(pidof sleep)")
-        usleep(200_000)
-        let r = try s.lab("check")
+        let r = try checkUntil(s, shows: "it came from box")
         #expect(r.status == 1 && r.stdout.contains("it came from box"), "\(r.stdout)")
         // The step's trace instance goes with the reset.
         let before = SignalTrace.instances(prefix: "boxlab-").filter { $0.hasSuffix("-pid-namespaces-kill-from-host") }
@@ -209,4 +206,16 @@ struct SignalOriginTests {
         ])
         #expect(forks == [SignalTrace.Fork(parent: 4100, parentComm: "bash", child: 4242, childComm: "bash")])
     }
+}
+
+/// `lab check` until its output shows `text`, for `seconds` at most (a process started in the background may
+/// take a moment to be there, or gone, on a loaded machine); the last result either way.
+func checkUntil(_ s: LabSandbox, shows text: String, seconds: Double = 8) throws -> LabSandbox.Result {
+    let deadline = Date().addingTimeInterval(seconds)
+    var r = try s.lab("check")
+    while !r.stdout.contains(text) && Date() < deadline {
+        usleep(200_000)
+        r = try s.lab("check")
+    }
+    return r
 }
