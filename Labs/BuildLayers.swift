@@ -50,10 +50,6 @@ public let buildLayers = Lab("build-layers", "Build an image: every step a layer
             // (`box rmi` has no -f; no container uses these: lab reset removed the lab's containers first.)
             if (try? ctx.box("rmi", image.id)) != nil { ctx.reportRemoved("image \(image.shortID) (\(image.names.first ?? "a build step"))") }
         }
-        if Files.exists(ctx.workDirectory) {
-            try Files.removeTree(ctx.workDirectory)
-            ctx.reportRemoved("the lab's directory \(ctx.workDirectory)")
-        }
     }
 
     Step("build", "Build an image from a Boxfile") {

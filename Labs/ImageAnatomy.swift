@@ -24,12 +24,6 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
     LabSetup { ctx in
         try ctx.makeWorkDirectory(learnersOwn: true)
     }
-    Teardown { ctx in
-        if Files.exists(ctx.workDirectory) {
-            try Files.removeTree(ctx.workDirectory)
-            ctx.reportRemoved("the lab's directory \(ctx.workDirectory), with the archive and what was unpacked")
-        }
-    }
 
     Step("make-file", "A file in a container") {
         Instructions("""

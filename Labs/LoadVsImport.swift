@@ -25,13 +25,6 @@ public let loadVsImport = Lab("load-vs-import", "Save and load an image, export 
         try ctx.remember("started", Timestamp.now().rfc3339)
         try ctx.makeWorkDirectory(learnersOwn: true)
     }
-    Teardown { ctx in
-        if Files.exists(ctx.workDirectory) {
-            try Files.removeTree(ctx.workDirectory)
-            ctx.reportRemoved("the lab's directory \(ctx.workDirectory), with the archives")
-        }
-    }
-
     Step("image", "An image with a history") {
         Instructions("""
         Seed 002 pulls a `helloworld` image; make one of your own, of two layers: busybox's, and one with a \

@@ -14,9 +14,7 @@ struct UnitTests {
         let j = ProgressJournal(directory: dir)
         try j.append(ProgressRecord(.start, lab: "a"))
         // What a crash in the middle of write(2) could leave.
-        let fd = open(j.path, O_WRONLY | O_APPEND)
-        _ = "{\"event\":\"pass\",\"lab\":\"a\",\"ti".withCString { write(fd, $0, strlen($0)) }
-        close(fd)
+        tearLastLine(j)
         try j.append(ProgressRecord(.step, lab: "a", step: "one"))
         let records = j.records()
         #expect(records.map(\.event) == [.start, .step])
@@ -250,9 +248,7 @@ struct ClassroomClientTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let j = ProgressJournal(directory: dir)
         try j.append(ProgressRecord(.start, lab: "a"))
-        let fd = open(j.path, O_WRONLY | O_APPEND)
-        _ = "{\"event\":\"pass\",\"lab\":\"a\",\"ti".withCString { write(fd, $0, strlen($0)) }
-        close(fd)
+        tearLastLine(j)
         // Two writers at once, as lab watch and lab answer can be.
         DispatchQueue.concurrentPerform(iterations: 2) { i in
             for n in 0..<20 { try? j.append(ProgressRecord(.hint, lab: "a", step: "s\(i)-\(n)")) }
@@ -291,20 +287,18 @@ struct ClassroomClientTests {
 
     @Test("a server that is not there: a clear error at once, not a hang")
     func refused() throws {
-        // A port nothing listens on: bind one, note it, close it.
-        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
-        close(s)
-        let port = Int(UInt16(bigEndian: a.sin_port))
+        let port = ClassroomEndToEndTests.freePort()
         let start = Date()
         #expect { try HTTP.request("GET", "http://127.0.0.1:\(port)/api/room", timeout: 2) } throws: { error in
             "\(error)".contains("connection refused")
         }
         #expect(Date().timeIntervalSince(start) < 2)
     }
+}
+
+/// What a crash in the middle of write(2) could leave at the end of a journal: half a record, no newline.
+func tearLastLine(_ j: ProgressJournal) {
+    let fd = open(j.path, O_WRONLY | O_APPEND)
+    _ = "{\"event\":\"pass\",\"lab\":\"a\",\"ti".withCString { write(fd, $0, strlen($0)) }
+    close(fd)
 }

@@ -171,10 +171,11 @@ public struct Runner {
     /// The tracefs instance of `step`'s signals: this runner's (a selftest's and a learner's differ), the lab's
     /// and the step's.
     public func signalTrace(_ lab: Lab, _ step: Step) -> String { signalTracePrefix(lab) + step.id }
-    public func signalTracePrefix(_ lab: Lab) -> String {
+    public func signalTracePrefix(_ lab: Lab) -> String { Runner.signalTracePrefix(journal: journal.directory, lab: lab.id) }
+    public static func signalTracePrefix(journal directory: String, lab: String) -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in journal.directory.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return "boxlab-\(String(h, radix: 16))-\(lab.id)-"
+        for byte in directory.utf8 { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return "boxlab-\(String(h, radix: 16))-\(lab)-"
     }
 
     /// Shows `step` for the first time: its clock starts now and its own setup runs.
@@ -351,6 +352,16 @@ public struct Runner {
             do { try teardown(ctx) } catch { removed.append("(teardown: \(error))") }
         }
         removed += ctx.removed
+        // The lab's own directory goes too, once its teardown has let go of any mount in it.
+        let work = workDirectory(lab)
+        if Files.exists(work), !Mount.table(of: getpid()).contains(where: { $0.mountPoint == work || $0.mountPoint.hasPrefix(work + "/") }) {
+            do {
+                try Files.removeTree(work)
+                removed.append("the lab's directory \(work)")
+            } catch {
+                removed.append("(could not remove \(work): \(error))")
+            }
+        }
         SignalTrace.stop(signalTracePrefix(lab), prefix: true)
         try journal.append(ProgressRecord(.reset, lab: lab.id))
         return removed + left
