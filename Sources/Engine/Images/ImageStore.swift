@@ -128,7 +128,15 @@ public struct ImageStore: Sendable {
         do {
             try LayerArchive.extract(path, into: staging + "/diff")
             guard rename(path, root.blob(diffID)) == 0 else { throw BoxError.sys(.layer, "store layer \(diffID)") }
-            guard rename(staging, dir) == 0 else { throw BoxError.sys(.layer, "store layer directory \(dir)") }
+            if rename(staging, dir) != 0 {
+                // Another commit or load of the same content stored it first (ENOTEMPTY, EEXIST): the layer
+                // is there, which is all this one wanted.
+                let e = errno
+                guard (e == ENOTEMPTY || e == EEXIST) && Files.isDirectory(dir + "/diff") else {
+                    throw BoxError.sys(.layer, "store layer directory \(dir)", errno: e)
+                }
+                try? Files.removeTree(staging)
+            }
         } catch {
             try? Files.removeTree(staging)
             throw error
