@@ -81,30 +81,87 @@ struct ReliabilityTests {
     @Test("10 concurrent commits of one stopped container all succeed, and the layer is stored once")
     func concurrentCommits() throws {
         let box = try Sandbox()
-        #expect(try box.run("run", "--name", "c1", "busybox", "sh", "-c", "echo note > /note; mkdir -p /a/b; echo x > /a/b/c").status == 0)
-        let commits = try (0..<10).map { i -> (Process, Pipe) in
-            let p = Process(), err = Pipe()
-            p.executableURL = URL(fileURLWithPath: box.box)
-            p.arguments = ["commit", "c1", "same:\(i)"]
-            p.environment = ProcessInfo.processInfo.environment.merging(["BOX_ROOT": box.root]) { $1 }
-            p.standardInput = FileHandle.nullDevice
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = err
-            try p.run()
-            return (p, err)
+        // Five rounds (the review saw 5 failures in 50 commits); a layer of many files, so the stores overlap.
+        for round in 0..<5 {
+            let name = "c\(round)"
+            #expect(try box.run("run", "--name", name, "busybox", "sh", "-c",
+                                "mkdir /many; cd /many; for i in $(seq 600); do echo \(round) > f$i; done").status == 0)
+            let commits = try (0..<10).map { i -> (Process, Pipe) in
+                let p = Process(), err = Pipe()
+                p.executableURL = URL(fileURLWithPath: box.box)
+                p.arguments = ["commit", name, "same\(round):\(i)"]
+                p.environment = ProcessInfo.processInfo.environment.merging(["BOX_ROOT": box.root]) { $1 }
+                p.standardInput = FileHandle.nullDevice
+                p.standardOutput = FileHandle.nullDevice
+                p.standardError = err
+                try p.run()
+                return (p, err)
+            }
+            for (i, (p, err)) in commits.enumerated() {
+                p.waitUntilExit()
+                let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                #expect(p.terminationStatus == 0, "round \(round): commit \(i) failed: \(text)")
+            }
+            let layers = try box.inspect("same\(round):0", "{{json .RootFS.Layers}}")
+            for i in 1..<10 { #expect(try box.inspect("same\(round):\(i)", "{{json .RootFS.Layers}}") == layers) }
         }
-        for (i, (p, err)) in commits.enumerated() {
-            p.waitUntilExit()
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(p.terminationStatus == 0, "commit \(i) failed: \(text)")
-        }
-        let layers = try box.inspect("same:0", "{{json .RootFS.Layers}}")
-        for i in 1..<10 { #expect(try box.inspect("same:\(i)", "{{json .RootFS.Layers}}") == layers) }
-        // One directory per layer in overlay2/ (busybox's, the new one, the container's writable one), no
-        // staging left in tmp/.
+        // One directory per layer in overlay2/ (busybox's, and per round the new one and the container's
+        // writable one), no staging left in tmp/.
         let stored = try Files.list(box.root + "/overlay2").filter { !$0.hasPrefix(".") }
-        #expect(stored.count == 3, "layers stored: \(stored)")
+        #expect(stored.count == 1 + 2 * 5, "layers stored: \(stored)")
         let staging = (try? Files.list(box.root + "/tmp")) ?? []
         #expect(staging.filter { $0.hasPrefix("layer-") || $0.hasPrefix("commit-") }.isEmpty, "left in tmp: \(staging)")
+    }
+
+    /// A pid that was a process of this test and is now gone (reaped): a dead owner.
+    static func deadPid() throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/true")
+        try p.run()
+        p.waitUntilExit()
+        return p.processIdentifier
+    }
+
+    @Test("system prune leaves a live commit and a live process's temporaries alone, and removes a dead one's")
+    func pruneSkipsLiveWork() throws {
+        let box = try Sandbox()
+        let scratch = box.root + "-out"
+        box.scratchDirs.append(scratch)
+        try Files.mkdirs(scratch)
+        // A stopped container with a layer big enough that its commit takes a while.
+        #expect(try box.run("run", "--name", "c1", "busybox", "sh", "-c", "dd if=/dev/urandom of=/big bs=1M count=64 2>/dev/null").status == 0)
+        let commit = try Self.spawn(box, ["commit", "c1", "big:1"])
+        // Once the copy has begun (its tar is in tmp/), prune runs beside it.
+        let copying = Sandbox.eventually(30) { ((try? Files.list(box.root + "/tmp")) ?? []).contains { $0.hasPrefix("commit-") } }
+        #expect(copying, "the commit never began its copy")
+        let prune = try box.run("system", "prune", "-f")
+        #expect(prune.status == 0, "\(prune.stderr)")
+        commit.waitUntilExit()
+        #expect(commit.terminationStatus == 0, "the commit broke under prune")
+        #expect(try box.run("inspect", "big:1").status == 0)
+
+        // A save killed before its rename leaves FILE.tmp-PID beside FILE.
+        let save = try Self.spawn(box, ["save", "-o", scratch + "/big.tar", "big:1"])
+        let partial = scratch + "/big.tar.tmp-\(save.processIdentifier)"
+        #expect(Sandbox.eventually(30) { Files.exists(partial) || !save.isRunning })
+        kill(save.processIdentifier, SIGKILL)
+        save.waitUntilExit()
+        #expect(Files.exists(partial), "the save finished before it could be killed")
+
+        // Temporaries of a dead process and of a live one (this test) in tmp/, imagedb/ and networks/.
+        let dead = try Self.deadPid(), me = getpid()
+        try Files.mkdirs(box.root + "/networks")
+        let deadFiles = [box.root + "/tmp/commit-0123456789ab-pid\(dead).tar", box.root + "/imagedb/sha256/abc.tmp-\(dead)",
+                         box.root + "/networks/n1.json.tmp-\(dead)", box.root + "/repositories.json.tmp-\(dead)"]
+        let liveFiles = [box.root + "/imagedb/sha256/abc.tmp-\(me)", box.root + "/networks/n1.json.tmp-\(me)"]
+        for f in deadFiles + liveFiles { try Files.writeAtomically(f, Array("x".utf8)) }
+        try Files.mkdirs(box.root + "/tmp/load-pid\(me)-Ab12Cd/diff")
+        try Files.writeAtomically(box.root + "/tmp/load-pid\(me)-Ab12Cd/diff/f", Array("x".utf8))
+
+        let second = try box.run("system", "prune", "-f")
+        #expect(second.status == 0, "\(second.stderr)")
+        for f in deadFiles + [partial] { #expect(!Files.exists(f), "prune left \(f)") }
+        for f in liveFiles + [box.root + "/tmp/load-pid\(me)-Ab12Cd/diff/f"] { #expect(Files.exists(f), "prune removed live work: \(f)") }
+        #expect(((try? Files.list(box.root + "/run")) ?? []).filter { $0.hasPrefix("output-") }.isEmpty, "the save's intent stayed")
     }
 }

@@ -18,7 +18,7 @@ public struct Commit: Sendable {
         for change in changes { try Commit.apply(change, to: &config.config) }  // bad input: before any work
 
         try store.root.prepare()
-        let tar = store.root.tmp + "/commit-\(c.spec.shortID)-\(getpid()).tar"
+        let tar = store.root.tmp + "/commit-\(c.spec.shortID)-pid\(getpid()).tar"
         defer { unlink(tar) }
         // Freeze a running container for the copy, so the layer is one consistent moment (docker pauses too).
         // Under the freeze lock: if this process dies mid-copy, the next verb on the container thaws it.

@@ -121,7 +121,7 @@ public struct ImageStore: Sendable {
             unlink(path)
             return diffID
         }
-        let staging = root.tmp + "/layer-" + Digest.hex(diffID).prefix(16) + "-\(getpid())"
+        let staging = root.tmp + "/layer-" + Digest.hex(diffID).prefix(16) + "-pid\(getpid())"
         try? Files.removeTree(staging)
         try Files.mkdirs(staging, mode: 0o700)  // renamed into overlay2/: root's alone (see EngineRoot.prepare)
         try Files.mkdirs(staging + "/diff")
