@@ -164,4 +164,18 @@ struct ReliabilityTests {
         for f in liveFiles + [box.root + "/tmp/load-pid\(me)-Ab12Cd/diff/f"] { #expect(Files.exists(f), "prune removed live work: \(f)") }
         #expect(((try? Files.list(box.root + "/run")) ?? []).filter { $0.hasPrefix("output-") }.isEmpty, "the save's intent stayed")
     }
+
+    @Test("a torn last line of the event journal (a full disk mid-write) is fenced off: the next event is whole")
+    func tornJournalIsFenced() throws {
+        let box = try Sandbox()
+        #expect(try box.run("create", "--name", "c1", "busybox").status == 0)
+        // What a write cut short by ENOSPC leaves: part of a record, no newline.
+        let fd = open(box.root + "/events.jsonl", O_WRONLY | O_APPEND)
+        #expect(fd >= 0)
+        _ = "{\"action\":\"sta".withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+        #expect(try box.run("rm", "c1").status == 0)
+        #expect(box.events.contains { $0.action == "destroy" }, "the record after the torn line was glued to it")
+        #expect(box.events.contains { $0.action == "create" })
+    }
 }
