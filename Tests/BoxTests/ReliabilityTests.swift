@@ -178,4 +178,18 @@ struct ReliabilityTests {
         #expect(box.events.contains { $0.action == "destroy" }, "the record after the torn line was glued to it")
         #expect(box.events.contains { $0.action == "create" })
     }
+
+    @Test("a save onto a full filesystem says No space left on device, not just Write error, and leaves no partial file")
+    func fullDiskIsNamed() throws {
+        let box = try Sandbox()
+        let full = box.root + "-full"
+        box.scratchDirs.append(full)
+        try Files.mkdirs(full)
+        #expect(mount("tmpfs", full, "tmpfs", 0, "size=256k") == 0, "mount tmpfs: \(errno)")
+        defer { umount2(full, 0) }
+        let r = try box.run("save", "-o", full + "/busybox.tar", "busybox")
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("No space left on device"), "\(r.stderr)")
+        #expect(((try? Files.list(full)) ?? []).isEmpty, "partial files left: \((try? Files.list(full)) ?? [])")
+    }
 }
