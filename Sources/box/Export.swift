@@ -21,6 +21,6 @@ struct Export: ParsableCommand {
     func run() throws {
         let store = try engine()
         let c = try store.resolve(container)
-        try writeTar(to: output) { tar in try ContainerFiles(store: store).export(c, to: tar) }
+        try writeTar(to: output, root: store.root) { tar in try ContainerFiles(store: store).export(c, to: tar) }
     }
 }

@@ -40,7 +40,7 @@ struct Save: ParsableCommand {
         let items = try save.items(images)  // every name resolves before a file is made
         let (bytes, layers) = save.layerBytes(items)
         let progress = Progress("Saving", bytes: bytes, layers: layers)
-        try writeTar(to: output) { tar in
+        try writeTar(to: output, root: store.root) { tar in
             tar.onBytes = progress.add
             try save.write(items, format: kind, to: tar, onLayer: progress.layer)
         }
@@ -57,13 +57,20 @@ func refuseTerminal(_ output: String?) throws {
 
 /// Writes a tar to `output`, through a temporary file renamed at the end (a failure leaves no half archive
 /// under the name), or to standard output, which must not be a terminal.
-func writeTar(to output: String?, _ body: (TarWriter) throws -> Void) throws {
+func writeTar(to output: String?, root: EngineRoot, _ body: (TarWriter) throws -> Void) throws {
     guard let output else {
         try refuseTerminal(nil)
         try body(try TarWriter(fd: 1, name: "standard output"))
         return
     }
     let tmp = output + ".tmp-\(getpid())"
+    // The intent: if this process is killed before the rename, `box system prune` finds the partial file by it.
+    var cwd = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let absolute = tmp.hasPrefix("/") || getcwd(&cwd, cwd.count) == nil ? tmp : String(cString: cwd) + "/" + tmp
+    let intent = root.runPath + "/output-\(getpid())"
+    try root.prepare()
+    try Files.writeAtomically(intent, Array(absolute.utf8), durable: false)
+    defer { unlink(intent) }
     do {
         try body(try TarWriter(path: tmp))
         guard rename(tmp, output) == 0 else { throw BoxError.sys(.image, "rename \(tmp) to \(output)") }

@@ -41,6 +41,8 @@ public protocol CgroupDriver: Sendable {
     func stats(_ name: String) -> CgroupStats
     /// Freezes or thaws every process of the cgroup, and waits until the kernel says it is done.
     func freeze(_ name: String, _ frozen: Bool) throws
+    /// Whether the cgroup is frozen or freezing (false if it does not exist).
+    func isFrozen(_ name: String) -> Bool
     /// Removes the cgroup (its processes must be gone); retries while dying processes still hold it.
     func remove(_ name: String) throws
     /// Removes the parent of `name` (box/) in each hierarchy if no cgroup is left in it; never throws.
@@ -301,6 +303,11 @@ public struct CgroupV1: CgroupDriver {
         try Cgroups.settle(frozen ? "freezing" : "thawing") { (Files.readIfPresent(file) ?? "").trimmed == want }
     }
 
+    public func isFrozen(_ name: String) -> Bool {
+        let state = (Files.readIfPresent(root + "/freezer/" + name + "/freezer.state") ?? "THAWED").trimmed
+        return state == "FROZEN" || state == "FREEZING"
+    }
+
     public func remove(_ name: String) throws {
         for (_, path) in dirs(name) { try Cgroups.rmdir(path) }
     }
@@ -392,6 +399,10 @@ public struct CgroupV2: CgroupDriver {
         try Cgroups.settle(frozen ? "freezing" : "thawing") {
             Cgroups.counter(dir + "/cgroup.events", "frozen") == (frozen ? 1 : 0)
         }
+    }
+
+    public func isFrozen(_ name: String) -> Bool {
+        (Files.readIfPresent(root + "/" + name + "/cgroup.freeze") ?? "0").trimmed == "1"
     }
 
     public func remove(_ name: String) throws {

@@ -331,6 +331,7 @@ public struct ContainerStore: Sendable {
             c = try load(c.id)
         }
         if c.state.Running {
+            thawIfOrphaned(c)
             guard force else {
                 throw BoxError(.remove, "You cannot remove a running container \(c.id). Stop the container before attempting removal or force remove (box rm -f)", exitCode: 1)
             }

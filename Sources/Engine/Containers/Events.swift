@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FoundationEssentials
 
 /// One line of the event journal. Actions are docker's names: create, start, exec_start, exec_die, kill, die,
@@ -60,7 +63,17 @@ public struct EventJournal: Sendable {
     public func record(_ event: Event) {
         // The journal is evidence, not control: failing to record must not fail the operation itself.
         guard let bytes = try? Files.encode(event) else { return }
-        try? Files.append(path, String(decoding: bytes, as: UTF8.self) + "\n", durable: false, mode: 0o600)  // command lines: root's
+        let fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)  // command lines: root's
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var line = Array(bytes) + [UInt8(ascii: "\n")]
+        // A record torn by a full disk or a crash mid-write must not swallow this one: fence it off with a
+        // newline first (as LabKit's progress journal does). Two writers that both fence leave an empty line,
+        // which readers skip.
+        let size = lseek(fd, 0, SEEK_END)
+        var last: UInt8 = 0
+        if size > 0, pread(fd, &last, 1, size - 1) == 1, last != UInt8(ascii: "\n") { line.insert(UInt8(ascii: "\n"), at: 0) }
+        try? Files.writeAll(fd, line, path: path)
     }
 
     /// Events in [since, until), oldest first. A torn or foreign line is skipped, never fatal.

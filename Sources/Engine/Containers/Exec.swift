@@ -21,6 +21,7 @@ public struct Exec: Sendable {
     public init(store: ContainerStore) { self.store = store }
 
     public func run(_ c: Container, _ o: ExecOptions) throws -> Int32 {
+        store.thawIfOrphaned(c)
         let current = try store.load(c.id)
         guard current.state.Running, HostProcess.isAlive(current.state.Pid, startTime: current.state.PidStartTime) else {
             throw BoxError(.exec, "container \(c.id) is not running", exitCode: 1)

@@ -119,6 +119,7 @@ public struct Lifecycle: Sendable {
 
     /// Sends `signal` to PID 1 through a pidfd, so a pid recycled since we read the state is never hit.
     public func kill(_ c: Container, signal: Int32) throws {
+        store.thawIfOrphaned(c)
         let current = try store.load(c.id)
         guard current.state.Running, current.state.Pid > 0,
               HostProcess.isAlive(current.state.Pid, startTime: current.state.PidStartTime) else {
@@ -160,6 +161,7 @@ public struct Lifecycle: Sendable {
     /// namespace ignores every signal it has no handler for (the kernel protects init), which is why a shell
     /// as PID 1 needs the SIGKILL.
     public func stop(_ c: Container, timeout: Int) throws -> StopOutcome {
+        store.thawIfOrphaned(c)
         var current = try store.load(c.id)
         guard current.state.Running || current.state.Status == .restarting else { return .notRunning }
         var outcome = StopOutcome.exitedOnSignal
@@ -170,12 +172,22 @@ public struct Lifecycle: Sendable {
             store.journal.record(Event(action: "stop", id: c.id, name: c.name, image: c.spec.Config.Image))
             return outcome
         }
-        do { try kill(current, signal: SIGTERM) } catch { return .notRunning }
+        do {
+            try kill(current, signal: SIGTERM)
+        } catch {
+            // Not running any more (it exited meanwhile) is a stop; a signal that could not be sent is not.
+            let now = try store.load(c.id)
+            if now.state.Running && HostProcess.isAlive(now.state.Pid, startTime: now.state.PidStartTime) { throw error }
+            return .notRunning
+        }
         current = try waitForExit(current, timeout: Double(timeout))
         if current.state.Running {
             outcome = .killed
             try? kill(current, signal: SIGKILL)
             current = try waitForExit(current, timeout: 30)
+            if current.state.Running && HostProcess.isAlive(current.state.Pid, startTime: current.state.PidStartTime) {
+                throw BoxError(.signal, "container \(c.name) is still running 30 s after SIGKILL (frozen, or stuck in the kernel?)", exitCode: 1)
+            }
         }
         store.journal.record(Event(action: "stop", id: c.id, name: c.name, image: c.spec.Config.Image,
                                    attributes: outcome == .killed ? ["killed": "true"] : [:]))
@@ -193,7 +205,8 @@ public struct Lifecycle: Sendable {
     }
 
     func setPaused(_ c: Container, _ paused: Bool) throws {
-        try store.root.locked {
+        store.thawIfOrphaned(c)
+        try store.withFreezeLock(c) { try store.root.locked {
             var current = try store.load(c.id)
             guard current.state.Running else {
                 throw BoxError(.cgroup, "Container \(c.id) is not running", exitCode: 1)
@@ -204,7 +217,7 @@ public struct Lifecycle: Sendable {
             try Cgroups.driver().freeze(c.spec.cgroup, paused)
             current.state.Status = paused ? .paused : .running
             try store.saveState(c.id, current.state)
-        }
+        } }
         store.journal.record(Event(action: paused ? "pause" : "unpause", id: c.id, name: c.name, image: c.spec.Config.Image))
     }
 

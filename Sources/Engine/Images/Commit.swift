@@ -17,17 +17,19 @@ public struct Commit: Sendable {
         var config = try store.images.config(c.spec.Image)
         for change in changes { try Commit.apply(change, to: &config.config) }  // bad input: before any work
 
-        // Freeze a running container for the copy, so the layer is one consistent moment (docker pauses too).
-        let current = try store.load(c.id)
-        let freeze = current.state.Status == .running
-        let cgroups = Cgroups.driver()
-        if freeze { try cgroups.freeze(c.spec.cgroup, true) }
-        defer { if freeze { try? cgroups.freeze(c.spec.cgroup, false) } }
-
         try store.root.prepare()
-        let tar = store.root.tmp + "/commit-\(c.spec.shortID)-\(getpid()).tar"
+        let tar = store.root.tmp + "/commit-\(c.spec.shortID)-pid\(getpid()).tar"
         defer { unlink(tar) }
-        try LayerArchive.writeLayer(from: store.layerPath(c.id) + "/diff", to: tar, onBytes: onBytes)
+        // Freeze a running container for the copy, so the layer is one consistent moment (docker pauses too).
+        // Under the freeze lock: if this process dies mid-copy, the next verb on the container thaws it.
+        try store.withFreezeLock(c) {
+            let current = try store.load(c.id)
+            let freeze = current.state.Status == .running
+            let cgroups = Cgroups.driver()
+            if freeze { try cgroups.freeze(c.spec.cgroup, true) }
+            defer { if freeze { try? cgroups.freeze(c.spec.cgroup, false) } }
+            try LayerArchive.writeLayer(from: store.layerPath(c.id) + "/diff", to: tar, onBytes: onBytes)
+        }
         let diffID = try store.images.addLayer(tarAt: tar)
 
         let now = Timestamp.now().rfc3339

@@ -90,7 +90,7 @@ public struct ContainerFiles {
     /// SRC to `tarFD` (docker's `-`). Owners are not kept: the copy belongs to whoever runs box.
     public func copyOut(_ c: Container, from source: String, to dest: String?, tarFD: Int32 = 1) throws {
         try store.root.prepare()
-        let tarPath = store.root.tmp + "/cp-\(c.spec.shortID)-\(getpid()).tar"
+        let tarPath = store.root.tmp + "/cp-\(c.spec.shortID)-pid\(getpid()).tar"
         defer { unlink(tarPath) }
         let target: Target? = try withRootfs(c, freeze: true) { merged in
             let path = try ScopedPath.resolve(source, in: merged, followLast: source.hasSuffix("/") || source.hasSuffix("/."))
@@ -119,7 +119,7 @@ public struct ContainerFiles {
     /// nothing already in the container (a symlink) can redirect a write. SRC nil: a tar on `tarFD` (`-`).
     public func copyIn(_ c: Container, from source: String?, to dest: String, tarFD: Int32 = 0) throws {
         try store.root.prepare()
-        let tarPath = store.root.tmp + "/cp-\(c.spec.shortID)-\(getpid()).tar"
+        let tarPath = store.root.tmp + "/cp-\(c.spec.shortID)-pid\(getpid()).tar"
         defer { unlink(tarPath) }
         var sourceIsDir = false
         if let source {

@@ -62,7 +62,7 @@ public enum DefaultImage {
         for f in ["etc/hostname", "etc/hosts", "etc/resolv.conf"] { text(f, "") }
 
         try store.root.prepare()
-        let tar = store.root.tmp + "/busybox-\(getpid()).tar"
+        let tar = store.root.tmp + "/busybox-pid\(getpid()).tar"
         defer { unlink(tar) }
         try LayerArchive.write(entries, to: tar)
         let diffID = try store.addLayer(tarAt: tar)

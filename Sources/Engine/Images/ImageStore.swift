@@ -121,14 +121,22 @@ public struct ImageStore: Sendable {
             unlink(path)
             return diffID
         }
-        let staging = root.tmp + "/layer-" + Digest.hex(diffID).prefix(16) + "-\(getpid())"
+        let staging = root.tmp + "/layer-" + Digest.hex(diffID).prefix(16) + "-pid\(getpid())"
         try? Files.removeTree(staging)
         try Files.mkdirs(staging, mode: 0o700)  // renamed into overlay2/: root's alone (see EngineRoot.prepare)
         try Files.mkdirs(staging + "/diff")
         do {
             try LayerArchive.extract(path, into: staging + "/diff")
             guard rename(path, root.blob(diffID)) == 0 else { throw BoxError.sys(.layer, "store layer \(diffID)") }
-            guard rename(staging, dir) == 0 else { throw BoxError.sys(.layer, "store layer directory \(dir)") }
+            if rename(staging, dir) != 0 {
+                // Another commit or load of the same content stored it first (ENOTEMPTY, EEXIST): the layer
+                // is there, which is all this one wanted.
+                let e = errno
+                guard (e == ENOTEMPTY || e == EEXIST) && Files.isDirectory(dir + "/diff") else {
+                    throw BoxError.sys(.layer, "store layer directory \(dir)", errno: e)
+                }
+                try? Files.removeTree(staging)
+            }
         } catch {
             try? Files.removeTree(staging)
             throw error

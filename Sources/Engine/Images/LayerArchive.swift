@@ -326,6 +326,15 @@ public enum LayerArchive {
     }
 
     static func message(_ a: OpaquePointer) -> String {
-        Libarchive.error_string(a).map { String(cString: $0) } ?? "unknown libarchive error"
+        let text = Libarchive.error_string(a).map { String(cString: $0) } ?? "unknown libarchive error"
+        // libarchive says "Write error" for any failed write: say which, and what to do about a full disk.
+        let code = Libarchive.errno(a)
+        guard code > 0 else { return text }
+        let reason = String(cString: strerror(code))
+        if text.contains(reason) { return text }
+        if code == ENOSPC || code == EDQUOT {
+            return text + ": " + reason + " (the filesystem is full: free space there, or write elsewhere)"
+        }
+        return text + ": " + reason
     }
 }

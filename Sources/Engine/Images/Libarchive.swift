@@ -32,6 +32,8 @@ enum Libarchive {
     @discardableResult static func write_free(_ a: OpaquePointer) -> Int32 { f.write_free(a) }
     static func entry_free(_ e: OpaquePointer) { f.entry_free(e) }
     static func error_string(_ a: OpaquePointer) -> UnsafePointer<CChar>? { f.error_string(a) }
+    /// The errno behind the last error ("Write error" hides ENOSPC), 0 if none.
+    static func errno(_ a: OpaquePointer) -> Int32 { f.errno(a) }
 
     @discardableResult static func read_support_format_tar(_ a: OpaquePointer) -> Int32 { f.read_support_format_tar(a) }
     @discardableResult static func read_support_format_raw(_ a: OpaquePointer) -> Int32 { f.read_support_format_raw(a) }
@@ -119,6 +121,7 @@ enum Libarchive {
             write_set_format_pax_restricted, write_finish_entry, write_close: @convention(c) (OpaquePointer?) -> Int32
         let entry_free: @convention(c) (OpaquePointer?) -> Void
         let error_string: @convention(c) (OpaquePointer?) -> UnsafePointer<CChar>?
+        let errno: @convention(c) (OpaquePointer?) -> Int32
         let read_open_fd: @convention(c) (OpaquePointer?, Int32, Int) -> Int32
         let read_open_filename: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int) -> Int32
         let read_next_header: @convention(c) (OpaquePointer?, UnsafeMutablePointer<OpaquePointer?>?) -> Int32
@@ -154,6 +157,7 @@ enum Libarchive {
             write_set_format_pax_restricted = try sym("write_set_format_pax_restricted")
             write_finish_entry = try sym("write_finish_entry"); write_close = try sym("write_close")
             entry_free = try sym("entry_free"); error_string = try sym("error_string")
+            errno = try sym("errno")
             read_open_fd = try sym("read_open_fd"); read_open_filename = try sym("read_open_filename")
             read_next_header = try sym("read_next_header"); read_data = try sym("read_data")
             read_data_block = try sym("read_data_block")

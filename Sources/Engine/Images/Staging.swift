@@ -23,7 +23,7 @@ public final class ImageStaging {
     public init(store: ImageStore, purpose: String) throws {
         self.store = store
         try store.root.prepare()
-        var template = Array((store.root.tmp + "/\(purpose)-XXXXXX").utf8CString)
+        var template = Array((store.root.tmp + "/\(purpose)-pid\(getpid())-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw BoxError.sys(.store, "create a directory in \(store.root.tmp)") }
         dir = String(cString: made)
     }

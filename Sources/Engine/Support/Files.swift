@@ -251,6 +251,18 @@ public enum Files {
 
 /// An exclusive flock(2) held for the lifetime of the value's scope: `try Lock.withLock(path) { ... }`.
 public enum Lock {
+    /// Runs `body` holding the lock if nobody holds it; nil, without waiting, if someone does.
+    public static func withLockIfFree<T>(_ path: String, _ body: () throws -> T) throws -> T? {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw BoxError.sys(.store, "open lock \(path)") }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EWOULDBLOCK { return nil }
+            if errno != EINTR { throw BoxError.sys(.store, "lock \(path)") }
+        }
+        return try body()
+    }
+
     public static func withLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw BoxError.sys(.store, "open lock \(path)") }
