@@ -89,7 +89,7 @@ struct Folded: Sendable {
     init(lines texts: [String], catalogue: Catalogue) {
         lines = texts.count
         let parsed = texts.compactMap { try? JournalLine.parse($0) }
-        let progress = Progress(parsed.compactMap(\.record))
+        let progress = Progress(parsed.map(\.record))
         for (labID, lab) in progress.labs {
             labs.insert(labID)
             for (stepID, s) in lab.steps {
