@@ -26,7 +26,7 @@ final class ServerProcess {
     }
 
     /// Waits for room.json (written once the server listens).
-    func waitForRoom(seconds: Double = 20) throws -> [String: String] {
+    func waitForRoom(seconds: Double = 60) throws -> [String: String] {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if let data = FileManager.default.contents(atPath: self.data + "/room.json"),
@@ -63,7 +63,7 @@ func http(_ method: String, _ url: String, json: Any? = nil, bearer: String? = n
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, data)
 }
 
-@Suite(.timeLimit(.minutes(1))) struct ServerProcessTests {
+@Suite(.timeLimit(.minutes(5))) struct ServerProcessTests {
     /// The executable: room.json (mode 0600) once it listens, the same room after a restart, SIGTERM stops it
     /// cleanly.
     @Test func labServerWritesRoomJSONAndStopsOnSIGTERM() async throws {

@@ -132,6 +132,8 @@ final class RawConnection {
 
     /// Reads until `predicate` holds on what was received, or `seconds` pass; returns whether it held. Never
     /// blocks a thread of the cooperative pool (the server under test runs on it too): it polls, and sleeps.
+    /// Deadlines are generous on purpose: in the whole suite, on 2 cores, the kernel tests' blocking waits hold
+    /// the cooperative pool these async tests and the in-process server share (seen: 100 s for a stream event).
     func read(until predicate: (String) -> Bool, seconds: Double) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         var buffer = [UInt8](repeating: 0, count: 65536)

@@ -64,7 +64,7 @@ struct ClassroomEndToEndTests {
     }
 
     /// Waits up to `seconds` for `condition` on the room.
-    static func eventually(_ r: Room, seconds: Double = 20, _ condition: (RoomState) -> Bool) throws -> RoomState {
+    static func eventually(_ r: Room, seconds: Double = 60, _ condition: (RoomState) -> Bool) throws -> RoomState {
         let deadline = Date().addingTimeInterval(seconds)
         var last = try room(r)
         while !condition(last) && Date() < deadline {
