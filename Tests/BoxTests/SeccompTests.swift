@@ -137,6 +137,12 @@ struct SeccompTests {
         // The review's own command.
         let unshare = try box.run("run", "--rm", "busybox", "unshare", "-U", "-r", "true")
         #expect(unshare.status != 0, "unshare -U -r ran in the container")
+        // Under --init the command (and box-init itself) is filtered too; with -t, the process that joins the
+        // keyring and loads the filter is the one with the pty.
+        let underInit = try probe(box, dir, ["--init"])
+        #expect(underInit == refused, "--init: \(underInit)")
+        let tty = try box.run("run", "--rm", "-t", "busybox", "sh", "-c", "grep Seccomp: /proc/1/status")
+        #expect(tty.status == 0 && tty.stdout.contains("2"), "-t: \(tty.stdout) \(tty.stderr)")
 
         // `box exec` runs under the container's filter too, and so does a restarted PID 1.
         _ = try box.detached("--name", "c", "-v", dir + ":/p", "busybox", "sleep", "1000")
