@@ -51,11 +51,17 @@ enum {
 
 #include "seccomp_profile.h"
 
+const char *box_seccomp_library(void) {
+    static char name[48];
+    const struct scmp_version *v = seccomp_version();
+    snprintf(name, sizeof name, "libseccomp%u.%u.%u", v->major, v->minor, v->micro);
+    return name;
+}
+
 const char *box_seccomp_default_id(void) {
     // The libseccomp that compiles it too: a newer one knows more of the profile's syscalls.
     static char id[96];
-    const struct scmp_version *v = seccomp_version();
-    snprintf(id, sizeof id, "%s-libseccomp%u.%u.%u", BOX_SECCOMP_DEFAULT_ID, v->major, v->minor, v->micro);
+    snprintf(id, sizeof id, "%s-%s", BOX_SECCOMP_DEFAULT_ID, box_seccomp_library());
     return id;
 }
 
@@ -100,6 +106,41 @@ int box_seccomp_compile(uint64_t caps, int out_fd, char *unknown, size_t unknown
             rc = seccomp_rule_add_array(ctx, r->action, nr, r->nargs, r->args);
             if (rc < 0 && unknown && unknown_cap) snprintf(unknown, unknown_cap, "%s", *name);
         }
+    }
+    if (rc == 0) rc = seccomp_export_bpf(ctx, out_fd);
+    seccomp_release(ctx);
+    return rc;
+}
+
+int box_seccomp_compile_calls(uint32_t default_action, const char *const *arches, const struct box_seccomp_call *calls,
+                              size_t ncalls, int out_fd, char *failed, size_t failed_cap) {
+    if (failed && failed_cap) failed[0] = '\0';
+    scmp_filter_ctx ctx = seccomp_init(default_action);
+    if (!ctx) {
+        if (failed && failed_cap) snprintf(failed, failed_cap, "defaultAction");
+        return -EINVAL;
+    }
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+    for (const char *const *name = arches; rc == 0 && name && *name; name++) {
+        uint32_t arch = seccomp_arch_resolve_name(*name);
+        if (arch == 0) rc = -EINVAL;
+        else if (arch != seccomp_arch_native()) rc = seccomp_arch_add(ctx, arch);
+        if (rc == -EEXIST) rc = 0;
+        if (rc < 0 && failed && failed_cap) snprintf(failed, failed_cap, "%s", *name);
+    }
+    for (size_t i = 0; rc == 0 && i < ncalls; i++) {
+        const struct box_seccomp_call *c = &calls[i];
+        // libseccomp refuses a rule whose action is the default one; runc and crun leave such a rule out too.
+        if (c->action == default_action) continue;
+        int nr = seccomp_syscall_resolve_name(c->name);
+        if (nr == __NR_SCMP_ERROR) continue;  // unknown to this libseccomp: refused by the default, as runc does
+        struct scmp_arg_cmp cmp[6];
+        if (c->nargs > 6) rc = -EINVAL;
+        for (uint32_t a = 0; rc == 0 && a < c->nargs; a++)
+            cmp[a] = (struct scmp_arg_cmp){.arg = c->args[a].index, .op = (enum scmp_compare)c->args[a].op,
+                                           .datum_a = c->args[a].value, .datum_b = c->args[a].value_two};
+        if (rc == 0) rc = seccomp_rule_add_array(ctx, c->action, nr, c->nargs, cmp);
+        if (rc < 0 && failed && failed_cap) snprintf(failed, failed_cap, "%s", c->name);
     }
     if (rc == 0) rc = seccomp_export_bpf(ctx, out_fd);
     seccomp_release(ctx);

@@ -189,15 +189,67 @@ struct SeccompTests {
         #expect(exec["personality-read-implies-exec"] == "ok", "box exec in an unconfined container: \(exec)")
     }
 
-    @Test("a profile file is refused with what to do instead, and an unknown option too")
-    func refusedOptions() throws {
-        let (box, _) = try sandbox()
+    /// A profile of the user's, in docker's format: everything allowed but mkdir (EACCES), chmod (EPERM, the
+    /// default errno), personality(READ_IMPLIES_EXEC) (an argument condition) and, with CAP_SYS_ADMIN only,
+    /// sethostname (EINVAL).
+    static let profileText = """
+    {
+      "defaultAction": "SCMP_ACT_ALLOW",
+      "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+      "syscalls": [
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13, "comment": "EACCES"},
+        {"names": ["chmod", "fchmodat", "fchmodat2"], "action": "SCMP_ACT_ERRNO"},
+        {"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 4194304, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["sethostname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 22, "includes": {"caps": ["CAP_SYS_ADMIN"]}}
+      ]
+    }
+    """
+    static let customCommand = ["sh", "-c", "mkdir /x; echo mkdir $?; chmod 600 /tmp; echo chmod $?; /p/probe syscalls"]
+
+    @Test("--security-opt seccomp=FILE: a profile in docker's format, kept in the container's config, in run and exec")
+    func customProfile() throws {
+        let (box, dir) = try sandbox()
         defer { box.cleanUp() }
-        let file = try box.run("run", "--rm", "--security-opt", "seccomp=/etc/profile.json", "busybox", "true")
-        #expect(file.status != 0)
-        #expect(file.stderr.contains("seccomp=unconfined"), "\(file.stderr)")
+        let file = dir + "/profile.json"
+        try Self.profileText.write(toFile: file, atomically: true, encoding: .utf8)
+        let r = try box.run(["run", "--rm", "-v", dir + ":/p", "--security-opt", "seccomp=" + file, "busybox"] + Self.customCommand)
+        #expect(r.stdout.contains("mkdir 1") && r.stderr.contains("Permission denied"), "mkdir: \(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("chmod 1") && r.stderr.contains("Operation not permitted"), "chmod: \(r.stdout) \(r.stderr)")
+        let got = Self.answers(r.stdout)
+        #expect(got["personality-read-implies-exec"] == "EPERM" && got["keyctl"] == "ok" && got["unshare-user"] == "ok", "\(got)")
+
+        // The text is kept (a later change of the file changes nothing), and exec runs under it too.
+        _ = try box.detached("--name", "p", "-v", dir + ":/p", "--security-opt", "seccomp=" + file, "busybox", "sleep", "1000")
+        try "{}".write(toFile: file, atomically: true, encoding: .utf8)
+        let opt = try box.inspect("p", "{{index .HostConfig.SecurityOpt 0}}")
+        #expect(opt.hasPrefix("seccomp={") && opt.contains("mkdirat"), "\(opt)")
+        let exec = try box.run("exec", "p", "sh", "-c", "mkdir /y; echo $?")
+        #expect(exec.out == "1" && exec.stderr.contains("Permission denied"), "exec: \(exec.stdout) \(exec.stderr)")
+        // --privileged keeps a profile it names (as moby's WithSeccomp), and includes.caps holds with SYS_ADMIN:
+        // sethostname gets the profile's EINVAL, where without the capability the kernel answers EPERM.
+        try Self.profileText.write(toFile: file, atomically: true, encoding: .utf8)
+        let admin = try box.run("run", "--rm", "--privileged", "--security-opt", "seccomp=" + file, "busybox", "sh", "-c",
+                                "mkdir /z; echo $?; hostname x; echo $?")
+        #expect(admin.out == "1\n1" && admin.stderr.contains("Invalid argument"), "--privileged with a profile: \(admin.stdout) \(admin.stderr)")
+        let plain = try box.run("run", "--rm", "--security-opt", "seccomp=" + file, "busybox", "hostname", "x")
+        #expect(plain.status != 0 && !plain.stderr.contains("Invalid argument"), "\(plain.stderr)")
+    }
+
+    @Test("a missing or malformed profile, an action box cannot give and an unknown option are refused at create")
+    func refusedOptions() throws {
+        let (box, dir) = try sandbox()
+        defer { box.cleanUp() }
+        let missing = try box.run("create", "--security-opt", "seccomp=" + dir + "/none.json", "busybox", "true")
+        #expect(missing.status != 0 && missing.stderr.contains("no such profile file"), "\(missing.stderr)")
+        try "{\"defaultAction\": ".write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
+        let bad = try box.run("create", "--security-opt", "seccomp=" + dir + "/bad.json", "busybox", "true")
+        #expect(bad.status != 0 && bad.stderr.contains("JSON"), "\(bad.stderr)")
+        try #"{"defaultAction": "SCMP_ACT_NOTIFY"}"#.write(toFile: dir + "/notify.json", atomically: true, encoding: .utf8)
+        let notify = try box.run("create", "--security-opt", "seccomp=" + dir + "/notify.json", "busybox", "true")
+        #expect(notify.status != 0 && notify.stderr.contains("SCMP_ACT_NOTIFY"), "\(notify.stderr)")
         let other = try box.run("create", "--security-opt", "apparmor=x", "busybox", "true")
         #expect(other.status != 0 && other.stderr.contains("apparmor=x"), "\(other.stderr)")
+        #expect(try box.run("ps", "-aq").out.isEmpty, "a refused create left a container")
     }
 
     // Issue 17, security 5: a container held the session keyring of whoever started it (host root's _uid_ses.0),
@@ -261,7 +313,7 @@ struct SeccompTests {
         }
     }
 
-    @Test("the probe gets the same answers under box and under a real dockerd, default profile, SYS_ADMIN and unconfined")
+    @Test("the probe gets the same answers under box and under a real dockerd: default profile, SYS_ADMIN, unconfined, a profile file")
     func sameAsDocker() throws {
         let (box, dir) = try sandbox()
         defer { box.cleanUp() }
@@ -278,6 +330,12 @@ struct SeccompTests {
         // not from today's, which box follows; the defaultProfileRefuses test holds box to today's.
         let major = dockerd.majorVersion
         let compared = probed.filter { !($0 == "io_uring_setup" && major < 25) && !($0 == "socket-vsock" && major < 24) }
+        let file = dir + "/profile.json"
+        try Self.profileText.write(toFile: file, atomically: true, encoding: .utf8)
+        let custom = ["--security-opt", "seccomp=" + file]
+        let ours = try box.run(["run", "--rm", "--network", "none", "-v", dir + ":/p"] + custom + ["busybox"] + Self.customCommand)
+        let theirs = try dockerd.docker(["run", "--rm", "--network", "none", "-v", dir + ":/p"] + custom + ["busybox"] + Self.customCommand)
+        #expect(ours.stdout == theirs.stdout, "a profile file: box \(ours.stdout) \(ours.stderr), docker \(theirs.stdout) \(theirs.stderr)")
         for flags in [[], ["--cap-add", "SYS_ADMIN"], ["--security-opt", "seccomp=unconfined"]] {
             let ours = try probe(box, dir, flags)
             let r = try dockerd.docker(["run", "--rm", "--network", "none", "-v", dir + ":/p"] + flags + ["busybox", "/p/probe", "syscalls"])
