@@ -119,6 +119,30 @@ struct SecurityTests {
         }
     }
 
+    @Test("a BOX_ROOT another user made, or below a directory another user owns, is refused: root would have written through their symlink")
+    func boxRootOthersCanChange() throws {
+        let s = try Sandbox()
+        let evil = s.root + "-evil", victim = s.root + "-victim", home = s.root + "-home"
+        s.scratchDirs += [evil, victim, home]
+        // nobody's directory, with a symlink of nobody's where box keeps its layer tars.
+        #expect(mkdir(evil, 0o755) == 0 && chown(evil, 65534, 65534) == 0)
+        #expect(mkdir(victim, 0o700) == 0)
+        #expect(symlink(victim, evil + "/blobs") == 0 && lchown(evil + "/blobs", 65534, 65534) == 0)
+        let planted = try Sandbox.exec([s.box, "run", "--rm", "busybox", "true"], environment: ["BOX_ROOT": evil])
+        #expect(planted.status == 125 && planted.stderr.contains("is owned by uid 65534"), "\(planted.status) \(planted.stderr)")
+        #expect(((try? Files.list(victim)) ?? []).isEmpty, "root wrote through nobody's symlink: \((try? Files.list(victim)) ?? [])")
+        // A root-owned data directory in a directory nobody owns: nobody can rename it away and put theirs there.
+        #expect(mkdir(home, 0o755) == 0 && chown(home, 65534, 65534) == 0 && mkdir(home + "/box", 0o700) == 0)
+        let below = try Sandbox.exec([s.box, "images"], environment: ["BOX_ROOT": home + "/box"])
+        #expect(below.status == 125 && below.stderr.contains("\(home) is owned by uid 65534"), "\(below.stderr)")
+        #expect(((try? Files.list(home + "/box")) ?? []).isEmpty)
+        // World-writable: refused as the data directory, allowed as a sticky parent (the sandbox's own /tmp).
+        #expect(chmod(victim, 0o777) == 0)
+        let open = try Sandbox.exec([s.box, "images"], environment: ["BOX_ROOT": victim])
+        #expect(open.status == 125 && open.stderr.contains("writable by every user"), "\(open.stderr)")
+        #expect(try s.run("run", "--rm", "busybox", "true").status == 0)
+    }
+
     @Test("events.jsonl is 0600; a data root an older box left open (dirs 0755, journal 0644) is closed by the next box command")
     func olderRootTightened() throws {
         let box = try Self.sandbox()

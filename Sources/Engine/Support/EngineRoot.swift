@@ -66,11 +66,51 @@ public struct EngineRoot: Sendable {
     /// there, setuid-root programs and device nodes among them, and its path is in the world-readable mountinfo.
     /// The root itself stays 0711 (BOX_ROOT may be a directory the admin chose; box never changes its mode).
     public func prepare() throws {
+        try onlyRootCanChange()
         if access(lockFile, F_OK) == 0 && access(runPath, F_OK) == 0 { return }
         try Files.mkdirs(path, mode: 0o711)
         for dir in [blobs, imagedb, overlay, containers, tmp, trash] { try Files.mkdirs(dir, mode: 0o700) }
         try Files.mkdirs(runPath, mode: 0o711)
         try closeToOthers()
+    }
+
+    /// Root's engine must keep its data where no other user can swap it: a BOX_ROOT (or BOX_RUN) that another
+    /// user owns or may write, or whose parent directories they may rename, would let them plant a symlink
+    /// (`blobs -> /etc`) that root then writes through, or a layer root then mounts: local root. So, when root
+    /// runs box, every directory from / down to each of them that exists is root's, not writable by other users
+    /// (a world-writable one only if sticky, as /tmp is, and never the data directory itself), and no symlink on
+    /// the way is another user's. A few stats per command. What does not exist yet, box makes root's (0700/0711).
+    func onlyRootCanChange() throws {
+        guard geteuid() == 0 else { return }
+        for (dir, variable) in [(path, "BOX_ROOT"), (runPath, "BOX_RUN")] {
+            var prefix = ""
+            let parts = dir.split(separator: "/")
+            guard dir.hasPrefix("/") else {
+                throw BoxError(.store, "\(variable) must be an absolute path, not \(dir)", exitCode: 125)
+            }
+            for (i, part) in parts.enumerated() {
+                prefix += "/" + part
+                var link = stat(), st = stat()
+                guard lstat(prefix, &link) == 0 else { break }  // the rest is box's to make
+                guard stat(prefix, &st) == 0 else { break }
+                let last = i == parts.count - 1
+                let why: String?
+                if (link.st_mode & S_IFMT) == S_IFLNK && link.st_uid != 0 {
+                    why = "is a symlink owned by uid \(link.st_uid)"
+                } else if st.st_uid != 0 {
+                    why = "is owned by uid \(st.st_uid)"
+                } else if st.st_mode & 0o002 != 0 && (last || st.st_mode & S_ISVTX == 0) {
+                    why = "is writable by every user"
+                } else if st.st_mode & 0o020 != 0 && st.st_gid != 0 && (last || st.st_mode & S_ISVTX == 0) {
+                    why = "is writable by group \(st.st_gid)"
+                } else {
+                    why = nil
+                }
+                if let why {
+                    throw BoxError(.store, "\(variable) \(dir) is not safe for root's engine: \(prefix) \(why), so another user could swap what box writes there. Use a directory only root can change (sudo chown root: and chmod go-w on it and its parents), or unset \(variable)", exitCode: 125)
+                }
+            }
+        }
     }
 
     /// The modes prepare gives, and that an older box did not: its layer dirs were 0755 below an overlay2/ of
