@@ -77,6 +77,15 @@ want libcurl4 has_lib libcurl.so.4
 want libxml2 has_lib libxml2.so.2
 want libsqlite3-0 has_lib libsqlite3.so.0
 want libncurses6 has_lib libncurses.so.6
+# The tests' cgroup v2 guest (Tests/V2Guest): qemu boots Debian's cloud kernel on a root debootstrap makes.
+# CI's only (--deps-only): a learner's machine needs none of it. Debian's amd64 kernel package; elsewhere the
+# suite skips, saying what is missing.
+if [ "$build" = 0 ] && [ "$(dpkg --print-architecture)" = amd64 ]; then
+    want qemu-system-x86
+    want linux-image-cloud-amd64
+    want debootstrap
+    want e2fsprogs      # mkfs.ext4 -d makes the guest's disk, debugfs reads its results back
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
 else
@@ -106,9 +115,8 @@ fi
 
 echo "==> building box, lab and lab-server (release, static Swift runtime)"
 echo "    The first build compiles the packages too (lab-server's web server and SQLite): 5-10 minutes on a small VM."
-# --disable-local-rpath: with the Swift runtime linked in, box loads no library of its own, and an $ORIGIN
-# RUNPATH only makes the loader look for libc and libm next to it first (14 failed lookups at every start).
-swift build -c release --static-swift-stdlib --disable-local-rpath
+# SWIFT_RELEASE_FLAGS (scripts/swift-env.sh): the static Swift runtime, no $ORIGIN RUNPATH.
+swift build "${SWIFT_RELEASE_FLAGS[@]}"
 install -m 0755 .build/release/box /usr/local/bin/box
 install -m 0755 .build/release/lab /usr/local/bin/lab
 install -m 0755 .build/release/lab-server /usr/local/bin/lab-server

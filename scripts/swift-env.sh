@@ -9,6 +9,11 @@
 SWIFT_VERSION=""
 SWIFT_TOO_OLD=""
 
+# The release build's flags, for setup.sh's install and test.sh's binaries for the cgroup v2 guest.
+# --disable-local-rpath: with the Swift runtime linked in, box loads no library of its own, and an $ORIGIN
+# RUNPATH only makes the loader look for libc and libm next to it first (14 failed lookups at every start).
+SWIFT_RELEASE_FLAGS=(-c release --static-swift-stdlib --disable-local-rpath)
+
 # Where to look, in order: PATH, the tarball's usual place, swiftly (the invoking user's, then ours), and
 # Debian's swiftlang package.
 swift_candidates() {
