@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import DockerFormat
 import Engine
 
 struct ImageCommand: ParsableCommand {
@@ -25,6 +26,6 @@ struct ImagePruneCommand: ParsableCommand {
         guard try confirmed(force: force, removes: what, verb: "box image prune") else { return }
         let report = try ImagePrune(store: store.images).run(all: all, containers: try store.list())
         if !report.lines.isEmpty { say("Deleted Images:\n" + report.lines.joined(separator: "\n") + "\n") }
-        say("Total reclaimed space: \(History.size(report.reclaimed))")
+        say("Total reclaimed space: \(Units.humanSize(report.reclaimed))")
     }
 }
