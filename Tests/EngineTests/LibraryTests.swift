@@ -56,6 +56,49 @@ struct LibraryTests {
         #expect(found == [])
     }
 
+    @Test("Engine's folders use each other's types without a cycle: each folder a layer over the ones it uses")
+    func noFolderCycles() throws {
+        let base = Self.engineSources + "/"
+        let files = try Self.swiftFiles(Self.engineSources).map { file in
+            (folder: String(file.path.dropFirst(base.count).split(separator: "/")[0]),
+             code: file.lines.map { String($0.split(separator: "//", maxSplits: 1, omittingEmptySubsequences: false)[0]) })
+        }
+        // The folder of each top-level type (declared at the start of a line, as every file here declares them).
+        let kinds: Set<Substring> = ["struct", "enum", "class", "protocol", "typealias", "actor"]
+        let modifiers: Set<Substring> = ["public", "internal", "private", "fileprivate", "final", "indirect"]
+        var home: [Substring: String] = [:]
+        for file in files {
+            for line in file.code where !(line.first?.isWhitespace ?? true) {
+                let words = Self.identifiers(line).drop { modifiers.contains($0) }
+                if let kind = words.first, kinds.contains(kind), let name = words.dropFirst().first { home[name] = home[name] ?? file.folder }
+            }
+        }
+        var uses: [String: Set<String>] = [:]
+        for file in files {
+            for line in file.code {
+                for word in Self.identifiers(line) where word.first?.isUppercase == true {
+                    if let other = home[word], other != file.folder { uses[file.folder, default: []].insert(other) }
+                }
+            }
+        }
+        // A depth-first walk: a folder met again while still on the path closes a cycle.
+        var done: Set<String> = [], cycles: [String] = []
+        func visit(_ folder: String, _ path: [String]) {
+            if let start = path.firstIndex(of: folder) { cycles.append((path[start...] + [folder]).joined(separator: " -> ")); return }
+            guard !done.contains(folder) else { return }
+            for next in (uses[folder] ?? []).sorted() { visit(next, path + [folder]) }
+            done.insert(folder)
+        }
+        for folder in uses.keys.sorted() { visit(folder, []) }
+        #expect(uses["Support"] == nil)  // the bottom layer
+        #expect(cycles == [])
+    }
+
+    /// The identifiers of a line of code, in order.
+    static func identifiers(_ line: String) -> [Substring] {
+        line.split { !($0.isLetter || $0.isNumber || $0 == "_") }
+    }
+
     @Test("a host that names no helper executable cannot start a container, and is told so")
     func noHelper() throws {
         try HandReadTests.withRoot { root in

@@ -166,8 +166,8 @@ struct KernelTextTests {
 
     @Test("mountinfo escapes are undone")
     func unescape() {
-        #expect(Rootfs.unescape("/tmp/with\\040space") == "/tmp/with space")
-        #expect(Rootfs.unescape("/plain") == "/plain")
+        #expect(Mount.unescape("/tmp/with\\040space") == "/tmp/with space")
+        #expect(Mount.unescape("/plain") == "/plain")
     }
 
     @Test("/etc/hosts names the container; resolv.conf never points at the host's loopback")

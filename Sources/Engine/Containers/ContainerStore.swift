@@ -112,6 +112,11 @@ public struct ContainerStore: Sendable {
         try Files.list(root.containers).compactMap { try? load($0) }.sorted { $0.spec.Created > $1.spec.Created }
     }
 
+    /// Every container as the image store sees it (rmi, image prune): which image it was created from.
+    public func imageUsers() throws -> [ImageUser] {
+        try list().map { ImageUser(image: $0.spec.Image, containerID: $0.id, containerName: $0.name, layerDirs: $0.spec.LayerDirs) }
+    }
+
     /// Finds a container by full id, exact name, or unique id prefix (as docker does).
     public func resolve(_ text: String) throws -> Container {
         let ids = try Files.list(root.containers)
