@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(name: "DockerFormatTests", dependencies: ["DockerFormat", "Engine"]),
         .testTarget(name: "LabTests", dependencies: ["LabKit", "Labs", "Exercises", "Engine", "lab", "box", "lab-server", "TestSupport"]),
         // Runs the real `box` binary against the real kernel, each test in its own BOX_ROOT.
-        .testTarget(name: "BoxTests", dependencies: ["Engine", "box", "TestSupport"]),
+        .testTarget(name: "BoxTests", dependencies: ["Engine", "box", "TestSupport", "LabKit"]),
         .testTarget(name: "ClassroomTests", dependencies: [
             "ClassroomServer", "LabKit", "Engine", "lab-server",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
