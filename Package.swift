@@ -72,7 +72,8 @@ let package = Package(
             name: "CSpawn",
             dependencies: ["CLibcap"],
             cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: linkedFromArchiveInRelease("cap")
+            // libseccomp (libseccomp-dev) builds the seccomp filter from docker's profile (seccomp.c).
+            linkerSettings: linkedFromArchiveInRelease("cap") + linkedFromArchiveInRelease("seccomp")
         ),
         // Headers only (libcap-dev): CSpawn links the library (linkedFromArchiveInRelease).
         .systemLibrary(name: "CLibcap"),

@@ -59,6 +59,7 @@ want build-essential    # libc, libgcc and libstdc++ to link against (the Swift 
 want git                # SwiftPM fetches swift-argument-parser with it
 want ca-certificates
 want libcap-dev         # CSpawn: capability sets
+want libseccomp-dev     # CSpawn: docker's seccomp profile as a BPF filter
 want libarchive-dev     # image layers
 want nettle-dev         # sha256 of layers and configs
 want busybox-static     # box builds its busybox image from /bin/busybox

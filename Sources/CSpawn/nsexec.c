@@ -4,7 +4,8 @@
 // runtime starts threads early. So `box exec` re-executes its own binary as
 //
 //     box __nsexec --pid=PID --start=TICKS --errfd=FD [--uid=N] [--gid=N] [--caps=HEX] [--cwd=DIR] [--tty]
-//                  [--console-socket=FD] [--cgroup=FILE]... [--cgroup-dir=DIR] -- CMD ARGS...
+//                  [--console-socket=FD] [--cgroup=FILE]... [--cgroup-dir=DIR] [--keyring=NAME]
+//                  [--seccomp=FILE] -- CMD ARGS...
 //
 // with the command's environment as its own (not in argv, where any user could read it in /proc).
 //
@@ -85,7 +86,7 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
 
     static const char *cgroups[MAX_ITEMS + 1];
     size_t ncgroups = 0;
-    const char *cgroup_dir = NULL;
+    const char *cgroup_dir = NULL, *seccomp = NULL;
     static uint32_t groups[MAX_ITEMS];
     unsigned long long started = 0;
     struct box_process p = {.cwd = "/", .caps = 0, .last_cap = box_cap_last(), .no_new_privs = 1,
@@ -106,6 +107,8 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
         else if (strncmp(a, "--console-socket=", 17) == 0) p.console_socket = (int)strtol(a + 17, NULL, 10);
         else if (strncmp(a, "--cgroup=", 9) == 0 && ncgroups < MAX_ITEMS) cgroups[ncgroups++] = a + 9;
         else if (strncmp(a, "--cgroup-dir=", 13) == 0) cgroup_dir = a + 13;
+        else if (strncmp(a, "--keyring=", 10) == 0) p.session_keyring = a + 10;
+        else if (strncmp(a, "--seccomp=", 10) == 0) seccomp = a + 10;
         else report(errfd, EINVAL, "nsexec: unknown argument %s", a);
     }
     if (errfd >= 0) fcntl(errfd, F_SETFD, FD_CLOEXEC);  // the command must not inherit it
@@ -114,6 +117,25 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
     p.groups = groups;
     p.envp = (const char *const *)envp;
     p.argv = (const char *const *)&argv[i + 1];
+
+    // The container's seccomp filter (the BPF program box compiled, a file of root's in BOX_ROOT), read on the
+    // host; the command loads it last before execve (box_exec_process). At most BPF_MAXINSNS instructions.
+    static uint64_t filter[4096];
+    if (seccomp) {
+        int fd = open(seccomp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) report(errfd, errno, "open seccomp filter %s", seccomp);
+        size_t have = 0;
+        for (;;) {
+            ssize_t n = read(fd, (char *)filter + have, sizeof filter - have);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) report(errfd, errno, "read seccomp filter %s", seccomp);
+            if (n == 0 || (have += (size_t)n) == sizeof filter) break;
+        }
+        close(fd);
+        if (have == 0 || have % sizeof filter[0] || have == sizeof filter) report(errfd, EINVAL, "seccomp filter %s", seccomp);
+        p.seccomp_filter = filter;
+        p.seccomp_len = (unsigned short)(have / sizeof filter[0]);
+    }
 
     for (size_t c = 0; c < ncgroups; c++) {
         int fd = open(cgroups[c], O_WRONLY | O_CLOEXEC);

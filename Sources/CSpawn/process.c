@@ -155,6 +155,9 @@ void box_exec_process(const struct box_process *p, struct box_failure *f) {
     sigprocmask(SIG_SETMASK, &all, NULL);
 
     if (setup_stdio(p, f) < 0) return;
+    // A session keyring of the container's own, before the filter forbids keyctl: without it the process would
+    // hold the session keyring of whoever ran box (root's own keys, or root's user-session one, _uid_ses.0).
+    if (box_join_session_keyring(p, f) < 0) return;
     if (p->cwd && chdir(p->cwd) < 0) { fail(f, errno, "chdir to working directory %s", p->cwd); return; }
     if (drop_bounding_set(p, f) < 0) return;
     if (set_ids(p, f) < 0) return;
@@ -163,13 +166,17 @@ void box_exec_process(const struct box_process *p, struct box_failure *f) {
     // Nothing but stdio may cross into the container: whatever fds box, the monitor or the user's shell
     // had open are closed at exec (runc's CloseExecFrom, crun's mark_or_close_fds_ge_than).
     box_cloexec_from(3);
+    // The seccomp filter last, so that nothing box does itself needs the profile's leave (runc sets it "as close
+    // to execve as possible"): after it, only execve (allowed by docker's profile) and, if that fails, a write
+    // of the failure.
+    if (box_seccomp_load(p, f) < 0) return;
     exec_in_path(p, f);
 }
 
 int box_restrict_process(const struct box_process *p, struct box_failure *f) {
     if (drop_bounding_set(p, f) < 0 || apply_capabilities(p, f) < 0) return -1;
     if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) { fail(f, errno, "set no_new_privs%s", ""); return -1; }
-    return 0;
+    return box_seccomp_load(p, f);
 }
 
 int box_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

@@ -297,6 +297,8 @@ static volatile pid_t init_child = 0;
 static void init_forward(int sig) { if (init_child > 0) kill(init_child, sig); }
 
 static int run_init(const struct box_container *c, struct box_failure *f) {
+    // box-init holds the container's session keyring too, not the monitor's (the command joins the same one).
+    if (box_join_session_keyring(&c->process, f) < 0) return -1;
     int sync[2];
     if (pipe2(sync, O_CLOEXEC) < 0) return fail(f, errno, "pipe for init%s", "");
     pid_t child = fork();

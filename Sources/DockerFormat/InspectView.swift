@@ -43,6 +43,7 @@ public enum InspectView {
                 "AutoRemove": .bool(spec.HostConfig.AutoRemove), "CapAdd": strings(spec.HostConfig.CapAdd),
                 "CapDrop": strings(spec.HostConfig.CapDrop), "Privileged": .bool(spec.HostConfig.Privileged),
                 "PidMode": "", "IpcMode": "private", "UTSMode": "",
+                "SecurityOpt": strings(spec.HostConfig.SecurityOpt),
                 "Memory": .int(spec.HostConfig.Resources?.Memory ?? 0),
                 "MemorySwap": .int(spec.HostConfig.Resources?.MemorySwap ?? 0),
                 "CpuShares": .int(spec.HostConfig.Resources?.CpuShares ?? 0),

@@ -27,8 +27,10 @@ struct ContainerOptions: ParsableArguments {
     var capAdd: [String] = []
     @Option(name: .customLong("cap-drop"), help: "Drop a Linux capability (e.g. CHOWN, or ALL)")
     var capDrop: [String] = []
-    @Flag(name: .long, help: "Give the container every capability and every device (no device cgroup rules): it can then reach the host's disks and kernel. For a lab's experiments only")
+    @Flag(name: .long, help: "Give the container every capability and every device (no device cgroup rules) and no seccomp filter: it can then reach the host's disks and kernel. For a lab's experiments only")
     var privileged = false
+    @Option(name: .customLong("security-opt"), help: "seccomp=unconfined: no seccomp filter (docker's default profile refuses about 50 syscalls, among them keyctl, unshare and setns without SYS_ADMIN, perf_event_open, io_uring, bpf, personality flags: all of the kernel's reach back); seccomp=FILE: a profile in docker's JSON format instead (what it allows is given away); no-new-privileges (always on)")
+    var securityOpt: [String] = []
     @OptionGroup var limits: ResourceOptions
     @Option(name: .long, help: "Restart policy: no, on-failure[:N], always, unless-stopped (the monitor restarts PID 1)")
     var restart: String?
@@ -62,6 +64,7 @@ struct ContainerOptions: ParsableArguments {
         o.capAdd = capAdd
         o.capDrop = capDrop
         o.privileged = privileged
+        o.securityOpt = securityOpt
         o.tty = tty
         o.interactive = interactive
         o.autoRemove = autoRemove

@@ -60,7 +60,13 @@ struct NetworkCreate: ParsableCommand {
 }
 
 struct NetworkRm: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove networks no container uses", aliases: ["remove"])
+    static let configuration = CommandConfiguration(
+        commandName: "rm", abstract: "Remove networks no container uses",
+        discussion: """
+        The default network `bridge` can be removed too when no container uses it (docker refuses): its bridge and
+        subnet are given back to the host, and box makes it again at the next start on it.
+        """,
+        aliases: ["remove"])
 
     @Argument(help: "Networks")
     var names: [String]
@@ -123,10 +129,8 @@ struct NetworkPrune: ParsableCommand {
         let store = try networks()
         guard try confirmed(force: force, removes: "all networks not used by at least one container", verb: "box network prune")
         else { return }
-        for n in try store.list() where !n.isDefault && n.Leases.isEmpty {
-            try store.remove(n.Name)
-            say("Deleted Networks:\n" + n.Name)
-        }
+        let removed = try store.prune(includingDefault: false)
+        if !removed.isEmpty { say("Deleted Networks:\n" + removed.joined(separator: "\n")) }
     }
 }
 

@@ -187,7 +187,7 @@ struct NetworkTests {
         #expect(!FileManager.default.fileExists(atPath: s.engineRoot.containerDir(id)))
     }
 
-    @Test("bad input: unknown network, bad subnets, overlapping subnets, bad ports, removing the default network")
+    @Test("bad input: unknown network, bad subnets, overlapping subnets, bad ports")
     func badInput() throws {
         let s = try Sandbox()
         let unknown = try s.run("run", "--rm", "--network", "nosuch", "busybox", "true")
@@ -204,7 +204,31 @@ struct NetworkTests {
             let r = try s.run("run", "--rm", "-p", bad, "busybox", "true")
             #expect(r.status == 125 && r.stderr.contains("port"), "\(bad): \(r.stderr)")
         }
-        #expect(try s.run("network", "rm", "bridge").status == 1)
         #expect(try s.run("ps", "-aq").out.isEmpty, "a refused run left a container")
+    }
+
+    @Test("the default network can be removed when unused, by network rm or system prune --all, and comes back at the next start")
+    func removeDefaultNetwork() throws {
+        let s = try Sandbox()
+        try s.detached("--name", "a", "busybox", "sleep", "600")
+        let net = try NetworkStore(root: s.engineRoot).get("bridge")
+        let inUse = try s.run("network", "rm", "bridge")
+        #expect(inUse.status == 1 && inUse.stderr.contains("active endpoints"), "\(inUse.stderr)")
+        #expect(try Self.hostLinks().contains { $0.name == net.Bridge })
+        try s.run("rm", "-f", "a")
+        #expect(try s.run("network", "prune", "-f").status == 0)
+        #expect(try Self.hostLinks().contains { $0.name == net.Bridge }, "network prune removed the default network (docker keeps it)")
+        let rm = try s.run("network", "rm", "bridge")
+        #expect(rm.status == 0, "\(rm.stderr)")
+        #expect(try !Self.hostLinks().contains { $0.name == net.Bridge }, "the bridge outlived its network")
+        #expect(try s.run("run", "--rm", "busybox", "true").status == 0)
+        #expect(try Self.hostLinks().contains { $0.name == net.Bridge }, "the next start did not make the default network again")
+        // system prune keeps it; with --all it goes, so nothing of the engine root stays on the host.
+        #expect(try s.run("system", "prune", "-f").status == 0)
+        #expect(try Self.hostLinks().contains { $0.name == net.Bridge })
+        let all = try s.run("system", "prune", "--all", "-f")
+        #expect(all.status == 0 && all.stdout.contains("Deleted Networks:\nbridge"), "\(all.stdout) \(all.stderr)")
+        #expect(try !Self.hostLinks().contains { $0.name == net.Bridge })
+        #expect(try NetworkStore(root: s.engineRoot).list().isEmpty)
     }
 }

@@ -17,9 +17,9 @@ struct ReliabilityTests {
     }
 
     /// Starts `box ARGS` without waiting (its pid is the test's own child, killed by that pid only).
-    static func spawn(_ box: Sandbox, _ args: [String]) throws -> Process {
+    static func spawn(_ box: Sandbox, _ args: [String], executable: String? = nil) throws -> Process {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: box.box)
+        p.executableURL = URL(fileURLWithPath: executable ?? box.box)
         p.arguments = args
         p.environment = ProcessInfo.processInfo.environment.merging(["BOX_ROOT": box.root]) { $1 }
         p.standardInput = FileHandle.nullDevice
@@ -165,6 +165,71 @@ struct ReliabilityTests {
         #expect(((try? Files.list(box.root + "/run")) ?? []).filter { $0.hasPrefix("output-") }.isEmpty, "the save's intent stayed")
     }
 
+    @Test("kill -9 of network create at any moment leaves no bridge box does not know of, and prune removes them all")
+    func killedNetworkCreate() throws {
+        let box = try Sandbox()
+        // In a network namespace of the test's own: the bridges found there are this test's, whatever else runs.
+        let ip = Subprocess.which("ip") ?? "/usr/sbin/ip"
+        let ns = "boxtest-netcreate-\(getpid())"
+        #expect(try Sandbox.exec([ip, "netns", "add", ns]).status == 0)
+        defer { _ = try? Sandbox.exec([ip, "netns", "del", ns]) }
+        func create(_ name: String) throws -> Process {
+            try Self.spawn(box, ["netns", "exec", ns, box.box, "network", "create", name], executable: ip)
+        }
+        func bridges() throws -> Set<String> {
+            let out = try Sandbox.exec([ip, "-n", ns, "-o", "link", "show", "type", "bridge"]).stdout
+            return Set(out.split(separator: "\n").compactMap { $0.split(separator: ":").dropFirst().first?.trimmingCharacters(in: .whitespaces) })
+        }
+        // Each create is killed the moment its bridge appears (a link event in the namespace), when the engine
+        // has made the bridge and may not have written anything of it yet; and a few at random moments.
+        let monitor = Process()
+        monitor.executableURL = URL(fileURLWithPath: "/usr/bin/stdbuf")  // a line at a time into the pipe
+        monitor.arguments = ["-oL", ip, "-n", ns, "-o", "monitor", "link"]
+        let events = Pipe()
+        monitor.standardOutput = events
+        try monitor.run()
+        defer { kill(monitor.processIdentifier, SIGKILL); monitor.waitUntilExit() }  // SIGTERM may be ignored here
+        usleep(100_000)  // the monitor is listening
+        var seen: Set<String> = [], pending = ""
+        func awaitNewBridge() -> Bool {
+            let fd = events.fileHandleForReading.fileDescriptor
+            while true {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&p, 1, 3000) > 0 else { return false }
+                var buf = [UInt8](repeating: 0, count: 4096)
+                let n = read(fd, &buf, buf.count)
+                guard n > 0 else { return false }
+                pending += String(decoding: buf[0..<n], as: UTF8.self)
+                while let nl = pending.firstIndex(of: "\n") {
+                    let line = pending[..<nl]
+                    pending = String(pending[pending.index(after: nl)...])
+                    guard let name = line.split(separator: ":").dropFirst().first?.trimmingCharacters(in: .whitespaces),
+                          name.hasPrefix("br-"), !line.hasPrefix("Deleted"), seen.insert(name).inserted else { continue }
+                    return true
+                }
+            }
+        }
+        for i in 0..<40 {
+            let p = try create("n\(i)")
+            if i < 30 {
+                _ = awaitNewBridge()
+            } else {
+                usleep(UInt32.random(in: 0...80_000))
+            }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        let known = Set(try NetworkStore(root: box.engineRoot).list().map(\.Bridge))
+        let unknown = try bridges().subtracting(known)
+        #expect(unknown.isEmpty, "bridges no box command knows of: \(unknown.sorted())")
+        let prune = try Sandbox.exec([ip, "netns", "exec", ns, box.box, "system", "prune", "--all", "-f"],
+                                     environment: ["BOX_ROOT": box.root])
+        #expect(prune.status == 0, "\(prune.stderr)")
+        let left = try bridges()
+        #expect(left.isEmpty, "left after system prune --all: \(left.sorted())")
+        #expect(try NetworkStore(root: box.engineRoot).list().isEmpty)
+    }
+
     @Test("a torn last line of the event journal (a full disk mid-write) is fenced off: the next event is whole")
     func tornJournalIsFenced() throws {
         let box = try Sandbox()
@@ -177,6 +242,45 @@ struct ReliabilityTests {
         #expect(try box.run("rm", "c1").status == 0)
         #expect(box.events.contains { $0.action == "destroy" }, "the record after the torn line was glued to it")
         #expect(box.events.contains { $0.action == "create" })
+    }
+
+    @Test("output written while the disk is full is not lost silently: the log says how much is missing, and has no torn line")
+    func logOnFullDisk() throws {
+        let box = try Sandbox()
+        let sig = box.root + "-sig", full = box.root + "-full"
+        box.scratchDirs += [sig, full]
+        try Files.mkdirs(sig)
+        let script = "echo before; until [ -e /sig/go ]; do sleep 0.05; done; echo lost-out; head -c 30000 /dev/zero | tr '\\0' x; echo; echo lost-err >&2; touch /sig/wrote; " +
+            "until [ -e /sig/go2 ]; do sleep 0.05; done; echo after"
+        let id = try box.run("create", "--name", "c", "-v", sig + ":/sig", "busybox", "sh", "-c", script).out
+        // The container's directory (config, state, log) moved onto a 1 MB tmpfs the test can fill.
+        let dir = box.engineRoot.containerDir(id)
+        try Files.mkdirs(full)
+        #expect(mount("tmpfs", full, "tmpfs", 0, "size=1m") == 0, "mount tmpfs: \(errno)")
+        defer { umount2(full, Int32(MNT_DETACH)) }
+        #expect(try Sandbox.exec(["/bin/cp", "-a", dir + "/.", full + "/"]).status == 0)
+        #expect(mount(full, dir, nil, UInt(MS_BIND), nil) == 0, "bind: \(errno)")
+        defer { umount2(dir, Int32(MNT_DETACH)) }
+        #expect(try box.run("start", "c").status == 0)
+        #expect(Sandbox.eventually { (try? box.run("logs", "c").stdout.contains("before")) == true })
+        // Fill it, let the container write (more than the log's last page has room for: tmpfs takes a page at a
+        // time), free it, let it write again.
+        _ = try Sandbox.exec(["/bin/dd", "if=/dev/zero", "of=" + dir + "/filler", "bs=4k"])  // until ENOSPC
+        #expect(FileManager.default.createFile(atPath: sig + "/go", contents: nil))
+        #expect(Sandbox.eventually { Files.exists(sig + "/wrote") })
+        usleep(200_000)  // the monitor has read the two lines and failed to log them
+        unlink(dir + "/filler")
+        #expect(FileManager.default.createFile(atPath: sig + "/go2", contents: nil))
+        #expect(try box.run("wait", "c").out == "0")
+        let logs = try box.run("logs", "c")
+        #expect(logs.stdout.contains("before") && logs.stdout.contains("after"), "\(logs.stdout)")
+        #expect(logs.stderr.contains("bytes of the container's output are missing here") && logs.stderr.contains("No space left on device"),
+                "nothing says output was lost: \(logs.stdout) \(logs.stderr)")
+        let lines = (Files.readIfPresent(box.store.logPath(id)) ?? "").split(separator: "\n")
+        for line in lines {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "a torn log line: \(line)")
+        }
+        try box.run("rm", "c")
     }
 
     @Test("a save onto a full filesystem says No space left on device, not just Write error, and leaves no partial file")

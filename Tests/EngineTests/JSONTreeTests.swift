@@ -136,9 +136,10 @@ struct JSONTreeTests {
         var spec = try JSONTree.decode(ContainerSpec.self, from: Array(JSONTreeTests.spec.utf8))
         #expect(spec.jsonTree == (try JSONTree.encode(spec)))
         spec.Config.Entrypoint = ["/bin/sh"]
+        spec.HostConfig.SecurityOpt = ["seccomp=unconfined"]
         #expect(spec.jsonTree == (try JSONTree.encode(spec)))
         spec.Config.Entrypoint = nil; spec.HostConfig.Resources = nil; spec.HostConfig.RestartPolicy = nil
-        spec.HostConfig.Init = nil; spec.HostConfig.PortBindings = nil; spec.Config.Labels = [:]
+        spec.HostConfig.Init = nil; spec.HostConfig.PortBindings = nil; spec.Config.Labels = [:]; spec.HostConfig.SecurityOpt = nil
         #expect(spec.jsonTree == (try JSONTree.encode(spec)))
         let attachment = Attachment(Network: "bridge", NetworkID: "9658", IPAddress: IPv4("172.17.0.2")!, PrefixLen: 16,
                                     Gateway: IPv4("172.17.0.1")!, MacAddress: "02:42:ac:11:00:02", Bridge: "box0", HostVeth: "veth1234567",

@@ -37,6 +37,10 @@ struct box_process {
                               ///< own the process gets in any case)
     int console_socket;       ///< -1, or a socket: open a pty in the container's own devpts, make its slave
                               ///< stdio, and send the master back over this socket (runc's --console-socket)
+    const char *session_keyring;  ///< NULL, or the session keyring to join ("_ses.<id>"), so that the
+                                  ///< process never holds the host's (runc's JoinSessionKeyring)
+    const void *seccomp_filter;   ///< a BPF program (struct sock_filter[seccomp_len]) to load last before
+    unsigned short seccomp_len;   ///< execve; 0: no filter (seccomp=unconfined)
 };
 
 /// Everything the child needs to become a container.
@@ -107,6 +111,33 @@ void box_exec_process(const struct box_process *p, struct box_failure *failure);
 
 /// The capability and no_new_privs part of box_exec_process, without changing ids or exec'ing (for --init).
 int box_restrict_process(const struct box_process *p, struct box_failure *failure);
+
+/// Writes the BPF program of docker's default seccomp profile for a container whose bounding set is `caps` to
+/// `out_fd` (seccomp.c; the profile is seccomp_profile.h, generated from moby's default.json). 0, or -errno, with
+/// the syscall that failed in `failed` (if given).
+int box_seccomp_compile(uint64_t caps, int out_fd, char *failed, size_t failed_cap);
+/// What the generated profile is (moby's default.json, by its sha256) and which libseccomp compiles it: part of
+/// the name of a compiled filter kept for reuse. The string is static.
+const char *box_seccomp_default_id(void);
+/// The libseccomp box compiles filters with ("libseccomp2.5.4"): part of a kept filter's name. Static.
+const char *box_seccomp_library(void);
+/// One condition on a syscall's argument, as docker's profiles write it: `op` is libseccomp's SCMP_CMP_* (1 NE,
+/// 2 LT, 3 LE, 4 EQ, 5 GE, 6 GT, 7 MASKED_EQ: `value` is then the mask, `value_two` what the masked argument
+/// must equal).
+struct box_seccomp_arg { uint32_t index, op; uint64_t value, value_two; };
+/// One rule of a profile of the user's (--security-opt seccomp=FILE), already chosen for the container (its
+/// includes/excludes read by the caller): the syscall, its action (a SECCOMP_RET_* value with its data), and
+/// conditions that must all hold.
+struct box_seccomp_call { const char *name; uint32_t action; const struct box_seccomp_arg *args; uint32_t nargs; };
+/// Writes the BPF program of such a profile to `out_fd`: `default_action` for every other syscall, the
+/// architectures in `arches` (libseccomp's names, "x86_64", "x86", "x32"; NULL-terminated) besides the native
+/// one. 0, or -errno, with the name that failed in `failed`.
+int box_seccomp_compile_calls(uint32_t default_action, const char *const *arches, const struct box_seccomp_call *calls,
+                              size_t ncalls, int out_fd, char *failed, size_t failed_cap);
+/// Loads `p`'s seccomp filter into the calling thread (nothing if it has none). 0, or -1 with `failure` filled.
+int box_seccomp_load(const struct box_process *p, struct box_failure *failure);
+/// Joins `p`'s session keyring (nothing if it names none). 0, or -1 with `failure` filled.
+int box_join_session_keyring(const struct box_process *p, struct box_failure *failure);
 
 /// Capability number for a name such as "NET_ADMIN" or "CAP_NET_ADMIN", or -1.
 int box_cap_from_name(const char *name);

@@ -28,6 +28,8 @@ public struct ContainerSpec: Codable, Sendable {
         public var Init: Bool?
         /// -p: host ports forwarded to the container (absent in containers created before networks existed).
         public var PortBindings: [PortBinding]?
+        /// --security-opt, as docker records it ("seccomp=unconfined"); absent when none was given.
+        public var SecurityOpt: [String]?
     }
 
     public var ID: String
@@ -76,6 +78,7 @@ extension ContainerSpec: JSONWritable {
         }
         if let i = h.Init { host.append(("Init", .bool(i))) }
         if let ports = h.PortBindings { host.append(("PortBindings", .array(ports.map { $0.jsonTree }))) }
+        if let opts = h.SecurityOpt { host.append(("SecurityOpt", JSONValue(strings: opts))) }
         return .sortedObject([
             ("Args", JSONValue(strings: Args)), ("Capabilities", .int(Int64(clamping: Capabilities))),
             ("Config", .sortedObject(config)), ("Created", .string(Created.rfc3339)), ("HostConfig", .sortedObject(host)),

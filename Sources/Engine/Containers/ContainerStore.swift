@@ -198,6 +198,7 @@ public struct ContainerStore: Sendable {
         }
         let caps = try Capabilities.mask(add: options.capAdd, drop: options.capDrop, privileged: options.privileged)
         let resources = try options.resources()
+        let securityOpt = try Seccomp.validate(options.securityOpt)
         let restart = try options.restart.map(RestartPolicy.init(parsing:))
         if let restart, restart.Name != "no", options.autoRemove {
             throw BoxError(.usage, "conflicting options: --restart and --rm (a removed container cannot restart)")
@@ -235,7 +236,7 @@ public struct ContainerStore: Sendable {
                 HostConfig: .init(Binds: options.volumes, NetworkMode: options.network, AutoRemove: options.autoRemove,
                                   CapAdd: options.capAdd, CapDrop: options.capDrop, Privileged: options.privileged,
                                   Resources: resources, RestartPolicy: restart, Init: options.initProcess,
-                                  PortBindings: ports.isEmpty ? nil : ports),
+                                  PortBindings: ports.isEmpty ? nil : ports, SecurityOpt: securityOpt.isEmpty ? nil : securityOpt),
                 LayerDirs: layerDirs, Capabilities: caps)
 
             var state = ContainerState()

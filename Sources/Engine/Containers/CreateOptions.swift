@@ -17,6 +17,8 @@ public struct CreateOptions: Sendable, Equatable {
     public var capDrop: [String] = []
     /// --privileged: every capability and every device (no device cgroup rules), as docker's flag gives.
     public var privileged = false
+    /// --security-opt: "seccomp=unconfined" runs without docker's seccomp profile (see Seccomp.validate).
+    public var securityOpt: [String] = []
     public var tty = false
     public var interactive = false
     public var autoRemove = false

@@ -61,6 +61,10 @@ public struct Exec: Sendable {
                     "--uid=\(user.uid)", "--gid=\(user.gid)", "--caps=\(String(spec.Capabilities, radix: 16))",
                     "--cwd=\(workdir)"] + user.groups.map { "--group=\($0)" }
         if o.tty { argv.append("--tty") }
+        // The container's session keyring and seccomp filter, as its PID 1 has them (runc's setns init does the
+        // same: "_ses.<id>", then the container's profile).
+        argv.append("--keyring=_ses.\(spec.ID)")
+        if let filter = try Seccomp.filterFile(for: spec, root: store.root) { argv.append("--seccomp=\(filter)") }
         // The command joins the container's cgroup too: its limits hold for everything inside. On v2 it is
         // cloned straight into it (no cgroup.procs write, so no RCU grace period to wait for).
         let cgroups = Cgroups.driver()

@@ -21,6 +21,8 @@ public struct Monitor {
     var listener: Int32 = -1
     var log: Int32 = -1
     var logOpened = false                 // the log file is made at the first output (see writeLog)
+    var logLost = 0                       // bytes of output the log could not take since its last whole line
+    var logErrno: Int32 = 0               // and why (ENOSPC, EIO, EDQUOT)
     let cgroups = Cgroups.driver()
 
     struct Client {
@@ -74,7 +76,7 @@ public struct Monitor {
             // waits: it builds its root filesystem when told to go (the overlay is mounted by then), while the
             // network is set up here, and execs when told to start.
             var pending = try Spawner.clone(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: fresh.childStdio,
-                                            cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
+                                            seccomp: try Seccomp.filterFile(for: spec, root: store.root), cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
                                             netnsFD: network.netnsFD)
             do {
                 if !awaitFiles() { throw BoxError(.create, "the container was not created") }
@@ -214,7 +216,7 @@ public struct Monitor {
         try prepareMountTargets()
         let io = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
         let started = try Spawner.start(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: io.childStdio,
-                                        cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
+                                        seccomp: try Seccomp.filterFile(for: spec, root: store.root), cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
                                         netnsFD: network.netnsFD)
         return try running(started, io: io)
     }
@@ -454,6 +456,7 @@ public struct Monitor {
         state.OOMKilled = oomKilled
         state.FinishedAt = .now()
         state.Pid = 0
+        if logLost > 0 { state.Error = Monitor.lostOutput(logLost, logErrno) }
         // Under the engine lock: a `box pause`/`unpause` in flight must not overwrite how it ended. A --rm
         // container's state is written only if it cannot be removed (its directory is about to go).
         let autoRemove = spec.HostConfig.AutoRemove
@@ -505,8 +508,24 @@ public struct Monitor {
             log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         }
         guard log >= 0 else { return }
-        let line = "{\"log\":\(jsonQuote(String(decoding: chunk, as: UTF8.self))),\"stream\":\"\(stream)\",\"time\":\"\(Timestamp.now().rfc3339)\"}\n"
-        _ = writeFully(log, Array(line.utf8))
+        let time = Timestamp.now().rfc3339
+        var line = "{\"log\":\(jsonQuote(String(decoding: chunk, as: UTF8.self))),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n"
+        // Output a full disk kept out is said where it went missing, once the disk takes lines again.
+        if logLost > 0 { line = "{\"log\":\(jsonQuote(Monitor.lostOutput(logLost, logErrno) + "\n")),\"stream\":\"stderr\",\"time\":\"\(time)\"}\n" + line }
+        // A line cut short (ENOSPC mid-write) is taken back: else the next one would be glued to it.
+        let end = lseek(log, 0, SEEK_END)
+        if writeFully(log, Array(line.utf8)) {
+            logLost = 0
+        } else {
+            logErrno = errno
+            logLost += chunk.count
+            if end >= 0 { _ = ftruncate(log, end) }
+        }
+    }
+
+    /// What `box logs` shows where output was lost, and State.Error if it never could.
+    static func lostOutput(_ bytes: Int, _ error: Int32) -> String {
+        "box: \(bytes) bytes of the container's output are missing here: the log could not take them (\(String(cString: strerror(error))))"
     }
 }
 

@@ -38,10 +38,10 @@ public enum Spawner {
     }
 
     /// Clones and starts PID 1 at once (a restart, when nothing is left to overlap with the cgroup join).
-    public static func start(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio,
+    public static func start(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio, seccomp: String?,
                              cgroupProcs: [String] = [], cgroupDir: String? = nil, netnsFD: Int32 = -1) throws -> Started {
-        try start(try clone(spec, rootfs: rootfs, containerDir: containerDir, stdio: stdio, cgroupProcs: cgroupProcs,
-                            cgroupDir: cgroupDir, netnsFD: netnsFD))
+        try start(try clone(spec, rootfs: rootfs, containerDir: containerDir, stdio: stdio, seccomp: seccomp,
+                            cgroupProcs: cgroupProcs, cgroupDir: cgroupDir, netnsFD: netnsFD))
     }
 
     /// Lets a held PID 1 build its root filesystem (its mounts, pivot_root) while the caller finishes what only
@@ -78,8 +78,8 @@ public enum Spawner {
     /// makes in the meantime (the rootfs overlay, volume targets) are in the mount namespace it makes when it goes
     /// on, and `netnsFD` may still be being configured until `start(_:)`. With `cgroupDir` (cgroup v2) it is
     /// cloned straight into that cgroup and has nothing to join; `cgroupProcs` are then only the fallback for a
-    /// kernel older than 5.7.
-    public static func clone(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio,
+    /// kernel older than 5.7. `seccomp` is the container's compiled filter (Seccomp.filterFile), nil for none.
+    public static func clone(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio, seccomp: String?,
                              cgroupProcs: [String] = [], cgroupDir: String? = nil, netnsFD: Int32 = -1) throws -> Pending {
         let volumes = try spec.HostConfig.Binds.map(Volume.init(parsing:))
         let user = try UserSpec.resolve(spec.Config.User, layers: spec.LayerDirs)
@@ -122,6 +122,15 @@ public enum Spawner {
         process.stderr_fd = stdio.stderr
         process.tty = stdio.tty ? 1 : 0
         process.console_socket = stdio.consoleSocket
+        // A session keyring of the container's own (runc's "_ses.<id>"; `box exec` joins the same one), and the
+        // seccomp filter, loaded last before execve. The child has its own copy of both after clone.
+        process.session_keyring = UnsafePointer(strings.c("_ses." + spec.ID))
+        let program = try seccomp.map(Seccomp.program) ?? []
+        let filter = UnsafeMutableRawPointer.allocate(byteCount: max(8, program.count), alignment: 8)
+        defer { filter.deallocate() }
+        filter.copyMemory(from: program, byteCount: program.count)
+        process.seccomp_filter = UnsafeRawPointer(filter)
+        process.seccomp_len = UInt16(program.count / 8)
 
         var container = box_container()
         container.process = process

@@ -225,7 +225,7 @@ public struct NetworkStore: Sendable {
         if Files.exists(path(name)) { return try load(path(name)) }
         if name.count >= 3, let n = try list().first(where: { $0.Id.hasPrefix(name) }) { return n }
         if name == Network.defaultName {
-            throw BoxError(.network, "bridge is a pre-defined network and cannot be removed", exitCode: 1)
+            throw BoxError(.network, "network bridge does not exist now: box makes it at the next start on it", exitCode: 1)
         }
         throw BoxError(.network, "network \(name) not found (box network ls lists them)", exitCode: 1)
     }
@@ -309,9 +309,12 @@ public struct NetworkStore: Sendable {
                 let bridge = name == Network.defaultName ? self.defaultBridge : "br-" + String(id.prefix(12))
                 let n = Network(Name: name, Id: id, Created: .now(), Subnet: subnet, Gateway: subnet.gateway,
                                 Bridge: bridge, Masquerade: masquerade)
-                try NetworkStore.makeBridge(n)
-                do { try self.save(n) } catch {
-                    NetworkStore.deleteLink(bridge)
+                // The definition first, then the bridge: a create killed in between leaves a network box lists,
+                // whose bridge the first container on it makes (bridgeIndex) and `box network rm` removes. The
+                // other way round, a kill left a bridge holding a /16 that no box command knew of.
+                try self.save(n)
+                do { try NetworkStore.makeBridge(n) } catch {
+                    self.destroy(n)
                     throw error
                 }
                 EventJournal(root: self.root).record(Event(type: "network", action: "create", id: id, name: name))
@@ -321,18 +324,29 @@ public struct NetworkStore: Sendable {
         return try locked ? body() : root.locked(body)
     }
 
-    /// Removes a network no container uses (never the default one: see destroyAll).
+    /// Removes a network no container uses. The default one too (docker refuses): box makes it again, with its
+    /// bridge, at the next start on it, so removing it only gives back its bridge and subnet meanwhile.
     public func remove(_ name: String) throws {
         try root.locked {
             let n = try find(name)
-            if n.isDefault {
-                throw BoxError(.network, "bridge is a pre-defined network and cannot be removed", exitCode: 1)
-            }
             if let (ip, owner) = n.Leases.first {
                 throw BoxError(.network, "error while removing network: network \(n.Name) id \(n.Id) has active endpoints (container \(owner.prefix(12)) at \(ip))", exitCode: 1)
             }
             destroy(n)
             EventJournal(root: root).record(Event(type: "network", action: "destroy", id: n.Id, name: n.Name))
+        }
+    }
+
+    /// `box network prune` and `box system prune`: removes every network no container uses, and the default one
+    /// too with `includingDefault` (`system prune --all`). Returns the names removed.
+    public func prune(includingDefault: Bool) throws -> [String] {
+        try root.locked {
+            let unused = try list().filter { $0.Leases.isEmpty && (includingDefault || !$0.isDefault) }
+            for n in unused {
+                destroy(n)
+                EventJournal(root: root).record(Event(type: "network", action: "destroy", id: n.Id, name: n.Name))
+            }
+            return unused.map(\.Name)
         }
     }
 
