@@ -64,7 +64,7 @@ public struct Exec: Sendable {
         // The container's session keyring and seccomp filter, as its PID 1 has them (runc's setns init does the
         // same: "_ses.<id>", then the container's profile).
         argv.append("--keyring=_ses.\(spec.ID)")
-        if let filter = try Seccomp.filterFile(for: spec, root: store.root) { argv.append("--seccomp=\(filter)") }
+        if let filter = try spec.seccompFilter(root: store.root) { argv.append("--seccomp=\(filter)") }
         // The command joins the container's cgroup too: its limits hold for everything inside. On v2 it is
         // cloned straight into it (no cgroup.procs write, so no RCU grace period to wait for).
         let cgroups = Cgroups.driver()

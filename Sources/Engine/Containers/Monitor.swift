@@ -76,7 +76,7 @@ public struct Monitor {
             // waits: it builds its root filesystem when told to go (the overlay is mounted by then), while the
             // network is set up here, and execs when told to start.
             var pending = try Spawner.clone(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: fresh.childStdio,
-                                            seccomp: try Seccomp.filterFile(for: spec, root: store.root), cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
+                                            seccomp: try spec.seccompFilter(root: store.root), cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
                                             netnsFD: network.netnsFD)
             do {
                 if !awaitFiles() { throw BoxError(.create, "the container was not created") }
@@ -216,7 +216,7 @@ public struct Monitor {
         try prepareMountTargets()
         let io = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
         let started = try Spawner.start(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: io.childStdio,
-                                        seccomp: try Seccomp.filterFile(for: spec, root: store.root), cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
+                                        seccomp: try spec.seccompFilter(root: store.root), cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
                                         netnsFD: network.netnsFD)
         return try running(started, io: io)
     }
