@@ -91,10 +91,13 @@ let package = Package(
             swiftSettings: fastMetadata,
             linkerSettings: linkedFromArchiveInRelease("nettle")
         ),
+        // docker's output formats, which only the CLIs (and later the engine socket) print: Go's text/template
+        // over the inspect views, Go's fmt printing, sizes and durations for people. Engine knows nothing of it.
+        .target(name: "DockerFormat", dependencies: ["Engine"], swiftSettings: fastMetadata),
         .executableTarget(
             name: "box",
             dependencies: [
-                "Engine", "CSpawn",
+                "Engine", "DockerFormat", "CSpawn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMetadata,
@@ -113,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "lab",
             dependencies: [
-                "LabKit", "Labs", "Exercises", "Engine",
+                "LabKit", "Labs", "Exercises", "Engine", "DockerFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -140,9 +143,10 @@ let package = Package(
         // The tests' way to run a program: output captured, and a deadline, so a hang fails one test by name.
         .target(name: "TestSupport", dependencies: ["Engine", "CSpawn"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "DockerFormatTests", dependencies: ["DockerFormat", "Engine"]),
         .testTarget(name: "LabTests", dependencies: ["LabKit", "Labs", "Exercises", "Engine", "lab", "box", "lab-server", "TestSupport"]),
         // Runs the real `box` binary against the real kernel, each test in its own BOX_ROOT.
-        .testTarget(name: "BoxTests", dependencies: ["Engine", "box", "TestSupport"]),
+        .testTarget(name: "BoxTests", dependencies: ["Engine", "box", "TestSupport", "LabKit"]),
         // Boots a qemu guest on a pure cgroup v2 kernel and runs Tests/V2Guest in it with a release box and lab
         // (issue 24): the v2 driver on a real kernel. It builds neither: test.sh builds them (BOX_V2_GUEST_BIN).
         .testTarget(name: "V2GuestTests", dependencies: ["LabKit", "Labs", "Exercises", "TestSupport"]),

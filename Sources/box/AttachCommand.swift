@@ -23,7 +23,7 @@ struct Attach: ParsableCommand {
         let session = AttachSession(forwardStdin: !noStdin && c.spec.Config.OpenStdin, tty: c.spec.Config.Tty,
                                     proxySignals: sigProxy && !c.spec.Config.Tty)
         recordAttach(store, c, "attach")
-        switch try session.run(socket) {
+        switch try session.run(socket, io: standardIO(tty: c.spec.Config.Tty)) {
         case .exited(let code): throw ExitCode(code)
         case .detached:
             recordAttach(store, c, "detach")

@@ -48,7 +48,7 @@ func engine() throws -> ContainerStore {
     guard geteuid() == 0 else { throw BoxError(.usage, "box needs root (run it with sudo)", exitCode: 125) }
     let root = EngineRoot.fromEnvironment()
     try root.closeToOthers()  // a root an older box left open to other users (one stat otherwise)
-    return ContainerStore(root: root)
+    return ContainerStore(root: root, helper: HelperRoles.box)
 }
 
 /// Runs `body` for each name, printing errors as docker does and exiting 1 if any failed.

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import DockerFormat
 import Engine
 
 struct Commit: ParsableCommand {
@@ -84,27 +85,11 @@ struct History: ParsableCommand {
                 var st = stat()
                 if stat(store.root.blob(diffID), &st) == 0 { size = Int64(st.st_size) }
             }
-            let created = h.created.flatMap { Timestamp.parse($0) }.map { Timestamp.humanDuration(now - $0.seconds) + " ago" } ?? ""
+            let created = h.created.flatMap { Timestamp.parse($0) }.map { Units.humanDuration(now - $0.seconds) + " ago" } ?? ""
             var by = h.created_by ?? ""
             if !noTrunc && by.count > 45 { by = String(by.prefix(44)) + "…" }
-            rows.append([i == history.count - 1 ? img.shortID : "<missing>", created, by, History.size(size), h.comment ?? ""])
+            rows.append([i == history.count - 1 ? img.shortID : "<missing>", created, by, Units.humanSize(size), h.comment ?? ""])
         }
         say(table([["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]] + rows.reversed()))
-    }
-
-    /// docker's decimal sizes: 0B, 1.98MB, 215.7MB.
-    static func size(_ bytes: Int64) -> String {
-        let units = ["B", "kB", "MB", "GB", "TB"]
-        var v = Double(bytes), i = 0
-        while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
-        if i == 0 { return "\(bytes)B" }
-        let digits = v >= 100 ? 1 : v >= 10 ? 2 : 3
-        var text = String(v)
-        if let dot = text.firstIndex(of: ".") {
-            let keep = text.distance(from: text.startIndex, to: dot) + (digits > 0 ? 1 + max(0, digits - text.distance(from: text.startIndex, to: dot)) : 0)
-            text = String(text.prefix(max(keep, 1)))
-            if text.hasSuffix(".") { text.removeLast() }
-        }
-        return text + units[i]
     }
 }

@@ -45,7 +45,7 @@ struct Exec: ParsableCommand {
         o.user = user
         o.tty = tty
         o.interactive = interactive
-        let code = try Engine.Exec(store: store).run(c, o)
+        let code = try Engine.Exec(store: store).run(c, o, io: standardIO(tty: tty))
         throw ExitCode(code)
     }
 }

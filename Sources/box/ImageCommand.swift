@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import DockerFormat
 import Engine
 
 struct ImageCommand: ParsableCommand {
@@ -23,8 +24,8 @@ struct ImagePruneCommand: ParsableCommand {
         let store = try engine()
         let what = all ? "all images without at least one container associated to them" : "all dangling images"
         guard try confirmed(force: force, removes: what, verb: "box image prune") else { return }
-        let report = try ImagePrune(store: store.images).run(all: all, containers: try store.list())
+        let report = try ImagePrune(store: store.images).run(all: all, users: try store.imageUsers())
         if !report.lines.isEmpty { say("Deleted Images:\n" + report.lines.joined(separator: "\n") + "\n") }
-        say("Total reclaimed space: \(History.size(report.reclaimed))")
+        say("Total reclaimed space: \(Units.humanSize(report.reclaimed))")
     }
 }

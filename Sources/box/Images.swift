@@ -1,4 +1,5 @@
 import ArgumentParser
+import DockerFormat
 import Engine
 
 struct Images: ParsableCommand {
@@ -18,7 +19,7 @@ struct Images: ParsableCommand {
         let now = Timestamp.now().seconds
         for image in images {
             let created = image.config.created.flatMap { Timestamp.parse($0) }
-                .map { Timestamp.humanDuration(now - $0.seconds) + " ago" } ?? ""
+                .map { Units.humanDuration(now - $0.seconds) + " ago" } ?? ""
             let names = image.names.isEmpty ? ["<none>:<none>"] : image.names
             for name in names {
                 let i = name.lastIndex(of: ":")!

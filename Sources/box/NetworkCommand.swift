@@ -1,4 +1,5 @@
 import ArgumentParser
+import DockerFormat
 import Engine
 
 struct NetworkCommand: ParsableCommand {

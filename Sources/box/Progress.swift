@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DockerFormat
 import Engine
 
 /// Progress of save, load and commit on stderr: a one-line bar redrawn in place (bytes and layers) when stderr
@@ -47,9 +48,9 @@ final class Progress {
             let done = min(Int(bytes * Int64(width) / totalBytes), width)
             line += " [" + String(repeating: "=", count: done) + (done < width ? ">" : "")
                 + String(repeating: " ", count: max(width - done - 1, 0)) + "] "
-                + History.size(bytes) + "/" + History.size(totalBytes)
+                + Units.humanSize(bytes) + "/" + Units.humanSize(totalBytes)
         } else {
-            line += " " + History.size(bytes)
+            line += " " + Units.humanSize(bytes)
         }
         if totalLayers > 0 {
             line += ", layer \(min(max(layers, 1), totalLayers))/\(totalLayers)"

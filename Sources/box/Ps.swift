@@ -1,4 +1,5 @@
 import ArgumentParser
+import DockerFormat
 import Engine
 
 struct Ps: ParsableCommand {
@@ -29,7 +30,7 @@ struct Ps: ParsableCommand {
             var command = ([c.spec.Path] + c.spec.Args).joined(separator: " ")
             if !noTrunc && command.count > 20 { command = String(command.prefix(19)) + "…" }
             rows.append([noTrunc ? c.id : c.spec.shortID, c.spec.Config.Image, "\"\(command)\"",
-                         Timestamp.humanDuration(now - c.spec.Created.seconds) + " ago", status(c, now: now), "", c.name])
+                         Units.humanDuration(now - c.spec.Created.seconds) + " ago", status(c, now: now), "", c.name])
         }
         say(table(rows))
     }
@@ -38,11 +39,11 @@ struct Ps: ParsableCommand {
     func status(_ c: Container, now: Int64) -> String {
         let s = c.state
         switch s.Status {
-        case .running: return "Up " + Timestamp.humanDuration(now - s.StartedAt.seconds)
-        case .paused: return "Up " + Timestamp.humanDuration(now - s.StartedAt.seconds) + " (Paused)"
-        case .exited: return "Exited (\(s.ExitCode)) " + Timestamp.humanDuration(now - s.FinishedAt.seconds) + " ago"
+        case .running: return "Up " + Units.humanDuration(now - s.StartedAt.seconds)
+        case .paused: return "Up " + Units.humanDuration(now - s.StartedAt.seconds) + " (Paused)"
+        case .exited: return "Exited (\(s.ExitCode)) " + Units.humanDuration(now - s.FinishedAt.seconds) + " ago"
         case .created: return "Created"
-        case .restarting: return "Restarting (\(s.ExitCode)) " + Timestamp.humanDuration(now - s.StartedAt.seconds) + " ago"
+        case .restarting: return "Restarting (\(s.ExitCode)) " + Units.humanDuration(now - s.StartedAt.seconds) + " ago"
         default: return s.Status.rawValue.capitalized
         }
     }

@@ -12,7 +12,7 @@ struct Rmi: ParsableCommand {
     func run() throws {
         let store = try engine()
         try forEach(images) { name in
-            for line in try store.images.remove(name, containers: try store.list()) { say(line) }
+            for line in try store.images.remove(name, users: try store.imageUsers()) { say(line) }
         }
     }
 }

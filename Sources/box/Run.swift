@@ -72,7 +72,7 @@ func follow(_ life: Lifecycle, _ container: Container, socket: Int32, attach: Bo
         return
     }
     let session = AttachSession(forwardStdin: stdin, tty: tty, proxySignals: !tty)
-    switch try session.run(socket) {
+    switch try session.run(socket, io: standardIO(tty: tty)) {
     case .exited(let code):
         throw ExitCode(code)
     case .detached:

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import DockerFormat
 import Engine
 
 struct Stats: ParsableCommand {
@@ -44,8 +45,8 @@ struct Stats: ParsableCommand {
                 previous[c.id] = (now, at)
                 let limit = now.memoryLimit.map { min($0, hostMemory) } ?? hostMemory
                 let percent = limit > 0 ? Double(now.memoryBytes) / Double(limit) * 100 : 0
-                rows.append([c.spec.shortID, c.name, Stats.fixed(cpu) + "%",
-                             Stats.size(now.memoryBytes) + " / " + Stats.size(limit), Stats.fixed(percent) + "%",
+                rows.append([c.spec.shortID, c.name, Units.twoDecimals(cpu) + "%",
+                             Units.bytesSize(now.memoryBytes) + " / " + Units.bytesSize(limit), Units.twoDecimals(percent) + "%",
                              String(now.pids)])
             }
             if terminal { writeFully(1, Array("\u{1B}[2J\u{1B}[H".utf8)) }
@@ -59,20 +60,5 @@ struct Stats: ParsableCommand {
             return (Int64(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
         }
         return 0
-    }
-
-    /// 12.34
-    static func fixed(_ v: Double) -> String {
-        let hundredths = Int((v * 100).rounded())
-        let frac = hundredths % 100
-        return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
-    }
-
-    /// docker's binary units: 1.5MiB, 31.25GiB
-    static func size(_ bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var v = Double(bytes), i = 0
-        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
-        return fixed(v) + units[i]
     }
 }

@@ -36,7 +36,7 @@ struct SystemPrune: ParsableCommand {
         let networks = try NetworkStore(root: store.root).prune(includingDefault: all)
         if !networks.isEmpty { say("Deleted Networks:\n" + networks.joined(separator: "\n") + "\n") }
         if all {
-            let images = try ImagePrune(store: store.images).run(all: true, containers: try store.list())
+            let images = try ImagePrune(store: store.images).run(all: true, users: try store.imageUsers())
             if !images.lines.isEmpty { say("Deleted Images:\n" + images.lines.joined(separator: "\n") + "\n") }
         }
         if !report.leftovers.isEmpty { say("Cleaned up:\n" + report.leftovers.joined(separator: "\n") + "\n") }

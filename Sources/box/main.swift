@@ -1,5 +1,6 @@
 // box: a small, real container engine. `@main` is replaced by this file so the hidden re-exec modes run
-// before ArgumentParser does anything: `box __monitor ID` is a container's monitor, and `box __nsexec ...`
+// before ArgumentParser does anything: `box __monitor ID` is a container's monitor and `box __proxy IP PORT` a
+// published port's proxy (HelperRoles.swift), and `box __nsexec ...`
 // never gets here at all (CSpawn's constructor handles it before Swift starts).
 #if canImport(Glibc)
 import Glibc
@@ -14,10 +15,10 @@ var noSignals = sigset_t()
 sigemptyset(&noSignals)
 sigprocmask(SIG_SETMASK, &noSignals, nil)
 if arguments.count == 3 && arguments[1] == "__monitor" {
-    Monitor.main(id: arguments[2], clientFD: 3)
+    HelperRoles.monitor(id: arguments[2])
 }
 if arguments.count == 4 && arguments[1] == "__proxy" {
-    PortProxy.main(target: arguments[2], port: arguments[3])
+    HelperRoles.proxy(target: arguments[2], port: arguments[3])
 }
 
 // A client whose monitor went away gets EPIPE on its socket, and reports it, instead of dying silently.

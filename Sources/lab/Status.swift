@@ -1,4 +1,5 @@
 import ArgumentParser
+import DockerFormat
 import Engine
 import LabKit
 
@@ -45,7 +46,7 @@ struct Status: ParsableCommand {
         }
         var lines = [["LAB", "STEP", "STATUS", "TIME", "HINTS"]]
         for row in rows {
-            lines.append([row.lab, row.title, row.status, row.seconds.map { Timestamp.humanDuration($0) } ?? "",
+            lines.append([row.lab, row.title, row.status, row.seconds.map { Units.humanDuration($0) } ?? "",
                           row.hints == 0 ? "" : String(row.hints)])
         }
         say(table(lines))

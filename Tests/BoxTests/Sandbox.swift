@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Engine
+@testable import LabKit
 
 /// Tests that need the real kernel run as root; elsewhere they are skipped with this reason.
 let isRoot = getuid() == 0
@@ -10,7 +11,8 @@ let needsRoot = "needs root: namespaces, mounts and /proc of other processes (ru
 /// One test's own engine: a fresh BOX_ROOT under /tmp, the real `box` binary, and a clean-up that leaves
 /// nothing behind (containers removed, no mount under the root, the directory gone).
 final class Sandbox: @unchecked Sendable {
-    let root: String
+    let scratch: Scratch
+    var root: String { scratch.base }
     let box: String
     /// Directories a test made next to the root (archives, unpacked layouts), removed with it.
     var scratchDirs: [String] = []
@@ -18,9 +20,7 @@ final class Sandbox: @unchecked Sendable {
     typealias Result = Command.Result
 
     init() throws {
-        var template = Array("/tmp/boxtest-XXXXXX".utf8CString)
-        guard let dir = mkdtemp(&template) else { throw BoxError.sys(.store, "mkdtemp") }
-        root = String(cString: dir)
+        scratch = try Scratch(prefix: "boxtest")
         // The test bundle sits next to the `box` it depends on (.build/<triple>/debug/).
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         box = exe.deletingLastPathComponent().appendingPathComponent("box").path
@@ -67,22 +67,12 @@ final class Sandbox: @unchecked Sendable {
     }
 
     /// Mount points below this sandbox's root, from the host's mountinfo.
-    var mountsUnderRoot: [String] {
-        Rootfs.mountPoints().filter { $0.hasPrefix(root + "/") }
-    }
+    var mountsUnderRoot: [String] { scratch.mounts }
 
     /// Removes every container, checks nothing stayed mounted, deletes the root.
     func cleanUp() {
-        if let ids = try? run("ps", "-aq", "--no-trunc").out.split(separator: "\n"), !ids.isEmpty {
-            _ = try? run(["rm", "-f"] + ids.map(String.init))
-        }
-        // The sandbox's networks and their bridges (interface names are global to the host).
-        NetworkStore(root: engineRoot).destroyAll()
-        Cgroups.removeEmptyParents()  // box/, which stays after the last container (unless another test's is there)
-        let leftovers = mountsUnderRoot
+        let leftovers = scratch.cleanUp(engine: engineRoot) { ids in _ = try? run(["rm", "-f"] + ids) }
         #expect(leftovers.isEmpty, "mounts left behind: \(leftovers)")
-        for m in leftovers.reversed() { umount2(m, Int32(MNT_DETACH)) }
-        try? FileManager.default.removeItem(atPath: root)
         for dir in scratchDirs { try? FileManager.default.removeItem(atPath: dir) }
     }
 

@@ -28,14 +28,6 @@ struct TimestampTests {
         #expect(Timestamp.parse("yesterday", now: now) == nil)
         #expect(Timestamp.parse("2026-13", now: now) == nil)
     }
-
-    @Test("human durations use docker's units", arguments: [
-        (0, "Less than a second"), (1, "1 second"), (59, "59 seconds"), (90, "About a minute"),
-        (600, "10 minutes"), (4000, "About an hour"), (7200, "2 hours"), (3 * 86400, "3 days"),
-    ])
-    func human(seconds: Int, text: String) {
-        #expect(Timestamp.humanDuration(Int64(seconds)) == text)
-    }
 }
 
 @Suite("Parsing what users type")
@@ -174,8 +166,8 @@ struct KernelTextTests {
 
     @Test("mountinfo escapes are undone")
     func unescape() {
-        #expect(Rootfs.unescape("/tmp/with\\040space") == "/tmp/with space")
-        #expect(Rootfs.unescape("/plain") == "/plain")
+        #expect(Mount.unescape("/tmp/with\\040space") == "/tmp/with space")
+        #expect(Mount.unescape("/plain") == "/plain")
     }
 
     @Test("/etc/hosts names the container; resolv.conf never points at the host's loopback")

@@ -10,15 +10,14 @@ let needsRoot: Comment = "needs root: namespaces, mounts and /proc of other proc
 /// One test's own learner: a fresh engine root, progress journal and lab work directory under /tmp, the real
 /// `lab` and `box` binaries, and a clean-up that leaves nothing behind.
 final class LabSandbox: @unchecked Sendable {
-    let base: String
+    let scratch: Scratch
+    var base: String { scratch.base }
     let bin: String
 
     typealias Result = Command.Result
 
     init() throws {
-        var template = Array("/tmp/labsandbox-XXXXXX".utf8CString)
-        guard let dir = mkdtemp(&template) else { throw BoxError.sys(.store, "mkdtemp") }
-        base = String(cString: dir)
+        scratch = try Scratch(prefix: "labsandbox")
         bin = LabSandbox.binDirectory
     }
 
@@ -50,7 +49,7 @@ final class LabSandbox: @unchecked Sendable {
         return r
     }
 
-    var mountsUnderBase: [String] { Rootfs.mountPoints().filter { $0.hasPrefix(base + "/") } }
+    var mountsUnderBase: [String] { scratch.mounts }
 
     deinit {
         // A background `lab __sync` of this learner's (a joined room whose server is gone retries for minutes):
@@ -59,14 +58,7 @@ final class LabSandbox: @unchecked Sendable {
             if p.commandLine.dropFirst().first == "__sync" { kill(p.pid, SIGKILL) }
         }
         _ = try? lab("reset", "--all")
-        if let ids = try? box("ps", "-aq", "--no-trunc").stdout.split(separator: "\n"), !ids.isEmpty {
-            _ = try? run([bin + "/box", "rm", "-f"] + ids.map(String.init))
-        }
-        NetworkStore(root: EngineRoot(path: base + "/box")).destroyAll()
-        Cgroups.removeEmptyParents()
-        let leftovers = mountsUnderBase
+        let leftovers = scratch.cleanUp(engine: EngineRoot(path: base + "/box")) { ids in _ = try? run([bin + "/box", "rm", "-f"] + ids) }
         #expect(leftovers.isEmpty, "mounts left behind: \(leftovers)")
-        for m in leftovers.reversed() { umount2(m, Int32(MNT_DETACH)) }
-        try? FileManager.default.removeItem(atPath: base)
     }
 }

@@ -3,6 +3,19 @@ import Glibc
 #endif
 import CSpawn
 
+/// The descriptors a client copies between its user and a container (an attachment, an exec): box's own 0, 1
+/// and 2; a server would pass a connection's. The engine never touches a process's standard descriptors itself.
+public struct UserIO: Sendable {
+    public var input: Int32, output: Int32, error: Int32
+    /// `input` is the user's terminal: put in raw mode while attached, and read for the window size. The host
+    /// decides (box: `-t` was asked for and its stdin is a terminal).
+    public var terminal: Bool
+
+    public init(input: Int32, output: Int32, error: Int32, terminal: Bool) {
+        self.input = input; self.output = output; self.error = error; self.terminal = terminal
+    }
+}
+
 /// The client side of an attachment to a container's monitor: `box run` in the foreground, `box start -a`,
 /// `box attach`. Copies the terminal to the container and back; Ctrl-P Ctrl-Q detaches (docker's keys).
 public struct AttachSession {
@@ -19,16 +32,16 @@ public struct AttachSession {
         self.proxySignals = proxySignals
     }
 
-    public func run(_ socket: Int32) throws -> Outcome {
-        let terminal = tty && isatty(0) == 1
-        let saved = terminal ? Terminal.makeRaw(0) : nil
-        defer { if let saved { Terminal.restore(0, saved) } }
+    public func run(_ socket: Int32, io: UserIO) throws -> Outcome {
+        let terminal = tty && io.terminal
+        let saved = terminal ? Terminal.makeRaw(io.input) : nil
+        defer { if let saved { Terminal.restore(io.input, saved) } }
 
         let signals = SignalQueue([SIGWINCH] + (proxySignals ? [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2] : []))
         defer { signals.close() }
         let sigfd = signals.fd
 
-        if terminal { sendWindowSize(socket) }
+        if terminal { sendWindowSize(socket, io.input) }
         var reader = FrameReader()
         var stdinOpen = forwardStdin
         var pendingCtrlP = false
@@ -36,15 +49,15 @@ public struct AttachSession {
         while true {
             var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0)]
+                       pollfd(fd: stdinOpen ? io.input : -1, events: Int16(POLLIN), revents: 0)]
             if poll(&fds, 3, -1) < 0 { if errno == EINTR { continue }; throw BoxError.sys(.attach, "poll") }
 
             if fds[0].revents != 0 {
                 let open = reader.fill(from: socket)
                 while let (type, payload) = reader.next() {
                     switch type {
-                    case .stdout: writeFully(1, payload)
-                    case .stderr: writeFully(2, payload)
+                    case .stdout: writeFully(io.output, payload)
+                    case .stderr: writeFully(io.error, payload)
                     case .exited: return .exited(Int32(String(decoding: payload, as: UTF8.self)) ?? 125)
                     case .failed: throw Lifecycle.failure(String(decoding: payload, as: UTF8.self))
                     default: break
@@ -54,12 +67,12 @@ public struct AttachSession {
             }
             if fds[1].revents != 0 {
                 if let signo = signals.next() {
-                    if signo == SIGWINCH { if terminal { sendWindowSize(socket) } }
+                    if signo == SIGWINCH { if terminal { sendWindowSize(socket, io.input) } }
                     else { Frame.send(socket, .signal, Array(String(signo).utf8)) }
                 }
             }
             if stdinOpen && fds[2].revents != 0 {
-                let n = buf.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                let n = buf.withUnsafeMutableBytes { read(io.input, $0.baseAddress, $0.count) }
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 {
                     stdinOpen = false
@@ -87,9 +100,9 @@ public struct AttachSession {
         }
     }
 
-    func sendWindowSize(_ socket: Int32) {
+    func sendWindowSize(_ socket: Int32, _ terminal: Int32) {
         var rows: UInt16 = 0, cols: UInt16 = 0
-        if box_get_winsize(0, &rows, &cols) == 0 { Frame.send(socket, .resize, Array("\(rows) \(cols)".utf8)) }
+        if box_get_winsize(terminal, &rows, &cols) == 0 { Frame.send(socket, .resize, Array("\(rows) \(cols)".utf8)) }
     }
 }
 

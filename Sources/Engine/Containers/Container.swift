@@ -46,6 +46,10 @@ public struct ContainerSpec: Codable, Sendable {
     public var Capabilities: UInt64
 
     public var shortID: String { String(ID.prefix(12)) }
+    /// The compiled seccomp filter its processes run under (nil: unconfined); see Seccomp.filterFile.
+    func seccompFilter(root: EngineRoot) throws -> String? {
+        try Seccomp.filterFile(securityOpt: self.HostConfig.SecurityOpt ?? [], privileged: self.HostConfig.Privileged, caps: self.Capabilities, root: root)
+    }
     /// The container's cgroup, below each hierarchy root.
     public var cgroup: String { "box/" + ID }
 }

@@ -8,14 +8,24 @@ public struct ContainerStore: Sendable {
     public let root: EngineRoot
     public let images: ImageStore
     public let journal: EventJournal
+    /// What starts the containers' monitors and the ports' proxies; nil in a host that only reads and
+    /// removes (starting a container then fails, saying so).
+    public let helper: HelperExecutable?
 
-    public init(root: EngineRoot) {
+    public init(root: EngineRoot, helper: HelperExecutable? = nil) {
         self.root = root
+        self.helper = helper
         self.images = ImageStore(root: root)
         self.journal = EventJournal(root: root)
     }
 
     // MARK: files
+
+    /// The helper executable, or the error of a host that has none.
+    func helperPath() throws -> String {
+        guard let helper else { throw BoxError(.start, "this program cannot start containers: it gave the engine no helper executable") }
+        return helper.path
+    }
 
     func specPath(_ id: String) -> String { root.containerDir(id) + "/config.v2.json" }
     func statePath(_ id: String) -> String { root.containerDir(id) + "/state.json" }
@@ -100,6 +110,11 @@ public struct ContainerStore: Sendable {
 
     public func list() throws -> [Container] {
         try Files.list(root.containers).compactMap { try? load($0) }.sorted { $0.spec.Created > $1.spec.Created }
+    }
+
+    /// Every container as the image store sees it (rmi, image prune): which image it was created from.
+    public func imageUsers() throws -> [ImageUser] {
+        try list().map { ImageUser(image: $0.spec.Image, containerID: $0.id, containerName: $0.name, layerDirs: $0.spec.LayerDirs) }
     }
 
     /// Finds a container by full id, exact name, or unique id prefix (as docker does).

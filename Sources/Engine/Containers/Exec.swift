@@ -20,7 +20,7 @@ public struct Exec: Sendable {
     public let store: ContainerStore
     public init(store: ContainerStore) { self.store = store }
 
-    public func run(_ c: Container, _ o: ExecOptions) throws -> Int32 {
+    public func run(_ c: Container, _ o: ExecOptions, io: UserIO) throws -> Int32 {
         store.thawIfOrphaned(c)
         let current = try store.load(c.id)
         guard current.state.Running, HostProcess.isAlive(current.state.Pid, startTime: current.state.PidStartTime) else {
@@ -64,7 +64,7 @@ public struct Exec: Sendable {
         // The container's session keyring and seccomp filter, as its PID 1 has them (runc's setns init does the
         // same: "_ses.<id>", then the container's profile).
         argv.append("--keyring=_ses.\(spec.ID)")
-        if let filter = try Seccomp.filterFile(for: spec, root: store.root) { argv.append("--seccomp=\(filter)") }
+        if let filter = try spec.seccompFilter(root: store.root) { argv.append("--seccomp=\(filter)") }
         // The command joins the container's cgroup too: its limits hold for everything inside. On v2 it is
         // cloned straight into it (no cgroup.procs write, so no RCU grace period to wait for).
         let cgroups = Cgroups.driver()
@@ -143,14 +143,14 @@ public struct Exec: Sendable {
             let master = box_recv_fd(console[0])
             if master >= 0 {
                 var rows: UInt16 = 0, cols: UInt16 = 0
-                if box_get_winsize(0, &rows, &cols) == 0 { box_set_winsize(master, rows, cols) }
-                code = ExecTerminal(master: master, pid: pid).run()
+                if box_get_winsize(io.input, &rows, &cols) == 0 { box_set_winsize(master, rows, cols) }
+                code = ExecTerminal(master: master, pid: pid, io: io).run()
                 close(master)
             } else {
                 code = Subprocess.wait(pid)  // nsexec failed before it had a terminal: the error pipe says why
             }
         } else if let signals {
-            code = pipes!.relay(pid: pid, signals: signals)
+            code = pipes!.relay(pid: pid, signals: signals, io: io)
         } else {
             code = Subprocess.wait(pid)
         }
@@ -168,11 +168,11 @@ public struct Exec: Sendable {
 struct ExecTerminal {
     let master: Int32
     let pid: pid_t
+    let io: UserIO
 
     func run() -> Int32 {
-        let terminal = isatty(0) == 1
-        let saved = terminal ? Terminal.makeRaw(0) : nil
-        defer { if let saved { Terminal.restore(0, saved) } }
+        let saved = io.terminal ? Terminal.makeRaw(io.input) : nil
+        defer { if let saved { Terminal.restore(io.input, saved) } }
         let pidfd = box_pidfd_open(pid)
         // SIGWINCH: pass the new window size on to the command's terminal.
         let signals = SignalQueue([SIGWINCH])
@@ -182,22 +182,22 @@ struct ExecTerminal {
         var buf = [UInt8](repeating: 0, count: 32768)
         outer: while true {
             var fds = [pollfd(fd: master, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stdinOpen ? io.input : -1, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0)]
             if poll(&fds, 4, -1) < 0 { if errno == EINTR { continue }; break }
             if fds[3].revents != 0 {
                 _ = signals.next()
                 var rows: UInt16 = 0, cols: UInt16 = 0
-                if box_get_winsize(0, &rows, &cols) == 0 { box_set_winsize(master, rows, cols) }
+                if box_get_winsize(io.input, &rows, &cols) == 0 { box_set_winsize(master, rows, cols) }
             }
             if fds[0].revents != 0 {
                 let n = buf.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
                 if n <= 0 { break outer }  // EIO: every holder of the slave side has gone
-                writeFully(1, Array(buf[0..<n]))
+                writeFully(io.output, Array(buf[0..<n]))
             }
             if stdinOpen && fds[1].revents != 0 {
-                let n = buf.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                let n = buf.withUnsafeMutableBytes { read(io.input, $0.baseAddress, $0.count) }
                 if n <= 0 { stdinOpen = false } else { writeFully(master, Array(buf[0..<n])) }
             }
             if fds[2].revents != 0 && fds[0].revents == 0 { break }
@@ -247,10 +247,10 @@ struct ExecPipes {
         stdinWrite = -1; stdout = -1; stderr = -1
     }
 
-    /// Copies our stdin to the command and its output to ours, forwards `signals` to nsexec (`pid`), and returns
+    /// Copies the user's input to the command and its output to the user's, forwards `signals` to nsexec (`pid`), and returns
     /// its exit status. It ends when nsexec exits (the command has), once what the command wrote is read: a
     /// process it left in the background holding the pipes does not keep us.
-    mutating func relay(pid: pid_t, signals: SignalQueue) -> Int32 {
+    mutating func relay(pid: pid_t, signals: SignalQueue, io: UserIO) -> Int32 {
         let pidfd = box_pidfd_open(pid)
         defer { if pidfd >= 0 { close(pidfd) } }
         var pending: [UInt8] = []
@@ -260,16 +260,16 @@ struct ExecPipes {
         while !exited && (stdout >= 0 || stderr >= 0 || pidfd >= 0) {
             var fds = [pollfd(fd: stdout, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: stderr, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: stdinOpen && pending.isEmpty ? 0 : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stdinOpen && pending.isEmpty ? io.input : -1, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: pending.isEmpty ? -1 : stdinWrite, events: Int16(POLLOUT), revents: 0),
                        pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)]
             if poll(&fds, nfds_t(fds.count), -1) < 0 { if errno == EINTR { continue }; break }
             if fds[5].revents != 0, let sig = signals.next() { kill(pid, sig) }
-            if fds[0].revents != 0 { copyOut(&stdout, to: 1, &buf) }
-            if fds[1].revents != 0 { copyOut(&stderr, to: 2, &buf) }
+            if fds[0].revents != 0 { copyOut(&stdout, to: io.output, &buf) }
+            if fds[1].revents != 0 { copyOut(&stderr, to: io.error, &buf) }
             if fds[2].revents != 0 {
-                let n = buf.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                let n = buf.withUnsafeMutableBytes { read(io.input, $0.baseAddress, $0.count) }
                 if n > 0 { pending = Array(buf[0..<n]) } else if n == 0 || errno != EINTR && errno != EAGAIN { stdinOpen = false }
             }
             if !pending.isEmpty { flush(&pending) }
@@ -279,8 +279,8 @@ struct ExecPipes {
             if fds[4].revents != 0 { exited = true }
         }
         // What the command wrote before it exited is all in the pipes now: read it to the end.
-        while stdout >= 0 && copyOut(&stdout, to: 1, &buf) {}
-        while stderr >= 0 && copyOut(&stderr, to: 2, &buf) {}
+        while stdout >= 0 && copyOut(&stdout, to: io.output, &buf) {}
+        while stderr >= 0 && copyOut(&stderr, to: io.error, &buf) {}
         return Subprocess.wait(pid)
     }
 

@@ -19,7 +19,8 @@ public struct Lifecycle: Sendable {
             throw BoxError(.start, "container \(c.name) is already running", exitCode: 1)
         }
         if let forked = try forkMonitor(c, owned: false) { return forked.socket }
-        // Fallback: re-execute box as `box __monitor ID`.
+        // Otherwise the helper executable as `HELPER __monitor ID`.
+        let helper = try store.helperPath()
         let pair = try Lifecycle.socketPair()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -39,7 +40,7 @@ public struct Lifecycle: Sendable {
         posix_spawnattr_setsigmask(&attr, &none)
         posix_spawnattr_setflags(&attr, Int16(0x80 | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         do {
-            _ = try Subprocess.spawn([Subprocess.selfExecutable(), "__monitor", c.id], actions: &actions, attributes: &attr)
+            _ = try Subprocess.spawn([helper, "__monitor", c.id], actions: &actions, attributes: &attr)
         } catch {
             close(pair[0]); close(pair[1])
             throw error
@@ -48,7 +49,8 @@ public struct Lifecycle: Sendable {
         return pair[0]
     }
 
-    /// Forks the container's monitor (nil if this process runs other threads, where only a re-exec is safe).
+    /// Forks the container's monitor (nil if this process runs other threads, where only a re-exec is safe, or if
+    /// its host gave no way to end a forked process: see HelperExecutable).
     /// Returns the socket to it and its pid.
     ///
     /// `owned`: called by `ContainerStore.create`, under the engine lock, before the container's files are
@@ -58,14 +60,14 @@ public struct Lifecycle: Sendable {
     public func forkMonitor(_ c: Container, owned: Bool) throws -> (socket: Int32, pid: Int32)? {
         // The monitor is forked, not re-executed: a second start of the Swift binary would be most of a
         // container's start-up. box runs no other thread, so fork is safe; if one ever appears, re-exec instead.
-        guard box_thread_count() == 1 else { return nil }
+        guard let end = store.helper?.endFork, box_thread_count() == 1 else { return nil }
         let pair = try Lifecycle.socketPair()
         box_cpus_remember()
         let pid = box_fork()
         if pid < 0 { let e = errno; close(pair[0]); close(pair[1]); throw BoxError.sys(.start, "fork the monitor", errno: e) }
         if pid == 0 {
             // Every descriptor but stdio and the socket is closed (dup2 onto 3, then box_close_from(4) in
-            // Monitor.main): among them this process's copy of the engine lock, which box still holds.
+            // Monitor.serve): among them this process's copy of the engine lock, which box still holds.
             close(pair[0])
             _ = setsid()  // out of our session: a hang-up or Ctrl-C aimed at `box` never reaches it
             let null = open("/dev/null", O_RDWR)
@@ -75,7 +77,7 @@ public struct Lifecycle: Sendable {
             sigemptyset(&none)
             sigprocmask(SIG_SETMASK, &none, nil)
             box_set_process_title("box-monitor \(c.spec.shortID)")
-            Monitor.main(id: c.id, clientFD: 3, known: c, owned: owned)
+            end(Monitor.serve(store: store, id: c.id, clientFD: 3, known: c, owned: owned))
         }
         // It works beside us while we write the files, off our CPU (CSpawn title.c), and takes its CPUs back once it
         // has the engine lock, which we hold until then. (Not for a start: nothing would order its taking back after.)

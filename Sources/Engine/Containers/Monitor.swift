@@ -30,11 +30,13 @@ public struct Monitor {
         var reader = FrameReader()
     }
 
-    /// Entry point of `box __monitor ID`, or of a monitor forked by `box` (`known`: the container as it read
-    /// it, which spares a second reading; its state is read again under the lock anyway). Never returns.
-    /// `owned`: forked by `box run` while it creates the container, which records this monitor as the owner
-    /// (see Lifecycle.forkMonitor): there is nothing to claim, and the files are there once the engine lock is.
-    public static func main(id: String, clientFD: Int32, known: Container? = nil, owned: Bool = false) -> Never {
+    /// The monitor role: `box __monitor ID` (the host's entry point calls it), or a monitor forked by `box` (`known`:
+    /// the container as it read it, which spares a second reading; its state is read again under the lock anyway).
+    /// Returns when the container has ended (or never started), with the status the process should exit with.
+    /// Call it in a process of its own: it closes every descriptor above `clientFD` (3) and leaves the working
+    /// directory. `owned`: forked by `box run` while it creates the container, which records this monitor as the
+    /// owner (see Lifecycle.forkMonitor): there is nothing to claim, and the files are there once the engine lock is.
+    public static func serve(store: ContainerStore, id: String, clientFD: Int32, known: Container? = nil, owned: Bool = false) -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         signal(SIGHUP, SIG_IGN)
         // Keep only stdio and the first client, and that one close-on-exec: whatever else the starting command
@@ -42,10 +44,9 @@ public struct Monitor {
         box_close_from(4)
         if clientFD >= 0 { _ = fcntl(clientFD, F_SETFD, FD_CLOEXEC) }
         _ = chdir("/")  // do not keep the caller's working directory busy
-        let store = ContainerStore(root: .fromEnvironment())
         guard let c = known ?? (try? store.loadRaw(id)) else {
             if clientFD >= 0 { Frame.send(clientFD, .failed, Array("125\nNo such container: \(id)".utf8)) }
-            exit(1)
+            return 1
         }
         var monitor = Monitor(store: store, id: id, spec: c.spec, state: c.state)
         if clientFD >= 0 {
@@ -53,7 +54,7 @@ public struct Monitor {
             monitor.clients.append(Client(fd: clientFD))
         }
         monitor.run(owned: owned && known != nil)
-        exit(0)
+        return 0
     }
 
     var layer: String { store.layerPath(id) }
@@ -75,7 +76,7 @@ public struct Monitor {
             // waits: it builds its root filesystem when told to go (the overlay is mounted by then), while the
             // network is set up here, and execs when told to start.
             var pending = try Spawner.clone(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: fresh.childStdio,
-                                            seccomp: try Seccomp.filterFile(for: spec, root: store.root), cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
+                                            seccomp: try spec.seccompFilter(root: store.root), cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
                                             netnsFD: network.netnsFD)
             do {
                 if !awaitFiles() { throw BoxError(.create, "the container was not created") }
@@ -215,7 +216,7 @@ public struct Monitor {
         try prepareMountTargets()
         let io = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
         let started = try Spawner.start(spec, rootfs: merged, containerDir: store.root.containerDir(id), stdio: io.childStdio,
-                                        seccomp: try Seccomp.filterFile(for: spec, root: store.root), cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
+                                        seccomp: try spec.seccompFilter(root: store.root), cgroupProcs: cgroups.procsFiles(spec.cgroup), cgroupDir: cgroups.cloneTarget(spec.cgroup),
                                         netnsFD: network.netnsFD)
         return try running(started, io: io)
     }

@@ -194,3 +194,40 @@ extension ImageConfig: JSONReadable {
                   config: config, rootfs: rootfs, history: history)
     }
 }
+
+extension ImageConfig.Config {
+    /// One Dockerfile instruction applied to an image config (the `--change` of docker commit).
+    mutating func apply(_ change: String) throws {
+        let trimmed = change.trimmed
+        let keyword = trimmed.prefix { !$0.isWhitespace }.uppercased()
+        let rest = String(trimmed.dropFirst(keyword.count)).trimmed
+        func list() throws -> [String] {
+            // JSON form ["a", "b"], or shell form run by /bin/sh -c (Dockerfile rules).
+            guard rest.hasPrefix("[") else { return ["/bin/sh", "-c", rest] }
+            guard case .array(let items) = try JSONValue.parse(rest) else { throw BoxError(.usage, "invalid \(keyword): \(rest)") }
+            return try items.map {
+                guard case .string(let s) = $0 else { throw BoxError(.usage, "invalid \(keyword): \(rest) (strings only)") }
+                return s
+            }
+        }
+        func pair() throws -> (String, String) {
+            let kv = rest.split(separator: "=", maxSplits: 1).map(String.init)
+            guard kv.count == 2, !kv[0].isEmpty else { throw BoxError(.usage, "invalid \(keyword): \"\(rest)\": use \(keyword) KEY=VALUE") }
+            return (kv[0], kv[1])
+        }
+        switch keyword {
+        case "CMD": Cmd = try list()
+        case "ENTRYPOINT": Entrypoint = try list()
+        case "WORKDIR": WorkingDir = rest
+        case "USER": User = rest
+        case "ENV":
+            let (k, v) = try pair()
+            Env = (Env ?? []).filter { !$0.hasPrefix(k + "=") } + [k + "=" + v]
+        case "LABEL":
+            let (k, v) = try pair()
+            Labels = (Labels ?? [:]).merging([k: v]) { $1 }
+        default:
+            throw BoxError(.usage, "unsupported change \"\(change)\": use CMD, ENTRYPOINT, ENV, WORKDIR, USER or LABEL")
+        }
+    }
+}

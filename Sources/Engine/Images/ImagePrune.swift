@@ -13,15 +13,15 @@ public struct ImagePrune {
         public var reclaimed: Int64 = 0       // bytes of the layer tars removed
     }
 
-    public func run(all: Bool, containers: [Container]) throws -> Report {
+    public func run(all: Bool, users: [ImageUser]) throws -> Report {
         var report = Report()
-        let used = Set(containers.map(\.spec.Image))
+        let used = Set(users.map(\.image))
         for image in try store.list() where !used.contains(image.id) && (all || image.names.isEmpty) {
             var sizes: [String: Int64] = [:]
             for diffID in image.config.rootfs.diff_ids {
                 if let size = Files.size(store.root.blob(diffID)) { sizes[diffID] = size }
             }
-            for line in try store.remove(image.id, containers: containers) {
+            for line in try store.remove(image.id, users: users) {
                 // remove() speaks rmi's "Untagged: x" / "Deleted: y"; prune's lines are lower case.
                 report.lines.append(line.prefix(1).lowercased() + line.dropFirst())
                 if line.hasPrefix("Deleted: "), let size = sizes[String(line.dropFirst(9))] { report.reclaimed += size }

@@ -154,11 +154,25 @@ public struct ImageStore: Sendable {
     }
 }
 
+/// A container created from an image, whose layers are the container's: rmi refuses to remove that image, and
+/// prune keeps it; no layer it mounts is deleted. (The image store knows containers by these facts only:
+/// ContainerStore.imageUsers.)
+public struct ImageUser: Sendable {
+    public var image: String           // the image id, sha256:...
+    public var containerID: String
+    public var containerName: String
+    public var layerDirs: [String]     // the overlay lowerdirs it mounts
+
+    public init(image: String, containerID: String, containerName: String, layerDirs: [String]) {
+        self.image = image; self.containerID = containerID; self.containerName = containerName; self.layerDirs = layerDirs
+    }
+}
+
 extension ImageStore {
     /// `box rmi`: removes a name; when an image has no name left (or is named by id), removes the image and
     /// every layer no other image or container uses. An image a container was created from is refused:
     /// the container's layers are that image's.
-    public func remove(_ text: String, containers: [Container]) throws -> [String] {
+    public func remove(_ text: String, users: [ImageUser]) throws -> [String] {
         var report: [String] = []
         try root.locked {
             let image = try resolve(text)
@@ -171,8 +185,8 @@ extension ImageStore {
                 report.append("Untagged: \(ref.description)")
                 return
             }
-            if let user = containers.first(where: { $0.spec.Image == image.id }) {
-                throw BoxError(.image, "conflict: unable to remove image \(image.shortID): container \(user.spec.shortID) (\(user.name)) was created from it; remove the container first", exitCode: 1)
+            if let user = users.first(where: { $0.image == image.id }) {
+                throw BoxError(.image, "conflict: unable to remove image \(image.shortID): container \(user.containerID.prefix(12)) (\(user.containerName)) was created from it; remove the container first", exitCode: 1)
             }
             for name in names {
                 let ref = try ImageReference(parsing: name)
@@ -185,7 +199,7 @@ extension ImageStore {
             report.append("Deleted: \(image.id)")
             // Layers still needed by another image or by a container's overlay stay.
             let used = Set(try list().flatMap { $0.config.rootfs.diff_ids.map(Digest.hex) })
-                .union(containers.flatMap { $0.spec.LayerDirs.map { URLLess.lastButOne($0) } })
+                .union(users.flatMap { $0.layerDirs.map { URLLess.lastButOne($0) } })
             for diffID in image.config.rootfs.diff_ids where !used.contains(Digest.hex(diffID)) {
                 try Files.removeTree(root.layerDir(diffID))
                 unlink(root.blob(diffID))

@@ -12,7 +12,7 @@ public struct ImageImport {
     public func run(_ source: String?, fd: Int32 = 0, reference: ImageReference?, message: String = "",
                     changes: [String] = [], staging: ImageStaging) throws -> String {
         var config = ImageConfig.Config()
-        for change in changes { try Commit.apply(change, to: &config) }  // bad input: before any work
+        for change in changes { try config.apply(change) }  // bad input: before any work
         let path: String
         if let source {
             path = source

@@ -308,22 +308,9 @@ public enum LayerArchive {
         return finish(&ctx)
     }
 
-    public static func sha256(_ bytes: [UInt8]) -> String {
-        var ctx = sha256_ctx()
-        nettle_sha256_init(&ctx)
-        nettle_sha256_update(&ctx, bytes.count, bytes)
-        return finish(&ctx)
-    }
+    public static func sha256(_ bytes: [UInt8]) -> String { Digest.sha256(bytes) }
 
-    private static func finish(_ ctx: inout sha256_ctx) -> String {
-        var digest = [UInt8](repeating: 0, count: 32)
-        nettle_sha256_digest(&ctx, 32, &digest)
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in digest { out.append(digits[Int(byte >> 4)]); out.append(digits[Int(byte & 15)]) }
-        return "sha256:" + String(decoding: out, as: UTF8.self)
-    }
+    private static func finish(_ ctx: inout sha256_ctx) -> String { Digest.finish(&ctx) }
 
     static func message(_ a: OpaquePointer) -> String {
         let text = Libarchive.error_string(a).map { String(cString: $0) } ?? "unknown libarchive error"

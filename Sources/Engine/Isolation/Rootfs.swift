@@ -62,24 +62,6 @@ public enum Rootfs {
         Mount.parse(Files.readIfPresent("/proc/\(pid)/mountinfo") ?? "").map(\.mountPoint)
     }
 
-    public static func unescape(_ s: String) -> String {
-        guard s.contains("\\") else { return s }
-        var out: [UInt8] = []
-        let u = Array(s.utf8)
-        var i = 0
-        while i < u.count {
-            if u[i] == UInt8(ascii: "\\"), i + 3 < u.count,
-               let v = UInt8(String(decoding: u[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
-                out.append(v)
-                i += 4
-            } else {
-                out.append(u[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
     /// The container's /etc/hosts: localhost, and its own hostname and name at `address` (its own address on
     /// a bridge network, 127.0.1.1 otherwise).
     public static func hostsFile(hostname: String, name: String, address: String) -> String {

@@ -46,30 +46,31 @@ public enum Seccomp {
         }
     }
 
-    /// Whether `spec`'s processes run without a filter: `--security-opt seccomp=unconfined`, or `--privileged`
-    /// without a profile of its own (moby's daemon/seccomp_linux.go WithSeccomp: a privileged container gets
-    /// the profile it names, else none).
-    public static func isUnconfined(_ spec: ContainerSpec) -> Bool {
-        (spec.HostConfig.SecurityOpt ?? []).contains("seccomp=unconfined") || (spec.HostConfig.Privileged && customProfile(spec) == nil)
+    /// Whether a container's processes run without a filter: `--security-opt seccomp=unconfined`, or
+    /// `--privileged` without a profile of its own (moby's daemon/seccomp_linux.go WithSeccomp: a privileged
+    /// container gets the profile it names, else none). `securityOpt`: its HostConfig.SecurityOpt.
+    public static func isUnconfined(securityOpt: [String], privileged: Bool) -> Bool {
+        securityOpt.contains("seccomp=unconfined") || (privileged && customProfile(securityOpt) == nil)
     }
 
-    /// The profile of the user's that `spec` names (its JSON text), if any.
-    static func customProfile(_ spec: ContainerSpec) -> String? {
-        (spec.HostConfig.SecurityOpt ?? []).first { $0.hasPrefix("seccomp={") }.map { String($0.dropFirst("seccomp=".count)) }
+    /// The profile of the user's that `securityOpt` names (its JSON text), if any.
+    static func customProfile(_ securityOpt: [String]) -> String? {
+        securityOpt.first { $0.hasPrefix("seccomp={") }.map { String($0.dropFirst("seccomp=".count)) }
     }
 
-    /// The compiled filter for `spec` (nil: unconfined), compiled and kept if it is not there yet.
-    public static func filterFile(for spec: ContainerSpec, root: EngineRoot) throws -> String? {
-        if isUnconfined(spec) { return nil }
-        if let text = customProfile(spec) {
+    /// The compiled filter for a container with these options and capabilities (nil: unconfined), compiled and
+    /// kept if it is not there yet (ContainerSpec.seccompFilter passes a container's).
+    public static func filterFile(securityOpt: [String], privileged: Bool, caps: UInt64, root: EngineRoot) throws -> String? {
+        if isUnconfined(securityOpt: securityOpt, privileged: privileged) { return nil }
+        if let text = customProfile(securityOpt) {
             let profile = try Profile.parse(text)
-            let digest = String(LayerArchive.sha256(Array(text.utf8)).dropFirst("sha256:".count).prefix(16))
+            let digest = String(Digest.sha256(Array(text.utf8)).dropFirst("sha256:".count).prefix(16))
             let id = "custom-" + digest + "-" + String(cString: box_seccomp_library())
-            return try kept(id, caps: spec.Capabilities, root: root) { fd, failed in
-                try profile.compile(caps: spec.Capabilities, kernel: kernelVersion, to: fd, failed: &failed)
+            return try kept(id, caps: caps, root: root) { fd, failed in
+                try profile.compile(caps: caps, kernel: kernelVersion, to: fd, failed: &failed)
             }
         }
-        return try filterFile(caps: spec.Capabilities, root: root)
+        return try filterFile(caps: caps, root: root)
     }
 
     public static func filterFile(caps: UInt64, root: EngineRoot) throws -> String {

@@ -3,29 +3,17 @@ import Glibc
 #endif
 import CSpawn
 
-/// `box __proxy IP PORT`, the userland proxy of one published port (docker-proxy's job): it accepts on the
-/// listening socket the monitor hands it as descriptor 3 and copies each connection to IP:PORT in the
-/// container and back. One forked child per connection keeps it simple; all of them die with the monitor.
+/// The userland proxy of one published port (docker-proxy's job), the helper role `HELPER __proxy IP PORT`
+/// (see HelperExecutable): the monitor hands it the listening socket as descriptor 3, and it copies each
+/// connection to IP:PORT in the container and back. The process around it (one forked child per connection, all
+/// of them dying with the monitor) is the host's: box's ProxyRole.
 public enum PortProxy {
-    public static func main(target: String, port: String) -> Never {
-        _ = box_die_with_parent()
-        guard let ip = IPv4(target), let p = UInt16(port) else { exit(2) }
-        signal(SIGCHLD, SIG_IGN)  // connections' children are reaped by the kernel
-        signal(SIGPIPE, SIG_IGN)
+    /// Waits for the next connection on `listener`; nil when the listener failed (the proxy should end).
+    public static func accept(_ listener: Int32) -> Int32? {
         while true {
-            let client = accept(3, nil, nil)
-            if client < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                exit(1)
-            }
-            let pid = box_fork()
-            if pid == 0 {
-                close(3)
-                _ = box_die_with_parent()
-                serve(client, ip, p)
-                exit(0)
-            }
-            close(client)
+            let client = Glibc.accept(listener, nil, nil)
+            if client >= 0 { return client }
+            if errno != EINTR && errno != ECONNABORTED { return nil }
         }
     }
 
@@ -37,7 +25,8 @@ public enum PortProxy {
         return a
     }
 
-    static func serve(_ client: Int32, _ ip: IPv4, _ port: UInt16) {
+    /// Copies one accepted connection to `ip`:`port` and back until both sides have ended (or one failed).
+    public static func relay(_ client: Int32, to ip: IPv4, port: UInt16) {
         let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = address(ip, port)
         let ok = withUnsafePointer(to: &addr) {

@@ -143,21 +143,4 @@ public struct Timestamp: Sendable, Comparable, Codable, CustomStringConvertible 
         var c = encoder.singleValueContainer()
         try c.encode(rfc3339)
     }
-
-    /// "5 seconds", "About a minute", "3 hours": docker's units.HumanDuration.
-    public static func humanDuration(_ seconds: Int64) -> String {
-        switch seconds {
-        case ..<1: return "Less than a second"
-        case 1: return "1 second"
-        case ..<60: return "\(seconds) seconds"
-        case ..<120: return "About a minute"
-        case ..<3600: return "\(seconds / 60) minutes"
-        case ..<7200: return "About an hour"
-        case ..<(48 * 3600): return "\(seconds / 3600) hours"
-        case ..<(7 * 24 * 3600 * 2): return "\(seconds / 86400) days"
-        case ..<(30 * 24 * 3600 * 3): return "\(seconds / (7 * 86400)) weeks"
-        case ..<(365 * 24 * 3600 * 2): return "\(seconds / (30 * 86400)) months"
-        default: return "\(seconds / (365 * 86400)) years"
-        }
-    }
 }

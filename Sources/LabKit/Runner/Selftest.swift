@@ -24,9 +24,8 @@ public struct Selftest {
 
     /// Runs `lab`'s steps; `report` gets each outcome as it happens.
     public func run(_ lab: Lab, report: (Outcome) -> Void) throws -> Bool {
-        var template = Array("/tmp/labtest-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw BoxError.sys(.usage, "mkdtemp /tmp/labtest-XXXXXX") }
-        let base = String(cString: made)
+        let scratch = try Scratch(prefix: "labtest")
+        let base = scratch.base
         let root = EngineRoot(path: base + "/box")
         // A learner of its own: two selftests at once get different per-learner values (ports, names, numbers).
         let runner = Runner(catalog: catalog, learner: Learner(name: "selftest-" + String(base.suffix(6)), uid: 0, gid: 0, home: base),
@@ -80,15 +79,11 @@ public struct Selftest {
         }
         let traces = SignalTrace.instances(prefix: runner.signalTracePrefix(lab))
         if !traces.isEmpty { outcome("(reset)", false, "signal traces left after lab reset: \(traces.joined(separator: ", "))") }
-        let mounts = Mount.table(of: getpid()).filter { $0.mountPoint.hasPrefix(base + "/") }
-        if !mounts.isEmpty { outcome("(reset)", false, "mounts left after lab reset: \(mounts.map(\.mountPoint).joined(separator: ", "))") }
+        let mounts = scratch.mounts
+        if !mounts.isEmpty { outcome("(reset)", false, "mounts left after lab reset: \(mounts.joined(separator: ", "))") }
 
         // Clean up even after a failure: containers, mounts, then the directory.
-        for c in (try? runner.engine.list()) ?? [] { _ = try? runner.run(["rm", "-f", c.id]) }
-        NetworkStore(root: root).destroyAll()
-        Cgroups.removeEmptyParents()
-        for m in Mount.table(of: getpid()).reversed() where m.mountPoint.hasPrefix(base + "/") { umount2(m.mountPoint, Int32(MNT_DETACH)) }
-        try? Files.removeTree(base)
+        scratch.cleanUp(engine: root) { ids in for id in ids { _ = try? runner.run(["rm", "-f", id]) } }
         return ok
     }
 }

@@ -176,7 +176,7 @@ extension JSONValue {
     }
 
     /// Lowercase hexadecimal, zero-padded to `width` digits.
-    static func hex(_ value: UInt32, width: Int) -> String {
+    public static func hex(_ value: UInt32, width: Int) -> String {
         let digits = String(value, radix: 16)
         return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
@@ -186,7 +186,7 @@ extension JSONValue {
 
 extension JSONValue {
     /// The two ways Go turns a float64 into text.
-    enum FloatStyle {
+    public enum FloatStyle: Sendable {
         /// encoding/json: plain decimals for 1e-6 ≤ |x| < 1e21, otherwise
         /// exponent form with no zero padding (`1e+21`, `1e-7`).
         case json
@@ -199,7 +199,7 @@ extension JSONValue {
     /// Formats `d` like Go, using the shortest digits that round-trip.
     /// Swift's `description` already finds those digits (Go and Swift use
     /// the same "shortest round-trip" rule); only the layout differs.
-    static func goFormat(_ d: Double, style: FloatStyle) -> String {
+    public static func goFormat(_ d: Double, style: FloatStyle) -> String {
         if d.isNaN { return style == .json ? "null" : "NaN" }  // JSON has no NaN or ±Inf;
         if d.isInfinite { return style == .json ? "null" : (d < 0 ? "-Inf" : "+Inf") }  // Go would refuse.
         let sign = d.sign == .minus ? "-" : ""

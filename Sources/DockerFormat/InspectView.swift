@@ -1,3 +1,5 @@
+import Engine
+
 /// `box inspect` output, shaped like `docker inspect` (field names, order, and nesting), so the templates
 /// people copy from docker tutorials work unchanged.
 public enum InspectView {

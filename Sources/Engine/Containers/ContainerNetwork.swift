@@ -88,7 +88,7 @@ public struct ContainerNetwork {
         try inside.addAddress(ip, prefix: n.Subnet.prefix, to: "eth0")
         try inside.setUp("eth0")
         try inside.addDefaultRoute(via: n.Gateway)
-        for port in a.Ports { try publish(port, to: ip) }
+        for port in a.Ports { try publish(port, to: ip, helper: try store.helperPath()) }
         if n.isDefault {
             // No names of others on the default network: only this container's own file changes, and nothing
             // reads its network.json before it has started (see record).
@@ -114,8 +114,8 @@ public struct ContainerNetwork {
     }
 
     /// Listens on the host port now (so a port in use fails the start), and leaves the copying to a proxy
-    /// process (`box __proxy`, like docker-proxy) that dies with the monitor.
-    mutating func publish(_ port: PortBinding, to ip: IPv4) throws {
+    /// process (`HELPER __proxy`, like docker-proxy) that dies with the monitor.
+    mutating func publish(_ port: PortBinding, to ip: IPv4, helper: String) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw BoxError.sys(.network, "socket") }
         listeners.append(fd)
@@ -138,7 +138,7 @@ public struct ContainerNetwork {
         posix_spawn_file_actions_adddup2(&actions, fd, 3)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        let pid = try Subprocess.spawn([Subprocess.selfExecutable(), "__proxy", "\(ip)", "\(port.ContainerPort)"], actions: &actions)
+        let pid = try Subprocess.spawn([helper, "__proxy", "\(ip)", "\(port.ContainerPort)"], actions: &actions)
         proxies.append(pid)
     }
 

@@ -15,7 +15,7 @@ public struct Commit: Sendable {
     public func run(_ c: Container, reference: ImageReference?, message: String = "", changes: [String] = [],
                     createdBy: String? = nil, event: Bool = true, onBytes: ((Int) -> Void)? = nil) throws -> String {
         var config = try store.images.config(c.spec.Image)
-        for change in changes { try Commit.apply(change, to: &config.config) }  // bad input: before any work
+        for change in changes { try config.config.apply(change) }  // bad input: before any work
 
         try store.root.prepare()
         let tar = store.root.tmp + "/commit-\(c.spec.shortID)-pid\(getpid()).tar"
@@ -47,41 +47,6 @@ public struct Commit: Sendable {
             store.journal.record(Event(action: "commit", id: c.id, name: c.name, image: c.spec.Config.Image, attributes: attributes))
         }
         return id
-    }
-
-    /// One Dockerfile instruction applied to an image config (the `--change` of docker commit).
-    static func apply(_ change: String, to config: inout ImageConfig.Config) throws {
-        let trimmed = change.trimmed
-        let keyword = trimmed.prefix { !$0.isWhitespace }.uppercased()
-        let rest = String(trimmed.dropFirst(keyword.count)).trimmed
-        func list() throws -> [String] {
-            // JSON form ["a", "b"], or shell form run by /bin/sh -c (Dockerfile rules).
-            guard rest.hasPrefix("[") else { return ["/bin/sh", "-c", rest] }
-            guard case .array(let items) = try JSONValue.parse(rest) else { throw BoxError(.usage, "invalid \(keyword): \(rest)") }
-            return try items.map {
-                guard case .string(let s) = $0 else { throw BoxError(.usage, "invalid \(keyword): \(rest) (strings only)") }
-                return s
-            }
-        }
-        func pair() throws -> (String, String) {
-            let kv = rest.split(separator: "=", maxSplits: 1).map(String.init)
-            guard kv.count == 2, !kv[0].isEmpty else { throw BoxError(.usage, "invalid \(keyword): \"\(rest)\": use \(keyword) KEY=VALUE") }
-            return (kv[0], kv[1])
-        }
-        switch keyword {
-        case "CMD": config.Cmd = try list()
-        case "ENTRYPOINT": config.Entrypoint = try list()
-        case "WORKDIR": config.WorkingDir = rest
-        case "USER": config.User = rest
-        case "ENV":
-            let (k, v) = try pair()
-            config.Env = (config.Env ?? []).filter { !$0.hasPrefix(k + "=") } + [k + "=" + v]
-        case "LABEL":
-            let (k, v) = try pair()
-            config.Labels = (config.Labels ?? [:]).merging([k: v]) { $1 }
-        default:
-            throw BoxError(.usage, "unsupported change \"\(change)\": use CMD, ENTRYPOINT, ENV, WORKDIR, USER or LABEL")
-        }
     }
 
     public enum Change: String, Sendable { case added = "A", changed = "C", deleted = "D" }

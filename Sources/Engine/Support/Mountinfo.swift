@@ -39,10 +39,29 @@ public struct Mount: Sendable, Equatable {
             }
             guard let dash = f.firstIndex(of: "-"), dash >= 6, f.count >= dash + 4,
                   let id = Int(f[0]), let parent = Int(f[1]) else { continue }
-            mounts.append(Mount(id: id, parent: parent, device: f[2], root: Rootfs.unescape(f[3]), mountPoint: Rootfs.unescape(f[4]),
+            mounts.append(Mount(id: id, parent: parent, device: f[2], root: Mount.unescape(f[3]), mountPoint: Mount.unescape(f[4]),
                                 options: f[5], tags: Array(f[6..<dash]), fsType: f[dash + 1],
-                                source: Rootfs.unescape(f[dash + 2]), superOptions: f[dash + 3]))
+                                source: Mount.unescape(f[dash + 2]), superOptions: f[dash + 3]))
         }
         return mounts
+    }
+
+    /// A mountinfo field with the kernel's octal escapes undone (\\040 is a space).
+    public static func unescape(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var out: [UInt8] = []
+        let u = Array(s.utf8)
+        var i = 0
+        while i < u.count {
+            if u[i] == UInt8(ascii: "\\"), i + 3 < u.count,
+               let v = UInt8(String(decoding: u[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                out.append(v)
+                i += 4
+            } else {
+                out.append(u[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

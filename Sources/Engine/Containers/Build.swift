@@ -110,7 +110,7 @@ public struct Builder {
         if step.keyword == "WORKDIR", !step.arguments.hasPrefix("/") {
             change = "WORKDIR " + Builder.join(config.config.WorkingDir ?? "/", step.arguments)
         }
-        try Commit.apply(change, to: &config.config)
+        try config.config.apply(change)
         let now = Timestamp.now().rfc3339
         config.created = now
         config.history = (config.history ?? []) + [

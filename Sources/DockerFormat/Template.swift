@@ -25,6 +25,8 @@
 // Not supported: define, template, block, break, continue, char literals
 // ('a'), hex numbers, and the Go functions html, js, urlquery, slice, call.
 
+import Engine
+
 /// A template that failed to parse or to execute.
 public struct TemplateError: Error, CustomStringConvertible, Equatable {
     public enum Phase: Sendable, Equatable { case parsing, executing }

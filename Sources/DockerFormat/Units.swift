@@ -1,0 +1,51 @@
+/// docker's ways of writing sizes and durations for people (its go-units package): `box ps`, `box images`,
+/// `box history`, `box stats`, the progress of `box load`, and `lab status`.
+public enum Units {
+    /// "5 seconds", "About a minute", "3 hours": docker's units.HumanDuration.
+    public static func humanDuration(_ seconds: Int64) -> String {
+        switch seconds {
+        case ..<1: return "Less than a second"
+        case 1: return "1 second"
+        case ..<60: return "\(seconds) seconds"
+        case ..<120: return "About a minute"
+        case ..<3600: return "\(seconds / 60) minutes"
+        case ..<7200: return "About an hour"
+        case ..<(48 * 3600): return "\(seconds / 3600) hours"
+        case ..<(7 * 24 * 3600 * 2): return "\(seconds / 86400) days"
+        case ..<(30 * 24 * 3600 * 3): return "\(seconds / (7 * 86400)) weeks"
+        case ..<(365 * 24 * 3600 * 2): return "\(seconds / (30 * 86400)) months"
+        default: return "\(seconds / (365 * 86400)) years"
+        }
+    }
+
+    /// docker's decimal sizes (go-units HumanSize): 0B, 1.98MB, 215.7MB.
+    public static func humanSize(_ bytes: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB"]
+        var v = Double(bytes), i = 0
+        while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
+        if i == 0 { return "\(bytes)B" }
+        let digits = v >= 100 ? 1 : v >= 10 ? 2 : 3
+        var text = String(v)
+        if let dot = text.firstIndex(of: ".") {
+            let keep = text.distance(from: text.startIndex, to: dot) + (digits > 0 ? 1 + max(0, digits - text.distance(from: text.startIndex, to: dot)) : 0)
+            text = String(text.prefix(max(keep, 1)))
+            if text.hasSuffix(".") { text.removeLast() }
+        }
+        return text + units[i]
+    }
+
+    /// docker's binary units (go-units BytesSize), with two decimals: 1.50MiB, 31.25GiB.
+    public static func bytesSize(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(bytes), i = 0
+        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+        return twoDecimals(v) + units[i]
+    }
+
+    /// 12.34
+    public static func twoDecimals(_ v: Double) -> String {
+        let hundredths = Int((v * 100).rounded())
+        let frac = hundredths % 100
+        return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
+    }
+}
