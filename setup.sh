@@ -86,6 +86,10 @@ if [ "$build" = 0 ] && [ "$(dpkg --print-architecture)" = amd64 ]; then
     want debootstrap
     want e2fsprogs      # mkfs.ext4 -d makes the guest's disk, debugfs reads its results back
 fi
+# The reference the tests compare box with (a dockerd of each test's own, beside box): CI's only too.
+if [ "$build" = 0 ]; then
+    want docker.io
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
 else

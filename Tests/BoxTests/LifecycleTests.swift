@@ -178,6 +178,34 @@ struct LifecycleTests {
         #expect(r.stdout == "line1\nline2\nline3\nline4\nline5\n")
     }
 
+    @Test("the log has one record per line, as docker's json-file: ten lines written at once are ten, --tail 2 gives two; a last line without a newline is kept")
+    func logRecordsAreLines() throws {
+        let box = try Sandbox()
+        // stderr first, and a pause: the order of two streams' records is the order the engine reads them in,
+        // which neither box nor docker promises for writes this close.
+        let script = "printf 'e1\\ne2\\n' >&2; sleep 0.3; printf 'l1\\nl2\\nl3\\nl4\\nl5\\nl6\\nl7\\nl8\\nl9\\nl10\\n'; printf 'no-newline'"
+        #expect(try box.run("run", "--name", "c1", "busybox", "sh", "-c", script).status == 0)
+        let tail = try box.run("logs", "--tail", "2", "c1")
+        let records = (Files.readIfPresent(try box.inspect("c1", "{{.LogPath}}")) ?? "").split(separator: "\n")
+        #expect(records.count == 13, "records: \(records)")
+        // The same command line under a real dockerd (Debian's docker.io), where it runs.
+        guard let dockerd = Dockerd(purpose: "logs") else {
+            #expect(tail.stdout == "l10\nno-newline" && tail.stderr.isEmpty, "\(tail.stdout) | \(tail.stderr)")
+            return
+        }
+        defer { dockerd.stop() }
+        let tar = box.root + "-busybox.tar"
+        box.scratchDirs.append(tar)
+        #expect(try box.run("save", "-o", tar, "busybox").status == 0)
+        #expect(try dockerd.docker(["load", "-i", tar]).status == 0)
+        #expect(try dockerd.docker(["run", "--name", "c1", "busybox", "sh", "-c", script]).status == 0)
+        let theirs = try dockerd.docker(["logs", "--tail", "2", "c1"])
+        #expect(tail.stdout == theirs.stdout && tail.stderr == theirs.stderr,
+                "box: \(tail.stdout) | \(tail.stderr); docker: \(theirs.stdout) | \(theirs.stderr)")
+        let path = try dockerd.docker(["inspect", "--format", "{{.LogPath}}", "c1"]).out
+        #expect((Files.readIfPresent(path) ?? "").split(separator: "\n").count == records.count)
+    }
+
     @Test("a container that prints nothing has no log file, and empty logs")
     func silentLogs() throws {
         let box = try Sandbox()

@@ -279,45 +279,11 @@ struct SeccompTests {
         #expect(held == "1", "keyrings named _ses.\(id) in /proc/keys: \(held)")
     }
 
-    /// A dockerd of the test's own (COMMON.md's flags), stopped and removed afterwards; nil if it cannot start.
-    final class Dockerd {
-        let name = "boxtest-seccomp-\(getpid())"
-        var socket: String { "unix:///run/\(name).sock" }
-        let process = Process()
-
-        init?() {
-            guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/dockerd") || FileManager.default.isExecutableFile(atPath: "/usr/bin/dockerd") else { return nil }
-            process.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: "/usr/sbin/dockerd") ? "/usr/sbin/dockerd" : "/usr/bin/dockerd")
-            process.arguments = ["-H", socket, "--data-root", "/var/lib/\(name)", "--exec-root", "/run/\(name)",
-                                 "--pidfile", "/run/\(name).pid", "--bridge=none", "--iptables=false"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { return nil }
-            let up = Sandbox.eventually(30) { (try? Command.run(["/usr/bin/docker", "-H", socket, "info"]).status) == 0 }
-            if !up { stop(); return nil }
-        }
-
-        func docker(_ args: [String]) throws -> Command.Result { try Command.run(["/usr/bin/docker", "-H", socket] + args) }
-
-        var majorVersion: Int {
-            Int((try? docker(["version", "--format", "{{.Server.Version}}"]).out.split(separator: ".").first.map(String.init)) ?? "") ?? 0
-        }
-
-        func stop() {
-            if process.isRunning { process.terminate(); process.waitUntilExit() }
-            for path in ["/var/lib/\(name)", "/run/\(name)"] {
-                _ = try? Command.run(["/bin/sh", "-c", "grep -o ' \(path)[^ ]*' /proc/self/mountinfo | sort -r | xargs -r umount -l"])
-                try? FileManager.default.removeItem(atPath: path)
-            }
-            for file in ["/run/\(name).sock", "/run/\(name).pid"] { try? FileManager.default.removeItem(atPath: file) }
-        }
-    }
-
     @Test("the probe gets the same answers under box and under a real dockerd: default profile, SYS_ADMIN, unconfined, a profile file")
     func sameAsDocker() throws {
         let (box, dir) = try sandbox()
         defer { box.cleanUp() }
-        guard let dockerd = Dockerd() else {
+        guard let dockerd = Dockerd(purpose: "seccomp") else {
             print("skipped the docker comparison: no dockerd here, or it did not start")
             return
         }

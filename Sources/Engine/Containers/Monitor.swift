@@ -21,6 +21,7 @@ public struct Monitor {
     var listener: Int32 = -1
     var log: Int32 = -1
     var logOpened = false                 // the log file is made at the first output (see writeLog)
+    var logPartial: [String: [UInt8]] = [:]  // per stream, the end of its output that is not a whole line yet
     var logLost = 0                       // bytes of output the log could not take since its last whole line
     var logErrno: Int32 = 0               // and why (ENOSPC, EIO, EDQUOT)
     let cgroups = Cgroups.driver()
@@ -391,9 +392,12 @@ public struct Monitor {
         var buf = [UInt8](repeating: 0, count: 32768)
         let n = buf.withUnsafeMutableBytes { read(out.fd, $0.baseAddress, $0.count) }
         if n < 0 && (errno == EINTR || errno == EAGAIN) { return true }
-        guard n > 0 else { return false }  // EOF, or EIO on a pty whose slave side is closed
+        guard n > 0 else {  // EOF, or EIO on a pty whose slave side is closed
+            flushLog(out.stream)
+            return false
+        }
         let chunk = Array(buf[0..<n])
-        writeLog(chunk, stream: out.stream)
+        logOutput(chunk, stream: out.stream)
         broadcast(out.stream == "stderr" ? .stderr : .stdout, chunk)
         return true
     }
@@ -435,6 +439,7 @@ public struct Monitor {
 
     mutating func finish(status: Int32, io: inout ContainerIO) {
         drain(&io)
+        for stream in logPartial.keys.sorted() { flushLog(stream) }  // streams drain gave up on
         io.closeAll()
         unlink(stopMarker)
 
@@ -497,28 +502,53 @@ public struct Monitor {
         }
     }
 
-    /// docker's json-file log driver: one JSON object per chunk, {"log": ..., "stream": ..., "time": ...}.
+    /// docker's json-file log driver: one JSON object per line, {"log": ..., "stream": ..., "time": ...}, the
+    /// newline kept in "log". A line not ended yet waits for the rest (for the stream's end, or 16 KiB of it, as
+    /// docker's copier does): a chunk read is not a line, and `box logs --tail 2` counts lines.
+    mutating func logOutput(_ chunk: [UInt8], stream: String) {
+        let data = (logPartial.removeValue(forKey: stream) ?? []) + chunk
+        var lines: [ArraySlice<UInt8>] = []
+        var start = data.startIndex
+        for i in data.indices where data[i] == UInt8(ascii: "\n") {
+            lines.append(data[start...i])
+            start = i + 1
+        }
+        let rest = data[start...]
+        if rest.count >= 16384 { lines.append(rest) } else if !rest.isEmpty { logPartial[stream] = Array(rest) }
+        writeLog(lines, stream: stream)
+    }
+
+    /// What is left of a line when its stream ends.
+    mutating func flushLog(_ stream: String) {
+        if let rest = logPartial.removeValue(forKey: stream) { writeLog([rest[...]], stream: stream) }
+    }
+
     /// The file is made at the first output, not at the start: a container that prints nothing (many --rm runs)
     /// makes and frees no inode. On ext4 without a journal that is time saved at every later start: each inode
     /// allocation steps over every inode of its group freed in the last minutes. `box logs` reads no file as
     /// no output.
-    mutating func writeLog(_ chunk: [UInt8], stream: String) {
+    mutating func writeLog(_ lines: [ArraySlice<UInt8>], stream: String) {
+        guard !lines.isEmpty else { return }
         if !logOpened {
             logOpened = true
             log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         }
         guard log >= 0 else { return }
         let time = Timestamp.now().rfc3339
-        var line = "{\"log\":\(jsonQuote(String(decoding: chunk, as: UTF8.self))),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n"
+        func record(_ text: String, _ stream: String) -> String {
+            "{\"log\":\(jsonQuote(text)),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n"
+        }
+        var text = ""
         // Output a full disk kept out is said where it went missing, once the disk takes lines again.
-        if logLost > 0 { line = "{\"log\":\(jsonQuote(Monitor.lostOutput(logLost, logErrno) + "\n")),\"stream\":\"stderr\",\"time\":\"\(time)\"}\n" + line }
-        // A line cut short (ENOSPC mid-write) is taken back: else the next one would be glued to it.
+        if logLost > 0 { text = record(Monitor.lostOutput(logLost, logErrno) + "\n", "stderr") }
+        for line in lines { text += record(String(decoding: line, as: UTF8.self), stream) }
+        // Lines cut short (ENOSPC mid-write) are taken back: else the next one would be glued to them.
         let end = lseek(log, 0, SEEK_END)
-        if writeFully(log, Array(line.utf8)) {
+        if writeFully(log, Array(text.utf8)) {
             logLost = 0
         } else {
             logErrno = errno
-            logLost += chunk.count
+            logLost += lines.reduce(0) { $0 + $1.count }
             if end >= 0 { _ = ftruncate(log, end) }
         }
     }
