@@ -33,6 +33,12 @@ public actor Classroom {
         return try await Classroom(store: store, name: name, catalogue: catalogue)
     }
 
+    /// Opens the PostgreSQL database at `url` (creating its schema and room the first time), which other servers
+    /// may share.
+    public static func open(database url: String, name: String?, catalogue: Catalogue) async throws -> Classroom {
+        try await Classroom(store: PostgresStore(url: url), name: name, catalogue: catalogue)
+    }
+
     // MARK: attendees
 
     public func join(code: String, name: String) async throws -> (attendee: Attendee, secret: String) {
