@@ -38,7 +38,7 @@ final class PostgresCluster: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false,
                                                 attributes: [.posixPermissions: 0o700])
         guard chown(directory, pw.pointee.pw_uid, pw.pointee.pw_gid) == 0 else { throw POSIXError(.EPERM) }
-        port = try Self.freePort()
+        port = try freeLoopbackPort()
         do {
             try asPostgres(["initdb", "-D", directory + "/data", "-U", "boxlab", "--auth=trust", "-E", "UTF8",
                             "--no-sync", "--no-instructions"])
@@ -81,21 +81,6 @@ final class PostgresCluster: @unchecked Sendable {
     }
 
     deinit { stop() }
-
-    /// A port nothing listens on now: bound to 0, read, closed.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard ok else { throw POSIXError(.EADDRNOTAVAIL) }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
 
 /// Which store a behaviour test runs on: every test of the contract runs on both where PostgreSQL is installed.

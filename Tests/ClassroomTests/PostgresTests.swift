@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import LabKit
 import Testing
+import TestSupport
 
 /// `lab-server --database postgres://…`: real lab-server processes on a real PostgreSQL cluster of the test's own.
 /// The store's behaviour itself is APITests', run on both stores.
@@ -105,7 +106,7 @@ struct PostgresTests {
     /// exits, instead of listening on a room it cannot keep.
     @Test func aDatabaseThatCannotBeUsedIsAClearError() async throws {
         let cluster = try PostgresCluster()
-        let nobody = try PostgresCluster.freePort()
+        let nobody = try freeLoopbackPort()
         let cases: [(url: String, says: String)] = [
             ("postgres://boxlab@127.0.0.1:\(nobody)/classroom", "cannot connect to PostgreSQL at 127.0.0.1:\(nobody)/classroom"),
             (cluster.url(database: "nope"), "database \"nope\" does not exist"),

@@ -12,6 +12,9 @@ public actor Classroom {
     let limiter = RateLimiter(perSecond: 20, burst: 40)
 
     private var folded: [String: Folded] = [:]
+    /// Each attendee's journal lines parsed, as far as the last view read them: a view reads and parses only the
+    /// lines stored since (parsing every line again at each view was most of its cost: bench/classroom, perf).
+    private var journals: [String: (count: Int, parsed: [JournalLine])] = [:]
     private var cachedView: (version: Int, view: RoomView, at: Timestamp)?
 
     public init(store: any ClassroomStore, name: String?, catalogue: Catalogue) async throws {
@@ -80,15 +83,18 @@ public actor Classroom {
         let now = Timestamp.now()
         if let c = cachedView, c.version == version, now.unixNanoseconds - c.at.unixNanoseconds < 2_000_000_000 { return c.view }
         let attendees = try await store.attendees()
-        var pairs: [(Attendee, Folded)] = []
-        for a in attendees {
-            var f = folded[a.id]
-            if f?.lines != a.lines {
-                f = Folded(lines: try await store.lines(attendee: a.id, from: 0), catalogue: catalogue)
-                folded[a.id] = f
-            }
-            pairs.append((a, f!))
+        // What each attendee stored since the last view, in one read for all of them.
+        let stale = attendees.filter { folded[$0.id]?.lines != $0.lines }
+        let new = try await store.lines(after: Dictionary(stale.map { ($0.id, journals[$0.id]?.count ?? 0) }, uniquingKeysWith: { a, _ in a }))
+        for a in stale {
+            var journal = journals[a.id] ?? (0, [])
+            let texts = new[a.id] ?? []
+            journal.parsed += texts.compactMap { try? JournalLine.parse($0) }
+            journal.count += texts.count
+            journals[a.id] = journal
+            folded[a.id] = Folded(parsed: journal.parsed, count: journal.count, catalogue: catalogue)
         }
+        let pairs = attendees.map { ($0, folded[$0.id] ?? Folded(parsed: [], count: 0, catalogue: catalogue)) }
         let view = RoomFold.view(room: room, attendees: pairs, catalogue: catalogue, now: now)
         cachedView = (version, view, now)
         return view

@@ -232,6 +232,19 @@ public final class PostgresStore: ClassroomStore {
         return out
     }
 
+    public func lines(after known: [String: Int]) async throws -> [String: [String]] {
+        guard !known.isEmpty else { return [:] }
+        let ids = Array(known.keys), counts = ids.map { Int64(known[$0]!) }
+        var out: [String: [String]] = [:]
+        let rows = try await client.query("""
+            SELECT l.attendee, l.text FROM line l
+            JOIN unnest(\(ids)::text[], \(counts)::bigint[]) AS k(attendee, since) ON l.attendee = k.attendee AND l.idx >= k.since
+            ORDER BY l.attendee, l.idx
+            """, logger: logger)
+        for try await (id, text) in rows.decode((String, String).self) { out[id, default: []].append(text) }
+        return out
+    }
+
     public func touch(attendee id: String, at time: Timestamp) async throws {
         try await client.query("UPDATE attendee SET last_seen = \(time.unixNanoseconds) WHERE id = \(id)", logger: logger)
     }
