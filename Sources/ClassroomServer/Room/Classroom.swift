@@ -9,7 +9,7 @@ public actor Classroom {
     public private(set) var room: Room
     public nonisolated let catalogue: Catalogue
     public nonisolated let changes = ChangeHub()
-    let limiter = RateLimiter(perSecond: 20, burst: 40)
+    let limiter: RateLimiter
 
     private var folded: [String: Folded] = [:]
     /// Each attendee's journal lines parsed, as far as the last view read them: a view reads and parses only the
@@ -17,9 +17,12 @@ public actor Classroom {
     private var journals: [String: (count: Int, parsed: [JournalLine])] = [:]
     private var cachedView: (version: Int, view: RoomView, at: Timestamp)?
 
-    public init(store: any ClassroomStore, name: String?, catalogue: Catalogue) async throws {
+    /// `requestsPerSecond` and `burst`: each attendee's (and each address's, before it authenticates) limit.
+    public init(store: any ClassroomStore, name: String?, catalogue: Catalogue,
+                requestsPerSecond: Double = 20, burst: Double = 40) async throws {
         self.store = store
         self.catalogue = catalogue
+        limiter = RateLimiter(perSecond: requestsPerSecond, burst: burst)
         var room = try await store.room(orCreate: { Room(name: name ?? "classroom", code: Secrets.joinCode(), token: Secrets.hex(bytes: 32)) })
         if let name, name != room.name {
             try await store.renameRoom(name)
