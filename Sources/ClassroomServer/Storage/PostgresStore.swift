@@ -205,22 +205,24 @@ public final class PostgresStore: ClassroomStore {
             let new = Array(lines[overlap...])
             if !new.isEmpty {
                 let chain = Chain.check(new, start: stored, head: attendee.head)
-                // One statement for the whole batch: the indexes and texts as two arrays, unnested side by side.
-                let indexes = (stored..<stored + new.count).map { Int64($0) }
-                try await db.query("""
-                    INSERT INTO line (attendee, idx, text)
-                    SELECT \(id), i::integer, t FROM unnest(\(indexes)::bigint[], \(new)::text[]) AS batch(i, t)
-                    """, logger: logger)
                 attendee.lines = stored + new.count
                 attendee.head = chain.head
                 attendee.chainBrokenAt = attendee.chainBrokenAt ?? chain.brokenAt
             }
             attendee.lastSeen = time
+            // The lines (the indexes and texts as two arrays, unnested side by side), the attendee's row and the
+            // NOTIFY in one statement: each round trip waits for a CPU on a busy machine (bench/classroom: six
+            // statements per append made PostgreSQL's p99 63 ms at a load average of 6).
+            let indexes = (stored..<stored + new.count).map { Int64($0) }
             try await db.query("""
-                UPDATE attendee SET lines = \(attendee.lines), head = \(attendee.head), chain_broken_at = \(attendee.chainBrokenAt),
-                    last_seen = \(time.unixNanoseconds) WHERE id = \(id)
+                WITH new_lines AS (
+                    INSERT INTO line (attendee, idx, text)
+                    SELECT \(id), i::integer, t FROM unnest(\(indexes)::bigint[], \(new)::text[]) AS batch(i, t)),
+                stored_row AS (
+                    UPDATE attendee SET lines = \(attendee.lines), head = \(attendee.head), chain_broken_at = \(attendee.chainBrokenAt),
+                        last_seen = \(time.unixNanoseconds) WHERE id = \(id))
+                SELECT pg_notify(\(Self.channel), \(instance)) WHERE \(!new.isEmpty)
                 """, logger: logger)
-            if !new.isEmpty { try await notify(db) }
             return .appended(attendee)
         }
     }
