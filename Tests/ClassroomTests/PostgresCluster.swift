@@ -77,7 +77,11 @@ final class PostgresCluster: @unchecked Sendable {
             _ = try? Command.run(["/usr/bin/setpriv", "--reuid", "postgres", "--regid", "postgres", "--clear-groups",
                                   bin + "/pg_ctl", "-D", directory + "/data", "-m", "immediate", "-w", "stop"], deadline: 60)
         }
-        try? FileManager.default.removeItem(atPath: directory)
+        // Again if it fails: a server process still exiting removes its own files meanwhile, and removeItem gives
+        // up at the first that is gone under it (seen: a data directory left half removed).
+        for _ in 0..<5 where FileManager.default.fileExists(atPath: directory) {
+            if (try? FileManager.default.removeItem(atPath: directory)) == nil { usleep(200_000) }
+        }
     }
 
     deinit { stop() }
