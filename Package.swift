@@ -61,6 +61,8 @@ let package = Package(
         // The classroom server only (issue 18): `lab` and `box` link neither.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // `lab serve --database postgres://…`: several servers sharing one PostgreSQL.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         // Already Hummingbird's dependencies: named for the server's own imports (Channel, graceful shutdown).
         .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
@@ -129,6 +131,7 @@ let package = Package(
                 "LabKit", "Labs", "Exercises", "Engine",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -151,7 +154,7 @@ let package = Package(
         // (issue 24): the v2 driver on a real kernel. It builds neither: test.sh builds them (BOX_V2_GUEST_BIN).
         .testTarget(name: "V2GuestTests", dependencies: ["LabKit", "Labs", "Exercises", "TestSupport"]),
         .testTarget(name: "ClassroomTests", dependencies: [
-            "ClassroomServer", "LabKit", "Engine", "lab-server",
+            "ClassroomServer", "LabKit", "Engine", "lab-server", "TestSupport",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ]

@@ -71,6 +71,7 @@ want umoci              # ... and against umoci's OCI layouts
 want libsqlite3-dev     # lab-server (the classroom) keeps its room in SQLite, through GRDB
 want chromium           # the classroom dashboard's test loads it in a headless browser
 want chromium-driver
+want postgresql         # lab-server --database: its tests initdb and start a cluster of their own (no service needed)
 # Shared libraries the toolchain's own tools load (swift-build links libcurl and libxml2 through Foundation);
 # Swift's installers usually bring them, a bare VM may not. libcurl4 is libcurl4t64 on newer releases: apt picks it.
 want libcurl4 has_lib libcurl.so.4

@@ -13,14 +13,19 @@ public struct ServerConfiguration: Sendable {
     public var dataDirectory: String
     /// nil: keep the stored room's name ("classroom" for a new one).
     public var roomName: String?
+    /// `postgres://USER@HOST:PORT/DB`: the room in PostgreSQL, shared with other servers; nil: SQLite in
+    /// `dataDirectory` (which keeps room.json either way).
+    public var database: String?
 
     public static let defaultDataDirectory = "/var/lib/boxlab/classroom"
 
-    public init(host: String = "127.0.0.1", port: Int = 8469, dataDirectory: String = defaultDataDirectory, roomName: String? = nil) {
+    public init(host: String = "127.0.0.1", port: Int = 8469, dataDirectory: String = defaultDataDirectory, roomName: String? = nil,
+                database: String? = nil) {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
         self.roomName = roomName
+        self.database = database
     }
 }
 
@@ -32,10 +37,18 @@ public let labCatalogue = Catalogue(guidedLabs + exercises)
 // ApplicationProtocol`, a separate `buildRouter`, a RequestContext of the application's own, and a streamed
 // ResponseBody for the events.
 
-/// Opens the data directory's classroom (creating its room the first time) and builds the application on it.
+/// Opens the data directory's classroom, or the database's (creating its room the first time), and builds the
+/// application on it.
 public func buildApplication(configuration: ServerConfiguration) async throws -> some ApplicationProtocol {
-    let classroom = try await Classroom.open(dataDirectory: configuration.dataDirectory, name: configuration.roomName,
+    let classroom: Classroom
+    if let database = configuration.database {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        classroom = try await Classroom.open(database: database, name: configuration.roomName, catalogue: labCatalogue)
+    } else {
+        classroom = try await Classroom.open(dataDirectory: configuration.dataDirectory, name: configuration.roomName,
                                              catalogue: labCatalogue)
+    }
     // A room.json left by an earlier run names its port: gone until this run listens, so a script waiting for
     // the file never reads a stale URL.
     unlink(configuration.dataDirectory + "/room.json")
@@ -70,7 +83,7 @@ public func buildApplication(classroom: Classroom, configuration: ServerConfigur
         },
         logger: logger
     )
-    app.addServices(classroom.changes)
+    app.addServices(classroom.changes, StoreWatcher(store: classroom.store, changes: classroom.changes))
     return app
 }
 

@@ -22,6 +22,10 @@ struct Serve: ParsableCommand {
     @Option(help: "The data directory: classroom.sqlite and room.json.")
     var data = ServerConfiguration.defaultDataDirectory
 
+    @Option(help: ArgumentHelp("Keep the room in PostgreSQL instead of DATA/classroom.sqlite: several servers may share it.",
+                               valueName: "postgres://USER[:PASSWORD]@HOST[:PORT]/DB"))
+    var database: String?
+
     @Option(help: "The room's name (a new room: \"classroom\").")
     var room: String?
 
@@ -33,7 +37,7 @@ struct Serve: ParsableCommand {
         var host = String(listen[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host.isEmpty { host = "127.0.0.1" }
-        let configuration = ServerConfiguration(host: host, port: port, dataDirectory: data, roomName: room)
+        let configuration = ServerConfiguration(host: host, port: port, dataDirectory: data, roomName: room, database: database)
         let app = try await buildApplication(configuration: configuration)
         // runService stops gracefully on SIGTERM and SIGINT.
         try await app.runService()

@@ -62,10 +62,11 @@ struct Serve: ParsableCommand {
         them to DATA/room.json (0600). By default it listens on 127.0.0.1 only:
           sudo lab serve                              # this machine only
           sudo lab serve --listen 0.0.0.0:8469        # the workshop's LAN
+          sudo lab serve --database postgres://boxlab@db:5432/classroom   # several servers, one PostgreSQL
         Everything after `serve` goes to lab-server (lab serve --help for lab-server's own help).
         """)
 
-    @Argument(parsing: .captureForPassthrough, help: "lab-server's options: --listen ADDR:PORT, --data DIR, --room NAME")
+    @Argument(parsing: .captureForPassthrough, help: "lab-server's options: --listen ADDR:PORT, --data DIR, --room NAME, --database postgres://...")
     var arguments: [String] = []
 
     func run() throws {

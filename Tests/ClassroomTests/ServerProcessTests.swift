@@ -13,13 +13,16 @@ final class ServerProcess {
     let process = Process()
     let data: String
     let output = Pipe()
+    let errors = Pipe()
     var room: [String: String] = [:]
 
-    init(data: String? = nil) throws {
+    /// `arguments` after the data directory's: `--database URL`.
+    init(data: String? = nil, arguments: [String] = []) throws {
         self.data = try data ?? temporaryDirectory()
         process.executableURL = URL(fileURLWithPath: binDirectory + "/lab-server")
-        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--data", self.data, "--room", "workshop"]
+        process.arguments = ["serve", "--listen", "127.0.0.1:0", "--data", self.data, "--room", "workshop"] + arguments
         process.standardOutput = output
+        process.standardError = errors
         // A room.json of an earlier run names its port; this run writes its own once it listens.
         unlink(self.data + "/room.json")
         try process.run()

@@ -21,11 +21,25 @@ struct TestRoom {
     let directory: String
     let classroom: ClassroomServer.Classroom
     let configuration: ServerConfiguration
+    /// PostgreSQL's: a cluster of the test's own (given, for a second server on the same one), kept as long as the
+    /// room.
+    let cluster: PostgresCluster?
 
-    init(directory: String? = nil) async throws {
+    /// A room in SQLite in `directory` (new by default), or in PostgreSQL in `cluster` (new by default).
+    init(_ kind: StoreKind = .sqlite, directory: String? = nil, cluster: PostgresCluster? = nil) async throws {
         self.directory = try directory ?? temporaryDirectory()
-        configuration = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: self.directory, roomName: "test")
-        classroom = try await ClassroomServer.Classroom.open(dataDirectory: self.directory, name: "test", catalogue: labCatalogue)
+        switch kind {
+        case .sqlite:
+            self.cluster = nil
+            configuration = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: self.directory, roomName: "test")
+            classroom = try await ClassroomServer.Classroom.open(dataDirectory: self.directory, name: "test", catalogue: labCatalogue)
+        case .postgres:
+            let cluster = try cluster ?? PostgresCluster()
+            self.cluster = cluster
+            configuration = ServerConfiguration(host: "127.0.0.1", port: 0, dataDirectory: self.directory, roomName: "test",
+                                                database: cluster.url())
+            classroom = try await ClassroomServer.Classroom.open(database: cluster.url(), name: "test", catalogue: labCatalogue)
+        }
     }
 
     var app: some ApplicationProtocol { buildApplication(classroom: classroom, configuration: configuration) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Engine
 @testable import LabKit
 
@@ -9,18 +10,8 @@ import Testing
 struct ClassroomEndToEndTests {
     struct Room: Decodable { var url: String; var code: String; var token: String }
 
-    /// A port nothing listens on now: bound, read, closed.
-    static func freePort() -> Int {
-        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(s) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
-        return Int(UInt16(bigEndian: a.sin_port))
-    }
+    /// A port nothing listens on now (TestSupport's, which the PostgreSQL tests use too).
+    static func freePort() -> Int { (try? freeLoopbackPort()) ?? 0 }
 
     /// `lab-server serve` on 127.0.0.1:port with `data`; returns once room.json is there.
     static func startServer(_ s: LabSandbox, data: String, port: Int) throws -> (Process, Room) {

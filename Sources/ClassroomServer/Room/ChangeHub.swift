@@ -66,6 +66,20 @@ public final class ChangeHub: Sendable, Service {
     }
 }
 
+/// Wakes this server's streams for what other servers sharing its store changed (PostgreSQL's LISTEN/NOTIFY):
+/// a Service of the application, ended by the graceful shutdown.
+struct StoreWatcher: Service {
+    let store: any ClassroomStore
+    let changes: ChangeHub
+
+    func run() async throws {
+        let changes = self.changes
+        do {
+            try await cancelWhenGracefulShutdown { try await store.watch { changes.notify() } }
+        } catch is CancellationError {}
+    }
+}
+
 /// A token bucket per key: `perSecond` requests a second, bursts up to `burst`.
 final class RateLimiter: Sendable {
     private struct Bucket { var tokens: Double; var at: ContinuousClock.Instant }

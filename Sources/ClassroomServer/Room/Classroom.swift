@@ -9,14 +9,20 @@ public actor Classroom {
     public private(set) var room: Room
     public nonisolated let catalogue: Catalogue
     public nonisolated let changes = ChangeHub()
-    let limiter = RateLimiter(perSecond: 20, burst: 40)
+    let limiter: RateLimiter
 
     private var folded: [String: Folded] = [:]
+    /// Each attendee's journal lines parsed, as far as the last view read them: a view reads and parses only the
+    /// lines stored since (parsing every line again at each view was most of its cost: bench/classroom, perf).
+    private var journals: [String: (count: Int, parsed: [JournalLine])] = [:]
     private var cachedView: (version: Int, view: RoomView, at: Timestamp)?
 
-    public init(store: any ClassroomStore, name: String?, catalogue: Catalogue) async throws {
+    /// `requestsPerSecond` and `burst`: each attendee's (and each address's, before it authenticates) limit.
+    public init(store: any ClassroomStore, name: String?, catalogue: Catalogue,
+                requestsPerSecond: Double = 20, burst: Double = 40) async throws {
         self.store = store
         self.catalogue = catalogue
+        limiter = RateLimiter(perSecond: requestsPerSecond, burst: burst)
         var room = try await store.room(orCreate: { Room(name: name ?? "classroom", code: Secrets.joinCode(), token: Secrets.hex(bytes: 32)) })
         if let name, name != room.name {
             try await store.renameRoom(name)
@@ -31,6 +37,12 @@ public actor Classroom {
                                                 attributes: [.posixPermissions: 0o700])
         let store = try SQLiteStore(path: dataDirectory + "/classroom.sqlite")
         return try await Classroom(store: store, name: name, catalogue: catalogue)
+    }
+
+    /// Opens the PostgreSQL database at `url` (creating its schema and room the first time), which other servers
+    /// may share.
+    public static func open(database url: String, name: String?, catalogue: Catalogue) async throws -> Classroom {
+        try await Classroom(store: PostgresStore(url: url), name: name, catalogue: catalogue)
     }
 
     // MARK: attendees
@@ -74,15 +86,18 @@ public actor Classroom {
         let now = Timestamp.now()
         if let c = cachedView, c.version == version, now.unixNanoseconds - c.at.unixNanoseconds < 2_000_000_000 { return c.view }
         let attendees = try await store.attendees()
-        var pairs: [(Attendee, Folded)] = []
-        for a in attendees {
-            var f = folded[a.id]
-            if f?.lines != a.lines {
-                f = Folded(lines: try await store.lines(attendee: a.id, from: 0), catalogue: catalogue)
-                folded[a.id] = f
-            }
-            pairs.append((a, f!))
+        // What each attendee stored since the last view, in one read for all of them.
+        let stale = attendees.filter { folded[$0.id]?.lines != $0.lines }
+        let new = try await store.lines(after: Dictionary(stale.map { ($0.id, journals[$0.id]?.count ?? 0) }, uniquingKeysWith: { a, _ in a }))
+        for a in stale {
+            var journal = journals[a.id] ?? (0, [])
+            let texts = new[a.id] ?? []
+            journal.parsed += texts.compactMap { try? JournalLine.parse($0) }
+            journal.count += texts.count
+            journals[a.id] = journal
+            folded[a.id] = Folded(parsed: journal.parsed, count: journal.count, catalogue: catalogue)
         }
+        let pairs = attendees.map { ($0, folded[$0.id] ?? Folded(parsed: [], count: 0, catalogue: catalogue)) }
         let view = RoomFold.view(room: room, attendees: pairs, catalogue: catalogue, now: now)
         cachedView = (version, view, now)
         return view

@@ -87,8 +87,13 @@ struct Folded: Sendable {
     var unknownSteps: [String: [String]] = [:]
 
     init(lines texts: [String], catalogue: Catalogue) {
-        lines = texts.count
-        let parsed = texts.compactMap { try? JournalLine.parse($0) }
+        self.init(parsed: texts.compactMap { try? JournalLine.parse($0) }, count: texts.count, catalogue: catalogue)
+    }
+
+    /// The fold of lines already parsed (the classroom keeps each attendee's, and parses only what is new):
+    /// `count` lines stored.
+    init(parsed: [JournalLine], count: Int, catalogue: Catalogue) {
+        lines = count
         let progress = Progress(parsed.map(\.record))
         for (labID, lab) in progress.labs {
             labs.insert(labID)

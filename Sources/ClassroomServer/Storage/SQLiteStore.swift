@@ -140,6 +140,18 @@ public final class SQLiteStore: ClassroomStore {
         }
     }
 
+    public func lines(after known: [String: Int]) async throws -> [String: [String]] {
+        guard !known.isEmpty else { return [:] }
+        return try await pool.read { db in
+            var out: [String: [String]] = [:]
+            for (id, from) in known {
+                out[id] = try String.fetchAll(db, sql: "SELECT text FROM line WHERE attendee = ? AND idx >= ? ORDER BY idx",
+                                              arguments: [id, from])
+            }
+            return out
+        }
+    }
+
     public func touch(attendee id: String, at time: Timestamp) async throws {
         try await pool.write { db in
             try db.execute(sql: "UPDATE attendee SET lastSeen = ? WHERE id = ?", arguments: [time.unixNanoseconds, id])

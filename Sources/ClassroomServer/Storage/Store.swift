@@ -43,8 +43,8 @@ public enum AppendOutcome: Sendable, Equatable {
     case conflict(stored: Int, reason: String)
 }
 
-/// Where the classroom keeps its room, attendees, journal lines and messages. SQLite (GRDB) today; the protocol is
-/// what a PostgreSQL store would implement (issue 18: several servers sharing one database).
+/// Where the classroom keeps its room, attendees, journal lines and messages: SQLiteStore (GRDB, one server) or
+/// PostgresStore (several servers sharing one database, issue 18).
 public protocol ClassroomStore: Sendable {
     /// The stored room, or `make()`'s, stored, when there is none yet.
     func room(orCreate make: @Sendable () -> Room) async throws -> Room
@@ -59,10 +59,22 @@ public protocol ClassroomStore: Sendable {
     func append(attendee: String, from: Int, lines: [String], at time: Timestamp) async throws -> AppendOutcome
     /// The attendee's stored lines, oldest first, from index `from`.
     func lines(attendee: String, from: Int) async throws -> [String]
+    /// For each attendee of `known` (id: how many lines the caller has), the lines stored after those, oldest
+    /// first, in one read: the room's view asks for hundreds of attendees at once.
+    func lines(after known: [String: Int]) async throws -> [String: [String]]
     func touch(attendee: String, at time: Timestamp) async throws
     func addMessage(to: String?, text: String, at time: Timestamp) async throws -> Message
     /// Broadcasts and `attendee`'s own messages with an id above `after`, oldest first.
     func messages(for attendee: String, after: Int64, limit: Int) async throws -> [Message]
+    /// Calls `changed` whenever another server changed the room (a join, lines, a message), until cancelled. A store
+    /// only this process writes has nothing to tell: it waits for the cancellation.
+    func watch(_ changed: @escaping @Sendable () -> Void) async throws
+}
+
+extension ClassroomStore {
+    public func watch(_ changed: @escaping @Sendable () -> Void) async throws {
+        while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+    }
 }
 
 /// The chain rule of the contract, shared by every store: each new line's `prev` must be the sha256 of the line
