@@ -1,4 +1,4 @@
-import ClassroomServer
+@testable import ClassroomServer
 import Foundation
 import Synchronization
 import LabKit
@@ -100,6 +100,25 @@ struct PostgresTests {
         #expect(await calls.wait(until: before + 1, seconds: 60))
         try await Task.sleep(for: .milliseconds(500))
         #expect(calls.value == before + 1)
+    }
+
+    /// An attendee asks for the messages after the last id it saw: ids must become visible in their order. Another
+    /// server's message, inserted (its id taken) and not yet committed, holds back this server's, which would
+    /// otherwise commit first with a higher id and make a poller skip the first for good.
+    @Test func messagesBecomeVisibleInTheirOrder() async throws {
+        let a = try await TestRoom(.postgres)
+        let cluster = try #require(a.cluster)
+        let other = Task.detached {
+            try cluster.sql("""
+                BEGIN; SELECT pg_advisory_xact_lock(\(PostgresStore.messageLock));
+                INSERT INTO message (recipient, text, time) VALUES (NULL, 'first', 0); SELECT pg_sleep(2); COMMIT;
+                """)
+        }
+        try await Task.sleep(for: .milliseconds(700))  // the other server's insert is in, uncommitted
+        let second = try await a.classroom.send(to: nil, text: "second")
+        let seen = try await a.classroom.store.messages(for: "anyone", after: 0, limit: 10)
+        #expect(seen.map(\.text) == ["first", "second"], "a poller would see \(seen.map(\.text)) and then ask after id \(second.id)")
+        _ = try await other.value
     }
 
     /// An unreachable server, a database that does not exist, a URL that is not one: lab-server says which and

@@ -13,6 +13,11 @@ public final class PostgresStore: ClassroomStore {
     static let channel = "boxlab_classroom"
     /// `pg_advisory_xact_lock`'s key for the migrations: two servers starting at once take turns.
     static let migrationLock: Int64 = 0x626f_786c_6162_0001  // "boxlab" 1
+    /// And for messages: an attendee asks for those after the last id it saw, so ids must become visible in
+    /// their order. A sequence gives them out at insert, not at commit: two servers' messages could commit out of
+    /// order and one be skipped. Taken before the insert and held to the commit, it makes the two take turns
+    /// (messages are an instructor's, a few a minute).
+    static let messageLock: Int64 = 0x626f_786c_6162_0002  // "boxlab" 2
 
     let client: PostgresClient
     let connection: PostgresConnection.Configuration
@@ -253,6 +258,7 @@ public final class PostgresStore: ClassroomStore {
 
     public func addMessage(to: String?, text: String, at time: Timestamp) async throws -> Message {
         try await client.withTransaction(logger: logger) { db in
+            try await db.query("SELECT pg_advisory_xact_lock(\(Self.messageLock))", logger: logger)
             var id: Int64 = 0
             let rows = try await db.query("""
                 INSERT INTO message (recipient, text, time) VALUES (\(to), \(text), \(time.unixNanoseconds)) RETURNING id
