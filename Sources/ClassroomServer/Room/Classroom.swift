@@ -88,9 +88,13 @@ public actor Classroom {
         let attendees = try await store.attendees()
         // What each attendee stored since the last view, in one read for all of them.
         let stale = attendees.filter { folded[$0.id]?.lines != $0.lines }
-        let new = try await store.lines(after: Dictionary(stale.map { ($0.id, journals[$0.id]?.count ?? 0) }, uniquingKeysWith: { a, _ in a }))
+        let since = Dictionary(stale.map { ($0.id, journals[$0.id]?.count ?? 0) }, uniquingKeysWith: { a, _ in a })
+        let new = try await store.lines(after: since)
         for a in stale {
             var journal = journals[a.id] ?? (0, [])
+            // Another view (the actor runs others while this one waits on the store) applied lines meanwhile:
+            // these would count twice. What it applied is as new; the next view reads on from there.
+            guard journal.count == since[a.id] else { continue }
             let texts = new[a.id] ?? []
             journal.parsed += texts.compactMap { try? JournalLine.parse($0) }
             journal.count += texts.count
