@@ -136,6 +136,12 @@ struct SecurityTests {
         let below = try Sandbox.exec([s.box, "images"], environment: ["BOX_ROOT": home + "/box"])
         #expect(below.status == 125 && below.stderr.contains("\(home) is owned by uid 65534"), "\(below.stderr)")
         #expect(((try? Files.list(home + "/box")) ?? []).isEmpty)
+        // The same through a symlink of root's: where it leads counts.
+        let link = s.root + "-link"
+        s.scratchDirs.append(link)
+        #expect(symlink(home + "/box", link) == 0)
+        let through = try Sandbox.exec([s.box, "images"], environment: ["BOX_ROOT": link])
+        #expect(through.status == 125 && through.stderr.contains("\(home) is owned by uid 65534"), "\(through.stderr)")
         // World-writable: refused as the data directory, allowed as a sticky parent (the sandbox's own /tmp).
         #expect(chmod(victim, 0o777) == 0)
         let open = try Sandbox.exec([s.box, "images"], environment: ["BOX_ROOT": victim])

@@ -15,6 +15,7 @@ import Glibc
 ///                                  hostname, hosts, resolv.conf, <id>-json.log (from its first output on),
 ///                                  network.json (while it runs)
 ///       events.jsonl               the append-only event journal (`box events`)
+///       seccomp/                   docker's seccomp profile compiled to BPF, one file per set of capabilities
 ///       trash/, spare/             removed containers' directories being deleted, or kept for new ones
 ///
 /// `BOX_RUN` (default /run/box, or BOX_ROOT/run when BOX_ROOT is set) holds what dies with the machine: each
@@ -68,9 +69,13 @@ public struct EngineRoot: Sendable {
     public func prepare() throws {
         try onlyRootCanChange()
         if access(lockFile, F_OK) == 0 && access(runPath, F_OK) == 0 { return }
+        // Looked at again once each exists: another user may have made it (in /tmp, say) since the first look,
+        // and mkdirs takes a directory that is there as done.
         try Files.mkdirs(path, mode: 0o711)
-        for dir in [blobs, imagedb, overlay, containers, tmp, trash] { try Files.mkdirs(dir, mode: 0o700) }
+        try onlyRootCanChange()
         try Files.mkdirs(runPath, mode: 0o711)
+        try onlyRootCanChange()
+        for dir in [blobs, imagedb, overlay, containers, tmp, trash] { try Files.mkdirs(dir, mode: 0o700) }
         try closeToOthers()
     }
 
@@ -83,32 +88,44 @@ public struct EngineRoot: Sendable {
     func onlyRootCanChange() throws {
         guard geteuid() == 0 else { return }
         for (dir, variable) in [(path, "BOX_ROOT"), (runPath, "BOX_RUN")] {
-            var prefix = ""
-            let parts = dir.split(separator: "/")
             guard dir.hasPrefix("/") else {
                 throw BoxError(.store, "\(variable) must be an absolute path, not \(dir)", exitCode: 125)
             }
-            for (i, part) in parts.enumerated() {
-                prefix += "/" + part
-                var link = stat(), st = stat()
-                guard lstat(prefix, &link) == 0 else { break }  // the rest is box's to make
-                guard stat(prefix, &st) == 0 else { break }
-                let last = i == parts.count - 1
-                let why: String?
-                if (link.st_mode & S_IFMT) == S_IFLNK && link.st_uid != 0 {
-                    why = "is a symlink owned by uid \(link.st_uid)"
-                } else if st.st_uid != 0 {
-                    why = "is owned by uid \(st.st_uid)"
-                } else if st.st_mode & 0o002 != 0 && (last || st.st_mode & S_ISVTX == 0) {
-                    why = "is writable by every user"
-                } else if st.st_mode & 0o020 != 0 && st.st_gid != 0 && (last || st.st_mode & S_ISVTX == 0) {
-                    why = "is writable by group \(st.st_gid)"
-                } else {
-                    why = nil
-                }
-                if let why {
-                    throw BoxError(.store, "\(variable) \(dir) is not safe for root's engine: \(prefix) \(why), so another user could swap what box writes there. Use a directory only root can change (sudo chown root: and chmod go-w on it and its parents), or unset \(variable)", exitCode: 125)
-                }
+            // The path as given (its symlinks' owners), and where it leads: a root-owned symlink to a directory
+            // below another user's must not pass.
+            var paths = [dir]
+            if let real = realpath(dir, nil) {
+                let resolved = String(cString: real)
+                free(real)
+                if resolved != dir { paths.append(resolved) }
+            }
+            for p in paths { try Self.onlyRootCanChange(p, variable: variable, given: dir) }
+        }
+    }
+
+    private static func onlyRootCanChange(_ dir: String, variable: String, given: String) throws {
+        var prefix = ""
+        let parts = dir.split(separator: "/")
+        for (i, part) in parts.enumerated() {
+            prefix += "/" + part
+            var link = stat(), st = stat()
+            guard lstat(prefix, &link) == 0 else { break }  // the rest is box's to make (prepare looks again then)
+            guard stat(prefix, &st) == 0 else { break }
+            let last = i == parts.count - 1
+            let why: String?
+            if (link.st_mode & S_IFMT) == S_IFLNK && link.st_uid != 0 {
+                why = "is a symlink owned by uid \(link.st_uid)"
+            } else if st.st_uid != 0 {
+                why = "is owned by uid \(st.st_uid)"
+            } else if st.st_mode & 0o002 != 0 && (last || st.st_mode & S_ISVTX == 0) {
+                why = "is writable by every user"
+            } else if st.st_mode & 0o020 != 0 && st.st_gid != 0 && (last || st.st_mode & S_ISVTX == 0) {
+                why = "is writable by group \(st.st_gid)"
+            } else {
+                why = nil
+            }
+            if let why {
+                throw BoxError(.store, "\(variable) \(given) is not safe for root's engine: \(prefix) \(why), so another user could swap what box writes there. Use a directory only root can change (sudo chown root: and chmod go-w on it and its parents), or unset \(variable)", exitCode: 125)
             }
         }
     }
