@@ -284,7 +284,7 @@ struct SeccompTests {
         let (box, dir) = try sandbox()
         defer { box.cleanUp() }
         guard let dockerd = Dockerd(purpose: "seccomp") else {
-            print("skipped the docker comparison: no dockerd here, or it did not start")
+            print("skipped the docker comparison: docker.io is not installed here")
             return
         }
         defer { dockerd.stop() }

@@ -19,8 +19,7 @@ public struct Monitor {
     var state: ContainerState
     var clients: [Client] = []
     var listener: Int32 = -1
-    var log: Int32 = -1
-    var logOpened = false                 // the log file is made at the first output (see writeLog)
+    var log: Int32 = -1                   // made at the first output (see writeLog)
     var logPartial: [String: [UInt8]] = [:]  // per stream, the end of its output that is not a whole line yet
     var logLost = 0                       // bytes of output the log could not take since its last whole line
     var logErrno: Int32 = 0               // and why (ENOSPC, EIO, EDQUOT)
@@ -112,6 +111,7 @@ public struct Monitor {
             // The restart policy says again: record this run's end, wait (docker's growing back-off), start
             // PID 1 anew in the same rootfs and cgroup; attached clients stay attached.
             drain(&io)
+            flushLogs()
             io.closeAll()
             releaseMountNamespace()
             let code = Monitor.exitCode(status)
@@ -439,7 +439,7 @@ public struct Monitor {
 
     mutating func finish(status: Int32, io: inout ContainerIO) {
         drain(&io)
-        for stream in logPartial.keys.sorted() { flushLog(stream) }  // streams drain gave up on
+        flushLogs()
         io.closeAll()
         unlink(stopMarker)
 
@@ -503,18 +503,19 @@ public struct Monitor {
     }
 
     /// docker's json-file log driver: one JSON object per line, {"log": ..., "stream": ..., "time": ...}, the
-    /// newline kept in "log". A line not ended yet waits for the rest (for the stream's end, or 16 KiB of it, as
-    /// docker's copier does): a chunk read is not a line, and `box logs --tail 2` counts lines.
+    /// newline kept in "log". A line not ended yet waits for the rest, until its stream ends; a line longer than
+    /// 16 KiB is written in 16 KiB records, as docker's copier cuts it. A chunk read is not a line, and
+    /// `box logs --tail 2` counts lines.
     mutating func logOutput(_ chunk: [UInt8], stream: String) {
         let data = (logPartial.removeValue(forKey: stream) ?? []) + chunk
+        let piece = 16384
         var lines: [ArraySlice<UInt8>] = []
         var start = data.startIndex
-        for i in data.indices where data[i] == UInt8(ascii: "\n") {
+        for i in data.indices where data[i] == UInt8(ascii: "\n") || i - start + 1 == piece {
             lines.append(data[start...i])
             start = i + 1
         }
-        let rest = data[start...]
-        if rest.count >= 16384 { lines.append(rest) } else if !rest.isEmpty { logPartial[stream] = Array(rest) }
+        if start < data.endIndex { logPartial[stream] = Array(data[start...]) }
         writeLog(lines, stream: stream)
     }
 
@@ -523,17 +524,26 @@ public struct Monitor {
         if let rest = logPartial.removeValue(forKey: stream) { writeLog([rest[...]], stream: stream) }
     }
 
+    /// Every stream's unfinished line, when PID 1 has ended (streams drain gave up on included): a restarted
+    /// PID 1's first line must not be glued to it.
+    mutating func flushLogs() {
+        for stream in logPartial.keys.sorted() { flushLog(stream) }
+    }
+
     /// The file is made at the first output, not at the start: a container that prints nothing (many --rm runs)
     /// makes and frees no inode. On ext4 without a journal that is time saved at every later start: each inode
     /// allocation steps over every inode of its group freed in the last minutes. `box logs` reads no file as
     /// no output.
     mutating func writeLog(_ lines: [ArraySlice<UInt8>], stream: String) {
         guard !lines.isEmpty else { return }
-        if !logOpened {
-            logOpened = true
+        if log < 0 {
             log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+            guard log >= 0 else {  // a full disk (or no inode left): counted as lost, tried again next time
+                logErrno = errno
+                logLost += lines.reduce(0) { $0 + $1.count }
+                return
+            }
         }
-        guard log >= 0 else { return }
         let time = Timestamp.now().rfc3339
         func record(_ text: String, _ stream: String) -> String {
             "{\"log\":\(jsonQuote(text)),\"stream\":\"\(stream)\",\"time\":\"\(time)\"}\n"
