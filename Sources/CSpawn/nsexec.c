@@ -120,7 +120,7 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
 
     // The container's seccomp filter (the BPF program box compiled, a file of root's in BOX_ROOT), read on the
     // host; the command loads it last before execve (box_exec_process). At most BPF_MAXINSNS instructions.
-    static uint64_t filter[4096];
+    static uint64_t filter[4096 + 1];  // one more: a file that fills it is too long
     if (seccomp) {
         int fd = open(seccomp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) report(errfd, errno, "open seccomp filter %s", seccomp);
@@ -132,7 +132,7 @@ __attribute__((constructor)) static void box_nsexec(int argc, char **argv, char 
             if (n == 0 || (have += (size_t)n) == sizeof filter) break;
         }
         close(fd);
-        if (have == 0 || have % sizeof filter[0] || have == sizeof filter) report(errfd, EINVAL, "seccomp filter %s", seccomp);
+        if (have == 0 || have % sizeof filter[0] || have > 4096 * sizeof filter[0]) report(errfd, EINVAL, "seccomp filter %s", seccomp);
         p.seccomp_filter = filter;
         p.seccomp_len = (unsigned short)(have / sizeof filter[0]);
     }

@@ -325,7 +325,7 @@ public struct StoreError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]` (also `postgresql://`), as
+/// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require|verify-ca|verify-full]` (also `postgresql://`), as
 /// libpq reads it; a percent-encoded host, or `?host=/DIR`, that starts with `/` is the directory of the server's
 /// unix socket, as libpq's `host` is.
 struct DatabaseURL {
@@ -354,8 +354,8 @@ struct DatabaseURL {
         database = String(c.path.drop { $0 == "/" })
         if database.isEmpty { database = user }
         sslMode = query["sslmode"] ?? "prefer"
-        guard ["disable", "prefer", "require"].contains(sslMode) else {
-            throw StoreError("\(url): sslmode is disable, prefer or require, not \(sslMode)")
+        guard ["disable", "prefer", "require", "verify-ca", "verify-full"].contains(sslMode) else {
+            throw StoreError("\(url): sslmode is disable, prefer, require, verify-ca or verify-full, not \(sslMode)")
         }
         guard (1...65535).contains(port) else { throw StoreError("\(url): no such port. " + Self.usage) }
     }
@@ -363,14 +363,27 @@ struct DatabaseURL {
     var socketPath: String? { host.hasPrefix("/") ? "\(host)/.s.PGSQL.\(port)" : nil }
     var place: String { "\(socketPath ?? "\(host):\(port)")/\(database) as \(user)" }
 
+    /// libpq's meaning of sslmode: `prefer` and `require` encrypt and verify nothing (a server's certificate is
+    /// often the self-signed one Debian's postgresql package makes), `verify-ca` checks the chain against the
+    /// system's CAs, `verify-full` the host name too.
+    var tlsConfiguration: TLSConfiguration {
+        var c = TLSConfiguration.makeClientConfiguration()
+        switch sslMode {
+        case "verify-full": break
+        case "verify-ca": c.certificateVerification = .noHostnameVerification
+        default: c.certificateVerification = .none
+        }
+        return c
+    }
+
     func connectionConfiguration() throws -> PostgresConnection.Configuration {
         if let socketPath {
             return .init(unixSocketPath: socketPath, username: user, password: password, database: database)
         }
         let tls: PostgresConnection.Configuration.TLS = switch sslMode {
         case "disable": .disable
-        case "require": .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        default: .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        case "require", "verify-ca", "verify-full": .require(try NIOSSLContext(configuration: tlsConfiguration))
+        default: .prefer(try NIOSSLContext(configuration: tlsConfiguration))
         }
         return .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
     }
@@ -381,8 +394,8 @@ struct DatabaseURL {
         }
         let tls: PostgresClient.Configuration.TLS = switch sslMode {
         case "disable": .disable
-        case "require": .require(.makeClientConfiguration())
-        default: .prefer(.makeClientConfiguration())
+        case "require", "verify-ca", "verify-full": .require(tlsConfiguration)
+        default: .prefer(tlsConfiguration)
         }
         return .init(host: host, port: port, username: user, password: password, database: database, tls: tls)
     }

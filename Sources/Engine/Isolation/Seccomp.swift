@@ -92,12 +92,17 @@ public enum Seccomp {
         return (parts.first ?? 0) * 1000 + (parts.count > 1 ? parts[1] : 0)
     }
 
+    /// How box compiles a profile (CSpawn's seccomp.c, the generated table's layout, the architectures it adds):
+    /// part of every kept filter's name, so that a box that compiles differently never loads an older box's
+    /// filter. Bump it with any such change.
+    static let compiledFormat = "f1"
+
     /// The filter file named `id`, the capability bits and the kernel release in BOX_ROOT/seccomp, made with
     /// `compile` (which writes the BPF to a descriptor and returns 0 or -errno) if it is not there yet.
     static func kept(_ id: String, caps: UInt64, root: EngineRoot, compile: (Int32, inout [CChar]) throws -> Int32) throws -> String {
         let release = kernelRelease.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" }
         let dir = root.path + "/seccomp"
-        let path = dir + "/" + id + "-" + String(caps, radix: 16) + "-" + String(release) + ".bpf"
+        let path = dir + "/" + compiledFormat + "-" + id + "-" + String(caps, radix: 16) + "-" + String(release) + ".bpf"
         if Files.exists(path) { return path }
         try Files.mkdirs(dir, mode: 0o700)
         let tmp = "\(path).tmp-\(getpid())"

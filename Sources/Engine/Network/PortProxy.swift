@@ -6,7 +6,7 @@ import CSpawn
 /// The userland proxy of one published port (docker-proxy's job), the helper role `HELPER __proxy IP PORT`
 /// (see HelperExecutable): the monitor hands it the listening socket as descriptor 3, and it copies each
 /// connection to IP:PORT in the container and back. The process around it (one forked child per connection, all
-/// of them dying with the monitor) is the host's: box's ProxyRole.
+/// of them dying with the monitor) is the host's: box's HelperRoles.proxy.
 public enum PortProxy {
     /// Waits for the next connection on `listener`; nil when the listener failed (the proxy should end).
     public static func accept(_ listener: Int32) -> Int32? {
