@@ -45,20 +45,12 @@ final class TestLoopDevice {
 
 @Suite("Security: devices (the hardening issue, item 2)", .enabled(if: isRoot, Comment(rawValue: needsRoot)))
 struct DeviceSecurityTests {
-    /// A directory of the test's own, removed with the sandbox.
-    func scratch(_ box: Sandbox) throws -> String {
-        let dir = box.root + "-vol"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        box.scratchDirs.append(dir)
-        return dir
-    }
-
     // Issue 17, security 2: `mknod /vol/blk b 7 0` in a -v directory read and wrote a host loop device.
     @Test("a device node made in a volume does not open: volumes are nodev")
     func volumeIsNodev() throws {
         let box = try Sandbox()
         let loop = try TestLoopDevice()
-        let dir = try scratch(box)
+        let dir = try box.scratch("vol")
         let r = try box.run("run", "--rm", "-v", dir + ":/vol", "busybox", "sh", "-c", loop.readThrough("/vol/blk"))
         #expect(!r.stdout.contains(TestLoopDevice.secret), "the container read the host's loop device through a volume")
         #expect(r.status == 1 && r.stderr.contains("Permission denied"), "status \(r.status): \(r.stdout) \(r.stderr)")
@@ -68,7 +60,7 @@ struct DeviceSecurityTests {
     func deviceCgroup() throws {
         let box = try Sandbox()
         let loop = try TestLoopDevice()
-        let dir = try scratch(box)
+        let dir = try box.scratch("vol")
         let r = try box.run("run", "--rm", "-v", dir + ":/vol:dev", "busybox", "sh", "-c", loop.readThrough("/vol/blk"))
         #expect(!r.stdout.contains(TestLoopDevice.secret), "PID 1 read the host's loop device")
         // EPERM: the device cgroup said no (nodev's answer would be EACCES, Permission denied).
@@ -116,7 +108,7 @@ struct DeviceSecurityTests {
     func privilegedKeepsDevices() throws {
         let box = try Sandbox()
         let loop = try TestLoopDevice()
-        let dir = try scratch(box)
+        let dir = try box.scratch("vol")
         let r = try box.run("run", "--rm", "--privileged", "-v", dir + ":/vol:dev", "busybox", "sh", "-c", loop.readThrough("/vol/blk"))
         #expect(r.status == 0 && r.stdout == TestLoopDevice.secret, "status \(r.status): \(r.stdout) \(r.stderr)")
         #expect(try box.run("run", "--rm", "-v", dir + ":/vol:nodev,ro,dev", "busybox", "true").stderr.contains("dev or nodev, once"))

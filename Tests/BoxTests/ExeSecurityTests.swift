@@ -52,13 +52,6 @@ int main(void) {
 
 @Suite("Security: box exec and the mount targets (the hardening issue, items 4 and 6)", .enabled(if: isRoot, Comment(rawValue: needsRoot)))
 struct ExeSecurityTests {
-    func scratch(_ box: Sandbox) throws -> String {
-        let dir = box.root + "-exe"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        box.scratchDirs.append(dir)
-        return dir
-    }
-
     func sha256(_ path: String) throws -> String {
         try Command.run(["/usr/bin/sha256sum", path]).out
     }
@@ -68,7 +61,7 @@ struct ExeSecurityTests {
     @Test("box exec: no process in the container can write the box binary through /proc/PID/exe")
     func execBinaryIsNotWritable() throws {
         let box = try Sandbox()
-        let dir = try scratch(box)
+        let dir = try box.scratch("exe")
         // The engine under attack is a copy of box: its sha256 is compared afterwards.
         let copy = dir + "/box-copy"
         try FileManager.default.copyItem(atPath: box.box, toPath: copy)
@@ -115,7 +108,7 @@ struct ExeSecurityTests {
     @Test("box run: a script whose interpreter is box itself (#!/proc/self/exe, /proc/1/exe, a chain, under --init) never runs box as the container's process")
     func runScriptOfSelfDoesNotRunBox() throws {
         let box = try Sandbox()
-        let dir = try scratch(box)
+        let dir = try box.scratch("exe")
         let scripts = ["self": "#!/proc/self/exe\n", "one": "#! /proc/1/exe x\n", "chain": "#!/s/self\n",
                        "plain": "#!/bin/sh\necho plain-ran\n"]
         for (name, text) in scripts {
@@ -137,7 +130,7 @@ struct ExeSecurityTests {
     @Test("a restart does not follow a symlink the container put on the way to a volume")
     func restartDoesNotFollowSwappedSymlink() throws {
         let box = try Sandbox()
-        let dir = try scratch(box)
+        let dir = try box.scratch("exe")
         let target = dir + "/target"  // the host path the symlink points at: must stay empty
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: dir + "/vol", withIntermediateDirectories: true)
@@ -154,7 +147,7 @@ struct ExeSecurityTests {
     @Test("a volume over /proc or below it is refused with a clear error, and nothing is created")
     func volumeInProcRefused() throws {
         let box = try Sandbox()
-        let dir = try scratch(box)
+        let dir = try box.scratch("exe")
         for target in ["/proc", "/proc/sys", "//proc/./sysrq-trigger"] {
             let host = dir + "/xyz"
             let r = try box.run("run", "--rm", "-v", host + ":" + target, "busybox", "true")
@@ -168,7 +161,7 @@ struct ExeSecurityTests {
     @Test("a volume at /dev gets no device node or link of box's (they would be made in the host directory)")
     func userDevIsNotPopulated() throws {
         let box = try Sandbox()
-        let dir = try scratch(box)
+        let dir = try box.scratch("exe")
         let host = dir + "/dev"
         try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
         let r = try box.run("run", "--rm", "-v", host + ":/dev", "busybox", "true")

@@ -125,9 +125,7 @@ struct ReliabilityTests {
     @Test("system prune leaves a live commit and a live process's temporaries alone, and removes a dead one's")
     func pruneSkipsLiveWork() throws {
         let box = try Sandbox()
-        let scratch = box.root + "-out"
-        box.scratchDirs.append(scratch)
-        try Files.mkdirs(scratch)
+        let scratch = try box.scratch("out")
         // A stopped container with a layer big enough that its commit takes a while.
         #expect(try box.run("run", "--name", "c1", "busybox", "sh", "-c", "dd if=/dev/urandom of=/big bs=1M count=64 2>/dev/null").status == 0)
         let commit = try Self.spawn(box, ["commit", "c1", "big:1"])
@@ -247,15 +245,12 @@ struct ReliabilityTests {
     @Test("output written while the disk is full is not lost silently: the log says how much is missing, and has no torn line")
     func logOnFullDisk() throws {
         let box = try Sandbox()
-        let sig = box.root + "-sig", full = box.root + "-full"
-        box.scratchDirs += [sig, full]
-        try Files.mkdirs(sig)
+        let sig = try box.scratch("sig"), full = try box.scratch("full")
         let script = "echo before; until [ -e /sig/go ]; do sleep 0.05; done; echo lost-out; head -c 30000 /dev/zero | tr '\\0' x; echo; echo lost-err >&2; touch /sig/wrote; " +
             "until [ -e /sig/go2 ]; do sleep 0.05; done; echo after"
         let id = try box.run("create", "--name", "c", "-v", sig + ":/sig", "busybox", "sh", "-c", script).out
         // The container's directory (config, state, log) moved onto a 1 MB tmpfs the test can fill.
         let dir = box.engineRoot.containerDir(id)
-        try Files.mkdirs(full)
         #expect(mount("tmpfs", full, "tmpfs", 0, "size=1m") == 0, "mount tmpfs: \(errno)")
         defer { umount2(full, Int32(MNT_DETACH)) }
         #expect(try Sandbox.exec(["/bin/cp", "-a", dir + "/.", full + "/"]).status == 0)
@@ -286,9 +281,7 @@ struct ReliabilityTests {
     @Test("a save onto a full filesystem says No space left on device, not just Write error, and leaves no partial file")
     func fullDiskIsNamed() throws {
         let box = try Sandbox()
-        let full = box.root + "-full"
-        box.scratchDirs.append(full)
-        try Files.mkdirs(full)
+        let full = try box.scratch("full")
         #expect(mount("tmpfs", full, "tmpfs", 0, "size=256k") == 0, "mount tmpfs: \(errno)")
         defer { umount2(full, 0) }
         let r = try box.run("save", "-o", full + "/busybox.tar", "busybox")

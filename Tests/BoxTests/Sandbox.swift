@@ -26,6 +26,14 @@ final class Sandbox: @unchecked Sendable {
         box = exe.deletingLastPathComponent().appendingPathComponent("box").path
     }
 
+    /// A directory of this test's own, ROOT-NAME beside the root, made now and removed with the sandbox.
+    func scratch(_ name: String) throws -> String {
+        let dir = root + "-" + name
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        scratchDirs.append(dir)
+        return dir
+    }
+
     var engineRoot: EngineRoot { EngineRoot(path: root) }
     var store: ContainerStore { ContainerStore(root: engineRoot) }
 

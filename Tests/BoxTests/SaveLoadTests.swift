@@ -23,14 +23,6 @@ extension Sandbox {
         return out.sorted()
     }
 
-    /// A scratch directory of this test, removed with the sandbox (it is under the sandbox's root's parent).
-    func scratch(_ name: String) throws -> String {
-        let dir = root + "-" + name
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        scratchDirs.append(dir)
-        return dir
-    }
-
     /// Runs a host command, expecting it to succeed.
     @discardableResult
     static func sh(_ argv: String...) throws -> Result {

@@ -98,9 +98,7 @@ struct SeccompTests {
     /// A sandbox with the probe built (static) in a directory the container gets as the volume /p.
     func sandbox() throws -> (Sandbox, String) {
         let box = try Sandbox()
-        let dir = box.root + "-seccomp"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        box.scratchDirs.append(dir)
+        let dir = try box.scratch("seccomp")
         try String(probeSource).write(toFile: dir + "/probe.c", atomically: true, encoding: .utf8)
         let cc = try Command.run(["/usr/bin/gcc", "-static", "-O2", "-o", dir + "/probe", dir + "/probe.c"])
         try #require(cc.status == 0, "gcc: \(cc.stderr)")
