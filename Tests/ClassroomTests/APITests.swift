@@ -39,12 +39,7 @@ import Testing
     @Test(arguments: StoreKind.testable) func linesInOrderResendIsIdempotentGapIsAConflict(_ store: StoreKind) async throws {
         let t = try await TestRoom(store)
         let code = await t.room.code
-        var jb = JournalBuilder()
-        jb.event(.start, firstLab.id)
-        jb.event(.step, firstLab.id, steps[0])
-        jb.event(.pass, firstLab.id, steps[0])
-        jb.event(.step, firstLab.id, steps[1])
-        let j = jb
+        let j = JournalBuilder.started(passing: 1, showingNext: true)
         try await t.app.test(.router) { client in
             let a = try await client.join(code, name: "alice")
             var (status, body) = try await client.send(a.secret, from: 0, Array(j.lines[0..<2]))
@@ -103,10 +98,7 @@ import Testing
     @Test(arguments: StoreKind.testable) func badJSONIsRefusedAndNothingOfTheBatchStored(_ store: StoreKind) async throws {
         let t = try await TestRoom(store)
         let code = await t.room.code
-        var jb = JournalBuilder()
-        jb.event(.start, firstLab.id)
-        jb.event(.step, firstLab.id, steps[0])
-        let j = jb
+        let j = JournalBuilder.started(passing: 0, showingNext: true)
         try await t.app.test(.router) { client in
             let a = try await client.join(code, name: "bob")
             for bad in [[j.lines[0], "{\"event\": \"pass\""], [j.lines[0], "{\"event\": \"teleport\", \"lab\": \"x\", \"time\": \"2026-01-01T00:00:00Z\"}"],
@@ -287,11 +279,7 @@ import Testing
     @Test(arguments: StoreKind.testable) func streamDeliversAChange(_ store: StoreKind) async throws {
         let t = try await TestRoom(store)
         let (code, token) = await (t.room.code, t.room.token)
-        var jb = JournalBuilder()
-        jb.event(.start, firstLab.id)
-        jb.event(.step, firstLab.id, steps[0])
-        jb.event(.pass, firstLab.id, steps[0])
-        let j = jb
+        let j = JournalBuilder.started(passing: 1)
         try await t.app.test(.live) { client in
             let port = try #require(client.port)
             let a = try await client.join(code, name: "alice")
@@ -311,11 +299,7 @@ import Testing
     @Test(arguments: StoreKind.testable) func aRestartedServerKeepsEverything(_ store: StoreKind) async throws {
         let first = try await TestRoom(store)
         let (code, token) = await (first.room.code, first.room.token)
-        var jb = JournalBuilder()
-        jb.event(.start, firstLab.id)
-        jb.event(.step, firstLab.id, steps[0])
-        jb.event(.pass, firstLab.id, steps[0])
-        let j = jb
+        let j = JournalBuilder.started(passing: 1)
         let a = try await first.app.test(.live) { client in
             let a = try await client.join(code, name: "alice")
             #expect(try await client.send(a.secret, from: 0, Array(j.lines[0..<2])).0 == .ok)

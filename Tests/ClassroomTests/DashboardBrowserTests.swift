@@ -96,12 +96,7 @@ final class WebDriver {
     func aPassAppearsWithoutReload() async throws {
         let t = try await TestRoom()
         let (code, token) = await (t.room.code, t.room.token)
-        var jb = JournalBuilder()
-        jb.event(.start, firstLab.id)
-        jb.event(.step, firstLab.id, steps[0])
-        jb.event(.pass, firstLab.id, steps[0])
-        jb.event(.step, firstLab.id, steps[1])
-        let j = jb
+        let j = JournalBuilder.started(passing: 1, showingNext: true)
         try await t.app.test(.live) { client in
             let port = try #require(client.port)
             let a = try await client.join(code, name: "alice")

@@ -35,11 +35,7 @@ struct PostgresTests {
         #expect(await stream.read(until: { $0.contains("event: room\ndata: ") && $0.contains("\"alice\"") }, seconds: 60))
         #expect(!stream.received.contains("\"passed\""))
 
-        var jb = JournalBuilder()
-        jb.event(.start, firstLab.id)
-        jb.event(.step, firstLab.id, steps[0])
-        jb.event(.pass, firstLab.id, steps[0])
-        let lines = jb.lines
+        let lines = JournalBuilder.started(passing: 1).lines
         (status, _) = try await http("POST", urlA + "api/events", json: ["from": 0, "lines": lines], bearer: secret)
         #expect(status == 200)
         let sent = Date()
@@ -86,10 +82,7 @@ struct PostgresTests {
         }
         var joined: (attendee: Attendee, secret: String)?
         try await told("join") { joined = try await a.classroom.join(code: await a.room.code, name: "alice") }
-        var jb = JournalBuilder()
-        jb.event(.start, firstLab.id)
-        jb.event(.step, firstLab.id, steps[0])
-        let lines = jb.lines
+        let lines = JournalBuilder.started(passing: 0, showingNext: true).lines
         try await told("lines") { _ = try await a.classroom.append(attendee: joined!.attendee.id, from: 0, lines: lines) }
         try await told("message") { _ = try await a.classroom.send(to: nil, text: "hello") }
         // B's own writes, then one of A's: only A's is news to B.

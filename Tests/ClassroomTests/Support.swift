@@ -107,6 +107,19 @@ struct JournalBuilder {
         add(r, prev: prev)
     }
 
+    /// The first lab started and its first `passed` steps each shown and passed; with `showingNext`, the step
+    /// after them shown too.
+    static func started(passing passed: Int, showingNext: Bool = false) -> JournalBuilder {
+        var jb = JournalBuilder()
+        jb.event(.start, firstLab.id)
+        for s in steps.prefix(passed) {
+            jb.event(.step, firstLab.id, s)
+            jb.event(.pass, firstLab.id, s)
+        }
+        if showingNext { jb.event(.step, firstLab.id, steps[passed]) }
+        return jb
+    }
+
     /// A `fail` line (the contract's new event): written as a `step` record whose event is then renamed.
     mutating func fail(_ lab: String, _ step: String, expected: String, observed: String) {
         add(ProgressRecord(.step, lab: lab, step: step, time: next()), extra: ["event": "fail", "expected": expected, "observed": observed])

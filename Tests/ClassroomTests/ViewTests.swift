@@ -11,10 +11,7 @@ import Testing
         let t = try await TestRoom(store)
         let classroom = t.classroom
         let (a, _) = try await classroom.join(code: await t.room.code, name: "alice")
-        var jb = JournalBuilder()
-        jb.event(.start, firstLab.id)
-        for s in steps { jb.event(.step, firstLab.id, s); jb.event(.pass, firstLab.id, s) }
-        let all = jb.lines
+        let all = JournalBuilder.started(passing: steps.count).lines
         var from = 0
         while from < all.count {
             let batch = Array(all[from..<min(from + 2, all.count)])
