@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Where the engine keeps everything. `BOX_ROOT` (default /var/lib/box) holds state that survives a reboot,
 /// laid out so learners can `ls` it as the seeds do with /var/lib/docker:
@@ -23,6 +24,14 @@ import Glibc
 public struct EngineRoot: Sendable {
     public let path: String
     public let runPath: String
+    /// Whether this root (and every copy of this value) passed onlyRootCanChange in this process. Once it has,
+    /// nothing but root could change those directories: the walk (some twenty stats) is not made again at every
+    /// prepare, five of which come in each `box run`.
+    private let owned = OwnershipChecked()
+
+    private final class OwnershipChecked: Sendable {
+        let passed = Atomic<Bool>(false)
+    }
 
     public init(path: String, runPath: String? = nil) {
         self.path = path
@@ -67,14 +76,18 @@ public struct EngineRoot: Sendable {
     /// there, setuid-root programs and device nodes among them, and its path is in the world-readable mountinfo.
     /// The root itself stays 0711 (BOX_ROOT may be a directory the admin chose; box never changes its mode).
     public func prepare() throws {
-        try onlyRootCanChange()
-        if access(lockFile, F_OK) == 0 && access(runPath, F_OK) == 0 { return }
+        if !owned.passed.load(ordering: .acquiring) { try onlyRootCanChange() }
+        if access(lockFile, F_OK) == 0 && access(runPath, F_OK) == 0 {
+            owned.passed.store(true, ordering: .releasing)
+            return
+        }
         // Looked at again once each exists: another user may have made it (in /tmp, say) since the first look,
         // and mkdirs takes a directory that is there as done.
         try Files.mkdirs(path, mode: 0o711)
         try onlyRootCanChange()
         try Files.mkdirs(runPath, mode: 0o711)
         try onlyRootCanChange()
+        owned.passed.store(true, ordering: .releasing)
         for dir in [blobs, imagedb, overlay, containers, tmp, trash] { try Files.mkdirs(dir, mode: 0o700) }
         try closeToOthers()
     }
