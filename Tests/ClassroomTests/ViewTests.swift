@@ -27,4 +27,42 @@ import Testing
         #expect(mine.steps == fresh.steps, "folded: \(mine.steps.count) steps, the journal has \(fresh.steps.count)")
         #expect(mine.current == fresh.current)
     }
+
+    /// A view folds only the lines stored since the last one, onto the attendee's fold so far. For every place a
+    /// journal can be cut (fails, a reset, wrong answers, a pass after a solve), folding it in two pieces must
+    /// give what folding it whole gives.
+    @Test func foldingInPiecesEqualsFoldingWhole() throws {
+        let lab = firstLab.id
+        var jb = JournalBuilder.started(passing: 1, showingNext: true)
+        jb.event(.step, "a-lab-this-server-lacks", "s1")
+        jb.event(.step, lab, steps[1])
+        jb.fail(lab, steps[1], expected: "a container named web", observed: "none")
+        jb.event(.wrong, lab, steps[1])
+        jb.fail(lab, steps[1], expected: "web running", observed: "exited")
+        jb.event(.reset, lab)
+        jb.event(.start, lab)
+        jb.event(.step, lab, steps[0])
+        jb.fail(lab, steps[0], expected: "pid 1 is sleep", observed: "sh")
+        jb.event(.solve, lab, steps[0])
+        jb.event(.pass, lab, steps[0])
+        jb.event(.step, lab, steps[1])
+        jb.fail(lab, steps[1], expected: "a container named web", observed: "none")
+        jb.event(.wrong, lab, steps[1])
+        jb.event(.wrong, lab, steps[1])
+        jb.lines.append("{not a record")  // stored and counted, folded as nothing
+        let all = jb.lines
+        let catalogue = labCatalogue
+        let whole = Folded(lines: all, catalogue: catalogue)
+        #expect(whole.current == lab + "/" + steps[1] && whole.wrong == 2 && whole.failures == 1)
+        #expect(whole.failing[lab + "/" + steps[1]] == "a container named web" && whole.failing[lab + "/" + steps[0]] == nil)
+        for cut in 0...all.count {
+            var pieces = Folded(lines: Array(all[..<cut]), catalogue: catalogue)
+            let rest = Array(all[cut...])
+            pieces.apply(rest.compactMap { try? JournalLine.parse($0) }, count: rest.count, catalogue: catalogue)
+            #expect(pieces.lines == whole.lines && pieces.steps == whole.steps && pieces.current == whole.current
+                    && pieces.currentSince == whole.currentSince && pieces.failing == whole.failing
+                    && pieces.wrong == whole.wrong && pieces.failures == whole.failures
+                    && pieces.durations == whole.durations && pieces.labs == whole.labs, "cut at line \(cut)")
+        }
+    }
 }

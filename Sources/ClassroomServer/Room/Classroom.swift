@@ -11,11 +11,12 @@ public actor Classroom {
     public nonisolated let changes = ChangeHub()
     let limiter: RateLimiter
 
+    /// Each attendee's journal folded, as far as the last view read it: a view reads, parses and folds only the
+    /// lines stored since.
     private var folded: [String: Folded] = [:]
-    /// Each attendee's journal lines parsed, as far as the last view read them: a view reads and parses only the
-    /// lines stored since (parsing every line again at each view was most of its cost: bench/classroom, perf).
-    private var journals: [String: (count: Int, parsed: [JournalLine])] = [:]
     private var cachedView: (version: Int, view: RoomView, at: Timestamp)?
+    /// The cached view's JSON, encoded once for every `GET /api/room` and stream that shows it.
+    private var cachedJSON: (version: Int, at: Timestamp, data: Data)?
 
     /// `requestsPerSecond` and `burst`: each attendee's (and each address's, before it authenticates) limit.
     public init(store: any ClassroomStore, name: String?, catalogue: Catalogue,
@@ -87,24 +88,31 @@ public actor Classroom {
         if let c = cachedView, c.version == version, now.unixNanoseconds - c.at.unixNanoseconds < 2_000_000_000 { return c.view }
         let attendees = try await store.attendees()
         // What each attendee stored since the last view, in one read for all of them.
-        let stale = attendees.filter { folded[$0.id]?.lines != $0.lines }
-        let since = Dictionary(stale.map { ($0.id, journals[$0.id]?.count ?? 0) }, uniquingKeysWith: { a, _ in a })
+        let since = Dictionary(attendees.filter { folded[$0.id]?.lines != $0.lines }.map { ($0.id, folded[$0.id]?.lines ?? 0) },
+                               uniquingKeysWith: { a, _ in a })
         let new = try await store.lines(after: since)
-        for a in stale {
-            var journal = journals[a.id] ?? (0, [])
+        for (id, from) in since {
+            var fold = folded[id] ?? Folded()
             // Another view (the actor runs others while this one waits on the store) applied lines meanwhile:
             // these would count twice. What it applied is as new; the next view reads on from there.
-            guard journal.count == since[a.id] else { continue }
-            let texts = new[a.id] ?? []
-            journal.parsed += texts.compactMap { try? JournalLine.parse($0) }
-            journal.count += texts.count
-            journals[a.id] = journal
-            folded[a.id] = Folded(parsed: journal.parsed, count: journal.count, catalogue: catalogue)
+            guard fold.lines == from else { continue }
+            let texts = new[id] ?? []
+            fold.apply(texts.compactMap { try? JournalLine.parse($0) }, count: texts.count, catalogue: catalogue)
+            folded[id] = fold
         }
-        let pairs = attendees.map { ($0, folded[$0.id] ?? Folded(parsed: [], count: 0, catalogue: catalogue)) }
+        let pairs = attendees.map { ($0, folded[$0.id] ?? Folded()) }
         let view = RoomFold.view(room: room, attendees: pairs, catalogue: catalogue, now: now)
         cachedView = (version, view, now)
         return view
+    }
+
+    /// `view()` as JSON: encoded once per view, however many instructors' requests and streams show it.
+    public func viewJSON() async throws -> Data {
+        let view = try await view()
+        if let c = cachedView, let j = cachedJSON, j.version == c.version, j.at == c.at { return j.data }
+        let data = try JSONEncoder.classroom.encode(view)
+        if let c = cachedView { cachedJSON = (c.version, c.at, data) }
+        return data
     }
 }
 

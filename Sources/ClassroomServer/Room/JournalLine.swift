@@ -2,17 +2,12 @@ import Engine
 import Foundation
 import LabKit
 
-/// One journal line as the server reads it: LabKit's `ProgressRecord` (which the fold takes), with the fields
-/// of the classroom contract the room reads beside the fold: the chain's `prev`, and a `fail` line's
-/// `expected` and `observed`.
+/// One journal line as the server reads it: LabKit's `ProgressRecord`, which carries every field of the classroom
+/// contract (the chain's `prev`, a `fail` line's `expected` and `observed`).
 struct JournalLine: Sendable {
-    struct Fields: Decodable, Sendable {
-        var event: String
-        var lab: String
-        var step: String?
+    /// Only the chain's link, for checking a batch before its lines are stored.
+    private struct Link: Decodable {
         var prev: String?
-        var expected: String?
-        var observed: String?
     }
 
     struct Invalid: Error, CustomStringConvertible {
@@ -20,10 +15,6 @@ struct JournalLine: Sendable {
     }
 
     var record: ProgressRecord
-    var fields: Fields {
-        Fields(event: record.event.rawValue, lab: record.lab, step: record.step, prev: record.prev,
-               expected: record.expected, observed: record.observed)
-    }
 
     static func parse(_ line: String) throws -> JournalLine {
         if line.contains("\n") || line.contains("\r") { throw Invalid(description: "a line holds a newline") }
@@ -36,7 +27,7 @@ struct JournalLine: Sendable {
 
     /// The line's `prev`, "" when it has none (or is no JSON: such a line is refused before it is chained).
     static func prev(of line: String) -> String {
-        (try? JSONDecoder().decode(Fields.self, from: Data(line.utf8)))?.prev ?? ""
+        (try? JSONDecoder().decode(Link.self, from: Data(line.utf8)))?.prev ?? ""
     }
 
     private static func brief(_ error: any Error) -> String {

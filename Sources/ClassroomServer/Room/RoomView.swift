@@ -70,31 +70,65 @@ public struct RoomView: Codable, Sendable {
 }
 
 /// One attendee's journal folded with LabKit's `Progress`, plus what the classroom reads beside it (the failing
-/// checks' texts). Cached by the number of lines it was folded from.
+/// checks' texts). Kept per attendee and brought up to date with only the lines stored since (`apply`): folding
+/// every attendee's whole journal again at each view was most of `GET /api/room`'s time (bench/classroom).
 struct Folded: Sendable {
-    var lines: Int
-    var steps: [String: String] = [:]
-    var current: String?
-    var currentSince: Timestamp?
-    var failing: [String: String] = [:]
-    /// Wrong answers and failing checks (distinct texts) on the current step.
-    var wrong = 0
-    var failures = 0
-    /// Seconds from shown to done, of each finished step.
-    var durations: [String: Double] = [:]
-    /// Labs touched, for the columns.
-    var labs: Set<String> = []
-    var unknownSteps: [String: [String]] = [:]
+    /// How many lines were stored when this was folded (unreadable ones included: the store's count).
+    private(set) var lines = 0
+    private var progress = Progress([])
+    /// The last failing check's text per step, until the step is done or its lab reset, and how many failures.
+    private var failingAll: [String: String] = [:]
+    private var failCounts: [String: Int] = [:]
 
+    // What the view reads, derived after each `apply`.
+    private(set) var steps: [String: String] = [:]
+    private(set) var current: String?
+    private(set) var currentSince: Timestamp?
+    private(set) var failing: [String: String] = [:]
+    /// Wrong answers and failing checks (distinct texts) on the current step.
+    private(set) var wrong = 0
+    private(set) var failures = 0
+    /// Seconds from shown to done, of each finished step.
+    private(set) var durations: [String: Double] = [:]
+    /// Labs touched, for the columns.
+    private(set) var labs: Set<String> = []
+    private(set) var unknownSteps: [String: [String]] = [:]
+
+    init() {}
+
+    /// The fold of a whole journal.
     init(lines texts: [String], catalogue: Catalogue) {
-        self.init(parsed: texts.compactMap { try? JournalLine.parse($0) }, count: texts.count, catalogue: catalogue)
+        apply(texts.compactMap { try? JournalLine.parse($0) }, count: texts.count, catalogue: catalogue)
     }
 
-    /// The fold of lines already parsed (the classroom keeps each attendee's, and parses only what is new):
-    /// `count` lines stored.
-    init(parsed: [JournalLine], count: Int, catalogue: Catalogue) {
-        lines = count
-        let progress = Progress(parsed.map(\.record))
+    /// Folds in `parsed`, the readable ones of the `count` lines stored after those folded so far.
+    mutating func apply(_ parsed: [JournalLine], count: Int, catalogue: Catalogue) {
+        lines += count
+        for line in parsed {
+            let r = line.record
+            progress.apply(r)
+            if r.event == .reset {
+                failingAll = failingAll.filter { !$0.key.hasPrefix(r.lab + "/") }
+                failCounts = failCounts.filter { !$0.key.hasPrefix(r.lab + "/") }
+                continue
+            }
+            guard let step = r.step else { continue }
+            let key = r.lab + "/" + step
+            switch r.event {
+            case .fail:
+                failingAll[key] = r.expected ?? ""
+                failCounts[key, default: 0] += 1
+            case .pass, .solve: failingAll[key] = nil
+            default: break
+            }
+        }
+        derive(catalogue)
+    }
+
+    private mutating func derive(_ catalogue: Catalogue) {
+        steps = [:]; durations = [:]; labs = []; unknownSteps = [:]
+        current = nil; currentSince = nil; wrong = 0; failures = 0
+        failing = failingAll
         for (labID, lab) in progress.labs {
             labs.insert(labID)
             for (stepID, s) in lab.steps {
@@ -126,25 +160,6 @@ struct Folded: Sendable {
                 current = labID + "/" + stepID
                 currentSince = s.started?.wall
                 break
-            }
-        }
-        // Failing checks' texts: the last per step, until the step is done or its lab reset.
-        var failCounts: [String: Int] = [:]
-        for line in parsed {
-            let f = line.fields
-            if f.event == "reset" {
-                failing = failing.filter { !$0.key.hasPrefix(f.lab + "/") }
-                failCounts = failCounts.filter { !$0.key.hasPrefix(f.lab + "/") }
-                continue
-            }
-            guard let step = f.step else { continue }
-            let key = f.lab + "/" + step
-            switch f.event {
-            case "fail":
-                failing[key] = f.expected ?? ""
-                failCounts[key, default: 0] += 1
-            case "pass", "solve": failing[key] = nil
-            default: break
             }
         }
         if let current {

@@ -15,10 +15,6 @@ struct RoomRoutes {
         group.get("stream", use: stream)
     }
 
-    static func json(_ view: RoomView) throws -> Data {
-        try JSONEncoder.classroom.encode(view)
-    }
-
     static func jsonResponse(_ data: Data, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
@@ -27,7 +23,7 @@ struct RoomRoutes {
 
     @Sendable func room(_ request: Request, context: ClassroomContext) async throws -> Response {
         try context.requireInstructor()
-        return Self.jsonResponse(try Self.json(try await classroom.view()))
+        return Self.jsonResponse(try await classroom.viewJSON())
     }
 
     /// `format=json`: the room's view. `format=csv`: one row per attendee and step they touched.
@@ -38,7 +34,7 @@ struct RoomRoutes {
         let name = "classroom-\(view.room.name)-\(stamp)".map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
         switch request.uri.queryParameters["format"] ?? "json" {
         case "json":
-            return Self.jsonResponse(try Self.json(view), headers: [.contentDisposition: "attachment; filename=\"\(String(name)).json\""])
+            return Self.jsonResponse(try await classroom.viewJSON(), headers: [.contentDisposition: "attachment; filename=\"\(String(name)).json\""])
         case "csv":
             let titles = Dictionary(view.steps.map { ($0.id, $0.title) }, uniquingKeysWith: { a, _ in a })
             var csv = "attendee,name,lines,last_seen,chain,stuck,step,title,state,failing\r\n"
@@ -81,7 +77,7 @@ struct RoomRoutes {
             var last = Data()
             var sentAt = ContinuousClock.now
             func send() async throws {
-                let data = try Self.json(try await classroom.view())
+                let data = try await classroom.viewJSON()
                 if data == last {
                     try await writer.write(ByteBuffer(string: ": nothing new\n\n"))
                 } else {

@@ -144,9 +144,10 @@ public final class SQLiteStore: ClassroomStore {
         guard !known.isEmpty else { return [:] }
         return try await pool.read { db in
             var out: [String: [String]] = [:]
+            // One statement prepared for all of them (a view asks for most of a busy room's attendees).
+            let statement = try db.cachedStatement(sql: "SELECT text FROM line WHERE attendee = ? AND idx >= ? ORDER BY idx")
             for (id, from) in known {
-                out[id] = try String.fetchAll(db, sql: "SELECT text FROM line WHERE attendee = ? AND idx >= ? ORDER BY idx",
-                                              arguments: [id, from])
+                out[id] = try String.fetchAll(statement, arguments: [id, from])
             }
             return out
         }

@@ -154,32 +154,36 @@ public struct Progress: Sendable {
     public var labs: [String: LabState] = [:]
 
     public init(_ records: [ProgressRecord]) {
-        for r in records {
-            if r.event == .reset { labs[r.lab] = nil; continue }
-            var lab = labs[r.lab] ?? LabState()
-            lab.touched = r.time
+        for r in records { apply(r) }
+    }
+
+    /// Folds one more record in: `Progress(a + b)` is `Progress(a)` with each of `b` applied (the classroom
+    /// keeps each attendee's fold and applies only the lines that arrived since).
+    public mutating func apply(_ r: ProgressRecord) {
+        if r.event == .reset { labs[r.lab] = nil; return }
+        var lab = labs[r.lab] ?? LabState()
+        lab.touched = r.time
+        switch r.event {
+        case .start: if lab.started == nil { lab.started = r.time }
+        case .data: if let k = r.key { lab.data[k] = r.value }
+        default:
+            guard let id = r.step else { break }
+            var s = lab.steps[id] ?? StepState()
             switch r.event {
-            case .start: if lab.started == nil { lab.started = r.time }
-            case .data: if let k = r.key { lab.data[k] = r.value }
-            default:
-                guard let id = r.step else { break }
-                var s = lab.steps[id] ?? StepState()
-                switch r.event {
-                case .step:
-                    // Only the first showing starts the clock; showing the step again does not reset it.
-                    if s.started == nil { s.started = r.clock }
-                case .pass: s.passed = s.passed ?? r.time
-                case .solve: s.solved = s.solved ?? r.time
-                case .hint: s.hints = max(s.hints, r.hint ?? 0)
-                case .answer: s.answer = r.values; s.answeredAt = r.time
-                case .wrong: s.wrong.append(r.time)
-                case .fail: s.failing = r.expected
-                default: break
-                }
-                lab.steps[id] = s
+            case .step:
+                // Only the first showing starts the clock; showing the step again does not reset it.
+                if s.started == nil { s.started = r.clock }
+            case .pass: s.passed = s.passed ?? r.time
+            case .solve: s.solved = s.solved ?? r.time
+            case .hint: s.hints = max(s.hints, r.hint ?? 0)
+            case .answer: s.answer = r.values; s.answeredAt = r.time
+            case .wrong: s.wrong.append(r.time)
+            case .fail: s.failing = r.expected
+            default: break
             }
-            labs[r.lab] = lab
+            lab.steps[id] = s
         }
+        labs[r.lab] = lab
     }
 
     public func step(_ lab: String, _ step: String) -> StepState { labs[lab]?.steps[step] ?? StepState() }
