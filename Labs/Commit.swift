@@ -17,10 +17,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
     Seeds("000", "001", "004")
     Minutes(20)
     // What goes in the file: your own, so a neighbour's layer is not yours.
-    Value("word") { l in
-        l.pick("word", from: ["aurora", "basalt", "cinder", "delta", "ember", "fjord", "glacier", "harbor"])
-            + "-" + String(100 + l.number("word", below: 900))
-    }
+    Value("word") { $0.pick("word", from: ["aurora", "basalt", "cinder", "delta", "ember", "fjord", "glacier", "harbor"], numbered: 100..<1000) }
 
     Step("container1", "A file in container1") {
         Instructions("""

@@ -15,10 +15,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
     """)
     Seeds("001", "002")
     Minutes(25)
-    Value("word") { l in
-        l.pick("word", from: ["quartz", "saffron", "tundra", "umber", "violet", "willow", "yarrow", "zephyr"])
-            + "-" + String(100 + l.number("word", below: 900))
-    }
+    Value("word") { $0.pick("word", from: ["quartz", "saffron", "tundra", "umber", "violet", "willow", "yarrow", "zephyr"], numbered: 100..<1000) }
 
     // The lab's directory, the learner's own: they unpack the archive there without sudo.
     LabSetup { ctx in

@@ -15,10 +15,7 @@ public let loadVsImport = Lab("load-vs-import", "Save and load an image, export 
     """)
     Seeds("002")
     Minutes(20)
-    Value("word") { l in
-        l.pick("word", from: ["acorn", "beacon", "comet", "dune", "echo", "falcon", "garnet", "hazel"])
-            + "-" + String(100 + l.number("word", below: 900))
-    }
+    Value("word") { $0.pick("word", from: ["acorn", "beacon", "comet", "dune", "echo", "falcon", "garnet", "hazel"], numbered: 100..<1000) }
 
     // The lab's directory, the learner's own: the archives are written there by the learner's shell (`>`).
     LabSetup { ctx in
