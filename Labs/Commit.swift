@@ -36,14 +36,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
         """)
         Check { ctx in
             let (c, pid1) = try ctx.newShell("container1", start: "sudo box run -it --name container1 busybox sh")
-            let upper = ctx.upperDirectory(of: c) + notePath
-            let text = try require(Files.readIfPresent(upper), expected: "\(notePath) in container1's writable layer",
-                                   observed: "container1 has no \(notePath)",
-                                   tryThis: "in container1's shell: mkdir /root/testfolder; echo \(ctx.value("word")) > \(notePath)")
-            try require(text.trimmed == ctx.value("word"), expected: "\(notePath) to hold \(ctx.value("word"))",
-                        observed: "it holds \"\(text.trimmed.prefix(40))\"", tryThis: "echo \(ctx.value("word")) > \(notePath)")
-            try require(FileFacts.lstat(upper)?.changed(since: ctx.clock) ?? false, expected: "the file written during this step",
-                        observed: "it is older", tryThis: "write it again: echo \(ctx.value("word")) > \(notePath)")
+            try ctx.requireFileWritten(notePath, in: c, holding: ctx.value("word"))
             return .pass("container1 (host PID \(pid1.pid)) has \(notePath) in its own writable layer (under \(ctx.layerStorage))")
         }
         Hint("Type the commands in container1's shell (the prompt `/ #`), not on the host.")
@@ -114,22 +107,14 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
                                          tryThis: "sudo lab reset commit, and do the lab again keeping container1's shell open")
             try require(remembered[0] == c1.id, expected: "the same container1 as when the step began",
                         observed: "container1 was made again", tryThis: "sudo lab reset commit, and do the lab again")
-            let events = ctx.events()
-            let commit = try require(events.last { $0.action == "commit" && $0.id == c1.id && $0.attributes["ref"] == "busybox-note:latest" },
-                                     expected: "container1 committed as busybox-note during this step",
-                                     observed: events.contains { $0.action == "commit" } ? "a commit of something else" : "no commit yet",
-                                     tryThis: "sudo box commit $(sudo box ps -q) busybox-note")
-            let died = events.first { $0.id == c1.id && $0.action == "die" && $0.time < commit.time }
+            let (commit, image) = try ctx.commit(of: c1, as: "busybox-note:latest", tryThis: "sudo box commit $(sudo box ps -q) busybox-note")
+            let died = ctx.events().first { $0.id == c1.id && $0.action == "die" && $0.time < commit.time }
             try require(died == nil, expected: "container1 running when it was committed",
                         observed: "it had exited before the commit", tryThis: "sudo lab reset commit: seed 000 commits a running container")
             if let p = Proc.read(c1.state.Pid), c1.state.Running {
                 try require("\(p.pid):\(p.startTicks)" == remembered[1], expected: "container1's PID 1 the same as when the step began",
                             observed: "it was restarted", tryThis: "sudo lab reset commit, and do the lab again")
             }
-            let id = commit.attributes["imageID"] ?? ""
-            let image = try require(ctx.images().first { $0.id == id && $0.names.contains("busybox-note:latest") },
-                                    expected: "an image busybox-note made by that commit", observed: "busybox-note names another image, or none",
-                                    tryThis: "sudo box commit container1 busybox-note")
             let base = try require(ctx.images().first { $0.id == c1.spec.Image }, expected: "container1's image",
                                    observed: "it is gone", tryThis: "sudo lab reset commit")
             let layers = ctx.layers(of: image)

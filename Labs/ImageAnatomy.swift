@@ -39,12 +39,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
             try ctx.requireCreatedDuringStep(c)
             try require(c.spec.Config.Tty, expected: "anatomy started with a terminal (-it)", observed: "it has none",
                         tryThis: "sudo box rm -f anatomy; sudo box run -it --name anatomy busybox sh")
-            let upper = ctx.upperDirectory(of: c) + anatomyNote
-            let text = try require(Files.readIfPresent(upper), expected: "\(anatomyNote) in anatomy's writable layer",
-                                   observed: "anatomy has no \(anatomyNote)",
-                                   tryThis: "in anatomy's shell: mkdir /root/testfolder; echo \(ctx.value("word")) > \(anatomyNote)")
-            try require(text.trimmed == ctx.value("word"), expected: "the file to hold \(ctx.value("word"))",
-                        observed: "it holds \"\(text.trimmed.prefix(40))\"", tryThis: "echo \(ctx.value("word")) > \(anatomyNote)")
+            try ctx.requireFileWritten(anatomyNote, in: c, holding: ctx.value("word"))
             return .pass("anatomy (\(c.spec.shortID)) has \(anatomyNote) in its writable layer")
         }
         Hint("If the container already exists from an earlier try: `sudo box rm -f anatomy` and run it again.")
@@ -62,12 +57,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
         """)
         Check { ctx in
             let c = try ctx.container("anatomy", tryThis: "do step 1 again: sudo box run -it --name anatomy busybox sh")
-            let commit = try require(ctx.events().last { $0.action == "commit" && $0.id == c.id && $0.attributes["ref"] == "anatomy:v1" },
-                                     expected: "anatomy committed as anatomy:v1 during this step", observed: "no such commit",
-                                     tryThis: "sudo box commit anatomy anatomy:v1")
-            let image = try require(ctx.images().first { $0.id == commit.attributes["imageID"] && $0.names.contains("anatomy:v1") },
-                                    expected: "anatomy:v1 naming the image of that commit", observed: "it names another image, or none",
-                                    tryThis: "sudo box commit anatomy anatomy:v1")
+            let image = try ctx.commit(of: c, as: "anatomy:v1", tryThis: "sudo box commit anatomy anatomy:v1").image
             try require(Files.readIfPresent((ctx.layers(of: image).last ?? "") + anatomyNote)?.trimmed == ctx.value("word"),
                         expected: "your file in the image's top layer", observed: "the top layer has no \(anatomyNote) with your word",
                         tryThis: "write the file in anatomy (step 1), then commit again")

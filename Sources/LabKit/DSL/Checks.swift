@@ -113,6 +113,38 @@ extension Context {
         return died
     }
 
+    /// The learner's file `path` in container `c`'s writable layer, written during this step and holding `text`
+    /// (the seeds' `mkdir /root/testfolder; echo WORD > /root/testfolder/testfile`). Returns its path on the host.
+    @discardableResult
+    public func requireFileWritten(_ path: String, in c: Container, holding text: String) throws -> String {
+        let upper = upperDirectory(of: c) + path
+        let write = "echo \(text) > \(path)"
+        let found = try require(Files.readIfPresent(upper), expected: "\(path) in \(c.name)'s writable layer",
+                                observed: "\(c.name) has no \(path)",
+                                tryThis: "in \(c.name)'s shell: mkdir \(path.split(separator: "/").dropLast().map { "/" + $0 }.joined()); \(write)")
+        try require(found.trimmed == text, expected: "\(path) to hold \(text)", observed: "it holds \"\(found.trimmed.prefix(40))\"",
+                    tryThis: write)
+        try require(FileFacts.lstat(upper)?.changed(since: clock) ?? false, expected: "the file written during this step",
+                    observed: "it is older", tryThis: "write it again: " + write)
+        return upper
+    }
+
+    // MARK: images
+
+    /// The commit of container `c` as `ref` (normalized: `busybox-note:latest`) during this step, and the image
+    /// `ref` names, which must be the one that commit made (not tagged over since).
+    public func commit(of c: Container, as ref: String, tryThis: String) throws -> (event: Event, image: Image) {
+        let events = events()
+        let commit = try require(events.last { $0.action == "commit" && $0.id == c.id && $0.attributes["ref"] == ref },
+                                 expected: "\(c.name) committed as \(ref) during this step",
+                                 observed: events.contains { $0.action == "commit" } ? "a commit of something else" : "no commit yet",
+                                 tryThis: tryThis)
+        let image = try require(images().first { $0.id == commit.attributes["imageID"] && $0.names.contains(ref) },
+                                expected: "\(ref) naming the image of that commit", observed: "it names another image, or none",
+                                tryThis: tryThis)
+        return (commit, image)
+    }
+
     // MARK: processes of the learner's
 
     /// A shell of the learner's, started during this step on the host (not in a container), in new namespaces
