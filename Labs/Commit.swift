@@ -220,15 +220,13 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
         Check { ctx in
             let image = try require(ctx.images().first { $0.names.contains("busybox-note:latest") }, expected: "the image busybox-note",
                                     observed: "there is none", tryThis: "commit container1 again (step 3)")
-            let answer = try require(ctx.answer, expected: "two ids: lab answer IMAGE LAYER", observed: "no answer yet",
-                                     tryThis: "sudo box history busybox-note; sudo box images --tree")
-            try require(answer.count == 2, expected: "two ids", observed: "lab answer \(answer.joined(separator: " "))",
-                        tryThis: "lab answer IMAGE LAYER, e.g. lab answer 3f2c42f762fb 2e8091e90b1e")
+            let answer = try ctx.answerWords(2, tryThis: "sudo box history busybox-note; sudo box images --tree")
             let top = Digest.hex(image.config.rootfs.diff_ids.last ?? "")
-            try require(matchesID(answer[0], Digest.hex(image.id)), expected: "the IMAGE column of the top line (12 hex digits at least)",
-                        observed: "you answered \(answer[0])", tryThis: "sudo box history busybox-note: the first column of the first line")
-            try require(matchesID(answer[1], top), expected: "the id box images --tree shows on busybox-note's line",
-                        observed: "you answered \(answer[1])", tryThis: "sudo box images --tree: the 12 hex digits before Images: busybox-note")
+            try ctx.requireAnswered(answer[0], matchesID(answer[0], Digest.hex(image.id)),
+                                    expected: "the IMAGE column of the top line (12 hex digits at least)",
+                                    tryThis: "sudo box history busybox-note: the first column of the first line")
+            try ctx.requireAnswered(answer[1], matchesID(answer[1], top), expected: "the id box images --tree shows on busybox-note's line",
+                                    tryThis: "sudo box images --tree: the 12 hex digits before Images: busybox-note")
             return .pass("busybox-note (\(image.shortID)) is busybox plus layer \(top.prefix(12)), stored in \(ctx.layerDirectory(top))")
         }
         Hint("The image id is also what `box commit` printed (after sha256:). The layer id is a different digest.")

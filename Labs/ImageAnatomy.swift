@@ -98,9 +98,8 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
                         tryThis: "cd \(dir); tar -xf ci.tar")
             let answer = try require(ctx.answer?.first, expected: "the config's name: lab answer CONFIG", observed: "no answer yet",
                                      tryThis: "cat \(dir)/manifest.json: the value of Config")
-            try require(matchesID(answer.replacing(".json", with: ""), Digest.hex(image.id)),
-                        expected: "the file manifest.json names as Config (12 characters at least)", observed: "you answered \(answer)",
-                        tryThis: "cat \(dir)/manifest.json")
+            try ctx.requireAnswered(answer, matchesID(answer.replacing(".json", with: ""), Digest.hex(image.id)),
+                                    expected: "the file manifest.json names as Config (12 characters at least)", tryThis: "cat \(dir)/manifest.json")
             return .pass("the config is \(configName.prefix(12))….json: its name is the image id (sha256sum it: the name is its digest); \(manifest.layers.count) layer tars")
         }
         Hint("The IMAGE ID is the third column of `sudo box images`. `box save` refuses to write to a terminal: redirect it to the file.")
@@ -135,8 +134,9 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
                                       observed: "it has none", tryThis: "commit anatomy again (step 2)")
             let answer = try require(ctx.answer?.first, expected: "a time: lab answer CREATED", observed: "no answer yet",
                                      tryThis: "look for \"created\" in the last entry of \"history\"")
-            try require(answer.count >= 19 && created.hasPrefix(answer), expected: "the newest history entry's created (e.g. 2026-01-31T12:34:56)",
-                        observed: "you answered \(answer)", tryThis: "copy the value of created from the last entry of history")
+            try ctx.requireAnswered(answer, answer.count >= 19 && created.hasPrefix(answer),
+                                    expected: "the newest history entry's created (e.g. 2026-01-31T12:34:56)",
+                                    tryThis: "copy the value of created from the last entry of history")
             return .pass("your commit made the newest history entry, at \(created); rootfs lists \(image.config.rootfs.diff_ids.count) diff_ids")
         }
         Solution("lab answer $(grep -o '\"created\":\"[^\"]*\"' {{workdir}}/extract/$(sed 's/.*\"Config\":\"\\([0-9a-f]*.json\\)\".*/\\1/' {{workdir}}/extract/manifest.json) | tail -1 | cut -d'\"' -f4)")
@@ -173,8 +173,9 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
                         observed: "it holds something else", tryThis: "unpack the layer.tar again")
             let answer = try require(ctx.answer?.first, expected: "the directory: lab answer DIRECTORY", observed: "no answer yet",
                                      tryThis: "ls -d \(ctx.workDirectory)/extract/*/root")
-            try require(matchesID(answer, directory), expected: "the name of the directory whose layer.tar has your file (12 characters at least)",
-                        observed: "you answered \(answer)", tryThis: "ls -d \(ctx.workDirectory)/extract/*/root/testfolder")
+            try ctx.requireAnswered(answer, matchesID(answer, directory),
+                                    expected: "the name of the directory whose layer.tar has your file (12 characters at least)",
+                                    tryThis: "ls -d \(ctx.workDirectory)/extract/*/root/testfolder")
             return .pass("layer \(index + 1) of \(diffIDs.count) (directory \(directory.prefix(12))) holds root/testfolder/testfile: the layer is only what the commit changed")
         }
         Hint("`ls {{workdir}}/extract/*/` shows which directory has a `root` after you unpacked its layer.tar.")
@@ -212,14 +213,11 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
             let archive = ctx.workDirectory + "/extract/ci.tar"
             let whole = try require(try? LayerArchive.sha256(file: archive), expected: "\(archive) to read", observed: "it is gone",
                                     tryThis: "save it again (step 3)")
-            let answer = try require(ctx.answer, expected: "two digests: lab answer LAYER ARCHIVE", observed: "no answer yet",
-                                     tryThis: "sha256sum \(tar) \(archive)")
-            try require(answer.count == 2, expected: "two digests: lab answer LAYER ARCHIVE",
-                        observed: "lab answer \(answer.joined(separator: " "))", tryThis: "sha256sum \(tar) \(archive)")
-            try require(matchesID(answer[0], Digest.hex(digest)), expected: "the sha256 of \(manifest.layers[index]) first",
-                        observed: "you answered \(answer[0])", tryThis: "sha256sum \(tar)")
-            try require(matchesID(answer[1], Digest.hex(whole)), expected: "the sha256 of ci.tar second",
-                        observed: "you answered \(answer[1])", tryThis: "sha256sum \(archive)")
+            let answer = try ctx.answerWords(2, tryThis: "sha256sum \(tar) \(archive)")
+            try ctx.requireAnswered(answer[0], matchesID(answer[0], Digest.hex(digest)), expected: "the sha256 of \(manifest.layers[index]) first",
+                                    tryThis: "sha256sum \(tar)")
+            try ctx.requireAnswered(answer[1], matchesID(answer[1], Digest.hex(whole)), expected: "the sha256 of ci.tar second",
+                                    tryThis: "sha256sum \(archive)")
             try require(digest == diffIDs[index], expected: "the tar to match its diff_id", observed: "it was changed: its sha256 is not in the config",
                         tryThis: "unpack ci.tar again (step 3)")
             return .pass("sha256 of \(manifest.layers[index].prefix(12))…/layer.tar = rootfs.diff_ids[\(index)] = \(Digest.hex(digest).prefix(12)); the directory's name is its chain id")

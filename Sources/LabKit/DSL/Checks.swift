@@ -181,6 +181,25 @@ extension Context {
                     observed: "your answer (\(given.joined(separator: " "))) does not match", tryThis: tryThis)
     }
 
+    /// The learner's answer as words, as many as `counts` allows (the step's `Ask` gives their form), or a failure
+    /// that shows the form. `tryThis` says where to find them.
+    public func answerWords(_ counts: ClosedRange<Int>, tryThis: String) throws -> [String] {
+        let form = step?.question?.form ?? ""
+        let given = try require(answer, expected: "an answer: lab answer \(form)", observed: "no answer yet", tryThis: tryThis)
+        let words = counts.count == 1 ? countedWords(counts.lowerBound) : "\(counts.lowerBound) to \(counts.upperBound) words"
+        try require(counts.contains(given.count), expected: "\(words): lab answer \(form)",
+                    observed: "lab answer \(given.joined(separator: " "))", tryThis: tryThis)
+        return given
+    }
+
+    public func answerWords(_ count: Int, tryThis: String) throws -> [String] { try answerWords(count...count, tryThis: tryThis) }
+
+    /// Fails unless `right`: one word of the learner's answer, `given`, against what the kernel shows. Unlike
+    /// `requireAnswer` it says which word is wrong: for values nobody finds by trying them one at a time.
+    public func requireAnswered(_ given: some CustomStringConvertible, _ right: Bool, expected: String, tryThis: String) throws {
+        try require(right, expected: expected, observed: "you answered \(given)", tryThis: tryThis)
+    }
+
     /// Numbers: `lab answer 7 12345`. A value that is not a number says so; which one is wrong is not told.
     public func requireAnswer(numbers expected: [Int], tryThis: String) throws {
         let given = try numericAnswer(count: expected.count)
@@ -196,6 +215,12 @@ extension Context {
         uname(&u)
         return withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
+}
+
+/// "one word", "two words" ... for a failure that says how many words an answer has.
+private func countedWords(_ n: Int) -> String {
+    let names = ["no", "one", "two", "three", "four", "five", "six"]
+    return (n < names.count ? names[n] : String(n)) + (n == 1 ? " word" : " words")
 }
 
 // MARK: who sent a signal
