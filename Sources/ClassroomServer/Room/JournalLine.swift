@@ -2,28 +2,15 @@ import Engine
 import Foundation
 import LabKit
 
-/// One journal line as the server reads it: LabKit's `ProgressRecord` (which the fold takes), with the fields
-/// of the classroom contract the room reads beside the fold: the chain's `prev`, and a `fail` line's
-/// `expected` and `observed`.
+/// One journal line as the server reads it: LabKit's `ProgressRecord`, which the fold takes and which holds the
+/// fields of the classroom contract the room reads beside the fold too (the chain's `prev`, and a `fail` line's
+/// `expected` and `observed`).
 struct JournalLine: Sendable {
-    struct Fields: Decodable, Sendable {
-        var event: String
-        var lab: String
-        var step: String?
-        var prev: String?
-        var expected: String?
-        var observed: String?
-    }
-
     struct Invalid: Error, CustomStringConvertible {
         var description: String
     }
 
     var record: ProgressRecord
-    var fields: Fields {
-        Fields(event: record.event.rawValue, lab: record.lab, step: record.step, prev: record.prev,
-               expected: record.expected, observed: record.observed)
-    }
 
     static func parse(_ line: String) throws -> JournalLine {
         if line.contains("\n") || line.contains("\r") { throw Invalid(description: "a line holds a newline") }
@@ -34,9 +21,10 @@ struct JournalLine: Sendable {
         }
     }
 
-    /// The line's `prev`, "" when it has none (or is no JSON: such a line is refused before it is chained).
+    /// The line's `prev`, "" when it has none (or is no progress record: such a line is refused before it is
+    /// chained).
     static func prev(of line: String) -> String {
-        (try? JSONDecoder().decode(Fields.self, from: Data(line.utf8)))?.prev ?? ""
+        (try? parse(line))?.record.prev ?? ""
     }
 
     private static func brief(_ error: any Error) -> String {

@@ -131,19 +131,19 @@ struct Folded: Sendable {
         // Failing checks' texts: the last per step, until the step is done or its lab reset.
         var failCounts: [String: Int] = [:]
         for line in parsed {
-            let f = line.fields
-            if f.event == "reset" {
-                failing = failing.filter { !$0.key.hasPrefix(f.lab + "/") }
-                failCounts = failCounts.filter { !$0.key.hasPrefix(f.lab + "/") }
+            let r = line.record
+            if r.event == .reset {
+                failing = failing.filter { !$0.key.hasPrefix(r.lab + "/") }
+                failCounts = failCounts.filter { !$0.key.hasPrefix(r.lab + "/") }
                 continue
             }
-            guard let step = f.step else { continue }
-            let key = f.lab + "/" + step
-            switch f.event {
-            case "fail":
-                failing[key] = f.expected ?? ""
+            guard let step = r.step else { continue }
+            let key = r.lab + "/" + step
+            switch r.event {
+            case .fail:
+                failing[key] = r.expected ?? ""
                 failCounts[key, default: 0] += 1
-            case "pass", "solve": failing[key] = nil
+            case .pass, .solve: failing[key] = nil
             default: break
             }
         }
