@@ -1,4 +1,4 @@
-import ClassroomServer
+@testable import ClassroomServer
 import Foundation
 import Hummingbird
 import HummingbirdTesting

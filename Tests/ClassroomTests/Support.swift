@@ -3,7 +3,7 @@ import Engine
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import LabKit
+@testable import LabKit
 import Testing
 
 #if canImport(Glibc)

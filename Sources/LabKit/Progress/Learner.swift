@@ -83,12 +83,6 @@ public struct StepClock: Sendable, Codable, Equatable {
     public var boot: Int64
     public var bootID: String
 
-    public init(wall: Timestamp, boot: Int64, bootID: String) {
-        self.wall = wall
-        self.boot = boot
-        self.bootID = bootID
-    }
-
     public static func now() -> StepClock {
         var ts = timespec()
         clock_gettime(CLOCK_BOOTTIME, &ts)
