@@ -112,11 +112,10 @@ public let buildLayers = Lab("build-layers", "Build an image: every step a layer
                                      tryThis: "count the layers, find the COPY's, then: lab answer COUNT LAYER")
             try require(answer.count == 2 && Int(answer[0]) != nil, expected: "two values: lab answer COUNT LAYER",
                         observed: "lab answer \(answer.joined(separator: " "))", tryThis: "e.g. lab answer 7 0123456789ab")
-            try require(Int(answer[0]) == layers.count, expected: "bl-app's number of layers", observed: "you answered \(answer[0])",
-                        tryThis: "count the lines of the box inspect command, or the rows of box history that have a size")
-            try require(sameLayer(answer[1], copy.layer), expected: "the layer the COPY made",
-                        observed: "you answered \(answer[1])",
-                        tryThis: "the layers are listed bottom first: busybox's, then one per RUN or COPY, in the Boxfile's order")
+            try ctx.requireAnswered(answer[0], Int(answer[0]) == layers.count, expected: "bl-app's number of layers",
+                                    tryThis: "count the lines of the box inspect command, or the rows of box history that have a size")
+            try ctx.requireAnswered(answer[1], sameLayer(answer[1], copy.layer), expected: "the layer the COPY made",
+                                    tryThis: "the layers are listed bottom first: busybox's, then one per RUN or COPY, in the Boxfile's order")
             return .pass("bl-app has \(layers.count) layers; the COPY made \(Digest.hex(copy.layer).prefix(12))")
         }
         Hint("History is newest first, the layer list oldest first: count the history rows with a size from the bottom up.")

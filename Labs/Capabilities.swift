@@ -50,21 +50,17 @@ public let capabilitiesLab = Lab("capabilities", "Capabilities: what root in a c
             try ctx.requireCreatedDuringStep(c, tryThis: "sudo box rm -f \(c.name); " + run)
             try require(c.spec.Config.Tty && c.spec.Config.OpenStdin, expected: "caps started with a terminal (-it)",
                         observed: "it has no terminal", tryThis: "sudo box rm -f caps; \(run)")
-            let answer = try require(ctx.answer, expected: "an answer: lab answer HEX yes|no", observed: "no answer yet",
-                                     tryThis: "grep CapEff /proc/1/status in caps, and capsh --decode=HEX on the host")
-            try require(answer.count == 2, expected: "two words: the hex number and yes or no",
-                        observed: "lab answer \(answer.joined(separator: " "))", tryThis: "e.g. lab answer 00000000a80425fb no")
+            let answer = try ctx.answerWords(2, tryThis: "grep CapEff /proc/1/status in caps, and capsh --decode=HEX on the host")
             let eff = pid1.effectiveCapabilities
             let given = UInt64(answer[0].lowercased().replacing("0x", with: ""), radix: 16)
-            try require(given == eff, expected: "PID 1's CapEff", observed: "you answered \(answer[0])",
-                        tryThis: "in caps: grep CapEff /proc/1/status")
+            try ctx.requireAnswered(answer[0], given == eff, expected: "PID 1's CapEff", tryThis: "in caps: grep CapEff /proc/1/status")
             let asked = ctx.value("asked")
             let bit = UInt64(1) << UInt64(Capabilities.number(asked) ?? 63)
             let has = eff & bit != 0
-            try require(["yes", "no"].contains(answer[1].lowercased()), expected: "yes or no second",
-                        observed: "you answered \(answer[1])", tryThis: "e.g. lab answer \(answer[0]) no")
-            try require((answer[1].lowercased() == "yes") == has, expected: "whether CAP_\(asked) is in that set",
-                        observed: "you answered \(answer[1])", tryThis: "capsh --decode=\(answer[0]) lists the names in it")
+            try ctx.requireAnswered(answer[1], ["yes", "no"].contains(answer[1].lowercased()), expected: "yes or no second",
+                                    tryThis: "e.g. lab answer \(answer[0]) no")
+            try ctx.requireAnswered(answer[1], (answer[1].lowercased() == "yes") == has, expected: "whether CAP_\(asked) is in that set",
+                                    tryThis: "capsh --decode=\(answer[0]) lists the names in it")
             let missing = Capabilities.all & ~eff
             return .pass("caps' PID 1 holds \(Capabilities.names(eff).count) capabilities; the kernel has \(Capabilities.names(missing).count) more that it lacks")
         }

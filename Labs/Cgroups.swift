@@ -170,15 +170,11 @@ public let cgroupsLab = Lab("cgroups", "Control groups: shares, memory limits, t
             let path = try require(CgroupFiles.filePath(file, of: pid1.pid, controller: "memory"),
                                    expected: "limits' \(file)", observed: "no such file in its cgroup", tryThis: "lab doctor")
             let value = CgroupFiles.read(file, of: pid1.pid, controller: "memory") ?? ""
-            let answer = try require(ctx.answer, expected: "an answer: lab answer PATH BYTES", observed: "no answer yet",
-                                     tryThis: "lab answer /sys/fs/cgroup/.../\(file) NUMBER")
-            try require(answer.count == 2, expected: "two words: the path and the number", observed: "lab answer \(answer.joined(separator: " "))",
-                        tryThis: "lab answer /sys/fs/cgroup/.../\(file) NUMBER")
+            let answer = try ctx.answerWords(2, tryThis: "lab answer /sys/fs/cgroup/.../\(file) NUMBER")
             try require(sameFile(answer[0], path), expected: "the path of limits' \(file)",
                         observed: "\(answer[0]) is \(Files.exists(answer[0]) ? "another file" : "no file")",
                         tryThis: "the directory is named after the container's full id: sudo box inspect --format '{{.Id}}' limits")
-            try require(answer[1] == value, expected: "the number in that file", observed: "you answered \(answer[1])",
-                        tryThis: "cat \(answer[0])")
+            try ctx.requireAnswered(answer[1], answer[1] == value, expected: "the number in that file", tryThis: "cat \(answer[0])")
             return .pass("\(path) holds \(value): the kernel's copy of -m \(ctx.value("mib"))m")
         }
         Hint("`sudo box inspect --format '{{.Id}}' limits` prints the full id, the name of the cgroup's directory.")
@@ -288,8 +284,7 @@ public let cgroupsLab = Lab("cgroups", "Control groups: shares, memory limits, t
             let current = try require(CgroupFiles.read("pids.current", of: pid1.pid, controller: "pids").flatMap { Int($0) },
                                       expected: "limits' pids.current", observed: "no such file", tryThis: "lab doctor")
             let answer = try ctx.numericAnswer(count: 1)
-            try require(answer[0] == current, expected: "the PIDS column", observed: "you answered \(answer[0])",
-                        tryThis: "sudo box stats --no-stream limits")
+            try ctx.requireAnswered(answer[0], answer[0] == current, expected: "the PIDS column", tryThis: "sudo box stats --no-stream limits")
             return .pass("pids.current of limits' cgroup is \(current), what box stats shows")
         }
         Hint("Answer with a number only: `lab answer 4`.")

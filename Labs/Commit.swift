@@ -17,10 +17,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
     Seeds("000", "001", "004")
     Minutes(20)
     // What goes in the file: your own, so a neighbour's layer is not yours.
-    Value("word") { l in
-        l.pick("word", from: ["aurora", "basalt", "cinder", "delta", "ember", "fjord", "glacier", "harbor"])
-            + "-" + String(100 + l.number("word", below: 900))
-    }
+    Value("word") { $0.pick("word", from: ["aurora", "basalt", "cinder", "delta", "ember", "fjord", "glacier", "harbor"], numbered: 100..<1000) }
 
     Step("container1", "A file in container1") {
         Instructions("""
@@ -39,14 +36,7 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
         """)
         Check { ctx in
             let (c, pid1) = try ctx.newShell("container1", start: "sudo box run -it --name container1 busybox sh")
-            let upper = ctx.upperDirectory(of: c) + notePath
-            let text = try require(Files.readIfPresent(upper), expected: "\(notePath) in container1's writable layer",
-                                   observed: "container1 has no \(notePath)",
-                                   tryThis: "in container1's shell: mkdir /root/testfolder; echo \(ctx.value("word")) > \(notePath)")
-            try require(text.trimmed == ctx.value("word"), expected: "\(notePath) to hold \(ctx.value("word"))",
-                        observed: "it holds \"\(text.trimmed.prefix(40))\"", tryThis: "echo \(ctx.value("word")) > \(notePath)")
-            try require(FileFacts.lstat(upper)?.changed(since: ctx.clock) ?? false, expected: "the file written during this step",
-                        observed: "it is older", tryThis: "write it again: echo \(ctx.value("word")) > \(notePath)")
+            try ctx.requireFileWritten(notePath, in: c, holding: ctx.value("word"))
             return .pass("container1 (host PID \(pid1.pid)) has \(notePath) in its own writable layer (under \(ctx.layerStorage))")
         }
         Hint("Type the commands in container1's shell (the prompt `/ #`), not on the host.")
@@ -117,22 +107,14 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
                                          tryThis: "sudo lab reset commit, and do the lab again keeping container1's shell open")
             try require(remembered[0] == c1.id, expected: "the same container1 as when the step began",
                         observed: "container1 was made again", tryThis: "sudo lab reset commit, and do the lab again")
-            let events = ctx.events()
-            let commit = try require(events.last { $0.action == "commit" && $0.id == c1.id && $0.attributes["ref"] == "busybox-note:latest" },
-                                     expected: "container1 committed as busybox-note during this step",
-                                     observed: events.contains { $0.action == "commit" } ? "a commit of something else" : "no commit yet",
-                                     tryThis: "sudo box commit $(sudo box ps -q) busybox-note")
-            let died = events.first { $0.id == c1.id && $0.action == "die" && $0.time < commit.time }
+            let (commit, image) = try ctx.commit(of: c1, as: "busybox-note:latest", tryThis: "sudo box commit $(sudo box ps -q) busybox-note")
+            let died = ctx.events().first { $0.id == c1.id && $0.action == "die" && $0.time < commit.time }
             try require(died == nil, expected: "container1 running when it was committed",
                         observed: "it had exited before the commit", tryThis: "sudo lab reset commit: seed 000 commits a running container")
             if let p = Proc.read(c1.state.Pid), c1.state.Running {
                 try require("\(p.pid):\(p.startTicks)" == remembered[1], expected: "container1's PID 1 the same as when the step began",
                             observed: "it was restarted", tryThis: "sudo lab reset commit, and do the lab again")
             }
-            let id = commit.attributes["imageID"] ?? ""
-            let image = try require(ctx.images().first { $0.id == id && $0.names.contains("busybox-note:latest") },
-                                    expected: "an image busybox-note made by that commit", observed: "busybox-note names another image, or none",
-                                    tryThis: "sudo box commit container1 busybox-note")
             let base = try require(ctx.images().first { $0.id == c1.spec.Image }, expected: "container1's image",
                                    observed: "it is gone", tryThis: "sudo lab reset commit")
             let layers = ctx.layers(of: image)
@@ -238,15 +220,13 @@ public let commitLab = Lab("commit", "Commit a container: its writable layer bec
         Check { ctx in
             let image = try require(ctx.images().first { $0.names.contains("busybox-note:latest") }, expected: "the image busybox-note",
                                     observed: "there is none", tryThis: "commit container1 again (step 3)")
-            let answer = try require(ctx.answer, expected: "two ids: lab answer IMAGE LAYER", observed: "no answer yet",
-                                     tryThis: "sudo box history busybox-note; sudo box images --tree")
-            try require(answer.count == 2, expected: "two ids", observed: "lab answer \(answer.joined(separator: " "))",
-                        tryThis: "lab answer IMAGE LAYER, e.g. lab answer 3f2c42f762fb 2e8091e90b1e")
+            let answer = try ctx.answerWords(2, tryThis: "sudo box history busybox-note; sudo box images --tree")
             let top = Digest.hex(image.config.rootfs.diff_ids.last ?? "")
-            try require(matchesID(answer[0], Digest.hex(image.id)), expected: "the IMAGE column of the top line (12 hex digits at least)",
-                        observed: "you answered \(answer[0])", tryThis: "sudo box history busybox-note: the first column of the first line")
-            try require(matchesID(answer[1], top), expected: "the id box images --tree shows on busybox-note's line",
-                        observed: "you answered \(answer[1])", tryThis: "sudo box images --tree: the 12 hex digits before Images: busybox-note")
+            try ctx.requireAnswered(answer[0], matchesID(answer[0], Digest.hex(image.id)),
+                                    expected: "the IMAGE column of the top line (12 hex digits at least)",
+                                    tryThis: "sudo box history busybox-note: the first column of the first line")
+            try ctx.requireAnswered(answer[1], matchesID(answer[1], top), expected: "the id box images --tree shows on busybox-note's line",
+                                    tryThis: "sudo box images --tree: the 12 hex digits before Images: busybox-note")
             return .pass("busybox-note (\(image.shortID)) is busybox plus layer \(top.prefix(12)), stored in \(ctx.layerDirectory(top))")
         }
         Hint("The image id is also what `box commit` printed (after sha256:). The layer id is a different digest.")

@@ -51,15 +51,14 @@ public let containerNetwork = Lab("container-network", "A container's address, i
             let line = hosts.split(separator: "\n").first { $0.split(whereSeparator: \.isWhitespace).first.map(String.init) == address }
             try require(line != nil, expected: "n1's /etc/hosts to name its own address", observed: "no line of it starts with \(address)",
                         tryThis: "look at it again: cat /etc/hosts in n1")
-            let answer = try require(ctx.answer, expected: "an answer: lab answer ADDRESS HOSTNAME", observed: "no answer yet",
-                                     tryThis: "cat /etc/hosts in n1, then: lab answer ADDRESS HOSTNAME")
-            try require(answer.count >= 2 && answer.count <= 3 && (answer.count == 2 || answer[2] == c.name),
-                        expected: "two words: lab answer ADDRESS HOSTNAME", observed: "lab answer \(answer.joined(separator: " "))",
-                        tryThis: "the first two columns of n1's own line")
-            try require(answer[0] == address, expected: "n1's address", observed: "you answered \(answer[0])",
-                        tryThis: "the first column of the line that is not localhost")
-            try require(answer[1] == hostname, expected: "n1's hostname", observed: "you answered \(answer[1])",
-                        tryThis: "the second column (the same as what hostname prints in n1)")
+            // The third column, n1's name, may come along.
+            let answer = try ctx.answerWords(2...3, tryThis: "cat /etc/hosts in n1, then: lab answer ADDRESS HOSTNAME")
+            try require(answer.count == 2 || answer[2] == c.name, expected: "two words: lab answer ADDRESS HOSTNAME",
+                        observed: "lab answer \(answer.joined(separator: " "))", tryThis: "the first two columns of n1's own line")
+            try ctx.requireAnswered(answer[0], answer[0] == address, expected: "n1's address",
+                                    tryThis: "the first column of the line that is not localhost")
+            try ctx.requireAnswered(answer[1], answer[1] == hostname, expected: "n1's hostname",
+                                    tryThis: "the second column (the same as what hostname prints in n1)")
             return .pass("n1's network namespace (net:[\(pid1.namespace(.net) ?? 0)]) has \(address); its UTS namespace calls it \(hostname)")
         }
         Hint("The line you want is the last one of /etc/hosts: `ADDRESS  HOSTNAME  n1`.")
@@ -88,14 +87,11 @@ public let containerNetwork = Lab("container-network", "A container's address, i
             let (_, pid1) = try ctx.running("n1", tryThis: "start n1 again (step 1): sudo box run -it --name n1 busybox sh")
             let eth0 = try require(eth0Facts(pid1), expected: "n1 with an eth0", observed: "n1 has no eth0 (--network none?)",
                                    tryThis: "sudo box rm -f n1; sudo box run -it --name n1 busybox sh")
-            let answer = try require(ctx.answer, expected: "an answer: lab answer MAC N", observed: "no answer yet",
-                                     tryThis: "run ip a in n1: the link/ether line of eth0, and the number after eth0@if")
-            try require(answer.count == 2, expected: "two words: lab answer MAC N", observed: "lab answer \(answer.joined(separator: " "))",
-                        tryThis: "e.g. lab answer 02:42:ac:11:00:09 31")
-            try require(answer[0].lowercased() == eth0.mac, expected: "eth0's MAC address", observed: "you answered \(answer[0])",
-                        tryThis: "the address after link/ether in eth0's paragraph of ip a, in n1")
-            try require(answer[1] == eth0.iflink, expected: "the index of eth0's peer (eth0@ifN)", observed: "you answered \(answer[1])",
-                        tryThis: "ip a in n1 shows eth0@ifN: answer N (or cat /sys/class/net/eth0/iflink)")
+            let answer = try ctx.answerWords(2, tryThis: "run ip a in n1: the link/ether line of eth0, and the number after eth0@if")
+            try ctx.requireAnswered(answer[0], answer[0].lowercased() == eth0.mac, expected: "eth0's MAC address",
+                                    tryThis: "the address after link/ether in eth0's paragraph of ip a, in n1")
+            try ctx.requireAnswered(answer[1], answer[1] == eth0.iflink, expected: "the index of eth0's peer (eth0@ifN)",
+                                    tryThis: "ip a in n1 shows eth0@ifN: answer N (or cat /sys/class/net/eth0/iflink)")
             return .pass("n1's eth0 is \(eth0.mac); its peer is interface \(eth0.iflink), outside n1's network namespace")
         }
         Hint("Answer without the `@if`: the MAC first, then only the number, e.g. `lab answer 02:42:ac:11:00:09 31`.")
@@ -124,15 +120,13 @@ public let containerNetwork = Lab("container-network", "A container's address, i
             let veth = try require(hostInterface(index: eth0.iflink), expected: "a host interface with index \(eth0.iflink)",
                                    observed: "the host has none", tryThis: "lab doctor")
             let bridge = Files.readLink("/sys/class/net/\(veth)/master").map { String($0.split(separator: "/").last ?? "") } ?? "?"
-            let answer = try require(ctx.answer, expected: "an answer: lab answer VETH BRIDGE", observed: "no answer yet",
-                                     tryThis: "on the host: ip -o link | grep \"^\(eth0.iflink):\"")
-            let given = answer.map { $0.split(separator: "@").first.map(String.init) ?? $0 }
-            try require(given.count == 2, expected: "two words: lab answer VETH BRIDGE", observed: "lab answer \(answer.joined(separator: " "))",
-                        tryThis: "the veth's name (without @if2), then the bridge's")
-            try require(given[0] == veth, expected: "the host interface with index \(eth0.iflink)", observed: "you answered \(given[0])",
-                        tryThis: "ip -o link on the host: the line that starts with \(eth0.iflink):")
-            try require(given[1] == bridge, expected: "the bridge \(veth) is a port of", observed: "you answered \(given[1])",
-                        tryThis: "ip link show \(veth): the word after master")
+            // The veth's name as ip -o link prints it (veth1234@if2) is its name too.
+            let given = try ctx.answerWords(2, tryThis: "on the host: ip -o link | grep \"^\(eth0.iflink):\"; the veth's name, then the bridge's")
+                .map { $0.split(separator: "@").first.map(String.init) ?? $0 }
+            try ctx.requireAnswered(given[0], given[0] == veth, expected: "the host interface with index \(eth0.iflink)",
+                                    tryThis: "ip -o link on the host: the line that starts with \(eth0.iflink):")
+            try ctx.requireAnswered(given[1], given[1] == bridge, expected: "the bridge \(veth) is a port of",
+                                    tryThis: "ip link show \(veth): the word after master")
             return .pass("interface \(eth0.iflink) on the host, \(veth), is n1's eth0's peer and a port of \(bridge)")
         }
         Hint("The number after `eth0@if` in n1 is an interface index on the host: `ip -o link` starts each line with it.")

@@ -16,9 +16,9 @@ public let enterAContainer = Lab("enter-a-container", "Getting a shell inside a 
     Seeds("000", "003", "004")
     Minutes(25)
     Prerequisites("pid-namespaces")
-    Value("hostname") { l in
-        l.pick("enter-host", from: ["quokka", "tapir", "dingo", "gecko", "puffin", "walrus", "yak", "coyote"])
-            + "-" + String(10 + l.number("enter-hostname", below: 90))
+    Value("hostname") {
+        $0.pick("enter-host", from: ["quokka", "tapir", "dingo", "gecko", "puffin", "walrus", "yak", "coyote"], numbered: 10..<100,
+                numberKey: "enter-hostname")
     }
 
     Step("find-pid", "A container whose PID 1 is not a shell: find its PID") {

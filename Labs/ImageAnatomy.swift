@@ -15,10 +15,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
     """)
     Seeds("001", "002")
     Minutes(25)
-    Value("word") { l in
-        l.pick("word", from: ["quartz", "saffron", "tundra", "umber", "violet", "willow", "yarrow", "zephyr"])
-            + "-" + String(100 + l.number("word", below: 900))
-    }
+    Value("word") { $0.pick("word", from: ["quartz", "saffron", "tundra", "umber", "violet", "willow", "yarrow", "zephyr"], numbered: 100..<1000) }
 
     // The lab's directory, the learner's own: they unpack the archive there without sudo.
     LabSetup { ctx in
@@ -42,12 +39,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
             try ctx.requireCreatedDuringStep(c)
             try require(c.spec.Config.Tty, expected: "anatomy started with a terminal (-it)", observed: "it has none",
                         tryThis: "sudo box rm -f anatomy; sudo box run -it --name anatomy busybox sh")
-            let upper = ctx.upperDirectory(of: c) + anatomyNote
-            let text = try require(Files.readIfPresent(upper), expected: "\(anatomyNote) in anatomy's writable layer",
-                                   observed: "anatomy has no \(anatomyNote)",
-                                   tryThis: "in anatomy's shell: mkdir /root/testfolder; echo \(ctx.value("word")) > \(anatomyNote)")
-            try require(text.trimmed == ctx.value("word"), expected: "the file to hold \(ctx.value("word"))",
-                        observed: "it holds \"\(text.trimmed.prefix(40))\"", tryThis: "echo \(ctx.value("word")) > \(anatomyNote)")
+            try ctx.requireFileWritten(anatomyNote, in: c, holding: ctx.value("word"))
             return .pass("anatomy (\(c.spec.shortID)) has \(anatomyNote) in its writable layer")
         }
         Hint("If the container already exists from an earlier try: `sudo box rm -f anatomy` and run it again.")
@@ -65,12 +57,7 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
         """)
         Check { ctx in
             let c = try ctx.container("anatomy", tryThis: "do step 1 again: sudo box run -it --name anatomy busybox sh")
-            let commit = try require(ctx.events().last { $0.action == "commit" && $0.id == c.id && $0.attributes["ref"] == "anatomy:v1" },
-                                     expected: "anatomy committed as anatomy:v1 during this step", observed: "no such commit",
-                                     tryThis: "sudo box commit anatomy anatomy:v1")
-            let image = try require(ctx.images().first { $0.id == commit.attributes["imageID"] && $0.names.contains("anatomy:v1") },
-                                    expected: "anatomy:v1 naming the image of that commit", observed: "it names another image, or none",
-                                    tryThis: "sudo box commit anatomy anatomy:v1")
+            let image = try ctx.commit(of: c, as: "anatomy:v1", tryThis: "sudo box commit anatomy anatomy:v1").image
             try require(Files.readIfPresent((ctx.layers(of: image).last ?? "") + anatomyNote)?.trimmed == ctx.value("word"),
                         expected: "your file in the image's top layer", observed: "the top layer has no \(anatomyNote) with your word",
                         tryThis: "write the file in anatomy (step 1), then commit again")
@@ -111,9 +98,8 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
                         tryThis: "cd \(dir); tar -xf ci.tar")
             let answer = try require(ctx.answer?.first, expected: "the config's name: lab answer CONFIG", observed: "no answer yet",
                                      tryThis: "cat \(dir)/manifest.json: the value of Config")
-            try require(matchesID(answer.replacing(".json", with: ""), Digest.hex(image.id)),
-                        expected: "the file manifest.json names as Config (12 characters at least)", observed: "you answered \(answer)",
-                        tryThis: "cat \(dir)/manifest.json")
+            try ctx.requireAnswered(answer, matchesID(answer.replacing(".json", with: ""), Digest.hex(image.id)),
+                                    expected: "the file manifest.json names as Config (12 characters at least)", tryThis: "cat \(dir)/manifest.json")
             return .pass("the config is \(configName.prefix(12))….json: its name is the image id (sha256sum it: the name is its digest); \(manifest.layers.count) layer tars")
         }
         Hint("The IMAGE ID is the third column of `sudo box images`. `box save` refuses to write to a terminal: redirect it to the file.")
@@ -148,8 +134,9 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
                                       observed: "it has none", tryThis: "commit anatomy again (step 2)")
             let answer = try require(ctx.answer?.first, expected: "a time: lab answer CREATED", observed: "no answer yet",
                                      tryThis: "look for \"created\" in the last entry of \"history\"")
-            try require(answer.count >= 19 && created.hasPrefix(answer), expected: "the newest history entry's created (e.g. 2026-01-31T12:34:56)",
-                        observed: "you answered \(answer)", tryThis: "copy the value of created from the last entry of history")
+            try ctx.requireAnswered(answer, answer.count >= 19 && created.hasPrefix(answer),
+                                    expected: "the newest history entry's created (e.g. 2026-01-31T12:34:56)",
+                                    tryThis: "copy the value of created from the last entry of history")
             return .pass("your commit made the newest history entry, at \(created); rootfs lists \(image.config.rootfs.diff_ids.count) diff_ids")
         }
         Solution("lab answer $(grep -o '\"created\":\"[^\"]*\"' {{workdir}}/extract/$(sed 's/.*\"Config\":\"\\([0-9a-f]*.json\\)\".*/\\1/' {{workdir}}/extract/manifest.json) | tail -1 | cut -d'\"' -f4)")
@@ -186,8 +173,9 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
                         observed: "it holds something else", tryThis: "unpack the layer.tar again")
             let answer = try require(ctx.answer?.first, expected: "the directory: lab answer DIRECTORY", observed: "no answer yet",
                                      tryThis: "ls -d \(ctx.workDirectory)/extract/*/root")
-            try require(matchesID(answer, directory), expected: "the name of the directory whose layer.tar has your file (12 characters at least)",
-                        observed: "you answered \(answer)", tryThis: "ls -d \(ctx.workDirectory)/extract/*/root/testfolder")
+            try ctx.requireAnswered(answer, matchesID(answer, directory),
+                                    expected: "the name of the directory whose layer.tar has your file (12 characters at least)",
+                                    tryThis: "ls -d \(ctx.workDirectory)/extract/*/root/testfolder")
             return .pass("layer \(index + 1) of \(diffIDs.count) (directory \(directory.prefix(12))) holds root/testfolder/testfile: the layer is only what the commit changed")
         }
         Hint("`ls {{workdir}}/extract/*/` shows which directory has a `root` after you unpacked its layer.tar.")
@@ -225,14 +213,11 @@ public let imageAnatomy = Lab("image-anatomy", "Inside an image: manifest, confi
             let archive = ctx.workDirectory + "/extract/ci.tar"
             let whole = try require(try? LayerArchive.sha256(file: archive), expected: "\(archive) to read", observed: "it is gone",
                                     tryThis: "save it again (step 3)")
-            let answer = try require(ctx.answer, expected: "two digests: lab answer LAYER ARCHIVE", observed: "no answer yet",
-                                     tryThis: "sha256sum \(tar) \(archive)")
-            try require(answer.count == 2, expected: "two digests: lab answer LAYER ARCHIVE",
-                        observed: "lab answer \(answer.joined(separator: " "))", tryThis: "sha256sum \(tar) \(archive)")
-            try require(matchesID(answer[0], Digest.hex(digest)), expected: "the sha256 of \(manifest.layers[index]) first",
-                        observed: "you answered \(answer[0])", tryThis: "sha256sum \(tar)")
-            try require(matchesID(answer[1], Digest.hex(whole)), expected: "the sha256 of ci.tar second",
-                        observed: "you answered \(answer[1])", tryThis: "sha256sum \(archive)")
+            let answer = try ctx.answerWords(2, tryThis: "sha256sum \(tar) \(archive)")
+            try ctx.requireAnswered(answer[0], matchesID(answer[0], Digest.hex(digest)), expected: "the sha256 of \(manifest.layers[index]) first",
+                                    tryThis: "sha256sum \(tar)")
+            try ctx.requireAnswered(answer[1], matchesID(answer[1], Digest.hex(whole)), expected: "the sha256 of ci.tar second",
+                                    tryThis: "sha256sum \(archive)")
             try require(digest == diffIDs[index], expected: "the tar to match its diff_id", observed: "it was changed: its sha256 is not in the config",
                         tryThis: "unpack ci.tar again (step 3)")
             return .pass("sha256 of \(manifest.layers[index].prefix(12))…/layer.tar = rootfs.diff_ids[\(index)] = \(Digest.hex(digest).prefix(12)); the directory's name is its chain id")

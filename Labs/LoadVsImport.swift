@@ -15,10 +15,7 @@ public let loadVsImport = Lab("load-vs-import", "Save and load an image, export 
     """)
     Seeds("002")
     Minutes(20)
-    Value("word") { l in
-        l.pick("word", from: ["acorn", "beacon", "comet", "dune", "echo", "falcon", "garnet", "hazel"])
-            + "-" + String(100 + l.number("word", below: 900))
-    }
+    Value("word") { $0.pick("word", from: ["acorn", "beacon", "comet", "dune", "echo", "falcon", "garnet", "hazel"], numbered: 100..<1000) }
 
     // The lab's directory, the learner's own: the archives are written there by the learner's shell (`>`).
     LabSetup { ctx in
@@ -39,12 +36,7 @@ public let loadVsImport = Lab("load-vs-import", "Save and load an image, export 
         """)
         Check { ctx in
             let src = try ctx.container("lvi-src", tryThis: "sudo box run --name lvi-src busybox sh -c 'echo hello from \(ctx.value("word")) > /hello'")
-            let commit = try require(ctx.events().last { $0.action == "commit" && $0.id == src.id && $0.attributes["ref"] == "lvi-hello:0.1" },
-                                     expected: "lvi-src committed as lvi-hello:0.1 during this step", observed: "no such commit",
-                                     tryThis: "sudo box commit -c 'CMD [\"cat\", \"/hello\"]' lvi-src lvi-hello:0.1")
-            let image = try require(ctx.images().first { $0.id == commit.attributes["imageID"] && $0.names.contains("lvi-hello:0.1") },
-                                    expected: "lvi-hello:0.1 naming the image of that commit", observed: "it names another image, or none",
-                                    tryThis: "commit again: sudo box commit -c 'CMD [\"cat\", \"/hello\"]' lvi-src lvi-hello:0.1")
+            let image = try ctx.commit(of: src, as: "lvi-hello:0.1", tryThis: "sudo box commit -c 'CMD [\"cat\", \"/hello\"]' lvi-src lvi-hello:0.1").image
             let hello = Files.readIfPresent((ctx.layers(of: image).last ?? "") + "/hello")?.trimmed
             try require(hello == "hello from \(ctx.value("word"))", expected: "/hello in the top layer saying hello from \(ctx.value("word"))",
                         observed: hello.map { "it says \($0)" } ?? "there is no /hello", tryThis: "sudo box rm lvi-src, and do this step again")

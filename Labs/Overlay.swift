@@ -121,8 +121,8 @@ public let overlay = Lab("overlay", "Layers: lowerdir, upperdir, copy-up and whi
                             observed: "ov2's upper dir has one too", tryThis: "remove it from ov2 (rm /newfile.txt there)")
             }
             let inode = try ctx.numericAnswer(count: 1)[0]
-            try require(UInt64(inode) == UInt64(st.inode), expected: "the inode of \(file)",
-                        observed: "you answered \(inode)", tryThis: "on the host: sudo ls -i \(upper)")
+            try ctx.requireAnswered(inode, UInt64(inode) == UInt64(st.inode), expected: "the inode of \(file)",
+                                    tryThis: "on the host: sudo ls -i \(upper)")
             return .pass("\(file) is inode \(st.inode) (in ov1, `ls -i /newfile.txt` shows the same: overlayfs passes an upper-only file through)")
         }
         Hint("The upper dir is the `upperdir=` path of step 1; `sudo ls -i` prints inode numbers in the first column.")

@@ -249,9 +249,8 @@ public let pid1AndStop = Lab("pid1-and-stop", "PID 1, stop and kill, --init, att
             let answer = try require(ctx.answer?.first, expected: "an id: lab answer ID", observed: "no answer yet",
                                      tryThis: "sudo box ps -l, then lab answer with the CONTAINER ID column")
             let latest = ctx.containers().max { $0.spec.Created < $1.spec.Created }
-            try require(answer.count >= 12 && latest?.id.hasPrefix(answer.lowercased()) == true,
-                        expected: "the id of the latest container", observed: "you answered \(answer)",
-                        tryThis: "copy the CONTAINER ID (12 characters) from sudo box ps -l")
+            try ctx.requireAnswered(answer, answer.count >= 12 && latest?.id.hasPrefix(answer.lowercased()) == true,
+                                    expected: "the id of the latest container", tryThis: "copy the CONTAINER ID (12 characters) from sudo box ps -l")
             let events = ctx.events().filter { $0.id == c.id }
             let start = try require(events.last { $0.is(.start) }, expected: "pid1-sh started again during this step",
                                     observed: c.state.Running ? "it runs, but was not started since the step began" : "it has not been started again",

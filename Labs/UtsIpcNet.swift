@@ -13,9 +13,8 @@ public let utsIpcNet = Lab("uts-ipc-net", "Hostname, IPC, processes and network:
     """)
     Seeds("001", "004")
     Minutes(20)
-    Value("hostname") { l in
-        l.pick("host", from: ["otter", "heron", "lynx", "marten", "osprey", "badger", "kestrel", "ibex"])
-            + "-" + String(10 + l.number("hostname", below: 90))
+    Value("hostname") {
+        $0.pick("host", from: ["otter", "heron", "lynx", "marten", "osprey", "badger", "kestrel", "ibex"], numbered: 10..<100, numberKey: "hostname")
     }
 
     Step("hostname", "A hostname of its own (UTS namespace)") {

@@ -1056,15 +1056,12 @@ enum GoFormat {
     static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
+            if let short = JSONValue.shortEscape(scalar) {
+                out += short
+                continue
+            }
             switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
             case "\u{07}": out += "\\a"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
             case "\u{0B}": out += "\\v"
             case _ where isPrintable(scalar): out.unicodeScalars.append(scalar)
             case _ where scalar.value < 0x80: out += "\\x" + JSONValue.hex(scalar.value, width: 2)

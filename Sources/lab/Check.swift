@@ -8,8 +8,7 @@ struct CheckVerb: ParsableCommand {
         abstract: "Check the current step and explain the result: what was expected, what the kernel shows",
         discussion: "Exits 0 if the step passes (and records it), 1 if not.")
 
-    @Flag(help: "Print the verdict as JSON")
-    var json = false
+    @OptionGroup var output: JSONOutput
 
     struct Report: Encodable {
         var lab: String
@@ -25,7 +24,7 @@ struct CheckVerb: ParsableCommand {
         let r = try runner()
         guard let (lab, step) = try currentPosition(r, start: false) else {
             // After the last step of a lab: say so, as `lab next` did when it passed.
-            if !json, let done = r.lastCompleted(r.progress()) {
+            if !output.json, let done = r.lastCompleted(r.progress()) {
                 Screen(runner: r).completed(done)
                 return
             }
@@ -37,7 +36,7 @@ struct CheckVerb: ParsableCommand {
         case .pass: try r.recordPass(step, of: lab)
         case .fail(let f): r.recordFailure(f, step, of: lab)
         }
-        if json {
+        if output.json {
             switch verdict {
             case .pass(let why): try printJSON(Report(lab: lab.id, step: step.id, passed: true, message: why))
             case .fail(let f): try printJSON(Report(lab: lab.id, step: step.id, passed: false, expected: f.expected,

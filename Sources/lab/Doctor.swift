@@ -8,12 +8,11 @@ struct Doctor: ParsableCommand {
         abstract: "Check that this machine can run the labs, and say what to fix",
         discussion: "Works without root too (it then says so). Exits 1 if anything needs fixing.")
 
-    @Flag(help: "Print as JSON")
-    var json = false
+    @OptionGroup var output: JSONOutput
 
     func run() throws {
         let findings = LabKit.Doctor.examine()
-        if json {
+        if output.json {
             try printJSON(findings)
         } else {
             let style = Style.forStandardOutput()

@@ -61,3 +61,9 @@ func writeErr(_ text: String) { _ = writeFully(2, Array(text.utf8)) }
 func printJSON<T: Encodable>(_ value: T) throws {
     say(String(decoding: try Files.encode(value, pretty: true), as: UTF8.self))
 }
+
+/// `--json`, for the verbs that print for scripts too (list, status, check, doctor).
+struct JSONOutput: ParsableArguments {
+    @Flag(help: "Print as JSON")
+    var json = false
+}

@@ -5,8 +5,7 @@ import LabKit
 struct ListLabs: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the labs and exercises, with your progress")
 
-    @Flag(help: "Print as JSON")
-    var json = false
+    @OptionGroup var output: JSONOutput
 
     struct Row: Encodable {
         var id, kind, title: String
@@ -26,7 +25,7 @@ struct ListLabs: ParsableCommand {
             return Row(id: lab.id, kind: lab.kind.rawValue, title: lab.title, minutes: lab.minutes, seeds: lab.seeds,
                        steps: lab.steps.count, done: done, status: status)
         }
-        if json { return try printJSON(rows) }
+        if output.json { return try printJSON(rows) }
         say(table([["LAB", "KIND", "MIN", "STATUS", "TITLE"]] + rows.map { [$0.id, $0.kind, String($0.minutes), $0.status, $0.title] }))
         say("")
         say("`sudo lab next` goes on; `sudo lab start LAB` picks one.")

@@ -6,8 +6,7 @@ import LabKit
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "status", abstract: "Show every lab and step: done, solved or open, with times")
 
-    @Flag(help: "Print as JSON")
-    var json = false
+    @OptionGroup var output: JSONOutput
 
     struct StepRow: Encodable {
         var lab, step, title, status: String
@@ -31,7 +30,7 @@ struct Status: ParsableCommand {
                                     started: s.started?.wall.rfc3339, finished: end?.rfc3339, seconds: seconds, hints: s.hints))
             }
         }
-        if json { return try printJSON(rows) }
+        if output.json { return try printJSON(rows) }
         say("Learner: \(r.learner.name)   progress: \(r.journal.path)")
         if let c = r.classroom.state() {
             let total = r.journal.lines().count

@@ -1,4 +1,4 @@
-import ClassroomServer
+@testable import ClassroomServer
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -38,10 +38,8 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct EventTests {
     @Test(arguments: StoreKind.testable) func linesInOrderResendIsIdempotentGapIsAConflict(_ store: StoreKind) async throws {
         let t = try await TestRoom(store)
-        let code = await t.room.code
         let j = JournalBuilder.started(passing: 1, showingNext: true)
-        try await t.app.test(.router) { client in
-            let a = try await client.join(code, name: "alice")
+        try await t.withAttendee("alice") { client, a in
             var (status, body) = try await client.send(a.secret, from: 0, Array(j.lines[0..<2]))
             #expect(status == .ok)
             #expect(body["stored"] as? Int == 2)
@@ -76,15 +74,14 @@ import Testing
 
     @Test(arguments: StoreKind.testable) func forgedPrevIsStoredAndMarksTheChainBroken(_ store: StoreKind) async throws {
         let t = try await TestRoom(store)
-        let (code, token) = await (t.room.code, t.room.token)
+        let token = await t.room.token
         var jb = JournalBuilder()
         jb.event(.start, firstLab.id)
         jb.event(.step, firstLab.id, steps[0])
         jb.event(.pass, firstLab.id, steps[0], prev: String(repeating: "ab", count: 32))  // forged
         jb.event(.step, firstLab.id, steps[1])
         let j = jb
-        try await t.app.test(.router) { client in
-            let a = try await client.join(code, name: "eve")
+        try await t.withAttendee("eve") { client, a in
             let (status, body) = try await client.send(a.secret, from: 0, j.lines)
             #expect(status == .ok)
             #expect(body["stored"] as? Int == 4)
@@ -97,10 +94,8 @@ import Testing
 
     @Test(arguments: StoreKind.testable) func badJSONIsRefusedAndNothingOfTheBatchStored(_ store: StoreKind) async throws {
         let t = try await TestRoom(store)
-        let code = await t.room.code
         let j = JournalBuilder.started(passing: 0, showingNext: true)
-        try await t.app.test(.router) { client in
-            let a = try await client.join(code, name: "bob")
+        try await t.withAttendee("bob") { client, a in
             for bad in [[j.lines[0], "{\"event\": \"pass\""], [j.lines[0], "{\"event\": \"teleport\", \"lab\": \"x\", \"time\": \"2026-01-01T00:00:00Z\"}"],
                         [j.lines[0], "[1, 2]"], [j.lines[0] + "\n" + j.lines[1]]] {
                 let (status, body) = try await client.send(a.secret, from: 0, bad)
@@ -118,12 +113,10 @@ import Testing
 
     @Test(arguments: StoreKind.testable) func tooBigABatchIs413(_ store: StoreKind) async throws {
         let t = try await TestRoom(store)
-        let code = await t.room.code
         var jb = JournalBuilder()
         for _ in 0...1000 { jb.event(.hint, firstLab.id, steps[0]) }
         let j = jb
-        try await t.app.test(.router) { client in
-            let a = try await client.join(code, name: "carol")
+        try await t.withAttendee("carol") { client, a in
             var (status, body) = try await client.send(a.secret, from: 0, j.lines)  // 1001 lines
             #expect(status == .contentTooLarge)
             #expect(body["message"] is String)
@@ -190,9 +183,7 @@ import Testing
 @Suite(.timeLimit(.minutes(5))) struct RoomTests {
     @Test func tokenRequired() async throws {
         let t = try await TestRoom()
-        let code = await t.room.code
-        try await t.app.test(.router) { client in
-            let a = try await client.join(code, name: "alice")
+        try await t.withAttendee("alice") { client, a in
             for headers: HTTPFields in [[:], bearer(String(repeating: "0", count: 64)), bearer(a.secret), [.authorization: "Basic eDp5"]] {
                 for uri in ["/api/room", "/api/export?format=csv", "/api/stream"] {
                     try await client.execute(uri: uri, method: .get, headers: headers) { response in

@@ -3,7 +3,7 @@ import Engine
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import LabKit
+@testable import LabKit
 import Testing
 
 #if canImport(Glibc)
@@ -44,6 +44,13 @@ struct TestRoom {
 
     var app: some ApplicationProtocol { buildApplication(classroom: classroom, configuration: configuration) }
     var room: Room { get async { await classroom.room } }
+
+    /// The room's router with one attendee, `name`, joined by the room's code: where most API tests begin.
+    func withAttendee(_ name: String, _ test: @Sendable (any TestClientProtocol, (id: String, secret: String)) async throws -> Void)
+        async throws {
+        let code = await room.code
+        try await app.test(.router) { client in try await test(client, try await client.join(code, name: name)) }
+    }
 }
 
 func json(_ object: Any) -> ByteBuffer {

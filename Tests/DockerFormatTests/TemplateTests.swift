@@ -122,6 +122,12 @@ struct FormatTemplateTests {
             == #"[-g daemon off;]|"/web"|    0|ab   |-0042|%"#)
     }
 
+    @Test("%q quotes as strconv.Quote: the short escapes, \\x below 0x80, \\u above, printable as it is")
+    func quoteEscapes() {
+        #expect(GoFormat.quote("\"\\\u{07}\u{08}\u{0C}\n\r\t\u{0B} é\u{01}\u{7F}\u{2028}\u{10FFFF}")
+            == #""\"\\\a\b\f\n\r\t\v é\x01\x7f\u2028\U0010ffff""#)
+    }
+
     @Test("printf reports mistakes the way Go does")
     func printfMistakes() throws {
         #expect(try render(#"{{printf "%d %s" .Name}}"#) == "%!d(string=/web) %!s(MISSING)")

@@ -34,6 +34,20 @@ final class LabSandbox: @unchecked Sendable {
     @discardableResult
     func lab(_ args: String...) throws -> Result { try run([bin + "/lab"] + args) }
 
+    /// `lab ARGS` started in this learner's environment and left running (a `watch`, a second selftest), its
+    /// stdout and stderr both into `output`; the caller waits for it, or ends it.
+    func startLab(_ args: [String]) throws -> (process: Process, output: Pipe) {
+        let p = Process(), output = Pipe()
+        p.executableURL = URL(fileURLWithPath: bin + "/lab")
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        p.standardOutput = output
+        p.standardError = output
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        return (p, output)
+    }
+
     @discardableResult
     func box(_ args: String...) throws -> Result { try run([bin + "/box"] + args) }
 

@@ -15,15 +15,7 @@ struct RunnerTests {
         // Another selftest beside it, as two CI suites or a selftest beside a learner would run: neither may
         // find the other's processes (no host-wide pgrep), containers or mounts.
         let other = try LabSandbox()
-        let beside = Process()
-        beside.executableURL = URL(fileURLWithPath: other.bin + "/lab")
-        beside.arguments = ["selftest"] + (guidedLabs + exercises).map(\.id).reversed()
-        beside.environment = ProcessInfo.processInfo.environment.merging(other.environment) { $1 }
-        let out = Pipe()
-        beside.standardOutput = out
-        beside.standardError = out
-        beside.standardInput = FileHandle.nullDevice
-        try beside.run()
+        let (beside, out) = try other.startLab(["selftest"] + (guidedLabs + exercises).map(\.id).reversed())
         let r = try s.lab("selftest")
         let besideOutput = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         beside.waitUntilExit()
@@ -140,15 +132,7 @@ struct RunnerTests {
     @Test("lab watch announces the pass and shows the next step by itself", .enabled(if: isRoot, needsRoot))
     func watch() throws {
         let s = try LabSandbox()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: s.bin + "/lab")
-        p.arguments = ["watch", "--interval", "0.2"]
-        p.environment = ProcessInfo.processInfo.environment.merging(s.environment) { $1 }
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
+        let (p, out) = try s.startLab(["watch", "--interval", "0.2"])
         // SIGTERM, as Ctrl-C or kill would end it (lab unblocks the signals the test thread blocks).
         defer { if p.isRunning { kill(p.processIdentifier, SIGTERM) }; p.waitUntilExit() }
         usleep(500_000)

@@ -45,6 +45,11 @@ struct UnitTests {
         }
         #expect(Set(names).count > 1)
         #expect(pidNamespaces.values["seconds"]!(alice) != pidNamespaces.values["seconds"]!(bob))
+        // A word and a number, drawn by the keys the labs used before pick(numbered:) existed: every learner keeps
+        // the words and hostnames they had.
+        let words = ["otter", "heron", "lynx", "marten", "osprey", "badger", "kestrel", "ibex"]
+        #expect(utsIpcNet.values["hostname"]!(alice) == alice.pick("host", from: words) + "-" + String(10 + alice.number("hostname", below: 90)))
+        #expect(alice.pick("word", from: words, numbered: 100..<1000) == alice.pick("word", from: words) + "-" + String(100 + alice.number("word", below: 900)))
     }
 
     @Test("mountinfo: escapes, optional fields and propagation")

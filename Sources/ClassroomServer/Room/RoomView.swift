@@ -16,7 +16,8 @@ public struct RoomView: Codable, Sendable {
         public var chain: String
         /// Beyond the contract: the index of the first line whose `prev` did not match.
         public var chainBrokenAt: Int?
-        public var current: String?
+        /// The contract's `"LAB/STEP" | null`: null, not absent.
+        @NullWhenNil public var current: String?
         /// Beyond the contract: when the current step was first shown (RFC 3339).
         public var currentSince: String?
         public var steps: [String: String]
@@ -26,27 +27,6 @@ public struct RoomView: Codable, Sendable {
         public var stuck: Bool
         /// Beyond the contract: why `stuck` (for the dashboard's tooltip).
         public var stuckReason: String?
-
-        enum CodingKeys: String, CodingKey {
-            case id, name, lines, lastSeen, chain, chainBrokenAt, current, currentSince, steps, failing, wrong, stuck, stuckReason
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(name, forKey: .name)
-            try c.encode(lines, forKey: .lines)
-            try c.encode(lastSeen, forKey: .lastSeen)
-            try c.encode(chain, forKey: .chain)
-            try c.encodeIfPresent(chainBrokenAt, forKey: .chainBrokenAt)
-            try c.encode(current, forKey: .current)  // null, not absent: the contract's "LAB/STEP" | null
-            try c.encodeIfPresent(currentSince, forKey: .currentSince)
-            try c.encode(steps, forKey: .steps)
-            try c.encode(failing, forKey: .failing)
-            try c.encode(wrong, forKey: .wrong)
-            try c.encode(stuck, forKey: .stuck)
-            try c.encodeIfPresent(stuckReason, forKey: .stuckReason)
-        }
     }
 
     /// A column of the dashboard: a step of a lab someone in the room touched, in the catalogue's order.
@@ -244,5 +224,20 @@ enum RoomFold {
 
     static func minutes(_ seconds: Double) -> String {
         seconds < 90 ? "\(Int(seconds)) s" : "\(Int(seconds / 60)) min"
+    }
+}
+
+/// An optional that JSON spells `null` when it is nil, where the contract says `"X" | null`: synthesized coding
+/// leaves a nil optional out.
+@propertyWrapper public struct NullWhenNil<Value: Codable & Sendable>: Codable, Sendable {
+    public var wrappedValue: Value?
+
+    public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+
+    public init(from decoder: any Decoder) throws { wrappedValue = try decoder.singleValueContainer().decode(Value?.self) }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(wrappedValue)
     }
 }

@@ -7,12 +7,6 @@ public struct Room: Sendable, Equatable {
     public var code: String
     /// The instructor's bearer token: 32 random bytes, hex.
     public var token: String
-
-    public init(name: String, code: String, token: String) {
-        self.name = name
-        self.code = code
-        self.token = token
-    }
 }
 
 /// An attendee as stored. The secret itself is never stored: only its sha256, by which it is looked up.

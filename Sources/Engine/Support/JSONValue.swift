@@ -154,25 +154,31 @@ extension JSONValue {
             return
         }
         for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\u{2028}", "\u{2029}": out += "\\u" + hex(scalar.value, width: 4)
-            default:
-                let isHTML = scalar == "<" || scalar == ">" || scalar == "&"
-                if scalar.value < 0x20 || (escapeHTML && isHTML) {
-                    out += "\\u" + hex(scalar.value, width: 4)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+            let isHTML = scalar == "<" || scalar == ">" || scalar == "&"
+            if let short = shortEscape(scalar) {
+                out += short
+            } else if scalar.value < 0x20 || scalar == "\u{2028}" || scalar == "\u{2029}" || (escapeHTML && isHTML) {
+                out += "\\u" + hex(scalar.value, width: 4)
+            } else {
+                out.unicodeScalars.append(scalar)
             }
         }
         out += "\""
+    }
+
+    /// The escapes that Go's JSON encoder and its `strconv.Quote` both write as a backslash and one character:
+    /// `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`; nil for every other scalar.
+    public static func shortEscape(_ scalar: Unicode.Scalar) -> String? {
+        switch scalar {
+        case "\"": "\\\""
+        case "\\": "\\\\"
+        case "\n": "\\n"
+        case "\r": "\\r"
+        case "\t": "\\t"
+        case "\u{08}": "\\b"
+        case "\u{0C}": "\\f"
+        default: nil
+        }
     }
 
     /// Lowercase hexadecimal, zero-padded to `width` digits.

@@ -113,6 +113,38 @@ extension Context {
         return died
     }
 
+    /// The learner's file `path` in container `c`'s writable layer, written during this step and holding `text`
+    /// (the seeds' `mkdir /root/testfolder; echo WORD > /root/testfolder/testfile`). Returns its path on the host.
+    @discardableResult
+    public func requireFileWritten(_ path: String, in c: Container, holding text: String) throws -> String {
+        let upper = upperDirectory(of: c) + path
+        let write = "echo \(text) > \(path)"
+        let found = try require(Files.readIfPresent(upper), expected: "\(path) in \(c.name)'s writable layer",
+                                observed: "\(c.name) has no \(path)",
+                                tryThis: "in \(c.name)'s shell: mkdir \(path.split(separator: "/").dropLast().map { "/" + $0 }.joined()); \(write)")
+        try require(found.trimmed == text, expected: "\(path) to hold \(text)", observed: "it holds \"\(found.trimmed.prefix(40))\"",
+                    tryThis: write)
+        try require(FileFacts.lstat(upper)?.changed(since: clock) ?? false, expected: "the file written during this step",
+                    observed: "it is older", tryThis: "write it again: " + write)
+        return upper
+    }
+
+    // MARK: images
+
+    /// The commit of container `c` as `ref` (normalized: `busybox-note:latest`) during this step, and the image
+    /// `ref` names, which must be the one that commit made (not tagged over since).
+    public func commit(of c: Container, as ref: String, tryThis: String) throws -> (event: Event, image: Image) {
+        let events = events()
+        let commit = try require(events.last { $0.action == "commit" && $0.id == c.id && $0.attributes["ref"] == ref },
+                                 expected: "\(c.name) committed as \(ref) during this step",
+                                 observed: events.contains { $0.action == "commit" } ? "a commit of something else" : "no commit yet",
+                                 tryThis: tryThis)
+        let image = try require(images().first { $0.id == commit.attributes["imageID"] && $0.names.contains(ref) },
+                                expected: "\(ref) naming the image of that commit", observed: "it names another image, or none",
+                                tryThis: tryThis)
+        return (commit, image)
+    }
+
     // MARK: processes of the learner's
 
     /// A shell of the learner's, started during this step on the host (not in a container), in new namespaces
@@ -149,6 +181,25 @@ extension Context {
                     observed: "your answer (\(given.joined(separator: " "))) does not match", tryThis: tryThis)
     }
 
+    /// The learner's answer as words, as many as `counts` allows (the step's `Ask` gives their form), or a failure
+    /// that shows the form. `tryThis` says where to find them.
+    public func answerWords(_ counts: ClosedRange<Int>, tryThis: String) throws -> [String] {
+        let form = step?.question?.form ?? ""
+        let given = try require(answer, expected: "an answer: lab answer \(form)", observed: "no answer yet", tryThis: tryThis)
+        let words = counts.count == 1 ? countedWords(counts.lowerBound) : "\(counts.lowerBound) to \(counts.upperBound) words"
+        try require(counts.contains(given.count), expected: "\(words): lab answer \(form)",
+                    observed: "lab answer \(given.joined(separator: " "))", tryThis: tryThis)
+        return given
+    }
+
+    public func answerWords(_ count: Int, tryThis: String) throws -> [String] { try answerWords(count...count, tryThis: tryThis) }
+
+    /// Fails unless `right`: one word of the learner's answer, `given`, against what the kernel shows. Unlike
+    /// `requireAnswer` it says which word is wrong: for values nobody finds by trying them one at a time.
+    public func requireAnswered(_ given: some CustomStringConvertible, _ right: Bool, expected: String, tryThis: String) throws {
+        try require(right, expected: expected, observed: "you answered \(given)", tryThis: tryThis)
+    }
+
     /// Numbers: `lab answer 7 12345`. A value that is not a number says so; which one is wrong is not told.
     public func requireAnswer(numbers expected: [Int], tryThis: String) throws {
         let given = try numericAnswer(count: expected.count)
@@ -164,6 +215,12 @@ extension Context {
         uname(&u)
         return withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
+}
+
+/// "one word", "two words" ... for a failure that says how many words an answer has.
+private func countedWords(_ n: Int) -> String {
+    let names = ["no", "one", "two", "three", "four", "five", "six"]
+    return (n < names.count ? names[n] : String(n)) + (n == 1 ? " word" : " words")
 }
 
 // MARK: who sent a signal

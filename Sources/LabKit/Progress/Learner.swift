@@ -67,6 +67,12 @@ public struct Learner: Sendable {
     public func pick(_ key: String, from choices: [String]) -> String {
         choices[number(key, below: choices.count)]
     }
+
+    /// A word of `choices` and a number of `numbers`, as `basalt-417`: a name (a hostname, a file's word) that
+    /// is the learner's own. The number is drawn by `numberKey` (`key` unless it says otherwise).
+    public func pick(_ key: String, from choices: [String], numbered numbers: Range<Int>, numberKey: String? = nil) -> String {
+        pick(key, from: choices) + "-" + String(numbers.lowerBound + number(numberKey ?? key, below: numbers.count))
+    }
 }
 
 /// When a step started, in the two clocks its evidence carries: wall time (engine events, container
@@ -76,12 +82,6 @@ public struct StepClock: Sendable, Codable, Equatable {
     /// CLOCK_BOOTTIME in nanoseconds, and the boot it belongs to.
     public var boot: Int64
     public var bootID: String
-
-    public init(wall: Timestamp, boot: Int64, bootID: String) {
-        self.wall = wall
-        self.boot = boot
-        self.bootID = bootID
-    }
 
     public static func now() -> StepClock {
         var ts = timespec()
