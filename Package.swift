@@ -98,8 +98,10 @@ let package = Package(
         .target(name: "DockerFormat", dependencies: ["Engine"], swiftSettings: fastMetadata),
         // `box map` and `lab map` (issue 22): the host, its containers and isolated processes as a model read
         // from a kernel root ("/" or a test's fixture tree) and box's state, drawn for a terminal, as plain text
-        // or as SVG. Engine only: box links it without LabKit.
-        .target(name: "HostMap", dependencies: ["Engine"], swiftSettings: fastMetadata),
+        // or as SVG, and the verbs' shared flags. Engine (and ArgumentParser) only: box links it without LabKit.
+        .target(name: "HostMap", dependencies: [
+            "Engine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: fastMetadata),
         .executableTarget(
             name: "box",
             dependencies: [

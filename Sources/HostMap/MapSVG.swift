@@ -12,7 +12,8 @@ public enum MapSVG {
         let columns = min(160, doc.blocks.flatMap { b in
             [b.title.reduce(3) { $0 + MapText.shownCount($1) }] + b.rows.map { r in r.spans.reduce(MapText.labelWidth) { $0 + MapText.shownCount($1) } }
         }.max() ?? 60)
-        let boxWidth = Double(columns + 2) * charWidth
+        // Two columns to spare: a glyph from a fallback font (⇆, ✕) may be wider than the grid.
+        let boxWidth = Double(columns + 4) * charWidth
         var body: [String] = []
         var y = margin
         for block in doc.blocks {
