@@ -72,6 +72,9 @@ extension MapDocument {
         blocks += isolated.map { Self.isolatedBlock($0, changes: changes) }
         var footer: [String] = []
         if focus == nil && model.containers.isEmpty { footer.append("no containers: start one with  box run -d --name c1 busybox sleep 600") }
+        if focus == nil && !model.services.isEmpty {
+            footer.append("left out: system services systemd keeps in namespaces of their own: " + model.services.joined(separator: ", "))
+        }
         if changes.since != nil || changes.baseline != nil {
             footer.append(changes.since.map { "marked: new or changed since \(Self.clock($0))" } ?? "marked: changed since the map started")
         }

@@ -12,6 +12,9 @@ public struct HostMapModel: Sendable, Equatable {
     /// Processes in namespaces of their own that belong to no container of this engine (`unshare`, another
     /// engine's containers), grouped by the namespaces they are in.
     public var isolated: [IsolatedGroup]
+    /// System services that systemd started in namespaces of their own (PrivateTmp=, PrivateNetwork=...): left
+    /// out of the picture, named in a line under it.
+    public var services: [String]
     /// When it was read.
     public var readAt: Timestamp
 }

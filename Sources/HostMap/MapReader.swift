@@ -118,9 +118,14 @@ public struct MapReader: Sendable {
             merged.remove(at: j)
         }
         var isolated: [IsolatedGroup] = []
+        var services: [String] = []
         for members in merged {
             let processes = trees(members)
             guard let first = processes.first, let e = entries[first.hostPid] else { continue }
+            if processes.allSatisfy({ isService($0.hostPid, parent: entries[$0.hostPid]?.stat.ppid) }) {
+                services.append(first.command)
+                continue
+            }
             let name = "\(first.command):\(first.hostPid)"
             isolated.append(IsolatedGroup(name: name, namespaces: views(e.namespaces, of: name, among: owners), processes: processes))
         }
@@ -131,7 +136,21 @@ public struct MapReader: Sendable {
                        present: kernel.hasDevice($0.Bridge))
         }
         return HostMapModel(cgroupMode: mode, hostNamespaces: host, bridges: bridges,
-                            containers: containers.sorted { $0.name < $1.name }, isolated: isolated, readAt: .now())
+                            containers: containers.sorted { $0.name < $1.name }, isolated: isolated,
+                            services: services.sorted(), readAt: .now())
+    }
+
+    /// A process systemd started for a system service: a child of PID 1 whose own cgroup is a `.service` (in
+    /// the v2 tree or systemd's v1 name=systemd hierarchy). A learner's commands run in a session's `.scope`
+    /// (or a container's cgroup), even when they were left to PID 1.
+    func isService(_ pid: Int32, parent: Int32?) -> Bool {
+        guard parent == 1 else { return false }
+        for line in (kernel.read("/proc/\(pid)/cgroup") ?? "").split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, parts[0] == "0" || parts[1] == "name=systemd" else { continue }
+            return parts[2].split(separator: "/").last?.hasSuffix(".service") ?? false
+        }
+        return false
     }
 
     /// Processes as trees: each one whose parent is not among them is a root; children in pid order.

@@ -14,6 +14,7 @@ public enum MapSVG {
         }.max() ?? 60)
         // Two columns to spare: a glyph from a fallback font (⇆, ✕) may be wider than the grid.
         let boxWidth = Double(columns + 4) * charWidth
+        let footerWidth = Double(doc.footer.map(\.count).max() ?? 0) * charWidth
         var body: [String] = []
         var y = margin
         for block in doc.blocks {
@@ -35,7 +36,7 @@ public enum MapSVG {
             y += lineHeight
             body.append(##"<text x="\##(n(margin))" y="\##(n(y))" fill="#555">\##(escape(text))</text>"##)
         }
-        let width = boxWidth + 2 * margin, height = y + margin
+        let width = max(boxWidth, footerWidth) + 2 * margin, height = y + margin
         return """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(n(width))" height="\(n(height))" viewBox="0 0 \(n(width)) \(n(height))" \
         font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="\(n(fontSize))">

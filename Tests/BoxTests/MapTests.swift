@@ -40,6 +40,12 @@ final class MapFixture {
         try process(200, "sleep", ppid: 60, start: 2000, nspids: [200, 1], ns: c2, symlinks: false)
         try process(300, "unshare", ppid: 1, start: 3000, nspids: [300], ns: unshared)
         try process(301, "sh", ppid: 300, start: 3100, nspids: [301, 1], ns: unshared.merging([.pid: 4026532404]) { $1 })
+        // A system service systemd sandboxed (PrivateTmp=): a mount namespace of its own, a .service cgroup. An
+        // unshare left to PID 1 from a session scope is the learner's and is drawn.
+        try process(400, "systemd-logind", ppid: 1, start: 40, nspids: [400], ns: [.mnt: 4026532500])
+        try write("/proc/400/cgroup", "0::/system.slice/systemd-logind.service\n")
+        try process(410, "unshare", ppid: 1, start: 4100, nspids: [410], ns: [.uts: 4026532510])
+        try write("/proc/410/cgroup", "12:name=systemd:/user.slice/user-1000.slice/session-3.scope\n0::/user.slice/user-1000.slice/session-3.scope\n")
         try write("/proc/100/net/fib_trie", """
         Main:
           +-- 0.0.0.0/0 3 0 5
@@ -198,7 +204,8 @@ struct MapTests {
         #expect(c2.filesystem.added + c2.filesystem.changed + c2.filesystem.whiteouts == 0)
 
         // unshare and its child in a new pid namespace: one group, the child PID 1 of its namespace.
-        #expect(m.isolated.map(\.name) == ["unshare:300"])
+        #expect(m.isolated.map(\.name) == ["unshare:300", "unshare:410"])
+        #expect(m.services == ["systemd-logind"])
         let group = try #require(m.isolated.first)
         #expect(group.processes.first?.children.first.map { ($0.hostPid, $0.nsPid) } ?? (0, 0) == (301, 1))
         #expect(group.namespaces.filter { $0.sharing == .own }.map(\.kind).sorted { $0.rawValue < $1.rawValue } == [.mnt, .uts])
@@ -217,7 +224,8 @@ struct MapTests {
         #expect(lines.contains { $0.range(of: #"^│\s+101\s+7  └─ sleep"#, options: .regularExpression) != nil }, "\(text)")
         #expect(text.contains("vethc1") && text.contains("bxtest"))
         #expect(text.contains("10.0 MiB of 64.0 MiB") && text.contains("2 of 100") && text.contains("1 killed by the OOM killer"))
-        #expect(text.contains("unshare:300"))
+        #expect(text.contains("unshare:300") && !text.contains("systemd-logind:400"))
+        #expect(text.contains("left out: system services systemd keeps in namespaces of their own: systemd-logind"))
         #expect(!text.contains("\u{1B}["))
         let coloured = MapText.render(doc, width: 110, colour: true)
         #expect(coloured.contains("\u{1B}[1;35m4026532206"))  // a shared namespace in its colour
@@ -281,7 +289,7 @@ struct MapTests {
         parser.delegate = collect
         #expect(parser.parse(), "\(parser.parserError.map(String.init(describing:)) ?? "")")
         #expect(collect.root == "svg")
-        #expect(collect.elements["g"] == 4)  // host, c1, c2, unshare:300
+        #expect(collect.elements["g"] == 5)  // host, c1, c2, unshare:300, unshare:410
         #expect((collect.elements["rect"] ?? 0) >= 5 && (collect.elements["tspan"] ?? 0) > 50)
         #expect(collect.text.contains("⇆ c2") && collect.text.contains("← PID 1") && collect.text.contains("unshare:300"))
         #expect(svg.contains(#"class="mark""#) && svg.contains(#"class="bar""#))
