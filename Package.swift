@@ -96,10 +96,16 @@ let package = Package(
         // docker's output formats, which only the CLIs (and later the engine socket) print: Go's text/template
         // over the inspect views, Go's fmt printing, sizes and durations for people. Engine knows nothing of it.
         .target(name: "DockerFormat", dependencies: ["Engine"], swiftSettings: fastMetadata),
+        // `box map` and `lab map` (issue 22): the host, its containers and isolated processes as a model read
+        // from a kernel root ("/" or a test's fixture tree) and box's state, drawn for a terminal, as plain text
+        // or as SVG, and the verbs' shared flags. Engine (and ArgumentParser) only: box links it without LabKit.
+        .target(name: "HostMap", dependencies: [
+            "Engine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: fastMetadata),
         .executableTarget(
             name: "box",
             dependencies: [
-                "Engine", "DockerFormat", "CSpawn",
+                "Engine", "DockerFormat", "CSpawn", "HostMap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMetadata,
@@ -118,7 +124,7 @@ let package = Package(
         .executableTarget(
             name: "lab",
             dependencies: [
-                "LabKit", "Labs", "Exercises", "Engine", "DockerFormat",
+                "LabKit", "Labs", "Exercises", "Engine", "DockerFormat", "HostMap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -149,7 +155,7 @@ let package = Package(
         .testTarget(name: "DockerFormatTests", dependencies: ["DockerFormat", "Engine"]),
         .testTarget(name: "LabTests", dependencies: ["LabKit", "Labs", "Exercises", "Engine", "lab", "box", "lab-server", "TestSupport"]),
         // Runs the real `box` binary against the real kernel, each test in its own BOX_ROOT.
-        .testTarget(name: "BoxTests", dependencies: ["Engine", "box", "TestSupport", "LabKit"]),
+        .testTarget(name: "BoxTests", dependencies: ["Engine", "box", "TestSupport", "LabKit", "HostMap"]),
         // Boots a qemu guest on a pure cgroup v2 kernel and runs Tests/V2Guest in it with a release box and lab
         // (issue 24): the v2 driver on a real kernel. It builds neither: test.sh builds them (BOX_V2_GUEST_BIN).
         .testTarget(name: "V2GuestTests", dependencies: ["LabKit", "Labs", "Exercises", "TestSupport"]),

@@ -81,6 +81,10 @@ public let pidNamespaces = Lab("pid-namespaces", "Two containers cannot kill eac
         CPID the container's), or the seed's way, `pstree -alhps $(sudo box inspect --format '{{.State.Pid}}' c1)`.
 
         The host also shows it in `/proc/PID/status`: the `NSpid:` line lists both numbers.
+
+        The same as a picture, live: c1's namespaces (their inode numbers, and which ones c1 shares with \
+        the host), its processes as a tree with the host's PID and c1's PID side by side, and its PID 1 \
+        marked. Ctrl-C ends it. look: `lab map --focus c1`
         """)
         Ask("Which PID does your sleep have inside c1, and which on the host?", answer: "INSIDE HOST")
         Check { ctx in

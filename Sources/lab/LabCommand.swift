@@ -32,7 +32,7 @@ struct LabCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Next.self, CheckVerb.self, Answer.self, HintVerb.self, Watch.self, Solve.self, ListLabs.self, Start.self,
-            Status.self, Reset.self, Join.self, Serve.self, Doctor.self, Selftest.self, SyncVerb.self,
+            Status.self, Reset.self, Join.self, Serve.self, Doctor.self, Selftest.self, SyncVerb.self, MapVerb.self,
         ]
     )
 }

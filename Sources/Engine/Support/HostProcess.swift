@@ -65,7 +65,11 @@ public enum HostProcess {
 
     /// The NSpid line of /proc/PID/status: the pid in each nested pid namespace, outermost first.
     public static func nsPids(_ pid: Int32) -> [Int32] {
-        guard let status = Files.readIfPresent("/proc/\(pid)/status") else { return [] }
+        parseNSpid(status: Files.readIfPresent("/proc/\(pid)/status") ?? "")
+    }
+
+    /// The NSpid line of the text of a /proc/PID/status file (empty if it has none).
+    public static func parseNSpid(status: String) -> [Int32] {
         for line in status.split(separator: "\n") where line.hasPrefix("NSpid:") {
             return line.dropFirst(6).split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int32($0) }
         }
