@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import LabKit
+import Synchronization
 
 /// The room's logic between the routes and the store: joining, appending journal lines, messages, the folded room
 /// view (cached per attendee), and the change notifications the dashboard's stream waits on.
@@ -14,9 +15,10 @@ public actor Classroom {
     /// Each attendee's journal folded, as far as the last view read it: a view reads, parses and folds only the
     /// lines stored since.
     private var folded: [String: Folded] = [:]
-    private var cachedView: (version: Int, view: RoomView, at: Timestamp)?
-    /// The cached view's JSON, encoded once for every `GET /api/room` and stream that shows it.
-    private var cachedJSON: (version: Int, at: Timestamp, data: Data)?
+    private var cachedView: (view: RoomView, version: Int, at: Timestamp)?
+    /// A view's JSON, encoded once for every `GET /api/room` and stream that shows it; encoded outside the actor,
+    /// whose appends need not wait for it.
+    private nonisolated let cachedJSON = Mutex<(version: Int, at: Timestamp, data: Data)?>(nil)
 
     /// `requestsPerSecond` and `burst`: each attendee's (and each address's, before it authenticates) limit.
     public init(store: any ClassroomStore, name: String?, catalogue: Catalogue,
@@ -82,10 +84,13 @@ public actor Classroom {
 
     /// The room folded; the same view for every caller until something changes (or a few seconds pass: `stuck`
     /// depends on the clock).
-    public func view() async throws -> RoomView {
+    public func view() async throws -> RoomView { try await stampedView().view }
+
+    /// The view with what identifies it: the change count it was folded at, and when.
+    private func stampedView() async throws -> (view: RoomView, version: Int, at: Timestamp) {
         let version = changes.version
         let now = Timestamp.now()
-        if let c = cachedView, c.version == version, now.unixNanoseconds - c.at.unixNanoseconds < 2_000_000_000 { return c.view }
+        if let c = cachedView, c.version == version, now.unixNanoseconds - c.at.unixNanoseconds < 2_000_000_000 { return c }
         let attendees = try await store.attendees()
         // What each attendee stored since the last view, in one read for all of them.
         let since = Dictionary(attendees.filter { folded[$0.id]?.lines != $0.lines }.map { ($0.id, folded[$0.id]?.lines ?? 0) },
@@ -102,16 +107,16 @@ public actor Classroom {
         }
         let pairs = attendees.map { ($0, folded[$0.id] ?? Folded()) }
         let view = RoomFold.view(room: room, attendees: pairs, catalogue: catalogue, now: now)
-        cachedView = (version, view, now)
-        return view
+        cachedView = (view, version, now)
+        return (view, version, now)
     }
 
     /// `view()` as JSON: encoded once per view, however many instructors' requests and streams show it.
-    public func viewJSON() async throws -> Data {
-        let view = try await view()
-        if let c = cachedView, let j = cachedJSON, j.version == c.version, j.at == c.at { return j.data }
+    public nonisolated func viewJSON() async throws -> Data {
+        let (view, version, at) = try await stampedView()
+        if let data = cachedJSON.withLock({ c in c.flatMap { $0.version == version && $0.at == at ? $0.data : nil } }) { return data }
         let data = try JSONEncoder.classroom.encode(view)
-        if let c = cachedView { cachedJSON = (c.version, c.at, data) }
+        cachedJSON.withLock { $0 = (version, at, data) }
         return data
     }
 }
