@@ -91,21 +91,18 @@ public actor Classroom {
         let version = changes.version
         let now = Timestamp.now()
         if let c = cachedView, c.version == version, now.unixNanoseconds - c.at.unixNanoseconds < 2_000_000_000 { return c }
-        let attendees = try await store.attendees()
-        // What each attendee stored since the last view, in one read for all of them.
-        let since = Dictionary(attendees.filter { folded[$0.id]?.lines != $0.lines }.map { ($0.id, folded[$0.id]?.lines ?? 0) },
-                               uniquingKeysWith: { a, _ in a })
-        let new = try await store.lines(after: since)
-        for (id, from) in since {
-            var fold = folded[id] ?? Folded()
+        // Each attendee with the lines stored since the last view, in one read for all of them.
+        let known = folded.mapValues(\.lines)
+        let read = try await store.room(after: known)
+        for (a, texts) in read where !texts.isEmpty || folded[a.id] == nil {
+            var fold = folded[a.id] ?? Folded()
             // Another view (the actor runs others while this one waits on the store) applied lines meanwhile:
             // these would count twice. What it applied is as new; the next view reads on from there.
-            guard fold.lines == from else { continue }
-            let texts = new[id] ?? []
+            guard fold.lines == known[a.id] ?? 0 else { continue }
             fold.apply(texts.compactMap { try? JournalLine.parse($0) }, count: texts.count, catalogue: catalogue)
-            folded[id] = fold
+            folded[a.id] = fold
         }
-        let pairs = attendees.map { ($0, folded[$0.id] ?? Folded()) }
+        let pairs = read.map(\.attendee).map { ($0, folded[$0.id] ?? Folded()) }
         let view = RoomFold.view(room: room, attendees: pairs, catalogue: catalogue, now: now)
         cachedView = (view, version, now)
         return (view, version, now)

@@ -157,7 +157,7 @@ public final class PostgresStore: ClassroomStore {
         }
     }
 
-    private static let columns = "id, name, joined, last_seen, lines, head, chain_broken_at"
+    private static let columns = "id, name, joined, last_seen, lines, head, chain_broken_at"  // as AttendeeRow, and room(after:)
     private typealias AttendeeRow = (String, String, Int64, Int64, Int, String, Int?)
 
     private static func attendee(_ r: AttendeeRow) -> Attendee {
@@ -239,16 +239,24 @@ public final class PostgresStore: ClassroomStore {
         return out
     }
 
-    public func lines(after known: [String: Int]) async throws -> [String: [String]] {
-        guard !known.isEmpty else { return [:] }
+    public func room(after known: [String: Int]) async throws -> [(attendee: Attendee, lines: [String])] {
+        // One round trip: each attendee's row, once per new line (or once with no line). A view waited on two,
+        // one after the other, each for a CPU on a busy machine (bench/classroom).
         let ids = Array(known.keys), counts = ids.map { Int64(known[$0]!) }
-        var out: [String: [String]] = [:]
         let rows = try await client.query("""
-            SELECT l.attendee, l.text FROM line l
-            JOIN unnest(\(ids)::text[], \(counts)::bigint[]) AS k(attendee, since) ON l.attendee = k.attendee AND l.idx >= k.since
-            ORDER BY l.attendee, l.idx
+            SELECT a.id, a.name, a.joined, a.last_seen, a.lines, a.head, a.chain_broken_at, l.text
+            FROM attendee a
+            LEFT JOIN unnest(\(ids)::text[], \(counts)::bigint[]) AS k(attendee, since) ON k.attendee = a.id
+            LEFT JOIN line l ON l.attendee = a.id AND l.idx >= COALESCE(k.since, 0)
+            ORDER BY a.joined, a.id, l.idx
             """, logger: logger)
-        for try await (id, text) in rows.decode((String, String).self) { out[id, default: []].append(text) }
+        var out: [(attendee: Attendee, lines: [String])] = []
+        for try await (id, name, joined, seen, lines, head, broken, text) in rows.decode((String, String, Int64, Int64, Int, String, Int?, String?).self) {
+            if out.last?.attendee.id != id {
+                out.append((Self.attendee((id, name, joined, seen, lines, head, broken)), []))
+            }
+            if let text { out[out.count - 1].lines.append(text) }
+        }
         return out
     }
 

@@ -140,16 +140,14 @@ public final class SQLiteStore: ClassroomStore {
         }
     }
 
-    public func lines(after known: [String: Int]) async throws -> [String: [String]] {
-        guard !known.isEmpty else { return [:] }
-        return try await pool.read { db in
-            var out: [String: [String]] = [:]
-            // One statement prepared for all of them (a view asks for most of a busy room's attendees).
+    public func room(after known: [String: Int]) async throws -> [(attendee: Attendee, lines: [String])] {
+        try await pool.read { db in
+            // One statement prepared for all of them (a view reads most of a busy room's attendees).
             let statement = try db.cachedStatement(sql: "SELECT text FROM line WHERE attendee = ? AND idx >= ? ORDER BY idx")
-            for (id, from) in known {
-                out[id] = try String.fetchAll(statement, arguments: [id, from])
+            return try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM attendee ORDER BY joined, id").map(Self.attendee).map { a in
+                let from = known[a.id] ?? 0
+                return (a, from < a.lines ? try String.fetchAll(statement, arguments: [a.id, from]) : [])
             }
-            return out
         }
     }
 

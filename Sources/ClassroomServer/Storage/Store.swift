@@ -53,9 +53,10 @@ public protocol ClassroomStore: Sendable {
     func append(attendee: String, from: Int, lines: [String], at time: Timestamp) async throws -> AppendOutcome
     /// The attendee's stored lines, oldest first, from index `from`.
     func lines(attendee: String, from: Int) async throws -> [String]
-    /// For each attendee of `known` (id: how many lines the caller has), the lines stored after those, oldest
-    /// first, in one read: the room's view asks for hundreds of attendees at once.
-    func lines(after known: [String: Int]) async throws -> [String: [String]]
+    /// Every attendee (in joining order) with the lines stored after the first `known[id]` (all of them for an
+    /// attendee not in `known`), oldest first: what the room's view reads, hundreds of attendees at once, in
+    /// one read of one snapshot.
+    func room(after known: [String: Int]) async throws -> [(attendee: Attendee, lines: [String])]
     func touch(attendee: String, at time: Timestamp) async throws
     func addMessage(to: String?, text: String, at time: Timestamp) async throws -> Message
     /// Broadcasts and `attendee`'s own messages with an id above `after`, oldest first.
