@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AsyncHTTPClient
+import Engine
+import NIOCore
+
+/// What `box push` did.
+public struct PushResult: Sendable {
+    public var manifestDigest: String
+    public var manifestSize: Int
+    /// Layers uploaded, and layers the registry had already.
+    public var uploaded: Int
+    public var existed: Int
+}
+
+extension RegistryClient {
+    /// Pushes a stored image: each blob (layers, then the config) is asked for first (HEAD) and uploaded only if
+    /// the registry does not have it, in one PUT (the distribution spec's monolithic upload: POST for a
+    /// session, PUT its Location with ?digest=), then the manifest is put under the tag. The registry checks
+    /// every digest itself; box checks the manifest digest it answers with.
+    public func push(_ image: Distribution.Pushable, to ref: RemoteReference, progress: @escaping TransferProgress) async throws -> PushResult {
+        guard let tag = ref.tag, ref.digest == nil else {
+            throw BoxError(.usage, "push \(ref): push a tag (NAME[:TAG]), not a digest", exitCode: 1)
+        }
+        let what = "push \(ref)"
+        var uploaded = 0, existed = 0
+        for layer in image.layers {
+            if try await hasBlob(ref.repository, layer.digest, what: what) {
+                progress(.exists(layer.digest))
+                existed += 1
+                continue
+            }
+            progress(.started(layer.digest, size: layer.size))
+            try await upload(ref.repository, layer, what: "\(what): layer \(Digest.hex(layer.digest).prefix(12))", progress: progress)
+            uploaded += 1
+            progress(.done(layer.digest))
+        }
+        let hasConfig = try await hasBlob(ref.repository, image.config.digest, what: what)
+        if !hasConfig {
+            try await upload(ref.repository, image.config, what: "\(what): its config", progress: { _ in })
+        }
+        let manifest = image.manifest
+        let response = try await send(.PUT, "/v2/\(ref.repository)/manifests/\(tag)",
+                                      headers: [("Content-Type", image.manifestMediaType)],
+                                      body: { .bytes(manifest) }, what: "\(what): the manifest")
+        guard response.status == .created || response.status == .ok else {
+            throw await failure(response, what: "\(what): the manifest")
+        }
+        _ = try? await response.body.collect(upTo: 1 << 20)
+        if let said = response.headers.first(name: "Docker-Content-Digest"), said != image.manifestDigest {
+            throw BoxError(.registry, "\(what): \(endpoint.registry) stored the manifest as \(said), but its sha256 is \(image.manifestDigest): the registry changed it")
+        }
+        return PushResult(manifestDigest: image.manifestDigest, manifestSize: manifest.count, uploaded: uploaded, existed: existed)
+    }
+
+    /// HEAD /v2/NAME/blobs/DIGEST: 200 if the registry has the blob, 404 if not.
+    func hasBlob(_ repository: String, _ digest: String, what: String) async throws -> Bool {
+        let response = try await send(.HEAD, "/v2/\(repository)/blobs/\(digest)", what: what)
+        switch response.status {
+        case .ok: return true
+        case .notFound: return false
+        default: throw await failure(response, what: what)
+        }
+    }
+
+    /// POST /v2/NAME/blobs/uploads/ for an upload session (202 and a Location), then PUT LOCATION?digest=D with
+    /// the whole blob (201). The registry refuses a blob whose sha256 is not D.
+    func upload(_ repository: String, _ blob: Distribution.Blob, what: String, progress: @escaping TransferProgress) async throws {
+        let start = try await send(.POST, "/v2/\(repository)/blobs/uploads/", headers: [("Content-Length", "0")], what: what)
+        guard start.status == .accepted, let location = start.headers.first(name: "Location") else {
+            throw await failure(start, what: "\(what): starting the upload")
+        }
+        _ = try? await start.body.collect(upTo: 1 << 20)
+        let target = Self.resolve(location, against: url("/v2/")) + (location.contains("?") ? "&" : "?") + "digest=" + Self.percentEncoded(blob.digest)
+        let path = blob.path, size = blob.size, digest = blob.digest
+        let response = try await send(.PUT, target, headers: [("Content-Type", "application/octet-stream")],
+                                      body: { .stream(FileChunks(path: path, digest: digest, size: size, progress: progress), length: .known(size)) },
+                                      what: what)
+        guard response.status == .created else {
+            throw await failure(response, what: "\(what): the upload")
+        }
+        _ = try? await response.body.collect(upTo: 1 << 20)
+    }
+}
+
+/// A file as a request body, 1 MiB at a time, reporting the bytes sent.
+struct FileChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let path: String
+    let digest: String
+    let size: Int64
+    let progress: TransferProgress
+
+    final class Descriptor: Sendable {
+        let fd: Int32
+        init(_ fd: Int32) { self.fd = fd }
+        deinit { if fd >= 0 { close(fd) } }
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let file: Descriptor
+        let owner: FileChunks
+        var sent: Int64 = 0
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard file.fd >= 0 else { throw BoxError.sys(.registry, "open \(owner.path)") }
+            var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
+            let n = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 20) { raw in
+                while true {
+                    let n = read(file.fd, raw.baseAddress, Swift.min(raw.count, 1 << 20))
+                    if n < 0 && errno == EINTR { continue }
+                    if n < 0 { throw BoxError.sys(.registry, "read \(owner.path)") }
+                    return n
+                }
+            }
+            guard n > 0 else { return nil }
+            sent += Int64(n)
+            owner.progress(.bytes(owner.digest, done: sent, total: owner.size))
+            return buffer
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(file: Descriptor(open(path, O_RDONLY | O_CLOEXEC)), owner: self)
+    }
+}

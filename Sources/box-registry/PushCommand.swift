@@ -1,0 +1,37 @@
+import ArgumentParser
+import Engine
+import Registry
+
+struct PushCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Upload an image to a registry",
+        discussion: """
+        The image's name says where it goes: box tag it first (box tag app localhost:5000/me/app:1). Each layer is
+        asked for first, and one the registry has is not sent again ("Layer already exists"). Layers go as box
+        keeps them, uncompressed, in an OCI manifest: the one box save --format oci writes for the same image.
+          box push localhost:5000/me/app:1
+        """)
+    @Argument(help: "NAME[:TAG]") var name: String
+    @Flag(name: [.short, .long], help: "Suppress the progress output") var quiet = false
+    @OptionGroup var options: RegistryOptions
+
+    func run() async throws {
+        let ref: RemoteReference, image: Distribution.Pushable
+        do {
+            ref = try RemoteReference(parsing: name)
+            guard let local = ref.local else { throw BoxError(.usage, "push \(name): push a tag (NAME[:TAG]), not a digest", exitCode: 1) }
+            do {
+                image = try imageStore().pushable(local.description)
+            } catch let e as BoxError where e.exitCode == 1 && e.message.hasPrefix("No such image") {
+                throw BoxError(.image, "An image does not exist locally with the tag: \(ref.name) (box tag IMAGE \(local) names one)", exitCode: 1)
+            }
+        } catch let e as BoxError { BoxRegistry.fail(e) }
+        if !quiet { writeOut(1, "The push refers to repository [\(ref.fullName)]\n") }
+        let lines = LayerLines(active: "Pushing", finished: "Pushed", existing: "Layer already exists", quiet: quiet)
+        let result = try await withClient(ref.registry, options: options) { client in
+            try await client.push(image, to: ref, progress: { lines($0) })
+        }
+        writeOut(1, "\(ref.tag ?? "latest"): digest: \(result.manifestDigest) size: \(result.manifestSize)\n")
+    }
+}
