@@ -79,7 +79,7 @@ public let registryLab = Lab("registry", "Push to a registry of your own, pull f
         sudo find {{workdir}}/storage -name data | wc -l
         ```
         Every layer is `Pushed`, then the config, then the manifest naming them: the last line is its digest. \
-        The storage holds one `data` file per blob (two layers, one config) and the manifest.
+        The storage holds one `data` file per blob: two layers, the config, and the manifest itself.
         """)
         Check { ctx in
             _ = try registryProcess(ctx)
@@ -107,7 +107,8 @@ public let registryLab = Lab("registry", "Push to a registry of your own, pull f
         ```
         box asks the registry first (`HEAD /v2/class/app/blobs/DIGEST`) for each layer: the two it has are \
         `Layer already exists`, only the new one is `Pushed`. The registry's log shows the uploads (`PUT`): \
-        two more than before, the new layer and the new config.
+        two more than before, the new layer and the new config. Its storage has three new blobs: those two and \
+        the manifest (a registry keeps manifests as blobs too, by their sha256).
         """)
         StepSetup { ctx in
             try ctx.remember("blobs-before", storedBlobs(ctx).sorted().joined(separator: " "))
@@ -120,14 +121,14 @@ public let registryLab = Lab("registry", "Push to a registry of your own, pull f
                         expected: "app:2 committed from a container of app:1 (its layers plus one)",
                         observed: "it has \(v2.config.rootfs.diff_ids.count) layers, not app:1's and one more",
                         tryThis: "sudo box run --name reg-v2 127.0.0.1:\(ctx.value("port"))/class/app:1 sh -c 'echo \(ctx.value("word")) > /version'")
-            _ = try pushedTag(ctx, "2")
+            let manifest = try pushedTag(ctx, "2")
             let before = Set((ctx.data["blobs-before"] ?? "").split(separator: " ").map(String.init))
             let arrived = storedBlobs(ctx).subtracting(before)
-            let new = Set([v2.config.rootfs.diff_ids.last ?? "", v2.id])
-            try require(arrived == new, expected: "exactly two new blobs in the registry: app:2's new layer and its config",
+            let new = Set([v2.config.rootfs.diff_ids.last ?? "", v2.id, manifest])
+            try require(arrived == new, expected: "exactly three new blobs in the registry: app:2's new layer, its config and its manifest",
                         observed: "\(arrived.count) new blobs\(arrived.subtracting(new).isEmpty ? "" : ", some not app:2's")",
                         tryThis: "sudo box push 127.0.0.1:\(ctx.value("port"))/class/app:2")
-            return .pass("only the new layer \(Digest.hex(new.first { $0 != v2.id } ?? "").prefix(12)) and the config were uploaded; app:1's \(v1.config.rootfs.diff_ids.count) layers were already there")
+            return .pass("only the new layer \(Digest.hex(v2.config.rootfs.diff_ids.last ?? "").prefix(12)), the config and the manifest were uploaded; app:1's \(v1.config.rootfs.diff_ids.count) layers were already there")
         }
         Hint("Run the container from app:1, not from busybox: then app:2 shares app:1's layers.")
         Solution("box run --name reg-v2 127.0.0.1:{{port}}/class/app:1 sh -c 'echo {{word}} > /version'",

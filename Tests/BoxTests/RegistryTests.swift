@@ -108,6 +108,28 @@ struct RegistryTests {
         registry.stop()
     }
 
+    @Test("a real docker pulls what box pushed: the same image id, and it runs")
+    func docker() throws {
+        let a = try Sandbox()
+        let registry = try LocalRegistry(in: a)
+        guard let dockerd = Dockerd(purpose: "registry") else {
+            print("skipped the docker comparison: docker.io is not installed here")
+            return
+        }
+        defer { dockerd.stop() }
+        #expect(try a.run("run", "--name", "c", "busybox", "sh", "-c", "echo from-box > /origin").status == 0)
+        #expect(try a.run("commit", "c", "\(registry.address)/to/docker:1").status == 0)
+        let id = try a.inspect("\(registry.address)/to/docker:1", "{{.Id}}")
+        #expect(try a.run("push", "\(registry.address)/to/docker:1").status == 0)
+        // 127.0.0.0/8 is an insecure registry to docker too: plain HTTP, no flag needed.
+        let pull = try dockerd.docker(["pull", "\(registry.address)/to/docker:1"])
+        #expect(pull.status == 0, "docker pull: \(pull.stderr)")
+        #expect(try dockerd.docker(["inspect", "--format", "{{.Id}}", "\(registry.address)/to/docker:1"]).out == id)
+        let run = try dockerd.docker(["run", "--rm", "--network", "none", "\(registry.address)/to/docker:1", "cat", "/origin"])
+        #expect(run.out == "from-box", "\(run.stderr)")
+        registry.stop()
+    }
+
     @Test("a multi-platform image (an OCI index): box pulls this machine's")
     func index() throws {
         let a = try Sandbox()
