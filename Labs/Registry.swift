@@ -58,7 +58,7 @@ public let registryLab = Lab("registry", "Push to a registry of your own, pull f
             let p = try registryProcess(ctx)
             try require(p.started(after: ctx.clock), expected: "the registry started during this step",
                         observed: "process \(p.pid) is older", tryThis: "kill \(p.pid), and start it again")
-            try require(listening(Int(ctx.value("port")) ?? 0), expected: "something listening on 127.0.0.1:\(ctx.value("port"))",
+            try require(Loopback.accepts(port: Int(ctx.value("port")) ?? 0), expected: "something listening on 127.0.0.1:\(ctx.value("port"))",
                         observed: "nothing answers there yet", tryThis: "cat \(ctx.workDirectory)/registry.log says why")
             return .pass("docker-registry (PID \(p.pid)) listens on 127.0.0.1:\(ctx.value("port"))")
         }
@@ -203,16 +203,4 @@ private func storedBlobs(_ ctx: Context) -> Set<String> {
         }
     }
     return out
-}
-
-/// Whether a TCP connection to 127.0.0.1:`port` is accepted.
-private func listening(_ port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
-    var a = sockaddr_in()
-    a.sin_family = sa_family_t(AF_INET)
-    a.sin_port = in_port_t(UInt16(port).bigEndian)
-    a.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 } }
 }

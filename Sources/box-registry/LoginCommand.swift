@@ -10,7 +10,7 @@ struct LoginCommand: AsyncParsableCommand {
         commandName: "login",
         abstract: "Log in to a registry",
         discussion: """
-        Checks the user name and password with the registry (basic or token authentication, as it asks), then
+        Checks the user name and password with the registry (basic or token authentication, as it asks), then \
         keeps them in $BOX_CONFIG/config.json (default ~/.box/config.json, mode 0600), as docker keeps ~/.docker.
           echo "$PASSWORD" | box login -u me --password-stdin localhost:5000
         """)

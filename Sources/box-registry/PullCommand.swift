@@ -7,9 +7,9 @@ struct PullCommand: AsyncParsableCommand {
         commandName: "pull",
         abstract: "Download an image from a registry",
         discussion: """
-        NAME is [REGISTRY/]REPOSITORY[:TAG|@DIGEST]; a first component with a "." or ":" (or localhost) is the
-        registry, otherwise Docker Hub. Plain HTTP for loopback registries (or --insecure-registry), HTTPS otherwise.
-        Every manifest, config and layer is checked against its digest; nothing is stored, and no tag moves, unless
+        NAME is [REGISTRY/]REPOSITORY[:TAG|@DIGEST]; a first component with a "." or ":" (or localhost) is the \
+        registry, otherwise Docker Hub. Plain HTTP for loopback registries (or --insecure-registry), HTTPS otherwise. \
+        Every manifest, config and layer is checked against its digest; nothing is stored, and no tag moves, unless \
         all of it is right. Layers box has already are not downloaded.
           box pull localhost:5000/me/app:1
           box pull localhost:5000/me/app@sha256:...

@@ -7,8 +7,8 @@ struct PushCommand: AsyncParsableCommand {
         commandName: "push",
         abstract: "Upload an image to a registry",
         discussion: """
-        The image's name says where it goes: box tag it first (box tag app localhost:5000/me/app:1). Each layer is
-        asked for first, and one the registry has is not sent again ("Layer already exists"). Layers go as box
+        The image's name says where it goes: box tag it first (box tag app localhost:5000/me/app:1). Each layer is \
+        asked for first, and one the registry has is not sent again ("Layer already exists"). Layers go as box \
         keeps them, uncompressed, in an OCI manifest: the one box save --format oci writes for the same image.
           box push localhost:5000/me/app:1
         """)

@@ -1,7 +1,19 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ArgumentParser
 import Engine
+
+/// A verb that is box-registry's: every argument goes to it (`box pull --help` shows box-registry's help).
+protocol RegistryVerb: ParsableCommand {
+    var arguments: [String] { get }
+}
+
+extension RegistryVerb {
+    func run() throws {
+        try RegistryHelper.exec(Self.configuration.commandName ?? "", arguments)
+    }
+}
 
 /// `box pull`, `push`, `login` and `logout` are box-registry's (installed beside box, as lab-server is beside
 /// lab): the registry client's HTTP and TLS stack stays out of box, whose start-up every `box run` pays

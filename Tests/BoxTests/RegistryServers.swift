@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import LabKit
 
 /// Debian's docker-registry (the distribution registry Docker Hub runs), started for one test on a free loopback
 /// port with its storage in the test's own directory; stopped by the PID this object started, never looked up.
@@ -54,19 +55,9 @@ final class LocalRegistry {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        let up = Sandbox.eventually(20) { Self.listening(port) }
+        let up = Sandbox.eventually(20) { Loopback.accepts(port: port) }
         if !up { stop() }
         #expect(up, "docker-registry did not listen on \(address) within 20 s: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
-    }
-
-    static func listening(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = in_port_t(UInt16(port).bigEndian)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 } }
     }
 
     /// The digests of every blob in the registry's storage (docker/registry/v2/blobs/sha256/XX/HEX/data).
@@ -133,19 +124,9 @@ final class FakeRegistry: @unchecked Sendable {
     }
 
     init(_ handler: @escaping @Sendable (Request) -> Reply) throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (listener, port) = try loopbackSocket(listening: true)
         self.listener = listener
-        var one: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &a) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
-        }
-        guard ok, listen(listener, 16) == 0 else { throw POSIXError(.EADDRNOTAVAIL) }
-        port = Int(UInt16(bigEndian: a.sin_port))
+        self.port = port
         let fd = listener, recorder = Recorder()
         self.recorder = recorder
         thread = Thread {
