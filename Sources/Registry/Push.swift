@@ -19,7 +19,13 @@ extension RegistryClient {
     /// the registry does not have it, in one PUT (the distribution spec's monolithic upload: POST for a
     /// session, PUT its Location with ?digest=), then the manifest is put under the tag. The registry checks
     /// every digest itself; box checks the manifest digest it answers with.
-    public func push(_ image: Distribution.Pushable, to ref: RemoteReference, progress: @escaping TransferProgress) async throws -> PushResult {
+    ///
+    /// `mountFrom` names, per layer digest, other repositories of the same registry that may have it (box's names
+    /// for images holding the layer): the upload first asks the registry to mount it from one of them (a
+    /// cross-repository blob mount, POST ?mount=D&from=REPO, 201), which sends nothing; a registry that cannot
+    /// answers 202 with an upload session, used as is.
+    public func push(_ image: Distribution.Pushable, to ref: RemoteReference, mountFrom: [String: [String]] = [:],
+                     progress: @escaping TransferProgress) async throws -> PushResult {
         guard let tag = ref.tag, ref.digest == nil else {
             throw BoxError(.usage, "push \(ref): push a tag (NAME[:TAG]), not a digest", exitCode: 1)
         }
@@ -31,8 +37,21 @@ extension RegistryClient {
                 existed += 1
                 continue
             }
+            let layerWhat = "\(what): layer \(Digest.hex(layer.digest).prefix(12))"
+            // One mount attempt: a registry that cannot mount opens an upload session instead, which the upload uses.
+            var session: String? = nil
+            if let source = mountFrom[layer.digest]?.first(where: { $0 != ref.repository }) {
+                switch try await mount(ref.repository, layer.digest, from: source, what: layerWhat) {
+                case .mounted:
+                    progress(.mounted(layer.digest, from: source))
+                    existed += 1
+                    continue
+                case .session(let location):
+                    session = location
+                }
+            }
             progress(.started(layer.digest, size: layer.size))
-            try await upload(ref.repository, layer, what: "\(what): layer \(Digest.hex(layer.digest).prefix(12))", progress: progress)
+            try await upload(ref.repository, layer, session: session, what: layerWhat, progress: progress)
             uploaded += 1
             progress(.done(layer.digest))
         }
@@ -64,14 +83,36 @@ extension RegistryClient {
         }
     }
 
-    /// POST /v2/NAME/blobs/uploads/ for an upload session (202 and a Location), then PUT LOCATION?digest=D with
-    /// the whole blob (201). The registry refuses a blob whose sha256 is not D.
-    func upload(_ repository: String, _ blob: Distribution.Blob, what: String, progress: @escaping TransferProgress) async throws {
-        let start = try await send(.POST, "/v2/\(repository)/blobs/uploads/", headers: [("Content-Length", "0")], what: what)
-        guard start.status == .accepted, let location = start.headers.first(name: "Location") else {
-            throw await failure(start, what: "\(what): starting the upload")
+    enum MountOutcome { case mounted, session(String) }
+
+    /// POST /v2/NAME/blobs/uploads/?mount=DIGEST&from=OTHER: 201 if the registry linked the blob, 202 and an
+    /// upload session's Location if it did not (distribution spec, "Mounting a blob from another repository").
+    func mount(_ repository: String, _ digest: String, from source: String, what: String) async throws -> MountOutcome {
+        let response = try await send(.POST, "/v2/\(repository)/blobs/uploads/?mount=\(Self.percentEncoded(digest))&from=\(Self.percentEncoded(source))",
+                                      headers: [("Content-Length", "0")], what: what)
+        _ = try? await response.body.collect(upTo: 1 << 20)
+        if response.status == .created { return .mounted }
+        guard response.status == .accepted, let location = response.headers.first(name: "Location") else {
+            throw await failure(response, what: "\(what): mounting it from \(source)")
         }
-        _ = try? await start.body.collect(upTo: 1 << 20)
+        return .session(location)
+    }
+
+    /// POST /v2/NAME/blobs/uploads/ for an upload session (202 and a Location) unless one is given, then PUT
+    /// LOCATION?digest=D with the whole blob (201). The registry refuses a blob whose sha256 is not D.
+    func upload(_ repository: String, _ blob: Distribution.Blob, session: String? = nil, what: String,
+                progress: @escaping TransferProgress) async throws {
+        let location: String
+        if let session {
+            location = session
+        } else {
+            let start = try await send(.POST, "/v2/\(repository)/blobs/uploads/", headers: [("Content-Length", "0")], what: what)
+            guard start.status == .accepted, let given = start.headers.first(name: "Location") else {
+                throw await failure(start, what: "\(what): starting the upload")
+            }
+            _ = try? await start.body.collect(upTo: 1 << 20)
+            location = given
+        }
         let target = Self.resolve(location, against: url("/v2/")) + (location.contains("?") ? "&" : "?") + "digest=" + Self.percentEncoded(blob.digest)
         let path = blob.path, size = blob.size, digest = blob.digest
         let response = try await send(.PUT, target, headers: [("Content-Type", "application/octet-stream")],

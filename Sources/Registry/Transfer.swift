@@ -9,6 +9,9 @@ public enum TransferEvent: Sendable {
     case bytes(String, done: Int64, total: Int64)
     /// Pull: verified and unpacked ("Pull complete"). Push: uploaded ("Pushed").
     case done(String)
+    /// Push: the registry linked the blob from another of its repositories instead of receiving it again
+    /// ("Mounted from other/repo").
+    case mounted(String, from: String)
 }
 
 public typealias TransferProgress = @Sendable (TransferEvent) -> Void

@@ -32,6 +32,8 @@ final class LayerLines: Sendable {
             if terminal { draw(digest, 0, size, force: true) }
         case .bytes(let digest, let done, let total):
             if terminal { draw(digest, done, total, force: false) }
+        case .mounted(let digest, let source):
+            writeOut(1, "\(Self.short(digest)): Mounted from \(source)\n")
         case .done(let digest):
             writeOut(1, (terminal ? "\r" : "") + "\(Self.short(digest)): \(finished)" + (terminal ? "\u{1b}[K" : "") + "\n")
         }

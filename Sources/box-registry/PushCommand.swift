@@ -17,12 +17,14 @@ struct PushCommand: AsyncParsableCommand {
     @OptionGroup var options: RegistryOptions
 
     func run() async throws {
-        let ref: RemoteReference, image: Distribution.Pushable
+        let ref: RemoteReference, image: Distribution.Pushable, sources: [String: [String]]
         do {
             ref = try RemoteReference(parsing: name)
             guard let local = ref.local else { throw BoxError(.usage, "push \(name): push a tag (NAME[:TAG]), not a digest", exitCode: 1) }
             do {
-                image = try imageStore().pushable(local.description)
+                let store = try imageStore()
+                image = try store.pushable(local.description)
+                sources = try store.repositories(holding: image.layers.map(\.digest), on: ref.registry)
             } catch let e as BoxError where e.exitCode == 1 && e.message.hasPrefix("No such image") {
                 throw BoxError(.image, "An image does not exist locally with the tag: \(ref.name) (box tag IMAGE \(local) names one)", exitCode: 1)
             }
@@ -30,8 +32,30 @@ struct PushCommand: AsyncParsableCommand {
         if !quiet { writeOut(1, "The push refers to repository [\(ref.fullName)]\n") }
         let lines = LayerLines(active: "Pushing", finished: "Pushed", existing: "Layer already exists", quiet: quiet)
         let result = try await withClient(ref.registry, options: options) { client in
-            try await client.push(image, to: ref, progress: { lines($0) })
+            try await client.push(image, to: ref, mountFrom: sources, progress: { lines($0) })
         }
         writeOut(1, "\(ref.tag ?? "latest"): digest: \(result.manifestDigest) size: \(result.manifestSize)\n")
+    }
+}
+
+extension ImageStore {
+    /// Per layer digest, the other repositories of `registry` that box has an image with that layer under: where
+    /// a push can ask the registry to mount the layer from instead of sending it (docker keeps the same knowledge
+    /// per registry in its distribution metadata).
+    func repositories(holding digests: [String], on registry: String) throws -> [String: [String]] {
+        let wanted = Set(digests)
+        var out: [String: [String]] = [:]
+        for image in try list() {
+            let repositories = image.names.compactMap { name -> String? in
+                guard let ref = try? RemoteReference(parsing: name), ref.registry == registry else { return nil }
+                return ref.repository
+            }
+            for diffID in image.config.rootfs.diff_ids where wanted.contains(diffID) {
+                for repository in repositories where !(out[diffID]?.contains(repository) ?? false) {
+                    out[diffID, default: []].append(repository)
+                }
+            }
+        }
+        return out
     }
 }

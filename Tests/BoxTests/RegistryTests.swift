@@ -108,6 +108,24 @@ struct RegistryTests {
         registry.stop()
     }
 
+    @Test("a layer another repository of the registry has is mounted from it, not sent again")
+    func mount() throws {
+        let a = try Sandbox()
+        let registry = try LocalRegistry(in: a)
+        _ = try tagged(a, "\(registry.address)/team/one:1")
+        #expect(try a.run("push", "\(registry.address)/team/one:1").status == 0)
+        #expect(try a.run("tag", "busybox", "\(registry.address)/team/two:1").status == 0)
+        let uploads = { registry.requests.filter { $0.contains("\"PUT /v2/team/two/blobs/uploads/") }.count }
+        let push = try a.run("push", "\(registry.address)/team/two:1")
+        #expect(push.status == 0, "\(push.stderr)")
+        let layers = try ImageStore(root: a.engineRoot).resolve("busybox").config.rootfs.diff_ids
+        #expect(push.stdout.split(separator: "\n").filter { $0.hasSuffix(": Mounted from team/one") }.count == layers.count, "\(push.stdout)")
+        #expect(uploads() == 1, "only the config is uploaded to team/two; its layers are mounted")
+        let b = try Sandbox()
+        #expect(try b.run("pull", "\(registry.address)/team/two:1").status == 0, "team/two pulls whole")
+        registry.stop()
+    }
+
     @Test("a real docker pulls what box pushed: the same image id, and it runs")
     func docker() throws {
         let a = try Sandbox()
