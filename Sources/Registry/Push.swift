@@ -24,8 +24,10 @@ extension RegistryClient {
     /// for images holding the layer): the upload first asks the registry to mount it from one of them (a
     /// cross-repository blob mount, POST ?mount=D&from=REPO, 201), which sends nothing; a registry that cannot
     /// answers 202 with an upload session, used as is.
+    /// `chunkSize`: upload each layer in PATCH requests of at most this many bytes (the spec's chunked upload, for
+    /// a proxy that limits a request's size) instead of one PUT.
     public func push(_ image: Distribution.Pushable, to ref: RemoteReference, mountFrom: [String: [String]] = [:],
-                     progress: @escaping TransferProgress) async throws -> PushResult {
+                     chunkSize: Int64? = nil, progress: @escaping TransferProgress) async throws -> PushResult {
         guard let tag = ref.tag, ref.digest == nil else {
             throw BoxError(.usage, "push \(ref): push a tag (NAME[:TAG]), not a digest", exitCode: 1)
         }
@@ -51,7 +53,7 @@ extension RegistryClient {
                 }
             }
             progress(.started(layer.digest, size: layer.size))
-            try await upload(ref.repository, layer, session: session, what: layerWhat, progress: progress)
+            try await upload(ref.repository, layer, session: session, chunkSize: chunkSize, what: layerWhat, progress: progress)
             uploaded += 1
             progress(.done(layer.digest))
         }
@@ -100,23 +102,45 @@ extension RegistryClient {
 
     /// POST /v2/NAME/blobs/uploads/ for an upload session (202 and a Location) unless one is given, then PUT
     /// LOCATION?digest=D with the whole blob (201). The registry refuses a blob whose sha256 is not D.
-    func upload(_ repository: String, _ blob: Distribution.Blob, session: String? = nil, what: String,
-                progress: @escaping TransferProgress) async throws {
-        let location: String
+    func upload(_ repository: String, _ blob: Distribution.Blob, session: String? = nil, chunkSize: Int64? = nil,
+                what: String, progress: @escaping TransferProgress) async throws {
+        let opened: String
         if let session {
-            location = session
+            opened = session
         } else {
             let start = try await send(.POST, "/v2/\(repository)/blobs/uploads/", headers: [("Content-Length", "0")], what: what)
             guard start.status == .accepted, let given = start.headers.first(name: "Location") else {
                 throw await failure(start, what: "\(what): starting the upload")
             }
             _ = try? await start.body.collect(upTo: 1 << 20)
-            location = given
+            opened = given
         }
-        let target = Self.resolve(location, against: url("/v2/")) + (location.contains("?") ? "&" : "?") + "digest=" + Self.percentEncoded(blob.digest)
         let path = blob.path, size = blob.size, digest = blob.digest
+        var location = Self.resolve(opened, against: url("/v2/"))
+        var sent: Int64 = 0
+        // Chunked: PATCH LOCATION with Content-Range START-END (inclusive), 202 and the next Location each time;
+        // the PUT that closes the session then carries no body.
+        if let chunkSize, chunkSize > 0 {
+            while sent < size {
+                let start = sent, length = Swift.min(chunkSize, size - sent)
+                let response = try await send(.PATCH, location, headers: [("Content-Type", "application/octet-stream"),
+                                                                          ("Content-Range", "\(start)-\(start + length - 1)")],
+                                              body: { .stream(FileChunks(path: path, digest: digest, size: size, offset: start, length: length, progress: progress),
+                                                              length: .known(length)) },
+                                              what: what)
+                guard response.status == .accepted, let next = response.headers.first(name: "Location") else {
+                    throw await failure(response, what: "\(what): the chunk at byte \(start)")
+                }
+                _ = try? await response.body.collect(upTo: 1 << 20)
+                location = Self.resolve(next, against: location)
+                sent += length
+            }
+        }
+        let target = location + (location.contains("?") ? "&" : "?") + "digest=" + Self.percentEncoded(digest)
+        let from = sent, rest = size - sent
         let response = try await send(.PUT, target, headers: [("Content-Type", "application/octet-stream")],
-                                      body: { .stream(FileChunks(path: path, digest: digest, size: size, progress: progress), length: .known(size)) },
+                                      body: { rest == 0 ? .bytes(ByteBuffer())
+                                                        : .stream(FileChunks(path: path, digest: digest, size: size, offset: from, length: rest, progress: progress), length: .known(rest)) },
                                       what: what)
         guard response.status == .created else {
             throw await failure(response, what: "\(what): the upload")
@@ -125,12 +149,15 @@ extension RegistryClient {
     }
 }
 
-/// A file as a request body, 1 MiB at a time, reporting the bytes sent.
+/// `length` bytes of a file from `offset`, as a request body, 1 MiB at a time, reporting the bytes of the whole
+/// blob (`size`) sent so far.
 struct FileChunks: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let path: String
     let digest: String
     let size: Int64
+    let offset: Int64
+    let length: Int64
     let progress: TransferProgress
 
     final class Descriptor: Sendable {
@@ -146,10 +173,13 @@ struct FileChunks: AsyncSequence, Sendable {
 
         mutating func next() async throws -> ByteBuffer? {
             guard file.fd >= 0 else { throw BoxError.sys(.registry, "open \(owner.path)") }
-            var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
-            let n = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 20) { raw in
+            let want = Int(Swift.min(Int64(1 << 20), owner.length - sent))
+            guard want > 0 else { return nil }
+            var buffer = ByteBufferAllocator().buffer(capacity: want)
+            let at = owner.offset + sent
+            let n = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { raw in
                 while true {
-                    let n = read(file.fd, raw.baseAddress, Swift.min(raw.count, 1 << 20))
+                    let n = pread(file.fd, raw.baseAddress, want, off_t(at))
                     if n < 0 && errno == EINTR { continue }
                     if n < 0 { throw BoxError.sys(.registry, "read \(owner.path)") }
                     return n
@@ -157,7 +187,7 @@ struct FileChunks: AsyncSequence, Sendable {
             }
             guard n > 0 else { return nil }
             sent += Int64(n)
-            owner.progress(.bytes(owner.digest, done: sent, total: owner.size))
+            owner.progress(.bytes(owner.digest, done: owner.offset + sent, total: owner.size))
             return buffer
         }
     }

@@ -14,6 +14,9 @@ struct PushCommand: AsyncParsableCommand {
         """)
     @Argument(help: "NAME[:TAG]") var name: String
     @Flag(name: [.short, .long], help: "Suppress the progress output") var quiet = false
+    @Option(name: .customLong("chunk-size"),
+            help: "Upload layers in chunks of at most this many bytes (PATCH requests), for a proxy that limits request sizes")
+    var chunkSize: Int64?
     @OptionGroup var options: RegistryOptions
 
     func run() async throws {
@@ -32,7 +35,7 @@ struct PushCommand: AsyncParsableCommand {
         if !quiet { writeOut(1, "The push refers to repository [\(ref.fullName)]\n") }
         let lines = LayerLines(active: "Pushing", finished: "Pushed", existing: "Layer already exists", quiet: quiet)
         let result = try await withClient(ref.registry, options: options) { client in
-            try await client.push(image, to: ref, mountFrom: sources, progress: { lines($0) })
+            try await client.push(image, to: ref, mountFrom: sources, chunkSize: chunkSize, progress: { lines($0) })
         }
         writeOut(1, "\(ref.tag ?? "latest"): digest: \(result.manifestDigest) size: \(result.manifestSize)\n")
     }

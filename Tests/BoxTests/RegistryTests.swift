@@ -126,6 +126,23 @@ struct RegistryTests {
         registry.stop()
     }
 
+    @Test("a chunked upload (PATCH with Content-Range) stores the same image as a monolithic one")
+    func chunked() throws {
+        let a = try Sandbox()
+        let registry = try LocalRegistry(in: a)
+        let id = try tagged(a, "\(registry.address)/in/parts:1")
+        let layer = try ImageStore(root: a.engineRoot).pushable("busybox").layers[0]
+        let chunk = layer.size / 3 + 1
+        let push = try a.run("push", "--chunk-size", String(chunk), "\(registry.address)/in/parts:1")
+        #expect(push.status == 0, "\(push.stderr)")
+        let patches = registry.requests.filter { $0.contains("\"PATCH /v2/in/parts/blobs/uploads/") }.count
+        #expect(patches == 3, "three chunks of the \(layer.size)-byte layer (the config goes in one PUT): \(patches) PATCH requests")
+        let b = try Sandbox()
+        #expect(try b.run("pull", "\(registry.address)/in/parts:1").status == 0)
+        #expect(try b.inspect("\(registry.address)/in/parts:1", "{{.Id}}") == id)
+        registry.stop()
+    }
+
     @Test("a real docker pulls what box pushed: the same image id, and it runs")
     func docker() throws {
         let a = try Sandbox()
