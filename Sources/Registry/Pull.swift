@@ -67,8 +67,16 @@ extension RegistryClient {
                 throw BoxError(.registry, "\(what): layer \(i + 1) has a digest box cannot check: \(layer.digest) (sha256 only)")
             }
             let file = staging.dir + "/blob-\(i)"
+            let kept = resumeDirectory(store) + "/" + Digest.hex(layer.digest)
             progress(.started(layer.digest, size: layer.size))
-            try await download(ref.repository, layer, to: file, what: "\(what): layer \(Digest.hex(layer.digest).prefix(12))", progress: progress)
+            if Files.exists(kept), (try? LayerArchive.sha256(file: kept)) == layer.digest, rename(kept, file) == 0 {
+                // Verified by a pull that failed later: not downloaded again (a retry resumes where it broke).
+                progress(.bytes(layer.digest, done: layer.size, total: layer.size))
+            } else {
+                try await download(ref.repository, layer, to: file, what: "\(what): layer \(Digest.hex(layer.digest).prefix(12))", progress: progress)
+                // A verified layer is kept (a second link) until the pull is complete, for a retry after a failure.
+                if (try? Files.mkdirs(resumeDirectory(store), mode: 0o700)) != nil { link(file, kept) }
+            }
             let (_, diffID) = try staging.addLayer(from: file, consume: true, label: "layer \(layer.digest) of \(ref)")
             guard diffID == diffIDs[i] else {
                 throw BoxError(.registry, "\(what): layer \(layer.digest) unpacks to \(diffID), but the config says \(diffIDs[i]): the image is broken where it was pushed from; nothing was stored")
@@ -80,8 +88,13 @@ extension RegistryClient {
         let before = local.flatMap { store.id(named: $0) }
         if let local { staging.tag(id, as: local) }
         try staging.commit()
+        for layer in layers { unlink(resumeDirectory(store) + "/" + Digest.hex(layer.digest)) }
         return PullResult(id: id, manifestDigest: topDigest, downloaded: downloaded, tagged: local, changed: before != id)
     }
+
+    /// Where the layers of pulls that failed after verifying them wait for the retry (removed when a pull of
+    /// them completes, or by `box system prune`: it is in BOX_ROOT/tmp, outside the store).
+    func resumeDirectory(_ store: ImageStore) -> String { store.root.tmp + "/pull-blobs" }
 
     /// A manifest and its digest, checked: against the digest asked for (a pull by digest, an entry of a list)
     /// and against the registry's own Docker-Content-Digest header when it sends one.

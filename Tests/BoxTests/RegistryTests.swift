@@ -292,6 +292,41 @@ struct RegistryTests {
         server.stop()
     }
 
+    @Test("a retry after a failed pull does not download again the layers that arrived whole")
+    func resume() throws {
+        let a = try Sandbox()
+        #expect(try a.run("run", "--name", "c", "busybox", "sh", "-c", "echo two > /two").status == 0)
+        #expect(try a.run("commit", "c", "two:layers").status == 0)
+        let image = try ImageStore(root: a.engineRoot).pushable("two:layers")
+        let blobs = try image.layers.map { Array(try Files.read($0.path)) }
+        let config = try Files.read(image.config.path)
+        let manifest = image.manifest, layers = image.layers.map(\.digest), id = image.image.id
+        let attempts = FakeRegistry.Recorder()
+        let server = try FakeRegistry { request in
+            let path = request.path
+            if path.contains("/manifests/") { return .init(headers: [("Content-Type", Distribution.ociManifest)], body: manifest) }
+            if path.hasSuffix(id) { return .init(body: config) }
+            if path.hasSuffix(layers[0]) { return .init(body: blobs[0]) }
+            if path.hasSuffix(layers[1]) {
+                attempts.add(path)
+                // The first time, the connection breaks in the middle of the second layer.
+                return attempts.lines.count == 1 ? .init(body: blobs[1], cutAfter: blobs[1].count / 2) : .init(body: blobs[1])
+            }
+            return .init(status: 404)
+        }
+        let b = try Sandbox()
+        let first = try b.run("pull", "\(server.address)/me/two:1")
+        #expect(first.status != 0 && first.stderr.contains("box pull again"), "\(first.stderr)")
+        #expect(try ImageStore(root: b.engineRoot).list().isEmpty, "nothing stored after the failure")
+        let second = try b.run("pull", "\(server.address)/me/two:1")
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(try b.inspect("\(server.address)/me/two:1", "{{.Id}}") == id)
+        #expect(server.paths.filter { $0.hasSuffix(layers[0]) }.count == 1, "the first layer was downloaded once: \(server.paths)")
+        #expect(server.paths.filter { $0.hasSuffix(layers[1]) }.count == 2)
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: b.root + "/tmp/pull-blobs")) ?? [] == [], "the kept layers go once the pull is complete")
+        server.stop()
+    }
+
     @Test("login with htpasswd: refused without, a wrong password refused, credentials 0600, logout forgets them")
     func login() throws {
         let a = try Sandbox()
