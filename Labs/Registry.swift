@@ -63,6 +63,7 @@ public let registryLab = Lab("registry", "Push to a registry of your own, pull f
             return .pass("docker-registry (PID \(p.pid)) listens on 127.0.0.1:\(ctx.value("port"))")
         }
         Hint("If it exits at once, `cat {{workdir}}/registry.log` says why (a port in use?).")
+        Hint("`docker-registry: not found`: `sudo apt-get install docker-registry` (Debian and Ubuntu package the registry Docker Hub runs).")
         Solution("docker-registry serve {{workdir}}/registry.yml > {{workdir}}/registry.log 2>&1 < /dev/null &",
                  "for i in $(seq 50); do curl -fs http://127.0.0.1:{{port}}/v2/ && break; sleep 0.1; done")
     }
@@ -148,6 +149,10 @@ public let registryLab = Lab("registry", "Push to a registry of your own, pull f
         ```
         The same IMAGE ID as in your engine (the id is the config's sha256), and the `Digest:` the pull printed \
         is the manifest's, which the registry's storage keeps as the tag's link. What is it?
+
+        In a classroom with no internet, this is how the instructor serves images: a registry on the instructor's \
+        machine (`addr: 0.0.0.0:5000`), images pushed to it once, and every attendee pulling \
+        `--insecure-registry 10.0.0.5:5000 10.0.0.5:5000/class/app:2` (plain HTTP is only for registries you name).
         """)
         Ask("What is the digest of app:2's manifest?", answer: "sha256:...")
         Check { ctx in

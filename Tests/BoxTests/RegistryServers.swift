@@ -34,11 +34,15 @@ final class LocalRegistry {
 
         """
         if let htpasswd {
-            // bcrypt, which the registry requires, from the C library's crypt (Python's crypt module wraps it).
-            let hash = try Command.run(["/usr/bin/python3", "-W", "ignore", "-c",
-                                        "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))", htpasswd.password])
-            #expect(hash.status == 0 && hash.out.hasPrefix("$2"), "bcrypt hash: \(hash.stderr)")
-            try "\(htpasswd.user):\(hash.out)\n".write(toFile: dir + "/htpasswd", atomically: true, encoding: .utf8)
+            // bcrypt, which the registry requires: apache2-utils' htpasswd where it is installed, else the C library's
+            // crypt through Python's crypt module (Python 3.11 and 3.12 have it).
+            let hash = FileManager.default.isExecutableFile(atPath: "/usr/bin/htpasswd")
+                ? try Command.run(["/usr/bin/htpasswd", "-nbB", htpasswd.user, htpasswd.password])
+                : try Command.run(["/usr/bin/python3", "-W", "ignore", "-c",
+                                   "import crypt,sys; print(sys.argv[2] + ':' + crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+                                   htpasswd.password, htpasswd.user])
+            #expect(hash.status == 0 && hash.out.hasPrefix(htpasswd.user + ":$2"), "bcrypt hash: \(hash.stderr)")
+            try "\(hash.out)\n".write(toFile: dir + "/htpasswd", atomically: true, encoding: .utf8)
             config += """
             auth:
               htpasswd:
