@@ -53,6 +53,7 @@ let package = Package(
         .executable(name: "box", targets: ["box"]),
         .executable(name: "lab", targets: ["lab"]),
         .executable(name: "lab-server", targets: ["lab-server"]),
+        .executable(name: "box-registry", targets: ["box-registry"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "LabKit", targets: ["LabKit"]),
     ],
@@ -66,6 +67,8 @@ let package = Package(
         // Already Hummingbird's dependencies: named for the server's own imports (Channel, graceful shutdown).
         .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        // `box pull/push/login` (issue 20): the distribution API client, in `box-registry` only (box links no HTTP).
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The only C: what must run before the Swift runtime starts threads, or what Swift cannot call
@@ -149,13 +152,34 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The OCI distribution API client (issue 20): manifests, blobs, auth, over async-http-client. A library so
+        // that boxd (issue 21) can host it beside Engine; the store side (verify, stage, commit) is Engine's.
+        .target(
+            name: "Registry",
+            dependencies: [
+                "Engine",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // `box pull/push/login/logout` exec it, installed beside box: box itself links no HTTP stack, so its
+        // start-up (bench/startup) pays nothing for the registry client.
+        .executableTarget(
+            name: "box-registry",
+            dependencies: [
+                "Registry", "Engine", "DockerFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // The tests' way to run a program: output captured, and a deadline, so a hang fails one test by name.
         .target(name: "TestSupport", dependencies: ["Engine", "CSpawn"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "DockerFormatTests", dependencies: ["DockerFormat", "Engine"]),
         .testTarget(name: "LabTests", dependencies: ["LabKit", "Labs", "Exercises", "Engine", "lab", "box", "lab-server", "TestSupport"]),
         // Runs the real `box` binary against the real kernel, each test in its own BOX_ROOT.
-        .testTarget(name: "BoxTests", dependencies: ["Engine", "box", "TestSupport", "LabKit", "HostMap"]),
+        // RegistryTests among them: box pull/push against Debian's docker-registry, skopeo and a fault-injecting server.
+        .testTarget(name: "BoxTests", dependencies: ["Engine", "box", "TestSupport", "LabKit", "HostMap", "Registry", "box-registry"]),
         // Boots a qemu guest on a pure cgroup v2 kernel and runs Tests/V2Guest in it with a release box and lab
         // (issue 24): the v2 driver on a real kernel. It builds neither: test.sh builds them (BOX_V2_GUEST_BIN).
         .testTarget(name: "V2GuestTests", dependencies: ["LabKit", "Labs", "Exercises", "TestSupport"]),

@@ -67,6 +67,9 @@ want util-linux         # nsenter, unshare
 want iproute2           # ip
 want psmisc             # pstree
 want skopeo             # the image tests check box save/load against skopeo's docker-archive and OCI code
+want docker-registry    # box push/pull (issue 20): the registry lab and the tests run Debian's distribution registry
+want curl               # the registry lab and tests read the registry's API by hand
+want apache2-utils      # htpasswd: the registry test of box login makes its password file with it
 want umoci              # ... and against umoci's OCI layouts
 want libsqlite3-dev     # lab-server (the classroom) keeps its room in SQLite, through GRDB
 want chromium           # the classroom dashboard's test loads it in a headless browser
@@ -125,7 +128,8 @@ swift build "${SWIFT_RELEASE_FLAGS[@]}"
 install -m 0755 .build/release/box /usr/local/bin/box
 install -m 0755 .build/release/lab /usr/local/bin/lab
 install -m 0755 .build/release/lab-server /usr/local/bin/lab-server
-echo "==> installed /usr/local/bin/box ($(/usr/local/bin/box version | head -1)), lab and lab-server (lab serve runs it)"
+install -m 0755 .build/release/box-registry /usr/local/bin/box-registry
+echo "==> installed /usr/local/bin/box ($(/usr/local/bin/box version | head -1)), box-registry (box pull/push run it), lab and lab-server (lab serve runs it)"
 
 if [ "$start" = 0 ] || [ ! -t 0 ]; then
     echo "Ready. Start the first lab with:  sudo lab next"

@@ -111,20 +111,20 @@ public struct ImageSave {
         for item in items {
             let configBytes = try Files.read(store.root.imageConfig(item.image.id))
             try blob(item.image.id) { try tar.bytes("blobs/sha256/" + Digest.hex(item.image.id), configBytes, mtime: 0) }
-            var layers: [ArchiveFormat.Descriptor] = []
+            var layers: [Distribution.Blob] = []
             for diffID in item.image.config.rootfs.diff_ids {
                 let path = store.root.blob(diffID)
                 guard let size = Files.size(path) else { throw BoxError.sys(.image, "stat \(path)") }
-                layers.append(.init(mediaType: ArchiveFormat.ociLayer, digest: diffID, size: size))
+                layers.append(.init(digest: diffID, size: size, path: path, mediaType: ArchiveFormat.ociLayer))
                 try blob(diffID) {
                     onLayer?(diffID)
                     try tar.file("blobs/sha256/" + Digest.hex(diffID), from: path, mtime: 0)
                 }
             }
-            let manifest = ArchiveFormat.OCIManifest(
-                schemaVersion: 2, mediaType: ArchiveFormat.ociManifest,
-                config: .init(mediaType: ArchiveFormat.ociConfig, digest: item.image.id, size: Int64(configBytes.count)),
-                layers: layers)
+            // The manifest `box push` sends for the same image (ImageStore.pushable): one digest in both.
+            let config = Distribution.Blob(digest: item.image.id, size: Int64(configBytes.count),
+                                           path: store.root.imageConfig(item.image.id), mediaType: ArchiveFormat.ociConfig)
+            let manifest = store.ociManifest(config: config, layers: layers)
             let manifestBytes = try ArchiveFormat.encode(manifest)
             let manifestDigest = LayerArchive.sha256(manifestBytes)
             try blob(manifestDigest) { try tar.bytes("blobs/sha256/" + Digest.hex(manifestDigest), manifestBytes, mtime: 0) }

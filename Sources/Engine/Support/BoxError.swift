@@ -7,7 +7,7 @@ import Glibc
 /// invoked, 127 when it cannot be found, 1 for "no such ..." lookups.
 public struct BoxError: Error, CustomStringConvertible, Sendable, Equatable {
     public enum Stage: String, Sendable {
-        case usage, store, image, layer, create, start, exec, attach, signal, remove, state, mount, cgroup, network
+        case usage, store, image, layer, create, start, exec, attach, signal, remove, state, mount, cgroup, network, registry
     }
     public var stage: Stage
     public var message: String

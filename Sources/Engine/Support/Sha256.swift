@@ -20,3 +20,17 @@ extension Digest {
         return "sha256:" + String(decoding: out, as: UTF8.self)
     }
 }
+
+/// sha256 of a stream fed piece by piece (a blob as it arrives from a registry), "sha256:<hex>" at the end.
+public struct SHA256Stream {
+    private var ctx = sha256_ctx()
+
+    public init() { nettle_sha256_init(&ctx) }
+
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        nettle_sha256_update(&ctx, bytes.count, base.assumingMemoryBound(to: UInt8.self))
+    }
+
+    public mutating func finish() -> String { Digest.finish(&ctx) }
+}

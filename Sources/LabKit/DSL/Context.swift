@@ -101,6 +101,8 @@ public final class Context {
     /// Every image, newest first, and the unpacked layer directories of one (its overlay lowerdirs).
     public func images() -> [Image] { (try? engine.images.list()) ?? [] }
     public func layers(of image: Image) -> [String] { (try? engine.images.layerDirectories(image)) ?? [] }
+    /// The images of another engine root (a `BOX_ROOT=DIR box pull` into a fresh one), newest first.
+    public func images(inEngineRoot path: String) -> [Image] { (try? ImageStore(root: EngineRoot(path: path)).list()) ?? [] }
 
     /// Engine events since the step started, oldest first.
     public func events() -> [Event] {

@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Engine
+import Registry
+
+/// `box pull`, `box push`, `box login` and `box logout` exec this program, installed beside box: the registry
+/// client needs an HTTP and TLS stack that `box run` must not load (bench/startup), as `lab serve` execs lab-server.
+@main
+struct BoxRegistry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "box-registry",
+        abstract: "box's registry client: box pull, push, login and logout run it",
+        subcommands: [PullCommand.self, PushCommand.self, LoginCommand.self, LogoutCommand.self])
+
+    static func fail(_ error: BoxError) -> Never {
+        writeOut(2, "box: \(error)\n")
+        Glibc.exit(error.exitCode)
+    }
+}
+
+/// Options every verb that talks to a registry takes.
+struct RegistryOptions: ParsableArguments {
+    @Option(name: .customLong("insecure-registry"),
+            help: "Reach this registry (HOST:PORT) over plain HTTP; loopback registries always are (repeatable)")
+    var insecure: [String] = []
+}
+
+/// Writes to a descriptor unbuffered (stdout's buffer would reorder it with stderr's).
+func writeOut(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n < 0 { if errno == EINTR { continue }; return }
+        bytes = bytes.dropFirst(n)
+    }
+}
+
+/// The image store box uses (BOX_ROOT), after checking we may use it: pull and push need root, as box does.
+func imageStore() throws -> ImageStore {
+    guard geteuid() == 0 else { throw BoxError(.usage, "box needs root (run it with sudo)") }
+    let root = EngineRoot.fromEnvironment()
+    try root.closeToOthers()
+    return ImageStore(root: root)
+}
+
+/// Runs a registry verb with the client made for it, turning a BoxError into box's message and exit code.
+func withClient<T>(_ registry: String, options: RegistryOptions, credential: CredentialStore.Credential?? = nil,
+                   _ body: (RegistryClient) async throws -> T) async throws -> T {
+    let endpoint = RegistryEndpoint(registry: registry, insecure: options.insecure)
+    let stored: CredentialStore.Credential?
+    if let credential { stored = credential } else {
+        do { stored = try CredentialStore.fromEnvironment().credential(for: endpoint.credentialKey) } catch let e as BoxError { BoxRegistry.fail(e) }
+    }
+    let client = RegistryClient(endpoint: endpoint, credential: stored)
+    do {
+        let result = try await body(client)
+        await client.shutdown()
+        return result
+    } catch let error as BoxError {
+        await client.shutdown()
+        BoxRegistry.fail(error)
+    } catch {
+        await client.shutdown()
+        throw error
+    }
+}
