@@ -78,6 +78,24 @@ public actor Classroom {
         return m
     }
 
+    // MARK: maps (issue 22)
+
+    /// The instructor asks for the attendee's map: their `lab` sends it at its next sync.
+    public func requestMap(of attendee: String) async throws -> Timestamp {
+        let now = Timestamp.now()
+        try await store.requestMap(attendee: attendee, at: now)
+        changes.notify()
+        return now
+    }
+
+    /// Stores the attendee's answer; nil (nothing stored) when nobody asked for it.
+    public func storeMap(of attendee: String, text: String) async throws -> Timestamp? {
+        let now = Timestamp.now()
+        guard try await store.storeMap(attendee: attendee, text: text, at: now) else { return nil }
+        changes.notify()
+        return now
+    }
+
     // MARK: the instructor's view
 
     /// The room folded; the same view for every caller until something changes (or a few seconds pass: `stuck`
@@ -101,7 +119,8 @@ public actor Classroom {
             folded[id] = fold
         }
         let pairs = attendees.map { ($0, folded[$0.id] ?? Folded()) }
-        let view = RoomFold.view(room: room, attendees: pairs, catalogue: catalogue, now: now)
+        let maps = try await store.maps()
+        let view = RoomFold.view(room: room, attendees: pairs, maps: maps, catalogue: catalogue, now: now)
         cachedView = (version, view, now)
         return view
     }
