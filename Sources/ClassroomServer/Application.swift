@@ -103,6 +103,7 @@ public func buildRouter(classroom: Classroom) -> Router<ClassroomContext> {
     EventRoutes(classroom: classroom).addRoutes(to: api)
     MessageRoutes(classroom: classroom).addRoutes(to: api)
     RoomRoutes(classroom: classroom).addRoutes(to: api)
+    MapRoutes(classroom: classroom).addRoutes(to: api)
     return router
 }
 

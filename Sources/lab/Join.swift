@@ -88,7 +88,9 @@ struct SyncVerb: ParsableCommand {
         commandName: "__sync", abstract: "Send the journal to the room (run in the background by lab itself)", shouldDisplay: false)
 
     func run() throws {
-        try runner().classroom.run()
+        let r = try runner()
+        // The map is drawn only when the instructor asked for it (the server says so), never otherwise.
+        r.classroom.run(map: { try MapVerb.plain(r) })
     }
 }
 

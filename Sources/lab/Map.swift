@@ -34,7 +34,12 @@ struct MapVerb: ParsableCommand {
     @OptionGroup var options: MapOptions
 
     func run() throws {
-        let r = try runner()
+        var session = Self.session(try runner(), focus: options.focus)
+        try session.run(options.output)
+    }
+
+    /// The learner's map, with what began after their current step's start marked.
+    static func session(_ r: Runner, focus: String?) -> MapSession {
         // The current step's start, from the journal; without a step in progress, the map's own start.
         var changes = MapChanges.now()
         let p = r.progress()
@@ -44,7 +49,12 @@ struct MapVerb: ParsableCommand {
             changes.sinceTicks = clock.bootID == StepClock.currentBootID() ? MapChanges.ticks(bootNanoseconds: clock.boot) : 0
         }
         let store = r.engine
-        var session = MapSession(facts: { EngineFacts.read(store) }, changes: changes, focus: options.focus)
-        try session.run(options.output)
+        return MapSession(facts: { EngineFacts.read(store) }, changes: changes, focus: focus)
+    }
+
+    /// `lab map --plain`'s text: what `lab __sync` sends when the instructor asks for the map (issue 22).
+    static func plain(_ r: Runner) throws -> String {
+        var session = session(r, focus: nil)
+        return MapText.plain(try session.document())
     }
 }

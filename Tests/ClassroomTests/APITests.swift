@@ -147,11 +147,7 @@ import Testing
 
 @Suite(.timeLimit(.minutes(5))) struct MessageTests {
     @Test(arguments: StoreKind.testable) func broadcastAndPrivateMessages(_ store: StoreKind) async throws {
-        let t = try await TestRoom(store)
-        let (code, token) = await (t.room.code, t.room.token)
-        try await t.app.test(.router) { client in
-            let alice = try await client.join(code, name: "alice")
-            let bob = try await client.join(code, name: "bob")
+        try await TestRoom(store).withAliceAndBob { client, alice, bob, token in
             func post(_ to: String, _ text: String, as credential: String) async throws -> (HTTPResponse.Status, Int?) {
                 try await client.execute(uri: "/api/messages", method: .post, headers: bearer(credential),
                                          body: json(["to": to, "text": text])) { ($0.status, decoded($0.body)["id"] as? Int) }

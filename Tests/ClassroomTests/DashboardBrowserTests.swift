@@ -1,5 +1,6 @@
 import ClassroomServer
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import Testing
 
@@ -122,6 +123,39 @@ final class WebDriver {
                 let png = try #require(try await browser.command("GET", "/screenshot") as? String)
                 try #require(Data(base64Encoded: png)).write(to: URL(fileURLWithPath: dashboardScreenshot))
                 print("dashboard screenshot: \(dashboardScreenshot)")
+            } catch {
+                await browser.quit()
+                throw error
+            }
+            await browser.quit()
+        }
+    }
+
+    /// The map button asks for an attendee's map; when their lab answers, the panel shows it without a reload.
+    @Test(.enabled(if: haveChromium, "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"))
+    func theMapButtonShowsTheAttendeesMap() async throws {
+        let t = try await TestRoom()
+        let (code, token) = await (t.room.code, t.room.token)
+        try await t.app.test(.live) { client in
+            let port = try #require(client.port)
+            let a = try await client.join(code, name: "alice")
+            let browser = try await WebDriver()
+            do {
+                try await browser.command("POST", "/url", ["url": "http://127.0.0.1:\(port)/?token=\(token)"])
+                let button = "document.querySelector('button[data-map=\"\(a.id)\"]')"
+                #expect(try await browser.wait(for: "return \(button) ? 'there' : 'absent'", toBe: "there"))
+                try await browser.script("\(button).click(); return null")
+                // The click asked: the server has the request, and the attendee is told so.
+                let deadline = Date().addingTimeInterval(60)
+                while try await t.classroom.store.map(attendee: a.id)?.requested == nil, Date() < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(try await MapTests.mapRequested(client, a.secret) == true)
+                #expect(try await browser.wait(for: "return String(document.getElementById('mappanel').hidden)", toBe: "false"))
+                let map = "container c1 abc123 running\n  processes: host pid 4242, pid 1, sh (PID 1 of its pid namespace)\n"
+                #expect(try await MapTests.postMap(client, a.secret, ByteBuffer(string: map)).0 == .ok)
+                #expect(try await browser.wait(for: "return document.getElementById('maptext').textContent", toBe: map))
+                #expect(try await browser.wait(for: "return String(document.getElementById('mapstate').textContent.startsWith('sent '))", toBe: "true"))
             } catch {
                 await browser.quit()
                 throw error

@@ -51,6 +51,17 @@ struct TestRoom {
         let code = await room.code
         try await app.test(.router) { client in try await test(client, try await client.join(code, name: name)) }
     }
+
+    typealias Joined = (id: String, secret: String)
+
+    /// The room's router with alice and bob joined, and the instructor's token: for what one may and the other not.
+    func withAliceAndBob(_ test: @Sendable (any TestClientProtocol, _ alice: Joined, _ bob: Joined, _ token: String) async throws -> Void)
+        async throws {
+        let (code, token) = await (room.code, room.token)
+        try await app.test(.router) { client in
+            try await test(client, try await client.join(code, name: "alice"), try await client.join(code, name: "bob"), token)
+        }
+    }
 }
 
 func json(_ object: Any) -> ByteBuffer {

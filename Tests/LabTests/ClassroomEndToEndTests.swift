@@ -128,4 +128,56 @@ struct ClassroomEndToEndTests {
         }
         #expect(shown.contains("Message from the instructor: break until 11:00"), "\(shown)")
     }
+
+    /// The instructor's API for one attendee's map: (map, requested) as GET /api/attendees/ID/map says.
+    struct MapState: Decodable { var map: String?; var at: String?; var requested: String? }
+    struct RoomIDs: Decodable { struct A: Decodable { var id: String; var name: String; var lines: Int }; var attendees: [A] }
+
+    static func map(_ r: Room, _ id: String) throws -> MapState {
+        let answer = try HTTP.request("GET", r.url + "api/attendees/\(id)/map", bearer: r.token)
+        try #require(answer.status == 200, "GET map: \(answer.status) \(answer.text)")
+        return try JSONDecoder().decode(MapState.self, from: Data(answer.body))
+    }
+
+    @Test("the instructor asks for alice's map: her next lab command's sync sends lab map --plain's text; unasked, nothing goes",
+          .enabled(if: isRoot, needsRoot),
+          .enabled(if: FileManager.default.isExecutableFile(atPath: LabSandbox.binDirectory + "/lab-server"), "lab-server is not built"))
+    func mapOnRequest() throws {
+        let s = try LabSandbox()
+        let (server, room) = try Self.startServer(s, data: s.base + "/classroom", port: Self.freePort())
+        defer { Self.stop(server) }
+        #expect(try s.lab("join", room.url, "--code", room.code, "--name", "alice").status == 0)
+        try s.lab("start", "pid-namespaces")
+        #expect(try s.lab("solve").status == 0)  // c1 and c2: something to draw
+        // Her syncs ran (her lines arrived) with nobody asking: no map on the server.
+        let journal = ProgressJournal(directory: s.base + "/home").lines().count
+        let seen = try Self.eventually(room) { r in r.attendees.contains { $0.name == "alice" && $0.lines == journal } }
+        #expect(seen.attendees.first?.lines == journal)
+        let ids = try JSONDecoder().decode(RoomIDs.self, from: Data(try HTTP.request("GET", room.url + "api/room", bearer: room.token).body))
+        let alice = try #require(ids.attendees.first { $0.name == "alice" }).id
+        var state = try Self.map(room, alice)
+        #expect(state.map == nil && state.at == nil && state.requested == nil, "\(state)")
+
+        let asked = try HTTP.request("POST", room.url + "api/attendees/\(alice)/map-request", bearer: room.token)
+        #expect(asked.status == 200, "\(asked.text)")
+        #expect(try Self.map(room, alice).requested != nil)
+        try s.lab("status")  // any lab command sets the sync going
+        let deadline = Date().addingTimeInterval(60)
+        while state.map == nil && Date() < deadline {
+            usleep(200_000)
+            state = try Self.map(room, alice)
+        }
+        let text = try #require(state.map, "no map within 60 s: \(state)")
+        #expect(state.requested == nil && state.at != nil)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("container c1 ") }, "\(text)")
+        #expect(lines.contains { $0.hasPrefix("container c2 ") }, "\(text)")
+        // What the learner's own lab map --plain says of c1's processes is in it.
+        let own = try s.lab("map", "--plain", "--focus", "c1").stdout
+        #expect(own.contains(", pid 1, sh (PID 1 of its pid namespace)") && text.contains(", pid 1, sh (PID 1 of its pid namespace)"), "\(text)")
+        // Answered: the next syncs send nothing more (the time stays).
+        try s.lab("status")
+        usleep(1_500_000)
+        #expect(try Self.map(room, alice).at == state.at)
+    }
 }

@@ -40,6 +40,8 @@ enum DashboardPage {
   form { margin: 1em 0; display: flex; gap: .5em; align-items: flex-start; flex-wrap: wrap; }
   textarea { width: 32em; height: 3.2em; }
   .muted { color: #777; }
+  button.mapbtn { font-size: 11px; margin-left: 6px; padding: 0 4px; }
+  #mappanel pre { background: #f7f7f7; border: 1px solid #ddd; padding: .6em; overflow-x: auto; max-height: 40em; font-size: 12px; }
 </style>
 </head>
 <body>
@@ -59,6 +61,11 @@ enum DashboardPage {
   <span><span class="badge broken">chain broken</span> the journal was edited</span>
 </div>
 <div class="wrap"><table id="heat"><tbody><tr><td class="muted">Nobody has joined yet.</td></tr></tbody></table></div>
+<section id="mappanel" hidden>
+<h2 style="font-size:1.1em">Map of <span id="mapwho"></span> <button id="mapclose">close</button></h2>
+<div id="mapstate" class="muted"></div>
+<pre id="maptext"></pre>
+</section>
 <h2 style="font-size:1.1em">Steps</h2>
 <table id="steps"><thead><tr><th>Lab</th><th>Step</th><th>On it</th><th>Median time</th><th>Most common failing check</th></tr></thead><tbody></tbody></table>
 <h2 style="font-size:1.1em">Send a message</h2>
@@ -114,6 +121,8 @@ function render(r) {
       const name = tr.appendChild(el("td", {class: "name", title: "id " + a.id + " · " + a.lines + " lines · last seen " + a.lastSeen}, a.name));
       if (a.stuck) name.appendChild(el("span", {class: "badge stuck", title: a.stuckReason || ""}, "stuck"));
       if (a.chain === "broken") name.appendChild(el("span", {class: "badge broken", title: "from line " + a.chainBrokenAt}, "chain broken"));
+      name.appendChild(el("button", {class: "mapbtn", "data-map": a.id, "data-name": a.name,
+                                     title: "Ask for " + a.name + "'s map (lab map --plain): sent at their next lab command"}, a.mapRequested ? "map…" : "map"));
       let prevLab = null;
       for (const s of r.steps) {
         const state = a.steps[s.id] || "none";
@@ -140,12 +149,52 @@ function render(r) {
   }
   $("steps").replaceChild(steps, $("steps").tBodies[0]);
 
+  if (map.id) {
+    const a = r.attendees.find((x) => x.id === map.id);
+    if (a && (a.mapAt !== map.at || a.mapRequested !== map.requested)) showMap();
+  }
+
   const to = $("to"), chosen = to.value;
   to.replaceChildren(el("option", {value: "all"}, "everyone"));
   for (const a of r.attendees) to.appendChild(el("option", {value: a.id}, a.name + " (" + a.id + ")"));
   to.value = [...to.options].some((o) => o.value === chosen) ? chosen : "all";
 }
 
+// An attendee's map, on request (issue 22): the button asks, their lab answers at its next sync, the room's
+// stream says it came (mapAt), and the panel reads it.
+const map = {id: null, at: undefined, requested: undefined};
+const ago = (t) => { const s = (Date.now() - new Date(t)) / 1000; return s < 60 ? Math.max(0, Math.round(s)) + " s ago" : dur(s) + " ago"; };
+async function api(method, path) {
+  const res = await fetch(path, {method, headers: {"Authorization": "Bearer " + token}});
+  return [res, await res.json().catch(() => ({}))];
+}
+async function askMap(id, name) {
+  Object.assign(map, {id, at: undefined, requested: undefined});
+  $("mappanel").hidden = false;
+  $("mapwho").textContent = name + " (" + id + ")";
+  $("maptext").textContent = "";
+  const [res, body] = await api("POST", "/api/attendees/" + encodeURIComponent(id) + "/map-request");
+  if (!res.ok) { $("mapstate").textContent = "not asked: " + (body.message || res.status); return; }
+  await showMap();
+}
+async function showMap() {
+  const id = map.id;
+  const [res, m] = await api("GET", "/api/attendees/" + encodeURIComponent(id) + "/map");
+  if (id !== map.id) return;
+  if (!res.ok) { $("mapstate").textContent = "cannot read the map: " + (m.message || res.status); return; }
+  Object.assign(map, {at: m.at || undefined, requested: m.requested || undefined});
+  $("maptext").textContent = m.map || "";
+  mapState();
+}
+function mapState() {
+  if (!map.id) return;
+  let state = map.at ? "sent " + ago(map.at) + " (" + new Date(map.at).toLocaleTimeString() + ")" : "no map yet";
+  if (map.requested) state += " · asked " + ago(map.requested) + ": their lab sends it at their next lab command (every few seconds in lab watch)";
+  $("mapstate").textContent = state;
+}
+setInterval(mapState, 5000);
+$("heat").addEventListener("click", (e) => { const b = e.target.closest("button[data-map]"); if (b) askMap(b.dataset.map, b.dataset.name); });
+$("mapclose").addEventListener("click", () => { map.id = null; $("mappanel").hidden = true; });
 $("tokenform").addEventListener("submit", (e) => { e.preventDefault(); token = $("token").value.trim(); start(); });
 $("msgform").addEventListener("submit", async (e) => {
   e.preventDefault();

@@ -80,6 +80,24 @@ public actor Classroom {
         return m
     }
 
+    // MARK: maps (issue 22)
+
+    /// The instructor asks for the attendee's map: their `lab` sends it at its next sync.
+    public func requestMap(of attendee: String) async throws -> Timestamp {
+        let now = Timestamp.now()
+        try await store.requestMap(attendee: attendee, at: now)
+        changes.notify()
+        return now
+    }
+
+    /// Stores the attendee's answer; nil (nothing stored) when nobody asked for it.
+    public func storeMap(of attendee: String, text: String) async throws -> Timestamp? {
+        let now = Timestamp.now()
+        guard try await store.storeMap(attendee: attendee, text: text, at: now) else { return nil }
+        changes.notify()
+        return now
+    }
+
     // MARK: the instructor's view
 
     /// The room folded; the same view for every caller until something changes (or a few seconds pass: `stuck`
@@ -93,6 +111,7 @@ public actor Classroom {
         if let c = cachedView, c.version == version, now.unixNanoseconds - c.at.unixNanoseconds < 2_000_000_000 { return c }
         // Each attendee with the lines stored since the last view, in one read for all of them.
         let known = folded.mapValues(\.lines)
+        async let maps = store.maps()  // beside the attendees' read, not after it: one wait on the store
         let read = try await store.room(after: known)
         for (a, texts) in read where !texts.isEmpty || folded[a.id] == nil {
             var fold = folded[a.id] ?? Folded()
@@ -103,7 +122,7 @@ public actor Classroom {
             folded[a.id] = fold
         }
         let pairs = read.map(\.attendee).map { ($0, folded[$0.id] ?? Folded()) }
-        let view = RoomFold.view(room: room, attendees: pairs, catalogue: catalogue, now: now)
+        let view = RoomFold.view(room: room, attendees: pairs, maps: try await maps, catalogue: catalogue, now: now)
         cachedView = (view, version, now)
         return (view, version, now)
     }

@@ -27,6 +27,10 @@ public struct RoomView: Codable, Sendable {
         public var stuck: Bool
         /// Beyond the contract: why `stuck` (for the dashboard's tooltip).
         public var stuckReason: String?
+        /// Beyond the contract (issue 22): when the instructor asked for the attendee's map, while it is not
+        /// sent yet, and when the latest map came (RFC 3339).
+        public var mapRequested: String?
+        public var mapAt: String?
     }
 
     /// A column of the dashboard: a step of a lab someone in the room touched, in the catalogue's order.
@@ -166,7 +170,8 @@ enum RoomFold {
     /// Seconds on a step after which an attendee is stuck when too few have finished it to take a median.
     static let stuckWithoutMedian = 15.0 * 60
 
-    static func view(room: Room, attendees: [(Attendee, Folded)], catalogue: Catalogue, now: Timestamp) -> RoomView {
+    static func view(room: Room, attendees: [(Attendee, Folded)], maps: [String: StoredMap] = [:], catalogue: Catalogue,
+                     now: Timestamp) -> RoomView {
         var finished: [String: [Double]] = [:]
         for (_, f) in attendees { for (k, d) in f.durations { finished[k, default: []].append(d) } }
         let medians = finished.mapValues(median)
@@ -191,7 +196,8 @@ enum RoomFold {
                 id: a.id, name: a.name, lines: a.lines, lastSeen: a.lastSeen.rfc3339,
                 chain: a.chainBrokenAt == nil ? "ok" : "broken", chainBrokenAt: a.chainBrokenAt,
                 current: f.current, currentSince: f.currentSince?.rfc3339, steps: f.steps, failing: f.failing,
-                wrong: f.wrong, stuck: stuckReason != nil, stuckReason: stuckReason))
+                wrong: f.wrong, stuck: stuckReason != nil, stuckReason: stuckReason,
+                mapRequested: maps[a.id]?.requested?.rfc3339, mapAt: maps[a.id]?.at?.rfc3339))
         }
 
         // Columns: every step of each lab someone touched, catalogue order first, then labs it lacks.

@@ -78,7 +78,8 @@ struct MessageRoutes {
     let classroom: Classroom
 
     struct MessageView: Encodable { var id: Int64; var text: String; var time: String }
-    struct MessagesResponse: ResponseEncodable { var messages: [MessageView] }
+    /// `mapRequested`: the instructor asked for the attendee's map (issue 22): their `lab` sends it to /api/map.
+    struct MessagesResponse: ResponseEncodable { var messages: [MessageView]; var mapRequested: Bool }
     struct SendRequest: Decodable { var to: String; var text: String }
     struct SendResponse: ResponseEncodable { var id: Int64 }
 
@@ -91,7 +92,9 @@ struct MessageRoutes {
         let attendee = try context.requireAttendee()
         let after = request.uri.queryParameters["after"].flatMap { Int64($0) } ?? 0
         let messages = try await classroom.messages(for: attendee.id, after: after)
-        return MessagesResponse(messages: messages.map { MessageView(id: $0.id, text: $0.text, time: $0.time.rfc3339) })
+        let mapRequested = try await classroom.store.map(attendee: attendee.id)?.requested != nil
+        return MessagesResponse(messages: messages.map { MessageView(id: $0.id, text: $0.text, time: $0.time.rfc3339) },
+                                mapRequested: mapRequested)
     }
 
     @Sendable func send(_ request: Request, context: ClassroomContext) async throws -> SendResponse {

@@ -97,6 +97,16 @@ public final class PostgresStore: ClassroomStore {
                 time BIGINT NOT NULL)
             """,
         ]),
+        // Issue 22: the attendee's map, sent only when the instructor asks (`requested` pending until then).
+        ("v2-host-map", [
+            """
+            CREATE TABLE host_map (
+                attendee TEXT PRIMARY KEY REFERENCES attendee(id),
+                requested BIGINT,
+                text TEXT,
+                at BIGINT)
+            """,
+        ]),
     ]
 
     static func migrate(_ db: PostgresConnection, logger: Logger) async throws {
@@ -285,6 +295,48 @@ public final class PostgresStore: ClassroomStore {
             """, logger: logger)
         for try await (id, to, text, time) in rows.decode((Int64, String?, String, Int64).self) {
             out.append(Message(id: id, to: to, text: text, time: SQLiteStore.timestamp(time)))
+        }
+        return out
+    }
+
+    // MARK: maps
+
+    public func requestMap(attendee id: String, at time: Timestamp) async throws {
+        try await client.withTransaction(logger: logger) { db in
+            try await db.query("""
+                INSERT INTO host_map (attendee, requested) VALUES (\(id), \(time.unixNanoseconds))
+                ON CONFLICT (attendee) DO UPDATE SET requested = excluded.requested
+                """, logger: logger)
+            try await notify(db)
+        }
+    }
+
+    public func storeMap(attendee id: String, text: String, at time: Timestamp) async throws -> Bool {
+        try await client.withTransaction(logger: logger) { db in
+            var stored = false
+            let rows = try await db.query("""
+                UPDATE host_map SET text = \(text), at = \(time.unixNanoseconds), requested = NULL
+                WHERE attendee = \(id) AND requested IS NOT NULL RETURNING attendee
+                """, logger: logger)
+            for try await _ in rows.decode(String.self) { stored = true }
+            if stored { try await notify(db) }
+            return stored
+        }
+    }
+
+    public func map(attendee id: String) async throws -> StoredMap? {
+        let rows = try await client.query("SELECT requested, text, at FROM host_map WHERE attendee = \(id)", logger: logger)
+        for try await (requested, text, at) in rows.decode((Int64?, String?, Int64?).self) {
+            return StoredMap(attendee: id, requested: requested.map(SQLiteStore.timestamp), text: text, at: at.map(SQLiteStore.timestamp))
+        }
+        return nil
+    }
+
+    public func maps() async throws -> [String: StoredMap] {
+        var out: [String: StoredMap] = [:]
+        let rows = try await client.query("SELECT attendee, requested, at FROM host_map", logger: logger)
+        for try await (id, requested, at) in rows.decode((String, Int64?, Int64?).self) {
+            out[id] = StoredMap(attendee: id, requested: requested.map(SQLiteStore.timestamp), at: at.map(SQLiteStore.timestamp))
         }
         return out
     }

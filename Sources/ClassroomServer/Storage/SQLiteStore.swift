@@ -40,6 +40,16 @@ public final class SQLiteStore: ClassroomStore {
                     time INTEGER NOT NULL);
                 """)
         }
+        // Issue 22: the attendee's map, sent only when the instructor asks (`requested` pending until then).
+        migrator.registerMigration("v2-host-map") { db in
+            try db.execute(sql: """
+                CREATE TABLE host_map (
+                    attendee TEXT PRIMARY KEY REFERENCES attendee(id),
+                    requested INTEGER,
+                    text TEXT,
+                    at INTEGER);
+                """)
+        }
         return migrator
     }
 
@@ -172,6 +182,46 @@ public final class SQLiteStore: ClassroomStore {
                 WHERE id > ? AND (recipient IS NULL OR recipient = ?) ORDER BY id LIMIT ?
                 """, arguments: [after, attendee, limit])
                 .map { Message(id: $0["id"], to: $0["recipient"], text: $0["text"], time: Self.timestamp($0["time"])) }
+        }
+    }
+
+    // MARK: maps
+
+    public func requestMap(attendee id: String, at time: Timestamp) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO host_map (attendee, requested) VALUES (?, ?)
+                ON CONFLICT (attendee) DO UPDATE SET requested = excluded.requested
+                """, arguments: [id, time.unixNanoseconds])
+        }
+    }
+
+    public func storeMap(attendee id: String, text: String, at time: Timestamp) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE host_map SET text = ?, at = ?, requested = NULL WHERE attendee = ? AND requested IS NOT NULL",
+                           arguments: [text, time.unixNanoseconds, id])
+            return db.changesCount > 0
+        }
+    }
+
+    public func map(attendee id: String) async throws -> StoredMap? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT attendee, requested, text, at FROM host_map WHERE attendee = ?", arguments: [id]).map {
+                StoredMap(attendee: $0["attendee"], requested: ($0["requested"] as Int64?).map(Self.timestamp), text: $0["text"],
+                          at: ($0["at"] as Int64?).map(Self.timestamp))
+            }
+        }
+    }
+
+    public func maps() async throws -> [String: StoredMap] {
+        try await pool.read { db in
+            var out: [String: StoredMap] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT attendee, requested, at FROM host_map") {
+                let id: String = row["attendee"]
+                out[id] = StoredMap(attendee: id, requested: (row["requested"] as Int64?).map(Self.timestamp),
+                                    at: (row["at"] as Int64?).map(Self.timestamp))
+            }
+            return out
         }
     }
 }

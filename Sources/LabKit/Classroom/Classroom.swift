@@ -113,11 +113,19 @@ public struct Classroom: Sendable {
     struct Batch: Encodable { var from: Int; var lines: [String] }
     struct BatchAnswer: Decodable { var stored: Int; var head: String?; var chain: String? }
     struct Conflict: Decodable { var stored: Int? }
-    struct Messages: Decodable { var messages: [Message] }
+    struct Messages: Decodable { var messages: [Message]; var mapRequested: Bool? }
 
-    /// One round: sends what the server lacks (up to 500 lines), then fetches new messages. Returns true when
-    /// the server has the whole journal. Throws when the server cannot be reached (the caller retries).
-    public func syncOnce() throws -> Bool {
+    /// The most of a map sent (the server's limit): a longer one is cut at a line's end, and says so.
+    public static let maxMapBytes = 64 * 1024
+
+    /// Draws the learner's map as plain text (`lab map --plain`): given by `lab`, which links the map; LabKit
+    /// does not.
+    public typealias MapProvider = () throws -> String
+
+    /// One round: sends what the server lacks (up to 500 lines), then fetches new messages; when the instructor
+    /// asked for the map (and only then), draws it with `map` and sends it. Returns true when the server has the
+    /// whole journal. Throws when the server cannot be reached (the caller retries).
+    public func syncOnce(map: MapProvider? = nil) throws -> Bool {
         guard let s = state() else { return true }
         let lines = journal.lines()
         var sent = min(s.sent, lines.count)
@@ -137,7 +145,11 @@ public struct Classroom: Sendable {
             }
         }
         let m = try HTTP.request("GET", s.url + "api/messages?after=\(s.lastMessage)", bearer: s.secret)
-        let fresh = m.status == 200 ? ((try? JSONDecoder().decode(Messages.self, from: Data(m.body)))?.messages ?? []) : []
+        let answer = m.status == 200 ? try? JSONDecoder().decode(Messages.self, from: Data(m.body)) : nil
+        let fresh = answer?.messages ?? []
+        if answer?.mapRequested == true, let map {
+            try sendMap(map, to: s)
+        }
         try update { st in
             st.sent = sent
             st.head = head
@@ -150,10 +162,30 @@ public struct Classroom: Sendable {
         return sent >= journal.lines().count
     }
 
+    /// Draws the map and posts it; a map that cannot be drawn sends why instead (the instructor asked: an
+    /// answer clears the request). A 409 means another sync answered first.
+    func sendMap(_ map: MapProvider, to s: State) throws {
+        let text: String
+        do { text = try map() } catch { text = "lab could not draw the map: \(error)\n" }
+        let body = Self.fitted(text)
+        let r = try HTTP.request("POST", s.url + "api/map", bearer: s.secret, json: body, contentType: "text/plain; charset=utf-8")
+        guard r.status == 200 || r.status == 409 else { throw Classroom.failure(r, "send the map to \(s.url)") }
+    }
+
+    /// `text` as UTF-8, cut at the last line end that leaves room for a note when it is over `maxMapBytes`.
+    static func fitted(_ text: String) -> [UInt8] {
+        let bytes = Array(text.utf8)
+        guard bytes.count > maxMapBytes else { return bytes }
+        let note = Array("… (the map is longer than \(maxMapBytes / 1024) KiB: cut here)\n".utf8)
+        let room = maxMapBytes - note.count
+        let end = bytes[..<room].lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+        return Array(bytes[..<end]) + note
+    }
+
     /// Syncs until the server has the whole journal, retrying with back-off (1 s doubling to 30 s) while it
     /// cannot be reached, for `patience` seconds at most; one sync at a time (a second one returns at once:
     /// the first goes on until caught up, the lines appended meanwhile included).
-    public func run(patience: Double = 600) {
+    public func run(patience: Double = 600, map: MapProvider? = nil) {
         guard let fd = try? files.open(journal.directory + "/classroom.sync", O_RDWR | O_CREAT, mode: 0o600) else { return }
         defer { close(fd) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return }
@@ -161,7 +193,7 @@ public struct Classroom: Sendable {
         var wait = 1.0
         while Timestamp.now().unixNanoseconds < deadline {
             do {
-                if try syncOnce() { return }
+                if try syncOnce(map: map) { return }
                 wait = 1
             } catch {
                 try? update { $0.lastError = "\(error)" }

@@ -52,15 +52,16 @@ public enum HTTP {
     }
 
     /// Sends one request and reads the whole answer, within `timeout` seconds for each of connect, send and
-    /// every read. Throws a BoxError that names the server and says what failed (refused, timed out...).
+    /// every read. Throws a BoxError that names the server and says what failed (refused, timed out...). The
+    /// body is JSON unless `contentType` says otherwise (the map is plain text).
     public static func request(_ method: String, _ url: String, bearer: String? = nil, json body: [UInt8]? = nil,
-                               timeout: Double = 5) throws -> Response {
+                               contentType: String = "application/json", timeout: Double = 5) throws -> Response {
         let e = try Endpoint(url)
         let fd = try connect(e, timeout: timeout)
         defer { close(fd) }
         var head = "\(method) \(e.path) HTTP/1.1\r\nHost: \(e.host):\(e.port)\r\nConnection: close\r\nUser-Agent: lab\r\n"
         if let bearer { head += "Authorization: Bearer \(bearer)\r\n" }
-        if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n" }
+        if let body { head += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n" }
         head += "\r\n"
         do {
             try Files.writeAll(fd, Array(head.utf8) + (body ?? []), path: url)
