@@ -98,7 +98,9 @@ import Testing
         let (code, token) = await (t.room.code, t.room.token)
         let home = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: home) }
-        let attendee = LabKit.Classroom(journal: ProgressJournal(directory: home))
+        // The server answers from this test process's thread pool, which the whole suite's other tests share and
+        // may hold for seconds on a busy machine: `lab`'s 5 s is for a server of its own.
+        let attendee = { var c = LabKit.Classroom(journal: ProgressJournal(directory: home)); c.timeout = 60; return c }()
         let drawn = Counter()
         let provider: @Sendable () throws -> String = { drawn.add(); return "container c1 abc123 running\n" }
         try await t.app.test(.live) { client in

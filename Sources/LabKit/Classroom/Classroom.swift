@@ -40,6 +40,9 @@ public struct Classroom: Sendable {
     /// Its files are the learner's, beside the journal, read and written as they are (LearnerFiles).
     var files: LearnerFiles { journal.files }
 
+    /// Seconds each request may take (connect, send, answer): the background sync gives up and retries later.
+    public var timeout: Double = 5
+
     public init(journal: ProgressJournal) {
         self.journal = journal
     }
@@ -89,7 +92,7 @@ public struct Classroom: Sendable {
     /// line: what was done before joining counts too).
     public func join(url: String, code: String, name: String) throws -> State {
         let endpoint = try HTTP.Endpoint(url)
-        let answer = try HTTP.request("POST", endpoint.url("api/join"), json: Files.encode(JoinRequest(code: code, name: name)))
+        let answer = try HTTP.request("POST", endpoint.url("api/join"), json: Files.encode(JoinRequest(code: code, name: name)), timeout: timeout)
         guard answer.status == 200 else { throw Classroom.failure(answer, "join the room at \(url)") }
         let joined = try JSONDecoder().decode(JoinAnswer.self, from: Data(answer.body))
         let s = State(url: endpoint.url(""), room: joined.room ?? "", name: name, attendee: joined.attendee, secret: joined.secret)
@@ -132,7 +135,7 @@ public struct Classroom: Sendable {
         var head = s.head, chain = s.chain
         if sent < lines.count {
             let batch = Batch(from: sent, lines: lines[sent..<min(lines.count, sent + 500)].map { String(decoding: $0.line, as: UTF8.self) })
-            let r = try HTTP.request("POST", s.url + "api/events", bearer: s.secret, json: Files.encode(batch))
+            let r = try HTTP.request("POST", s.url + "api/events", bearer: s.secret, json: Files.encode(batch), timeout: timeout)
             switch r.status {
             case 200:
                 let a = try JSONDecoder().decode(BatchAnswer.self, from: Data(r.body))
@@ -144,7 +147,7 @@ public struct Classroom: Sendable {
                 throw Classroom.failure(r, "send progress to \(s.url)")
             }
         }
-        let m = try HTTP.request("GET", s.url + "api/messages?after=\(s.lastMessage)", bearer: s.secret)
+        let m = try HTTP.request("GET", s.url + "api/messages?after=\(s.lastMessage)", bearer: s.secret, timeout: timeout)
         let answer = m.status == 200 ? try? JSONDecoder().decode(Messages.self, from: Data(m.body)) : nil
         let fresh = answer?.messages ?? []
         if answer?.mapRequested == true, let map {
@@ -168,7 +171,7 @@ public struct Classroom: Sendable {
         let text: String
         do { text = try map() } catch { text = "lab could not draw the map: \(error)\n" }
         let body = Self.fitted(text)
-        let r = try HTTP.request("POST", s.url + "api/map", bearer: s.secret, json: body, contentType: "text/plain; charset=utf-8")
+        let r = try HTTP.request("POST", s.url + "api/map", bearer: s.secret, json: body, contentType: "text/plain; charset=utf-8", timeout: timeout)
         guard r.status == 200 || r.status == 409 else { throw Classroom.failure(r, "send the map to \(s.url)") }
     }
 
