@@ -312,12 +312,12 @@ public struct Runner {
                     continue
                 }
                 labContainers.insert(c.id)
-                var (status, output) = (try? run(["rm", "-f", c.id])) ?? (1, "")
-                if status != 0 {  // a container between states: once more, after a moment
+                var failure = Self.failure { try engine.remove(c, force: true) }
+                if failure != nil {  // a container between states: once more, after a moment
                     usleep(500_000)
-                    (status, output) = (try? run(["rm", "-f", c.id])) ?? (1, "")
+                    failure = Self.failure { try engine.remove(c, force: true) }
                 }
-                removed.append(status == 0 ? "container \(c.name)" : "(could not remove container \(c.name): \(output))")
+                removed.append(failure.map { "(could not remove container \(c.name): \($0))" } ?? "container \(c.name)")
             }
             // Images made since the lab started: committed from its containers, or built under its names; and any
             // image made since then that carries one of its names.
@@ -329,9 +329,9 @@ public struct Runner {
                 image.config.created.flatMap { Timestamp.parse($0) }.map { !($0 < since) } ?? false
             }
             for image in fresh where fromEvents.contains(image.id) || image.names.contains(where: owned.hasImage) {
-                let (status, output) = (try? run(["rmi", image.id])) ?? (1, "")
+                let failure = Self.failure { _ = try engine.images.remove(image.id, users: try engine.imageUsers()) }
                 let name = image.names.first ?? String(Digest.hex(image.id).prefix(12))
-                removed.append(status == 0 ? "image \(name)" : "(could not remove image \(name): \(output))")
+                removed.append(failure.map { "(could not remove image \(name): \($0))" } ?? "image \(name)")
             }
             for image in fresh where !fromEvents.contains(image.id) && !image.names.contains(where: owned.hasImage) {
                 let name = image.names.first ?? String(Digest.hex(image.id).prefix(12))
@@ -339,8 +339,8 @@ public struct Runner {
             }
             let networks = Set(events.filter { $0.type == "network" && $0.is(.create) }.compactMap(\.name))
             for name in networks.sorted() where owned.networks.contains(name) {
-                let (status, output) = (try? run(["network", "rm", name])) ?? (1, "")
-                removed.append(status == 0 ? "network \(name)" : "(could not remove network \(name): \(output))")
+                let failure = Self.failure { try NetworkStore(root: engine.root).remove(name) }
+                removed.append(failure.map { "(could not remove network \(name): \($0))" } ?? "network \(name)")
             }
         }
         for proc in Proc.all() where proc.pid != getpid() && proc.environment.contains(marker(lab.id)) {
@@ -369,10 +369,9 @@ public struct Runner {
 
     func containers() -> [Container] { (try? engine.list()) ?? [] }
 
-    @discardableResult
-    func run(_ boxArguments: [String]) throws -> (status: Int32, output: String) {
-        let script = ([boxPath] + boxArguments).map(Shell.quote).joined(separator: " ")
-        return try Shell.run(script, environment: environment(lab: ""), capture: true)
+    /// What went wrong in `body`, as box would say it; nil when it worked.
+    private static func failure(_ body: () throws -> Void) -> String? {
+        do { try body(); return nil } catch { return "\(error)" }
     }
 }
 

@@ -83,7 +83,9 @@ public struct Selftest {
         if !mounts.isEmpty { outcome("(reset)", false, "mounts left after lab reset: \(mounts.joined(separator: ", "))") }
 
         // Clean up even after a failure: containers, mounts, then the directory.
-        scratch.cleanUp(engine: root) { ids in for id in ids { _ = try? runner.run(["rm", "-f", id]) } }
+        scratch.cleanUp(engine: root) { ids in
+            for id in ids { _ = try? runner.engine.remove(try runner.engine.resolve(id), force: true) }
+        }
         return ok
     }
 }
