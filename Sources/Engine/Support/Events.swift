@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
 
 /// One line of the event journal. Actions are docker's names: create, start, exec_start, exec_die, kill, die,
 /// stop, destroy (what `rm` records), attach (`box attach` connected to PID 1) and detach (a terminal attached
@@ -36,20 +35,6 @@ public struct Event: Codable, Sendable, Equatable {
     }
 }
 
-extension Event: JSONWritable {
-    public var jsonTree: JSONValue {
-        var members: [(String, JSONValue)] = [
-            ("action", .string(action)),
-            ("attributes", attributes.jsonTree),
-            ("id", .string(id)),
-        ]
-        if let image { members.append(("image", .string(image))) }
-        if let name { members.append(("name", .string(name))) }
-        members += [("time", .string(time.rfc3339)), ("type", .string(type))]
-        return .object(members)
-    }
-}
-
 /// The append-only journal of everything the engine did (BOX_ROOT/events.jsonl, one JSON object a line).
 /// The step runner reads it as evidence of what a learner did, so a record is appended with one write on
 /// an O_APPEND descriptor: concurrent writers never interleave, and a killed writer never leaves half a line.
@@ -80,12 +65,11 @@ public struct EventJournal: Sendable {
     public func read(since: Timestamp? = nil, until: Timestamp? = nil, from offset: Int = 0) -> (events: [Event], end: Int) {
         guard let bytes = try? Files.read(path), offset <= bytes.count else { return ([], offset) }
         var events: [Event] = []
-        let decoder = JSONDecoder()
         var end = offset
         var start = offset
         for i in offset..<bytes.count where bytes[i] == UInt8(ascii: "\n") {
             defer { start = i + 1; end = i + 1 }
-            guard let event = try? decoder.decode(Event.self, from: Data(bytes[start..<i])) else { continue }
+            guard let event = try? JSONTree.decode(Event.self, from: Array(bytes[start..<i])) else { continue }
             if let since, event.time < since { continue }
             if let until, !(event.time < until) { continue }
             events.append(event)

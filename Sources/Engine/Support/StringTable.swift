@@ -84,14 +84,7 @@ extension StringTable: Sequence {
     public func makeIterator() -> Iterator { Iterator(base: entries.makeIterator()) }
 }
 
-/// A JSON object of strings, keys in the order JSONTree writes them (a StringTable is kept sorted): events and
-/// the leases file are written this way.
-extension StringTable: JSONWritable {
-    public var jsonTree: JSONValue { .object(map { ($0.key, .string($0.value)) }) }
-}
-
-/// The same as Codable writes and reads a [String: String] (off the start path: events are written by
-/// JSONWritable, networks read by JSONReadable).
+/// The same as Codable writes and reads a [String: String].
 extension StringTable: Codable {
     public init(from decoder: any Decoder) throws {
         self.init(try decoder.singleValueContainer().decode([String: String].self))
