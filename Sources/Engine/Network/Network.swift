@@ -88,7 +88,7 @@ public struct Network: Codable, Sendable {
     /// Outbound NAT to the outside world (opt-in: `box network create --masquerade`).
     public var Masquerade: Bool = false
     /// Container ids by address.
-    public var Leases: StringTable = [:]
+    public var Leases: [String: String] = [:]
     /// Set by NetworkStore.load when the leases came from the definition itself, where a box before leases
     /// moved to the run directory kept them: the next lease change writes the definition again without them.
     var leasesInDefinition = false
@@ -233,7 +233,7 @@ public struct NetworkStore: Sendable {
     /// a definition from an older box count until they are first written to the run directory.
     func load(_ file: String) throws -> Network {
         var n = try Files.decode(Network.self, from: file)
-        if let bytes = try? Files.read(leasesPath(n)), let leases = (try? JSONValue.parse(bytes: bytes))?.table {
+        if let bytes = try? Files.read(leasesPath(n)), let leases = try? JSONTree.decode([String: String].self, from: bytes) {
             n.Leases = leases
         } else if !n.Leases.isEmpty {
             n.leasesInDefinition = true
@@ -300,7 +300,7 @@ public struct NetworkStore: Sendable {
     public func remove(_ name: String) throws {
         try root.locked {
             let n = try find(name)
-            if let (ip, owner) = n.Leases.first {
+            if let (ip, owner) = n.Leases.min(by: { $0.key < $1.key }) {
                 throw BoxError(.network, "error while removing network: network \(n.Name) id \(n.Id) has active endpoints (container \(owner.prefix(12)) at \(ip))", exitCode: 1)
             }
             destroy(n)

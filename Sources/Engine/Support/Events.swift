@@ -12,10 +12,10 @@ public struct Event: Codable, Sendable, Equatable {
     public var id: String
     public var name: String?
     public var image: String?
-    public var attributes: StringTable
+    public var attributes: [String: String]
 
     public init(type: String = "container", action: String, id: String, name: String? = nil,
-                image: String? = nil, attributes: StringTable = [:], time: Timestamp = .now()) {
+                image: String? = nil, attributes: [String: String] = [:], time: Timestamp = .now()) {
         self.time = time
         self.type = type
         self.action = action
@@ -30,7 +30,7 @@ public struct Event: Codable, Sendable, Equatable {
         var attrs = attributes
         if let image { attrs["image"] = image }
         if let name { attrs["name"] = name }
-        let shown = attrs.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")  // a StringTable is in key order
+        let shown = attrs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         return "\(time.rfc3339) \(type) \(action) \(id) (\(shown))"
     }
 }

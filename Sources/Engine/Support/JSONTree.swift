@@ -292,9 +292,7 @@ struct TreeKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     var codingPath: [any CodingKey]
 
     var allKeys: [Key] {
-        var keys: [Key] = []  // a loop, not compactMap: see "Without generic entry points" below
-        for name in order { if let key = Key(stringValue: name) { keys.append(key) } }
-        return keys
+        order.compactMap { Key(stringValue: $0) }
     }
     func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
 
@@ -372,43 +370,4 @@ struct TreeSingleDecoder: SingleValueDecodingContainer {
 
     func decodeNil() -> Bool { value == .null }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeFrom(value, type, codingPath) }
-}
-
-// MARK: - Without generic entry points
-
-// A release box is compiled with -disable-concrete-type-metadata-mangled-name-accessors (Package.swift), so its
-// own generic types reach their metadata without a search. What the standard library does behind a generic
-// entry point it does not specialize here still searches: each first use of such an instantiation in a
-// process scans every protocol conformance in the binary (4,000 of them; 0.05-0.15 ms a scan). What follows
-// stands in for the ones on `box run`'s path.
-
-extension Array where Element == String {
-    /// `joined(separator:)`, concretely.
-    func concatenated(separator: String) -> String {
-        var out = ""
-        for i in indices {
-            if i > startIndex { out += separator }
-            out += self[i]
-        }
-        return out
-    }
-}
-
-extension JSONValue {
-    /// This object as a table of strings; nil if it is not one (a repeated key: its last value counts, as
-    /// Codable reads it).
-    var table: StringTable? {
-        guard case .object(let members) = self else { return nil }
-        var table = StringTable()
-        for (key, value) in members.reversed() where table[key] == nil {  // the last of a repeated key only
-            guard case .string(let s) = value else { return nil }
-            table[key] = s
-        }
-        return table
-    }
-
-    /// The same as a Dictionary.
-    var stringTable: [String: String]? {
-        table?.dictionary
-    }
 }
