@@ -79,8 +79,7 @@ let package = Package(
         ),
         // Headers only (libcap-dev): CSpawn links the library (linkedFromArchiveInRelease).
         .systemLibrary(name: "CLibcap"),
-        // Headers only: libarchive itself is loaded with dlopen on first use (Engine/Images/Libarchive.swift), so
-        // no pkgConfig here, whose -larchive would load it (and nine more libraries) into every process.
+        // libarchive (libarchive-dev): image layers are read and written with it; the module map links it.
         .systemLibrary(name: "CLibarchive", providers: [.apt(["libarchive-dev"])]),
         // sha256 from GNU Nettle, a small C library with no dependencies: swift-crypto would pull full
         // Foundation (and ICU) into every `box` start. Headers only (nettle-dev): Engine links the library.
