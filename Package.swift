@@ -9,24 +9,10 @@ let triple = "aarch64-linux-gnu"
 let triple = "x86_64-linux-gnu"
 #endif
 
-/// A release `box` takes the C++ runtime from libstdc++.a when the compiler's gcc has one (see
-/// scripts/link/libstdc++.so), and then libgcc (the unwinder the Swift and C++ runtimes use) from its archives
-/// too: the shared libgcc_s probes the CPU at every start (cpuid, which traps to the hypervisor in a VM).
-/// Otherwise it links the shared ones, as a debug build always does.
-let staticCxx: [LinkerSetting] = {
-    let gcc = "/usr/lib/gcc/" + triple
-    // clang links with the newest gcc installation it finds: its directory must hold the archive.
-    let versions = (try? FileManager.default.contentsOfDirectory(atPath: gcc)) ?? []
-    guard let newest = versions.max(by: { (Int($0.prefix { $0.isNumber }) ?? 0) < (Int($1.prefix { $0.isNumber }) ?? 0) }),
-          FileManager.default.fileExists(atPath: "\(gcc)/\(newest)/libstdc++.a") else { return [] }
-    let scripts = Context.packageDirectory + "/scripts/link"
-    return [.unsafeFlags(["-L", scripts, "-Xclang-linker", "-static-libgcc"], .when(platforms: [.linux], configuration: .release))]
-}()
-
-/// libcap and nettle come from their archives into a release build where the -dev packages ship them (Debian's
-/// and Ubuntu's do): a shared library costs every `box` start its loading and relocation. With libgcc's
-/// archives (staticCxx), 0.4 ms of each `box` command (`box version` 2.85 -> 2.42 ms, alternating runs). A
-/// debug build, or a system without the archive, links the shared library. The archive is looked for when
+/// libcap and libseccomp come from their archives into a release build where the -dev packages ship them
+/// (Debian's and Ubuntu's do): a shared library costs every `box` start its loading and relocation (with
+/// nettle's, 0.4 ms of each `box` command, `box version` 2.85 -> 2.42 ms, alternating runs). A debug build, or
+/// a system without the archive, links the shared library. The archive is looked for when
 /// SwiftPM reads this manifest, which it may keep: after removing a -dev package, `touch Package.swift`.
 func linkedFromArchiveInRelease(_ name: String) -> [LinkerSetting] {
     let archive = "lib\(name).a"
@@ -82,8 +68,7 @@ let package = Package(
         ),
         // Headers only (libcap-dev): CSpawn links the library (linkedFromArchiveInRelease).
         .systemLibrary(name: "CLibcap"),
-        // Headers only: libarchive itself is loaded with dlopen on first use (Engine/Images/Libarchive.swift), so
-        // no pkgConfig here, whose -larchive would load it (and nine more libraries) into every process.
+        // libarchive (libarchive-dev): image layers are read and written with it; the module map links it.
         .systemLibrary(name: "CLibarchive", providers: [.apt(["libarchive-dev"])]),
         // sha256 from GNU Nettle, a small C library with no dependencies: swift-crypto would pull full
         // Foundation (and ICU) into every `box` start. Headers only (nettle-dev): Engine links the library.
@@ -94,7 +79,7 @@ let package = Package(
                 "CSpawn", "CLibarchive", "CNettle",
             ],
             swiftSettings: fastMetadata,
-            linkerSettings: linkedFromArchiveInRelease("nettle")
+            linkerSettings: [.linkedLibrary("nettle")]  // libarchive loads libnettle.so anyway
         ),
         // docker's output formats, which only the CLIs (and later the engine socket) print: Go's text/template
         // over the inspect views, Go's fmt printing, sizes and durations for people. Engine knows nothing of it.
@@ -116,7 +101,7 @@ let package = Package(
             // a position-independent one makes the dynamic loader apply ~41,000 relocations to its data at
             // every start, touching ~600 pages, 0.5 ms of each `box run` here (bench/startup). The cost: the
             // main binary's own code is not address-randomized; libraries, stack and heap still are.
-            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"], .when(platforms: [.linux], configuration: .release))] + staticCxx
+            linkerSettings: [.unsafeFlags(["-Xclang-linker", "-no-pie"], .when(platforms: [.linux], configuration: .release))]
         ),
         // The step runner: lab DSL, probes that read kernel facts, runner, progress journal.
         .target(name: "LabKit", dependencies: ["Engine", "CSpawn"]),

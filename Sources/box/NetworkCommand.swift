@@ -95,7 +95,7 @@ struct NetworkInspect: ParsableCommand {
         try forEach(names) { name in
             let n = try store.get(name)
             var members: [(String, JSONValue)] = []
-            for (ip, id) in n.Leases {  // sorted by address, as text
+            for (ip, id) in n.Leases.sorted(by: { $0.key < $1.key }) {  // by address, as text
                 let c = try? containers.load(id)
                 let mac = ContainerNetwork.attachment(containers, id)?.MacAddress ?? ""
                 members.append((id, ["Name": .string(c?.name ?? ""), "MacAddress": .string(mac),

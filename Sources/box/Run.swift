@@ -32,7 +32,7 @@ struct Run: ParsableCommand {
         try Run.run(options.createOptions(), detach: detach)
     }
 
-    /// What `box run` does once its flags are read (by ArgumentParser, or by QuickRun).
+    /// What `box run` does once its flags are read.
     static func run(_ options: CreateOptions, detach: Bool) throws {
         let store = try engine()
         let life = Lifecycle(store: store)

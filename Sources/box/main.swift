@@ -25,12 +25,8 @@ if arguments.count == 4 && arguments[1] == "__proxy" {
 signal(SIGPIPE, SIG_IGN)
 
 do {
-    if let quick = QuickRun.parse(arguments) {
-        try quick.run()
-    } else {
-        var command = try Box.parseAsRoot()
-        try command.run()
-    }
+    var command = try Box.parseAsRoot()
+    try command.run()
 } catch let error as BoxError {
     fail(error)
 } catch let code as ExitCode {

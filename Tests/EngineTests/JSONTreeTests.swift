@@ -67,11 +67,9 @@ struct JSONTreeTests {
         // No "config" at all: both give the empty one.
         let bare = #"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
         try agree(ImageConfig.self, bare)
-        // box run's reader (by hand) reads each the same; also with every optional null.
-        let nulls = #"{"architecture":"a","os":"b","created":null,"config":{"Env":null,"Cmd":null,"User":null,"Entrypoint":null,"WorkingDir":null,"Labels":null},"rootfs":{"type":"layers","diff_ids":[]},"history":null}"#
-        for doc in [text, bare, nulls, #"{"architecture":"a","os":"b","config":null,"rootfs":{"type":"t","diff_ids":["x"]},"history":[{"comment":"c"}]}"#] {
-            #expect(try ImageConfig(json: JSONValue.parse(bytes: Array(doc.utf8))) == JSONTree.decode(ImageConfig.self, from: Array(doc.utf8)), "\(doc)")
-        }
+        // Every optional null, and a null config.
+        try agree(ImageConfig.self, #"{"architecture":"a","os":"b","created":null,"config":{"Env":null,"Cmd":null,"User":null,"Entrypoint":null,"WorkingDir":null,"Labels":null},"rootfs":{"type":"layers","diff_ids":[]},"history":null}"#)
+        try agree(ImageConfig.self, #"{"architecture":"a","os":"b","config":null,"rootfs":{"type":"t","diff_ids":["x"]},"history":[{"comment":"c"}]}"#)
     }
 
     @Test("what JSONDecoder refuses, JSONTree refuses", arguments: [
@@ -91,7 +89,6 @@ struct JSONTreeTests {
     func refused(_ text: String) {
         #expect(throws: (any Error).self) { try JSONDecoder().decode(ImageConfig.self, from: Data(text.utf8)) }
         #expect(throws: (any Error).self) { try JSONTree.decode(ImageConfig.self, from: Array(text.utf8)) }
-        #expect(throws: (any Error).self) { try ImageConfig(json: JSONValue.parse(bytes: Array(text.utf8))) }
     }
 
     @Test("strict RFC 8259: a trailing comma, which JSONDecoder lets through, is refused (load and run both read this way)")
@@ -124,87 +121,14 @@ struct JSONTreeTests {
         #expect(throws: (any Error).self) { try Files.encode([UInt64.max]) }
     }
 
-    @Test("state.json, events, config.v2.json and network.json build their own trees: the same as JSONTree's encoding of them")
-    func writable() throws {
-        var state = ContainerState()
-        #expect(state.jsonTree == (try JSONTree.encode(state)))
-        state.Status = .exited; state.Pid = 42; state.ExitCode = 137; state.Error = "x \"y\""; state.OOMKilled = true
-        state.StartedAt = Timestamp(seconds: 1_795_794_575, nanoseconds: 5); state.FinishedAt = .now(); state.Signal = 9
-        state.MonitorPid = 7; state.MonitorStartTime = 123_456; state.PidStartTime = 654_321; state.RestartCount = 3
-        #expect(state.jsonTree == (try JSONTree.encode(state)))
-        // The spec: every optional set (the sample), and none.
-        var spec = try JSONTree.decode(ContainerSpec.self, from: Array(JSONTreeTests.spec.utf8))
-        #expect(spec.jsonTree == (try JSONTree.encode(spec)))
-        spec.Config.Entrypoint = ["/bin/sh"]
-        spec.HostConfig.SecurityOpt = ["seccomp=unconfined"]
-        #expect(spec.jsonTree == (try JSONTree.encode(spec)))
-        spec.Config.Entrypoint = nil; spec.HostConfig.Resources = nil; spec.HostConfig.RestartPolicy = nil
-        spec.HostConfig.Init = nil; spec.HostConfig.PortBindings = nil; spec.Config.Labels = [:]; spec.HostConfig.SecurityOpt = nil
-        #expect(spec.jsonTree == (try JSONTree.encode(spec)))
-        let attachment = Attachment(Network: "bridge", NetworkID: "9658", IPAddress: IPv4("172.17.0.2")!, PrefixLen: 16,
-                                    Gateway: IPv4("172.17.0.1")!, MacAddress: "02:42:ac:11:00:02", Bridge: "box0", HostVeth: "veth1234567",
-                                    Ports: [try PortBinding(parsing: "127.0.0.1:8080:80"), try PortBinding(parsing: "9000:90")])
-        #expect(attachment.jsonTree == (try JSONTree.encode(attachment)))
-        for event in [Event(action: "create", id: "abc"),
-                      Event(type: "network", action: "connect", id: "n", name: "bridge", image: "busybox",
-                            attributes: ["container": "c", "a": "1"], time: Timestamp(seconds: 3))] {
-            #expect(event.jsonTree == (try JSONTree.encode(event)))
-            #expect(try JSONDecoder().decode(Event.self, from: Data(try Files.encode(event))) == event)
-        }
-    }
-
-    static let state = #"{"Error":"","ExitCode":137,"FinishedAt":"2026-12-03T10:37:13.000000001Z","MonitorPid":42,"MonitorStartTime":18446744073,"OOMKilled":true,"Pid":7,"PidStartTime":7,"RestartCount":2,"Signal":9,"StartedAt":"0001-01-01T00:00:00Z","Status":"exited"}"#
-    static let network = #"{"Bridge":"box0","Created":"2026-12-03T10:37:12.995808981Z","Driver":"bridge","Gateway":"172.17.0.1","Id":"9658ce","Leases":{"172.17.0.2":"abc"},"Masquerade":false,"Name":"bridge","Subnet":"172.17.0.0/16"}"#
-
-    /// `text` with `member`'s value replaced by `value` (nil: the member left out), or `value` itself if there
-    /// is no member.
-    static func variant(_ text: String, _ member: String?, _ value: String?) -> String {
-        guard let member else { return value! }
-        var members = (try! JSONValue.parse(bytes: Array(text.utf8)))
-        guard case .object(var pairs) = members else { return text }
-        pairs.removeAll { $0.0 == member }
-        if let value { pairs.append((member, try! JSONValue.parse(bytes: Array(value.utf8)))) }
-        members = .object(pairs)
-        return members.compact(escapeHTML: false)
-    }
-
-    @Test("state.json and network definitions read by hand as JSONTree's Codable decoding reads them, good and bad",
-          arguments: [
-            (nil, #"{"Status":"running","Status":"exited","Pid":1,"ExitCode":0,"Error":"","OOMKilled":false,"StartedAt":"0001-01-01T00:00:00Z","FinishedAt":"0001-01-01T00:00:00Z","MonitorPid":0,"MonitorStartTime":0,"PidStartTime":0,"RestartCount":0}"#),
-            (nil, "[]"), (nil, "null"), (nil, "{}"),
-            ("Signal", nil), ("Signal", "null"), ("Signal", "\"9\""), ("Pid", nil), ("Pid", "null"), ("Pid", "\"7\""),
-            ("Pid", "2147483648"), ("Pid", "7.0"), ("Pid", "7.5"), ("MonitorStartTime", "-1"), ("RestartCount", "1e3"),
-            ("Status", "\"bogus\""), ("Status", "1"), ("StartedAt", "\"yesterday\""), ("FinishedAt", "null"),
-            ("OOMKilled", "0"), ("Error", "[]"), ("Extra", "{\"ignored\":[1]}"),
-          ] as [(String?, String?)])
-    func readable(_ member: String?, _ value: String?) throws {
-        func same<T: JSONReadable & Encodable>(_ type: T.Type, _ text: String) throws {
-            let json = try JSONValue.parse(bytes: Array(text.utf8))
-            let byCodable = Result { try JSONTree.decode(T.self, from: json) }
-            let byHand = Result { try T(json: json) }
-            switch (byCodable, byHand) {
-            case (.success(let a), .success(let b)): #expect(try canonical(a) == canonical(b), "\(text)")
-            case (.failure, .failure): break
-            case (.success, .failure(let e)): Issue.record("\(T.self): read by Codable, refused by hand (\(e)): \(text)")
-            case (.failure(let e), .success): Issue.record("\(T.self): refused by Codable (\(e)), read by hand: \(text)")
-            }
-        }
-        try same(ContainerState.self, Self.variant(Self.state, member, value))
-        let networkMember = ["Signal": "Leases", "Pid": "Masquerade", "Status": "Subnet", "StartedAt": "Gateway",
-                             "FinishedAt": "Created", "MonitorStartTime": "Driver", "OOMKilled": "Name"][member ?? ""] ?? member
-        try same(Network.self, Self.variant(Self.network, networkMember, value))
-        try same(Network.self, Self.variant(Self.network, "Leases", value.map { "{\"172.17.0.9\":\($0)}" }))
-    }
-
     @Test("a repeated key in a table of strings: its last value counts, whatever an earlier one held")
     func repeatedKeys() throws {
-        let leases = Self.variant(Self.network, "Leases", #"{"172.17.0.2":1,"172.17.0.2":"abc"}"#)
-        #expect(try Network(json: JSONValue.parse(bytes: Array(leases.utf8))).Leases == ["172.17.0.2": "abc"])
+        let leases = #"{"Bridge":"box0","Created":"2026-12-03T10:37:12.995808981Z","Driver":"bridge","Gateway":"172.17.0.1","Id":"9658ce","Leases":{"172.17.0.2":1,"172.17.0.2":"abc"},"Masquerade":false,"Name":"bridge","Subnet":"172.17.0.0/16"}"#
         #expect(try JSONTree.decode(Network.self, from: Array(leases.utf8)).Leases == ["172.17.0.2": "abc"])
         let labels = #"{"architecture":"a","os":"b","config":{"Labels":{"k":[],"k":"v"}},"rootfs":{"type":"layers","diff_ids":[]}}"#
-        #expect(try ImageConfig(json: JSONValue.parse(bytes: Array(labels.utf8))) == JSONTree.decode(ImageConfig.self, from: Array(labels.utf8)))
-        #expect(try JSONValue.parse(bytes: Array(#"{"a":1,"a":"x"}"#.utf8)).stringTable == ["a": "x"])
-        #expect(try JSONValue.parse(bytes: Array(#"{"a":"x","a":1}"#.utf8)).stringTable == nil)
+        #expect(try JSONTree.decode(ImageConfig.self, from: Array(labels.utf8)).config.Labels == ["k": "v"])
+        #expect(try JSONTree.decode([String: String].self, from: Array(#"{"a":1,"a":"x"}"#.utf8)) == ["a": "x"])
+        #expect(throws: (any Error).self) { try JSONTree.decode([String: String].self, from: Array(#"{"a":"x","a":1}"#.utf8)) }
     }
 
     @Test("output: sorted keys, optionals left out when nil, \"/\" as it is")
@@ -216,7 +140,7 @@ struct JSONTreeTests {
     }
 }
 
-@Suite("Files the run path reads by hand")
+@Suite("The engine's files: repositories.json, Files.read")
 struct HandReadTests {
     /// A scratch engine root under /tmp, removed afterwards (AwaitFilesTests uses it too).
     static func withRoot(_ body: (EngineRoot) throws -> Void) throws {

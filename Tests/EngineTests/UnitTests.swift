@@ -229,42 +229,6 @@ struct NetworkUnitTests {
     }
 }
 
-@Suite("StringTable: attributes and leases without a Dictionary")
-struct StringTableTests {
-    @Test("it reads, writes and removes like a Dictionary, and keeps its keys in order")
-    func likeADictionary() throws {
-        var table = StringTable()
-        var dictionary: [String: String] = [:]
-        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15  // a fixed sequence (xorshift), so a failure is repeated as it was
-        for step in 0..<2000 {
-            seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17
-            let key = "k\(seed % 40)"
-            let value: String? = (seed >> 20) % 4 == 0 ? nil : "v\(step)"
-            table[key] = value
-            dictionary[key] = value
-            #expect(table[key] == dictionary[key])
-        }
-        #expect(table.count == dictionary.count && table.isEmpty == dictionary.isEmpty)
-        #expect(table.map(\.key) == dictionary.keys.sorted())
-        #expect(table.map(\.value) == dictionary.sorted { $0.key < $1.key }.map(\.value))
-        #expect(table == StringTable(dictionary))
-        #expect(table.first?.key == dictionary.keys.min())
-        let kept = table.filter { $0.value.hasSuffix("7") }
-        #expect(kept == StringTable(dictionary.filter { $0.value.hasSuffix("7") }))
-    }
-
-    @Test("a literal's repeated key keeps its last value; JSON and Codable read and write it as [String: String]")
-    func literalAndJSON() throws {
-        let table: StringTable = ["b": "1", "a": "2", "b": "3"]
-        #expect(table.map(\.key) == ["a", "b"] && table["b"] == "3")
-        #expect(try JSONTree.encode(table) == JSONTree.encode(["a": "2", "b": "3"] as [String: String]))
-        #expect(String(decoding: try Files.encode(table), as: UTF8.self) == #"{"a":"2","b":"3"}"#)
-        #expect(try JSONTree.decode(StringTable.self, from: Array(#"{"b":"3","a":"2"}"#.utf8)) == table)
-        #expect(try JSONValue.parse(bytes: Array(#"{"b":"3","a":"2"}"#.utf8)).table == table)
-        #expect(StringTable().first == nil && StringTable().isEmpty)
-    }
-}
-
 @Suite("The monitor's frame protocol")
 struct FrameTests {
     @Test("frames survive being split and joined arbitrarily")

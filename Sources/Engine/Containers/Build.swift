@@ -90,7 +90,7 @@ public struct Builder {
             try store.root.locked { try store.images.tag(image, as: tag) }
             log("Successfully tagged \(tag)")
         }
-        var attributes: StringTable = ["imageID": image]
+        var attributes: [String: String] = ["imageID": image]
         attributes["ref"] = tag?.description
         store.journal.record(Event(type: "image", action: "build", id: image, attributes: attributes))
         return image

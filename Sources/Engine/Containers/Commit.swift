@@ -42,7 +42,7 @@ public struct Commit: Sendable {
         let id = try store.images.addConfig(config)
         if let reference { try store.root.locked { try store.images.tag(id, as: reference) } }
         if event {
-            var attributes: StringTable = ["imageID": id]
+            var attributes: [String: String] = ["imageID": id]
             attributes["ref"] = reference?.description
             store.journal.record(Event(action: "commit", id: c.id, name: c.name, image: c.spec.Config.Image, attributes: attributes))
         }

@@ -54,44 +54,6 @@ public struct ContainerSpec: Codable, Sendable {
     public var cgroup: String { "box/" + ID }
 }
 
-/// config.v2.json is written once per container, by `box run` on its way to the start: its tree by hand (see
-/// JSONWritable). A test holds it to JSONTree's encoding of the same spec, every optional set and none.
-extension ContainerSpec: JSONWritable {
-    public var jsonTree: JSONValue {
-        var config: [(String, JSONValue)] = [
-            ("Cmd", JSONValue(strings: self.Config.Cmd)), ("Env", JSONValue(strings: self.Config.Env)),
-            ("Hostname", .string(self.Config.Hostname)), ("Image", .string(self.Config.Image)),
-            ("Labels", JSONValue(stringTable: self.Config.Labels)), ("OpenStdin", .bool(self.Config.OpenStdin)),
-            ("StdinOnce", .bool(self.Config.StdinOnce)), ("Tty", .bool(self.Config.Tty)), ("User", .string(self.Config.User)),
-            ("WorkingDir", .string(self.Config.WorkingDir)),
-        ]
-        if let entrypoint = self.Config.Entrypoint { config.append(("Entrypoint", JSONValue(strings: entrypoint))) }
-        let h = self.HostConfig
-        var host: [(String, JSONValue)] = [
-            ("AutoRemove", .bool(h.AutoRemove)), ("Binds", JSONValue(strings: h.Binds)), ("CapAdd", JSONValue(strings: h.CapAdd)),
-            ("CapDrop", JSONValue(strings: h.CapDrop)), ("NetworkMode", .string(h.NetworkMode)), ("Privileged", .bool(h.Privileged)),
-        ]
-        if let r = h.Resources {
-            host.append(("Resources", .sortedObject([
-                ("CpuShares", .int(r.CpuShares)), ("CpusetCpus", .string(r.CpusetCpus)), ("Memory", .int(r.Memory)),
-                ("MemorySwap", .int(r.MemorySwap)), ("NanoCpus", .int(r.NanoCpus)), ("PidsLimit", .int(r.PidsLimit)),
-            ])))
-        }
-        if let p = h.RestartPolicy {
-            host.append(("RestartPolicy", .sortedObject([("MaximumRetryCount", .int(Int64(p.MaximumRetryCount))), ("Name", .string(p.Name))])))
-        }
-        if let i = h.Init { host.append(("Init", .bool(i))) }
-        if let ports = h.PortBindings { host.append(("PortBindings", .array(ports.map { $0.jsonTree }))) }
-        if let opts = h.SecurityOpt { host.append(("SecurityOpt", JSONValue(strings: opts))) }
-        return .sortedObject([
-            ("Args", JSONValue(strings: Args)), ("Capabilities", .int(Int64(clamping: Capabilities))),
-            ("Config", .sortedObject(config)), ("Created", .string(Created.rfc3339)), ("HostConfig", .sortedObject(host)),
-            ("ID", .string(ID)), ("Image", .string(Image)), ("LayerDirs", JSONValue(strings: LayerDirs)),
-            ("Name", .string(Name)), ("Path", .string(Path)),
-        ])
-    }
-}
-
 /// `--restart no|on-failure[:N]|always|unless-stopped`, as docker's HostConfig.RestartPolicy.
 public struct RestartPolicy: Codable, Sendable, Equatable {
     public var Name: String
@@ -140,39 +102,6 @@ public struct ContainerState: Codable, Sendable {
 
     public var Running: Bool { Status == .running || Status == .paused }
     public var Paused: Bool { Status == .paused }
-}
-
-extension ContainerState: JSONWritable {
-    public var jsonTree: JSONValue {
-        var members: [(String, JSONValue)] = [
-            ("Error", .string(Error)), ("ExitCode", .int(Int64(ExitCode))), ("FinishedAt", .string(FinishedAt.rfc3339)),
-            ("MonitorPid", .int(Int64(MonitorPid))), ("MonitorStartTime", .int(Int64(clamping: MonitorStartTime))),
-            ("OOMKilled", .bool(OOMKilled)), ("Pid", .int(Int64(Pid))), ("PidStartTime", .int(Int64(clamping: PidStartTime))),
-            ("RestartCount", .int(Int64(RestartCount))),
-        ]
-        if let Signal { members.append(("Signal", .int(Int64(Signal)))) }
-        members += [("StartedAt", .string(StartedAt.rfc3339)), ("Status", .string(Status.rawValue))]
-        return .object(members)
-    }
-}
-
-extension ContainerState: JSONReadable {
-    public init(json: JSONValue) throws {
-        let m = try JSONMembers(json)
-        self.init()
-        Status = try m.parsed("Status", "a container status") { ContainerStatus(rawValue: $0) }
-        Pid = try m.integer("Pid", Int32.self)
-        ExitCode = try m.integer("ExitCode", Int32.self)
-        Error = try m.string("Error")
-        OOMKilled = try m.bool("OOMKilled")
-        StartedAt = try m.time("StartedAt")
-        FinishedAt = try m.time("FinishedAt")
-        Signal = try m.optionalInteger("Signal", Int32.self)
-        MonitorPid = try m.integer("MonitorPid", Int32.self)
-        MonitorStartTime = try m.integer("MonitorStartTime", UInt64.self)
-        PidStartTime = try m.integer("PidStartTime", UInt64.self)
-        RestartCount = try m.integer("RestartCount", Int.self)
-    }
 }
 
 /// A container as read from the store.

@@ -73,7 +73,7 @@ public struct ContainerNetwork {
         let networks = NetworkStore(root: store.root)
         let (n, ip) = try store.root.locked { try networks.lease(name, to: spec.ID) }
         let macBytes: [UInt8] = [0x02, 0x42] + ip.bytes
-        let mac = macBytes.map { JSONValue.hex(UInt32($0), width: 2) }.concatenated(separator: ":")
+        let mac = macBytes.map { JSONValue.hex(UInt32($0), width: 2) }.joined(separator: ":")
         let a = Attachment(Network: n.Name, NetworkID: n.Id, IPAddress: ip, PrefixLen: n.Subnet.prefix, Gateway: n.Gateway,
                            MacAddress: mac, Bridge: n.Bridge, HostVeth: "veth" + String(spec.ID.prefix(7)),
                            Ports: spec.HostConfig.PortBindings ?? [])

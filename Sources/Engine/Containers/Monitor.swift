@@ -472,7 +472,7 @@ public struct Monitor {
         if oomKilled {
             store.journal.record(Event(action: "oom", id: id, name: spec.Name, image: spec.Config.Image))
         }
-        var attributes: StringTable = ["exitCode": String(state.ExitCode)]
+        var attributes: [String: String] = ["exitCode": String(state.ExitCode)]
         if signal != 0 { attributes["signal"] = String(signal) }
         store.journal.record(Event(action: "die", id: id, name: spec.Name, image: spec.Config.Image, attributes: attributes))
         // `box run --rm` returns only once the container is gone, as docker's does; its files are deleted

@@ -15,9 +15,10 @@ import CSpawn
 /// journal (the filesystem of the VMs boxlab is measured on) steps over every inode freed in the last minutes at
 /// each allocation in the same block group, one buffer lookup each; a `box run --rm` made about twenty inodes
 /// and freed them again. With a spare, it renames two directories and writes its files in place instead of
-/// making ten inodes (see README, Performance). A hosts file stays the same inode from one container to the
-/// next: a process on the host that entered a dead container's mount namespace alone (`nsenter -m`) and
-/// stayed there would see the next container's.
+/// making ten inodes: 7.6 ms of each `box run --rm` here, which the guard (box <= 1.0x crun) needs
+/// (bench/README.md, 2026-12-07). A hosts file stays the same inode from one container to the next: a process
+/// on the host that entered a dead container's mount namespace alone (`nsenter -m`) and stayed there would
+/// see the next container's.
 ///
 /// A new container's directory is always written in spare/ first and renamed into containers/ whole, so no
 /// reader ever sees a container directory without its config and state.

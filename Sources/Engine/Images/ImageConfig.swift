@@ -172,29 +172,6 @@ public struct ImageReference: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(repository):\(tag)" }
 }
 
-/// `box run` reads its image's config at every start: by hand (see JSONReadable), as init(from:) reads it. A test
-/// holds both readers to the same answers, on good configs and on the ones JSONDecoder refuses.
-extension ImageConfig: JSONReadable {
-    public init(json: JSONValue) throws {
-        let m = try JSONMembers(json)
-        let config = try m.value("config") == nil ? Config() : m.object("config") { c in
-            var config = Config(Env: try c.optionalStrings("Env"), Cmd: try c.optionalStrings("Cmd"))
-            config.User = try c.optionalString("User")
-            config.Entrypoint = try c.optionalStrings("Entrypoint")
-            config.WorkingDir = try c.optionalString("WorkingDir")
-            config.Labels = try c.optionalStringTable("Labels")
-            return config
-        }
-        let rootfs = try m.object("rootfs") { r in RootFS(type: try r.string("type"), diff_ids: try r.strings("diff_ids")) }
-        let history = try m.value("history") == nil ? nil : m.objects("history") { h in
-            History(created: try h.optionalString("created"), created_by: try h.optionalString("created_by"),
-                    comment: try h.optionalString("comment"), empty_layer: try h.optionalBool("empty_layer"))
-        }
-        self.init(architecture: try m.string("architecture"), os: try m.string("os"), created: try m.optionalString("created"),
-                  config: config, rootfs: rootfs, history: history)
-    }
-}
-
 extension ImageConfig.Config {
     /// One Dockerfile instruction applied to an image config (the `--change` of docker commit).
     mutating func apply(_ change: String) throws {

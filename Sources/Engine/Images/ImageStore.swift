@@ -14,34 +14,9 @@ public struct ImageStore: Sendable {
         var Repositories: [String: [String: String]] = [:]
     }
 
-    /// Read by hand from the JSON tree: decoding a dictionary of dictionaries through Codable instantiates
-    /// its generic machinery on each start, a quarter of a millisecond of every `box run` (release build).
     func loadRepositories() throws -> Repositories {
-        var repos = Repositories()
-        guard case .object(let names)? = try repositoriesJSON() else { return repos }
-        for (name, tags) in names { repos.Repositories[name] = tags.stringTable ?? [:] }  // shapes checked there
-        return repos
-    }
-
-    /// The Repositories member of repositories.json ({name: {reference: id}}, its shape checked), nil if there
-    /// is none. `resolve` looks a name up in it without building the tables (see JSONTree's "Without generic
-    /// entry points": the first dictionary of dictionaries costs a conformance scan).
-    func repositoriesJSON() throws -> JSONValue? {
-        guard Files.exists(root.repositories) else { return nil }
-        let bytes = try Files.read(root.repositories)
-        let invalid = BoxError(.store, "\(root.repositories) is not valid: expected {\"Repositories\": {name: {reference: id}}}")
-        let json: JSONValue
-        do { json = try JSONValue.parse(bytes: bytes) } catch {
-            throw BoxError(.store, "\(root.repositories) is not valid: \(error)")
-        }
-        guard case .object = json else { throw invalid }
-        guard let value = json["Repositories"] else { return nil }  // the last one, if repeated
-        guard case .object(let names) = value else { throw invalid }
-        for (_, tags) in names {
-            guard case .object(let pairs) = tags else { throw invalid }
-            for (_, id) in pairs { guard case .string = id else { throw invalid } }
-        }
-        return value
+        guard Files.exists(root.repositories) else { return Repositories() }
+        return try Files.decode(Repositories.self, from: root.repositories)
     }
 
     func saveRepositories(_ r: Repositories) throws {
@@ -68,7 +43,7 @@ public struct ImageStore: Sendable {
         guard Files.exists(path) else { throw BoxError.noSuchImage(id) }
         let bytes = try Files.read(path)
         do {
-            return try ImageConfig(json: try JSONValue.parse(bytes: bytes))
+            return try JSONTree.decode(ImageConfig.self, from: bytes)
         } catch {
             throw BoxError(.image, "image config \(path) is not valid: \(error)")
         }
@@ -76,9 +51,8 @@ public struct ImageStore: Sendable {
 
     /// Finds an image by name[:tag], full id, or a unique id prefix.
     public func resolve(_ text: String) throws -> Image {
-        let repos = try repositoriesJSON()
-        if let ref = try? ImageReference(parsing: text),
-           case .string(let id)? = repos?[ref.repository]?[ref.description] {
+        let repos = try loadRepositories()
+        if let ref = try? ImageReference(parsing: text), let id = repos.Repositories[ref.repository]?[ref.description] {
             return Image(id: id, config: try config(id), names: [ref.description])
         }
         let hex = Digest.hex(text).lowercased()

@@ -30,45 +30,45 @@ public enum LayerArchive {
 
     /// Writes a POSIX (pax) tar of `entries`, in the order given, owned by root.
     public static func write(_ entries: [Entry], to path: String) throws {
-        guard let a = Libarchive.write_new() else { throw BoxError(.layer, Libarchive.newFailed) }
-        defer { Libarchive.write_free(a) }
-        Libarchive.write_set_format_pax_restricted(a)
-        guard Libarchive.write_open_filename(a, path) == ARCHIVE_OK else {
+        guard let a = archive_write_new() else { throw BoxError(.layer, "libarchive: out of memory") }
+        defer { archive_write_free(a) }
+        archive_write_set_format_pax_restricted(a)
+        guard archive_write_open_filename(a, path) == ARCHIVE_OK else {
             throw BoxError(.layer, "create \(path): \(message(a))")
         }
-        guard let e = Libarchive.entry_new() else { throw BoxError(.layer, Libarchive.newFailed) }
-        defer { Libarchive.entry_free(e) }
+        guard let e = archive_entry_new() else { throw BoxError(.layer, "libarchive: out of memory") }
+        defer { archive_entry_free(e) }
         for entry in entries {
-            Libarchive.entry_clear(e)
-            Libarchive.entry_set_pathname(e, entry.path)
-            Libarchive.entry_set_mtime(e, time_t(entry.mtime), 0)
-            Libarchive.entry_set_uid(e, 0)
-            Libarchive.entry_set_gid(e, 0)
+            archive_entry_clear(e)
+            archive_entry_set_pathname(e, entry.path)
+            archive_entry_set_mtime(e, time_t(entry.mtime), 0)
+            archive_entry_set_uid(e, 0)
+            archive_entry_set_gid(e, 0)
             var content: [UInt8] = []
             switch entry.kind {
             case .directory:
-                Libarchive.entry_set_filetype(e, 0o040000)
+                archive_entry_set_filetype(e, 0o040000)
             case .symlink(let target):
-                Libarchive.entry_set_filetype(e, 0o120000)
-                Libarchive.entry_set_symlink(e, target)
+                archive_entry_set_filetype(e, 0o120000)
+                archive_entry_set_symlink(e, target)
             case .text(let text):
-                Libarchive.entry_set_filetype(e, 0o100000)
+                archive_entry_set_filetype(e, 0o100000)
                 content = Array(text.utf8)
             case .file(let source):
-                Libarchive.entry_set_filetype(e, 0o100000)
+                archive_entry_set_filetype(e, 0o100000)
                 content = try Files.read(source)
             }
-            Libarchive.entry_set_perm(e, entry.mode)
-            Libarchive.entry_set_size(e, la_int64_t(content.count))
-            guard Libarchive.write_header(a, e) == ARCHIVE_OK else {
+            archive_entry_set_perm(e, entry.mode)
+            archive_entry_set_size(e, la_int64_t(content.count))
+            guard archive_write_header(a, e) == ARCHIVE_OK else {
                 throw BoxError(.layer, "write \(entry.path) to \(path): \(message(a))")
             }
             if !content.isEmpty {
-                let n = content.withUnsafeBytes { Libarchive.write_data(a, $0.baseAddress, $0.count) }
+                let n = content.withUnsafeBytes { archive_write_data(a, $0.baseAddress, $0.count) }
                 guard n == content.count else { throw BoxError(.layer, "write \(entry.path): \(message(a))") }
             }
         }
-        guard Libarchive.write_close(a) == ARCHIVE_OK else { throw BoxError(.layer, "close \(path): \(message(a))") }
+        guard archive_write_close(a) == ARCHIVE_OK else { throw BoxError(.layer, "close \(path): \(message(a))") }
     }
 
     /// How an archive is unpacked. `.layer`: an image layer, kept exactly (owners, modes, times, xattrs, device
@@ -92,17 +92,17 @@ public enum LayerArchive {
     public static func extract(fd: Int32?, name path: String, into directory: String, mode: ExtractMode = .layer,
                                label: String? = nil, onBytes: ((Int) -> Void)? = nil) throws {
         let tarPath = label ?? path
-        guard let reader = Libarchive.read_new(), let writer = Libarchive.write_disk_new() else {
-            throw BoxError(.layer, Libarchive.newFailed)
+        guard let reader = archive_read_new(), let writer = archive_write_disk_new() else {
+            throw BoxError(.layer, "libarchive: out of memory")
         }
-        defer { Libarchive.read_free(reader); Libarchive.write_free(writer) }
-        Libarchive.read_support_format_tar(reader)
-        Libarchive.read_support_filter_all(reader)
+        defer { archive_read_free(reader); archive_write_free(writer) }
+        archive_read_support_format_tar(reader)
+        archive_read_support_filter_all(reader)
         var flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM
             | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS
         if mode == .layer { flags |= ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_XATTR }
-        Libarchive.write_disk_set_options(writer, flags)
-        let opened = fd.map { Libarchive.read_open_fd(reader, $0, 1 << 16) } ?? Libarchive.read_open_filename(reader, path, 1 << 16)
+        archive_write_disk_set_options(writer, flags)
+        let opened = fd.map { archive_read_open_fd(reader, $0, 1 << 16) } ?? archive_read_open_filename(reader, path, 1 << 16)
         guard opened == ARCHIVE_OK else {
             throw BoxError(.layer, "open \(tarPath): \(message(reader))")
         }
@@ -115,45 +115,45 @@ public enum LayerArchive {
         var last = "the first entry"
         var count = 0
         while true {
-            let rc = Libarchive.read_next_header(reader, &entry)
+            let rc = archive_read_next_header(reader, &entry)
             if rc == ARCHIVE_EOF { break }
             guard rc == ARCHIVE_OK || rc == ARCHIVE_WARN, let entry else {
                 let at = count == 0 ? "" : " after entry \(last)"
                 throw BoxError(.layer, "read \(tarPath)\(at): \(message(reader))")
             }
             count += 1
-            let name = Libarchive.entry_pathname(entry).map { String(cString: $0) } ?? "?"
+            let name = archive_entry_pathname(entry).map { String(cString: $0) } ?? "?"
             func refuse(_ why: String) -> BoxError { BoxError(.layer, "refusing entry \(name) in \(tarPath): \(why)") }
             if let why = unsafeName(name) { throw refuse(why) }
-            let hardlink = Libarchive.entry_hardlink(entry).map { String(cString: $0) }
+            let hardlink = archive_entry_hardlink(entry).map { String(cString: $0) }
             if let link = hardlink, let why = unsafeName(link) { throw refuse("hardlink to \(link): \(why)") }
-            let type = Libarchive.entry_filetype(entry)
+            let type = archive_entry_filetype(entry)
             if let why = confinement.check(name, isDirectory: type == UInt32(Glibc.S_IFDIR)) { throw refuse(why) }
             if let link = hardlink,
-               let why = confinement.check(link, isDirectory: false, hardlinkTarget: Libarchive.entry_size(entry) > 0) {
+               let why = confinement.check(link, isDirectory: false, hardlinkTarget: archive_entry_size(entry) > 0) {
                 throw refuse("hardlink to \(link): \(why)")
             }
             if mode == .plain && type != UInt32(Glibc.S_IFREG) && type != UInt32(Glibc.S_IFDIR) && type != UInt32(Glibc.S_IFLNK) {
                 throw refuse("not a file, directory or symlink")
             }
             if mode == .layer, try applyWhiteout(name, in: directory, archive: tarPath) { last = name; continue }
-            let written = Libarchive.write_header(writer, entry)
+            let written = archive_write_header(writer, entry)
             guard written == ARCHIVE_OK || written == ARCHIVE_WARN else { throw refuse(message(writer)) }
             var buffer: UnsafeRawPointer?
             var size = 0
             var offset: la_int64_t = 0
             while true {
-                let r = Libarchive.read_data_block(reader, &buffer, &size, &offset)
+                let r = archive_read_data_block(reader, &buffer, &size, &offset)
                 if r == ARCHIVE_EOF { break }
                 guard r == ARCHIVE_OK || r == ARCHIVE_WARN else {
                     throw BoxError(.layer, "read \(name) in \(tarPath): \(message(reader))")
                 }
-                guard Libarchive.write_data_block(writer, buffer, size, offset) == ARCHIVE_OK else {
+                guard archive_write_data_block(writer, buffer, size, offset) == ARCHIVE_OK else {
                     throw refuse(message(writer))
                 }
                 onBytes?(size)
             }
-            let finished = Libarchive.write_finish_entry(writer)
+            let finished = archive_write_finish_entry(writer)
             guard finished == ARCHIVE_OK || finished == ARCHIVE_WARN else { throw refuse(message(writer)) }
             if type != UInt32(Glibc.S_IFDIR) { confinement.replaced(name) }
             last = name
@@ -263,15 +263,15 @@ public enum LayerArchive {
     /// Writes the uncompressed content of `source` (gzip, zstd, bzip2, xz or none, as libarchive detects it)
     /// to `target`, and returns its sha256: for a layer, its diff_id.
     public static func decompress(_ source: String, to target: String, onBytes: ((Int) -> Void)? = nil) throws -> String {
-        guard let reader = Libarchive.read_new() else { throw BoxError(.layer, Libarchive.newFailed) }
-        defer { Libarchive.read_free(reader) }
-        Libarchive.read_support_format_raw(reader)
-        Libarchive.read_support_filter_all(reader)
-        guard Libarchive.read_open_filename(reader, source, 1 << 16) == ARCHIVE_OK else {
+        guard let reader = archive_read_new() else { throw BoxError(.layer, "libarchive: out of memory") }
+        defer { archive_read_free(reader) }
+        archive_read_support_format_raw(reader)
+        archive_read_support_filter_all(reader)
+        guard archive_read_open_filename(reader, source, 1 << 16) == ARCHIVE_OK else {
             throw BoxError(.layer, "open \(source): \(message(reader))")
         }
         var entry: OpaquePointer?
-        guard Libarchive.read_next_header(reader, &entry) == ARCHIVE_OK else {
+        guard archive_read_next_header(reader, &entry) == ARCHIVE_OK else {
             throw BoxError(.layer, "read \(source): \(message(reader))")
         }
         let fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -281,7 +281,7 @@ public enum LayerArchive {
         nettle_sha256_init(&ctx)
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = buffer.withUnsafeMutableBytes { Libarchive.read_data(reader, $0.baseAddress, $0.count) }
+            let n = buffer.withUnsafeMutableBytes { archive_read_data(reader, $0.baseAddress, $0.count) }
             if n == 0 { break }
             guard n > 0 else { throw BoxError(.layer, "decompress \(source): \(message(reader))") }
             nettle_sha256_update(&ctx, n, buffer)
@@ -313,9 +313,9 @@ public enum LayerArchive {
     private static func finish(_ ctx: inout sha256_ctx) -> String { Digest.finish(&ctx) }
 
     static func message(_ a: OpaquePointer) -> String {
-        let text = Libarchive.error_string(a).map { String(cString: $0) } ?? "unknown libarchive error"
+        let text = archive_error_string(a).map { String(cString: $0) } ?? "unknown libarchive error"
         // libarchive says "Write error" for any failed write: say which, and what to do about a full disk.
-        let code = Libarchive.errno(a)
+        let code = archive_errno(a)
         guard code > 0 else { return text }
         let reason = String(cString: strerror(code))
         if text.contains(reason) { return text }

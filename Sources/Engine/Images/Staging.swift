@@ -75,7 +75,7 @@ public final class ImageStaging {
         let config: ImageConfig
         do {
             // Read as `box run` will read it (ImageStore.config): a config it would refuse is refused here.
-            config = try ImageConfig(json: try JSONValue.parse(bytes: bytes))
+            config = try JSONTree.decode(ImageConfig.self, from: bytes)
         } catch {
             throw BoxError(.image, "\(name) is not a valid image config: \(error)")
         }

@@ -17,47 +17,47 @@ public final class TarWriter {
 
     /// Creates (or truncates) the tar at `path`.
     public convenience init(path: String) throws {
-        try self.init(name: path) { Libarchive.write_open_filename($0, path) }
+        try self.init(name: path) { archive_write_open_filename($0, path) }
     }
 
     /// Writes to `fd`, which stays open; `name` is what errors call it ("standard output").
     public convenience init(fd: Int32, name: String) throws {
-        try self.init(name: name) { Libarchive.write_open_fd($0, fd) }
+        try self.init(name: name) { archive_write_open_fd($0, fd) }
     }
 
     private init(name: String, open: (OpaquePointer) -> Int32) throws {
-        guard let a = Libarchive.write_new() else { throw BoxError(.layer, Libarchive.newFailed) }
-        guard let e = Libarchive.entry_new() else { Libarchive.write_free(a); throw BoxError(.layer, Libarchive.newFailed) }
+        guard let a = archive_write_new() else { throw BoxError(.layer, "libarchive: out of memory") }
+        guard let e = archive_entry_new() else { archive_write_free(a); throw BoxError(.layer, "libarchive: out of memory") }
         archive = a
         entry = e
         self.name = name
-        Libarchive.write_set_format_pax_restricted(a)
+        archive_write_set_format_pax_restricted(a)
         // No padding of the last block to 10 KiB: a tar of tars is then exactly the sum of its parts.
-        Libarchive.write_set_bytes_in_last_block(a, 1)
+        archive_write_set_bytes_in_last_block(a, 1)
         guard open(a) == ARCHIVE_OK else {
             let m = LayerArchive.message(a)
-            Libarchive.entry_free(e)
-            Libarchive.write_free(a)
+            archive_entry_free(e)
+            archive_write_free(a)
             throw BoxError(.layer, "create \(name): \(m)")
         }
     }
 
     deinit {
-        Libarchive.entry_free(entry)
-        Libarchive.write_free(archive)
+        archive_entry_free(entry)
+        archive_write_free(archive)
     }
 
     private func header(_ path: String, type: mode_t, mode: mode_t, size: Int64 = 0, mtime: Int64, link: String? = nil) throws {
-        Libarchive.entry_clear(entry)
-        Libarchive.entry_set_pathname(entry, path)
-        Libarchive.entry_set_filetype(entry, UInt32(type))
-        Libarchive.entry_set_perm(entry, mode)
-        Libarchive.entry_set_size(entry, la_int64_t(size))
-        Libarchive.entry_set_mtime(entry, time_t(mtime), 0)
-        Libarchive.entry_set_uid(entry, 0)
-        Libarchive.entry_set_gid(entry, 0)
-        if let link { Libarchive.entry_set_symlink(entry, link) }
-        guard Libarchive.write_header(archive, entry) == ARCHIVE_OK else {
+        archive_entry_clear(entry)
+        archive_entry_set_pathname(entry, path)
+        archive_entry_set_filetype(entry, UInt32(type))
+        archive_entry_set_perm(entry, mode)
+        archive_entry_set_size(entry, la_int64_t(size))
+        archive_entry_set_mtime(entry, time_t(mtime), 0)
+        archive_entry_set_uid(entry, 0)
+        archive_entry_set_gid(entry, 0)
+        if let link { archive_entry_set_symlink(entry, link) }
+        guard archive_write_header(archive, entry) == ARCHIVE_OK else {
             throw BoxError(.layer, "write \(path) to \(name): \(LayerArchive.message(archive))")
         }
     }
@@ -146,11 +146,11 @@ public final class TarWriter {
     }
 
     private func statHeader(_ path: String, _ st: inout stat, link: String? = nil) throws {
-        Libarchive.entry_clear(entry)
-        Libarchive.entry_set_pathname(entry, path)
-        Libarchive.entry_copy_stat(entry, &st)
-        if let link { Libarchive.entry_set_symlink(entry, link) }
-        guard Libarchive.write_header(archive, entry) == ARCHIVE_OK else {
+        archive_entry_clear(entry)
+        archive_entry_set_pathname(entry, path)
+        archive_entry_copy_stat(entry, &st)
+        if let link { archive_entry_set_symlink(entry, link) }
+        guard archive_write_header(archive, entry) == ARCHIVE_OK else {
             throw BoxError(.layer, "write \(path) to \(name): \(LayerArchive.message(archive))")
         }
     }
@@ -174,7 +174,7 @@ public final class TarWriter {
 
     private func data(_ bytes: [UInt8], count: Int, path: String) throws {
         guard count > 0 else { return }
-        let n = bytes.withUnsafeBytes { Libarchive.write_data(archive, $0.baseAddress, count) }
+        let n = bytes.withUnsafeBytes { archive_write_data(archive, $0.baseAddress, count) }
         guard n == count else { throw BoxError(.layer, "write \(path) to \(name): \(LayerArchive.message(archive))") }
         onBytes?(count)
     }
@@ -183,7 +183,7 @@ public final class TarWriter {
     public func close() throws {
         guard !closed else { return }
         closed = true
-        guard Libarchive.write_close(archive) == ARCHIVE_OK else {
+        guard archive_write_close(archive) == ARCHIVE_OK else {
             throw BoxError(.layer, "close \(name): \(LayerArchive.message(archive))")
         }
     }

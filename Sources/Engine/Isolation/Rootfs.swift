@@ -21,7 +21,7 @@ public enum Rootfs {
         if Files.exists(containerLayer + "/work/work/incompat/volatile") { try? Files.removeTree(containerLayer + "/work/work") }
         var lower: [String] = []  // the top layer first
         for i in layers.indices.reversed() { lower.append(layers[i]) }
-        var options = "lowerdir=\(lower.concatenated(separator: ":")),upperdir=\(containerLayer)/diff,workdir=\(containerLayer)/work"
+        var options = "lowerdir=\(lower.joined(separator: ":")),upperdir=\(containerLayer)/diff,workdir=\(containerLayer)/work"
         guard options.utf8.count < 4000 else {
             throw BoxError(.mount, "too many image layers for one overlay mount (\(layers.count))")
         }
@@ -88,7 +88,7 @@ public enum Rootfs {
         if !lines.contains(where: { $0.hasPrefix("nameserver") }) {
             lines += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"]
         }
-        return lines.concatenated(separator: "\n") + "\n"
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// runc's default maskedPaths and readonlyPaths (libcontainer/specconv/example.go).
@@ -133,7 +133,7 @@ public enum Rootfs {
             let controllers = m.superOptions.split(separator: ",").map(String.init).filter(CgroupV1.knownControllers.contains)
             guard controllers.contains(where: CgroupV1.controllers.contains) else { continue }
             list.append(.init(source: "cgroup", target: target + "/" + name, fstype: "cgroup", flags: flags | UInt(MS_RDONLY),
-                              data: controllers.concatenated(separator: ","), readOnly: false))
+                              data: controllers.joined(separator: ","), readOnly: false))
             // A co-mounted hierarchy is also reached by each controller's name, as on the host and in docker's
             // containers (runc's mountCgroupV1): cpu -> cpu,cpuacct and cpuacct -> cpu,cpuacct.
             for c in controllers where c != name {

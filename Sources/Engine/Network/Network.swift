@@ -88,7 +88,7 @@ public struct Network: Codable, Sendable {
     /// Outbound NAT to the outside world (opt-in: `box network create --masquerade`).
     public var Masquerade: Bool = false
     /// Container ids by address.
-    public var Leases: StringTable = [:]
+    public var Leases: [String: String] = [:]
     /// Set by NetworkStore.load when the leases came from the definition itself, where a box before leases
     /// moved to the run directory kept them: the next lease change writes the definition again without them.
     var leasesInDefinition = false
@@ -110,18 +110,6 @@ public struct Network: Codable, Sendable {
     public var isDefault: Bool { Name == Network.defaultName }
 }
 
-extension Network: JSONReadable {
-    public init(json: JSONValue) throws {
-        let m = try JSONMembers(json)
-        self.init(Name: try m.string("Name"), Id: try m.string("Id"), Created: try m.time("Created"),
-                  Subnet: try m.parsed("Subnet", "a subnet") { try Engine.Subnet(parsing: $0) },
-                  Gateway: try m.parsed("Gateway", "an IPv4 address") { IPv4($0) },
-                  Bridge: try m.string("Bridge"), Masquerade: try m.bool("Masquerade"))
-        Driver = try m.string("Driver")
-        Leases = try m.table("Leases")
-    }
-}
-
 /// What a running container has of a network: saved in its directory (`network.json`) while it runs.
 public struct Attachment: Codable, Sendable, Equatable {
     public var Network: String
@@ -134,23 +122,6 @@ public struct Attachment: Codable, Sendable, Equatable {
     /// The host's end of the container's veth pair.
     public var HostVeth: String
     public var Ports: [PortBinding] = []
-}
-
-/// network.json is written at every start on a bridge network: its tree by hand (see JSONWritable).
-extension Attachment: JSONWritable {
-    public var jsonTree: JSONValue {
-        .sortedObject([
-            ("Bridge", .string(Bridge)), ("Gateway", .string(Gateway.description)), ("HostVeth", .string(HostVeth)),
-            ("IPAddress", .string(IPAddress.description)), ("MacAddress", .string(MacAddress)), ("Network", .string(self.Network)),
-            ("NetworkID", .string(NetworkID)), ("Ports", .array(Ports.map { $0.jsonTree })), ("PrefixLen", .int(Int64(PrefixLen))),
-        ])
-    }
-}
-
-extension PortBinding {
-    var jsonTree: JSONValue {
-        .sortedObject([("ContainerPort", .int(Int64(ContainerPort))), ("HostIp", .string(HostIp)), ("HostPort", .int(Int64(HostPort)))])
-    }
 }
 
 /// `-p [IP:]HOSTPORT:CONTAINERPORT[/tcp]`.
@@ -262,7 +233,7 @@ public struct NetworkStore: Sendable {
     /// a definition from an older box count until they are first written to the run directory.
     func load(_ file: String) throws -> Network {
         var n = try Files.decode(Network.self, from: file)
-        if let bytes = try? Files.read(leasesPath(n)), let leases = (try? JSONValue.parse(bytes: bytes))?.table {
+        if let bytes = try? Files.read(leasesPath(n)), let leases = try? JSONTree.decode([String: String].self, from: bytes) {
             n.Leases = leases
         } else if !n.Leases.isEmpty {
             n.leasesInDefinition = true
@@ -329,7 +300,7 @@ public struct NetworkStore: Sendable {
     public func remove(_ name: String) throws {
         try root.locked {
             let n = try find(name)
-            if let (ip, owner) = n.Leases.first {
+            if let (ip, owner) = n.Leases.min(by: { $0.key < $1.key }) {
                 throw BoxError(.network, "error while removing network: network \(n.Name) id \(n.Id) has active endpoints (container \(owner.prefix(12)) at \(ip))", exitCode: 1)
             }
             destroy(n)

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import FoundationEssentials
 
 /// One line of the event journal. Actions are docker's names: create, start, exec_start, exec_die, kill, die,
 /// stop, destroy (what `rm` records), attach (`box attach` connected to PID 1) and detach (a terminal attached
@@ -13,10 +12,10 @@ public struct Event: Codable, Sendable, Equatable {
     public var id: String
     public var name: String?
     public var image: String?
-    public var attributes: StringTable
+    public var attributes: [String: String]
 
     public init(type: String = "container", action: String, id: String, name: String? = nil,
-                image: String? = nil, attributes: StringTable = [:], time: Timestamp = .now()) {
+                image: String? = nil, attributes: [String: String] = [:], time: Timestamp = .now()) {
         self.time = time
         self.type = type
         self.action = action
@@ -31,22 +30,8 @@ public struct Event: Codable, Sendable, Equatable {
         var attrs = attributes
         if let image { attrs["image"] = image }
         if let name { attrs["name"] = name }
-        let shown = attrs.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")  // a StringTable is in key order
+        let shown = attrs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         return "\(time.rfc3339) \(type) \(action) \(id) (\(shown))"
-    }
-}
-
-extension Event: JSONWritable {
-    public var jsonTree: JSONValue {
-        var members: [(String, JSONValue)] = [
-            ("action", .string(action)),
-            ("attributes", attributes.jsonTree),
-            ("id", .string(id)),
-        ]
-        if let image { members.append(("image", .string(image))) }
-        if let name { members.append(("name", .string(name))) }
-        members += [("time", .string(time.rfc3339)), ("type", .string(type))]
-        return .object(members)
     }
 }
 
@@ -80,12 +65,11 @@ public struct EventJournal: Sendable {
     public func read(since: Timestamp? = nil, until: Timestamp? = nil, from offset: Int = 0) -> (events: [Event], end: Int) {
         guard let bytes = try? Files.read(path), offset <= bytes.count else { return ([], offset) }
         var events: [Event] = []
-        let decoder = JSONDecoder()
         var end = offset
         var start = offset
         for i in offset..<bytes.count where bytes[i] == UInt8(ascii: "\n") {
             defer { start = i + 1; end = i + 1 }
-            guard let event = try? decoder.decode(Event.self, from: Data(bytes[start..<i])) else { continue }
+            guard let event = try? JSONTree.decode(Event.self, from: Array(bytes[start..<i])) else { continue }
             if let since, event.time < since { continue }
             if let until, !(event.time < until) { continue }
             events.append(event)

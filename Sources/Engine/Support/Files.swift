@@ -216,24 +216,9 @@ public enum Files {
         }
     }
 
-    /// The same, for a type that reads its own tree (chosen at compile time: no dynamic cast).
-    public static func decode<T: JSONReadable>(_ type: T.Type, from path: String) throws -> T {
-        let bytes = try read(path)
-        do {
-            return try T(json: try JSONValue.parse(bytes: bytes))
-        } catch {
-            throw BoxError(.store, "\(path) is not valid: \(error)")
-        }
-    }
-
     /// JSON for one of the engine's own files: keys sorted; `pretty` indents it for learners who `cat` it.
     public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> [UInt8] {
         text(try JSONTree.encode(value), pretty: pretty)
-    }
-
-    /// The same, for a type that builds its own tree (chosen at compile time: no dynamic cast).
-    public static func encode<T: JSONWritable>(_ value: T, pretty: Bool = false) throws -> [UInt8] {
-        text(value.jsonTree, pretty: pretty)
     }
 
     private static func text(_ json: JSONValue, pretty: Bool) -> [UInt8] {

@@ -26,144 +26,6 @@ public enum JSONTree {
     }
 }
 
-/// A type that builds its own JSON tree, for the files written in every start (state.json, the event journal,
-/// config.v2.json, network.json): generic Encodable code costs tens of microseconds a type the first time it runs in
-/// a process. Keys in sorted order, as JSONTree writes them; a test holds each to JSONTree's encoding.
-public protocol JSONWritable: Encodable {
-    var jsonTree: JSONValue { get }
-}
-
-/// A type that reads itself from a JSON tree, for the files every start reads (state.json, the network's
-/// definition, the image config): the mirror of JSONWritable. Decoding a Codable type the first time in a process builds its
-/// keyed containers' metadata, tens of microseconds a type. JSONMembers reads by JSONTree's rules, and a test
-/// holds each type's reading to JSONTree's decoding of the same documents, good and bad.
-public protocol JSONReadable: Decodable {
-    init(json: JSONValue) throws
-}
-
-/// What was wrong with a document a JSONReadable type read: the member, and how.
-struct JSONReadError: Error, CustomStringConvertible {
-    let description: String
-}
-
-/// The members of one JSON object, read by JSONTree's decoding rules, as Codable's synthesized init(from:) asks
-/// for them: a required member missing, null, of another type or a number that does not fit is an error; an
-/// optional one missing or null is nil. A repeated key: the last one wins.
-struct JSONMembers {
-    let members: [(String, JSONValue)]
-
-    init(_ value: JSONValue) throws {
-        guard case .object(let members) = value else { throw JSONReadError(description: "expected an object, found \(describe(value))") }
-        self.members = members
-    }
-
-    func value(_ key: String) -> JSONValue? {
-        guard let v = members.last(where: { $0.0 == key })?.1, v != .null else { return nil }
-        return v
-    }
-
-    func required(_ key: String) throws -> JSONValue {
-        guard let v = value(key) else { throw JSONReadError(description: "no value for \"\(key)\"") }
-        return v
-    }
-
-    func wrong(_ key: String, _ expected: String, _ v: JSONValue) -> JSONReadError {
-        JSONReadError(description: "\"\(key)\": expected \(expected), found \(describe(v))")
-    }
-
-    func string(_ key: String) throws -> String {
-        let v = try required(key)
-        guard case .string(let s) = v else { throw wrong(key, "a string", v) }
-        return s
-    }
-
-    func bool(_ key: String) throws -> Bool {
-        let v = try required(key)
-        guard case .bool(let b) = v else { throw wrong(key, "a boolean", v) }
-        return b
-    }
-
-    func integer<I: FixedWidthInteger>(_ key: String, _: I.Type) throws -> I {
-        let v = try required(key)
-        let result: I?
-        switch v {
-        case .int(let i): result = I(exactly: i)
-        case .double(let d): result = I(exactly: d)
-        default: throw wrong(key, "a number", v)
-        }
-        guard let result else { throw JSONReadError(description: "\"\(key)\": the number does not fit in \(I.self)") }
-        return result
-    }
-
-    func optionalInteger<I: FixedWidthInteger>(_ key: String, _ type: I.Type) throws -> I? {
-        value(key) == nil ? nil : try integer(key, type)
-    }
-
-    /// A string member read by `parse` (Timestamp, IPv4, Subnet: how their Codable conformances read them).
-    func parsed<T>(_ key: String, _ what: String, _ parse: (String) throws -> T?) throws -> T {
-        let s = try string(key)
-        guard let t = try parse(s) else { throw JSONReadError(description: "\"\(key)\": not \(what): \(s)") }
-        return t
-    }
-
-    func time(_ key: String) throws -> Timestamp {
-        try parsed(key, "a time") { $0 == "0001-01-01T00:00:00Z" ? .zero : Timestamp.parse($0) }
-    }
-
-    func optionalString(_ key: String) throws -> String? {
-        value(key) == nil ? nil : try string(key)
-    }
-
-    func optionalBool(_ key: String) throws -> Bool? {
-        value(key) == nil ? nil : try bool(key)
-    }
-
-    /// An array of strings (Codable's [String]).
-    func strings(_ key: String) throws -> [String] {
-        let v = try required(key)
-        guard case .array(let elements) = v else { throw wrong(key, "an array", v) }
-        var out: [String] = []
-        for (i, e) in elements.enumerated() {
-            guard case .string(let s) = e else { throw wrong(key + "[\(i)]", "a string", e) }
-            out.append(s)
-        }
-        return out
-    }
-
-    func optionalStrings(_ key: String) throws -> [String]? {
-        value(key) == nil ? nil : try strings(key)
-    }
-
-    func optionalStringTable(_ key: String) throws -> [String: String]? {
-        value(key) == nil ? nil : try stringTable(key)
-    }
-
-    /// An array of objects, each read by `read`.
-    func objects<T>(_ key: String, _ read: (JSONMembers) throws -> T) throws -> [T] {
-        let v = try required(key)
-        guard case .array(let elements) = v else { throw wrong(key, "an array", v) }
-        return try elements.map { try read(JSONMembers($0)) }
-    }
-
-    /// An object member, read by `read`.
-    func object<T>(_ key: String, _ read: (JSONMembers) throws -> T) throws -> T {
-        try read(JSONMembers(try required(key)))
-    }
-
-    /// An object of strings (Codable's [String: String]).
-    func stringTable(_ key: String) throws -> [String: String] {
-        try table(key).dictionary
-    }
-
-    /// The same as a StringTable, by JSONValue's `table`.
-    func table(_ key: String) throws -> StringTable {
-        let v = try required(key)
-        guard case .object = v else { throw wrong(key, "an object", v) }
-        guard let table = v.table else { throw JSONReadError(description: "\"\(key)\": a value that is not a string") }
-        return table
-    }
-}
-
 // MARK: - Encoding
 
 /// What one encoder wrote: a value, an object or an array (filled in by containers after they are handed out).
@@ -175,7 +37,7 @@ final class TreeNode {
     init(_ scalar: JSONValue? = nil) { self.scalar = scalar }
 
     var json: JSONValue {
-        if let object { return .sortedObject(object.map { ($0.key, $0.value.json) }) }
+        if let object { return .object(object.map { ($0.key, $0.value.json) }.sorted { $0.0 < $1.0 }) }
         if let array { return .array(array.map(\.json)) }
         return scalar ?? .object([])  // a value that encoded nothing is {} (as JSONEncoder writes it)
     }
@@ -430,9 +292,7 @@ struct TreeKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     var codingPath: [any CodingKey]
 
     var allKeys: [Key] {
-        var keys: [Key] = []  // a loop, not compactMap: see "Without generic entry points" below
-        for name in order { if let key = Key(stringValue: name) { keys.append(key) } }
-        return keys
+        order.compactMap { Key(stringValue: $0) }
     }
     func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
 
@@ -510,59 +370,4 @@ struct TreeSingleDecoder: SingleValueDecodingContainer {
 
     func decodeNil() -> Bool { value == .null }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeFrom(value, type, codingPath) }
-}
-
-// MARK: - Without generic entry points
-
-// A release box is compiled with -disable-concrete-type-metadata-mangled-name-accessors (Package.swift), so its
-// own generic types reach their metadata without a search. What the standard library does behind a generic
-// entry point it does not specialize here still searches: each first use of such an instantiation in a
-// process scans every protocol conformance in the binary (4,000 of them; 0.05-0.15 ms a scan). What follows
-// stands in for the ones on `box run`'s path.
-
-extension Array where Element == String {
-    /// `joined(separator:)`, concretely.
-    func concatenated(separator: String) -> String {
-        var out = ""
-        for i in indices {
-            if i > startIndex { out += separator }
-            out += self[i]
-        }
-        return out
-    }
-}
-
-extension JSONValue {
-    /// An object with its members in JSONTree's order (keys sorted by String's <), for JSONWritable types.
-    static func sortedObject(_ members: [(String, JSONValue)]) -> JSONValue {
-        .object(members.sorted { $0.0 < $1.0 })
-    }
-
-    /// An array of strings.
-    init(strings: [String]) {
-        self = .array(strings.map { .string($0) })
-    }
-
-    /// A JSON object of strings, keys sorted as Files.encode sorts them (Dictionary's Codable conformance
-    /// would search at its first use).
-    init(stringTable: [String: String]) {
-        self = .sortedObject(stringTable.map { ($0.key, .string($0.value)) })
-    }
-
-    /// This object as a table of strings; nil if it is not one (a repeated key: its last value counts, as
-    /// Codable reads it).
-    var table: StringTable? {
-        guard case .object(let members) = self else { return nil }
-        var table = StringTable()
-        for (key, value) in members.reversed() where table[key] == nil {  // the last of a repeated key only
-            guard case .string(let s) = value else { return nil }
-            table[key] = s
-        }
-        return table
-    }
-
-    /// The same as a Dictionary.
-    var stringTable: [String: String]? {
-        table?.dictionary
-    }
 }
