@@ -75,7 +75,6 @@ extension ImageStore {
 
     /// The image id a name points at now, nil if none (a pull says whether it changed).
     public func id(named reference: ImageReference) -> String? {
-        guard case .string(let id)? = try? repositoriesJSON()?[reference.repository]?[reference.description] else { return nil }
-        return id
+        (try? loadRepositories())?.Repositories[reference.repository]?[reference.description]
     }
 }
