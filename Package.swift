@@ -32,6 +32,10 @@ let fastMetadata: [SwiftSetting] = [
     .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"], .when(configuration: .release)),
 ]
 
+/// Products several targets depend on.
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+
 let package = Package(
     name: "boxlab",
     platforms: [.macOS(.v15)],  // Linux only in practice; the macOS line only silences availability checks.
@@ -88,13 +92,13 @@ let package = Package(
         // from a kernel root ("/" or a test's fixture tree) and box's state, drawn for a terminal, as plain text
         // or as SVG, and the verbs' shared flags. Engine (and ArgumentParser) only: box links it without LabKit.
         .target(name: "HostMap", dependencies: [
-            "Engine", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Engine", argumentParser,
         ], swiftSettings: fastMetadata),
         .executableTarget(
             name: "box",
             dependencies: [
                 "Engine", "DockerFormat", "CSpawn", "HostMap",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
             ],
             swiftSettings: fastMetadata,
             // A release box is linked as a fixed-address executable (as Go links docker and runc by default):
@@ -113,7 +117,7 @@ let package = Package(
             name: "lab",
             dependencies: [
                 "LabKit", "Labs", "Exercises", "Engine", "DockerFormat", "HostMap",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
             ]
         ),
         // The classroom server (issue 18): attendees' journals in, the instructor's live dashboard out. Its own
@@ -126,17 +130,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                nioCore,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(
-            name: "lab-server",
-            dependencies: [
-                "ClassroomServer",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
+        .executableTarget(name: "lab-server", dependencies: ["ClassroomServer", argumentParser]),
         // The OCI distribution API client (issue 20): manifests, blobs, auth, over async-http-client. A library so
         // that boxd (issue 21) can host it beside Engine; the store side (verify, stage, commit) is Engine's.
         .target(
@@ -144,19 +142,13 @@ let package = Package(
             dependencies: [
                 "Engine",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                nioCore,
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // `box pull/push/login/logout` exec it, installed beside box: box itself links no HTTP stack, so its
         // start-up (bench/startup) pays nothing for the registry client.
-        .executableTarget(
-            name: "box-registry",
-            dependencies: [
-                "Registry", "Engine", "DockerFormat",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
-        ),
+        .executableTarget(name: "box-registry", dependencies: ["Registry", "Engine", "DockerFormat", argumentParser]),
         // The tests' way to run a program: output captured, and a deadline, so a hang fails one test by name.
         .target(name: "TestSupport", dependencies: ["Engine", "CSpawn"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),

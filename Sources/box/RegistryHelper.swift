@@ -10,6 +10,11 @@ protocol RegistryVerb: ParsableCommand {
 }
 
 extension RegistryVerb {
+    /// The verb's help: what it does, that box-registry does it, and one example line.
+    static func passthrough(_ verb: String, _ abstract: String, example: String) -> CommandConfiguration {
+        CommandConfiguration(commandName: verb, abstract: "\(abstract) (box-registry \(verb))", discussion: "  " + example)
+    }
+
     func run() throws {
         try RegistryHelper.exec(Self.configuration.commandName ?? "", arguments)
     }
