@@ -327,6 +327,66 @@ struct RegistryTests {
         server.stop()
     }
 
+    @Test("a blob redirected to another origin that answers 401: the registry's credentials never go there, the pull fails saying so")
+    func redirectKeepsCredentials() throws {
+        let a = try Sandbox()
+        let s = try served(a)
+        let seen = FakeRegistry.Recorder()
+        let storage = try FakeRegistry { request in
+            seen.add(request.headers["authorization"] ?? "none")
+            return .init(status: 401, headers: [("WWW-Authenticate", #"Basic realm="storage""#)])
+        }
+        let basic = "Basic " + Data("teacher:s3cret".utf8).base64EncodedString()
+        let server = try fake(s, layer: .init(status: 307, headers: [("Location", "http://\(storage.address)/v2/me/app/blobs/\(s.layerDigest)")]),
+                              authorized: { $0["authorization"] == basic }, challenge: #"Basic realm="registry""#)
+        let env = ["BOX_CONFIG": try a.scratch("config")]
+        let login = try a.run(["login", "-u", "teacher", "--password-stdin", server.address], input: "s3cret\n", environment: env)
+        #expect(login.status == 0, "\(login.stderr)")
+        let b = try Sandbox()
+        #expect(try b.run(["images", "-q"], environment: env).status == 0)
+        #expect(try b.run(["rmi", "busybox"], environment: env).status == 0)
+        let before = b.storeListing()
+        let r = try b.run(["pull", "\(server.address)/me/app:1"], environment: env)
+        #expect(r.status == 1, "the pull must fail: \(r.stdout)")
+        #expect(r.stderr.contains("http://\(storage.address)") && r.stderr.contains("asks for credentials"), "\(r.stderr)")
+        #expect(!seen.lines.isEmpty && seen.lines.allSatisfy { $0 == "none" }, "the other origin saw: \(seen.lines)")
+        #expect(b.storeListing() == before)
+        storage.stop()
+        server.stop()
+    }
+
+    @Test("an upload Location on another origin gets no Authorization header")
+    func uploadElsewhereKeepsCredentials() throws {
+        let a = try Sandbox()
+        let seen = FakeRegistry.Recorder()
+        let uploads = try FakeRegistry { request in
+            seen.add(request.headers["authorization"] ?? "none")
+            return .init(status: 201)
+        }
+        let basic = "Basic " + Data("teacher:s3cret".utf8).base64EncodedString()
+        let server = try FakeRegistry { request in
+            guard request.headers["authorization"] == basic else {
+                return .init(status: 401, headers: [("WWW-Authenticate", #"Basic realm="registry""#)])
+            }
+            if request.path == "/v2/" { return .init() }
+            if request.method == "HEAD" { return .init(status: 404) }
+            // The same repository's path, so a cache keyed by repository alone would match it.
+            if request.method == "POST" { return .init(status: 202, headers: [("Location", "http://\(uploads.address)/v2/me/app/blobs/uploads/1")]) }
+            if request.method == "PUT", request.path.contains("/manifests/") { return .init(status: 201) }
+            return .init(status: 400)
+        }
+        let env = ["BOX_CONFIG": try a.scratch("config")]
+        let name = "\(server.address)/me/app:1"
+        _ = try tagged(a, name)
+        let login = try a.run(["login", "-u", "teacher", "--password-stdin", server.address], input: "s3cret\n", environment: env)
+        #expect(login.status == 0, "\(login.stderr)")
+        let push = try a.run(["push", name], environment: env)
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(!seen.lines.isEmpty && seen.lines.allSatisfy { $0 == "none" }, "the upload origin saw: \(seen.lines)")
+        uploads.stop()
+        server.stop()
+    }
+
     @Test("login with htpasswd: refused without, a wrong password refused, credentials 0600, logout forgets them")
     func login() throws {
         let a = try Sandbox()
@@ -408,6 +468,15 @@ struct RegistryNameTests {
         #expect(RegistryEndpoint(registry: "10.0.0.5:5000").baseURL == "https://10.0.0.5:5000")
         #expect(RegistryEndpoint(registry: "10.0.0.5:5000", insecure: ["10.0.0.5:5000"]).baseURL == "http://10.0.0.5:5000")
         #expect(RegistryEndpoint(registry: "docker.io").baseURL == "https://registry-1.docker.io")
+    }
+
+    @Test("credentials belong to an origin: scheme, host and port")
+    func origins() {
+        #expect(RegistryClient.origin(of: "https://Reg.example/v2/") == "https://reg.example:443")
+        #expect(RegistryClient.origin(of: "https://reg.example:443/x") == RegistryClient.origin(of: "https://reg.example/y"))
+        #expect(RegistryClient.origin(of: "http://reg.example/v2/") != RegistryClient.origin(of: "https://reg.example/v2/"))
+        #expect(RegistryClient.origin(of: "http://127.0.0.1:5000/v2/") != RegistryClient.origin(of: "http://127.0.0.1:5001/v2/"))
+        #expect(RegistryClient.origin(of: "https://user@other.example/v2/") == "https://other.example:443")
     }
 
     @Test("WWW-Authenticate challenges are read as RFC 7235 says")
