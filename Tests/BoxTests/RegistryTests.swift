@@ -271,6 +271,27 @@ struct RegistryTests {
         server.stop()
     }
 
+    @Test("a manifest with a negative size is refused, not a crash")
+    func negativeSize() throws {
+        let a = try Sandbox()
+        let s = try served(a)
+        for field in ["config", "layers"] {
+            var json = try #require(try JSONSerialization.jsonObject(with: Data(s.manifest)) as? [String: Any])
+            if field == "config" {
+                var config = try #require(json["config"] as? [String: Any])
+                config["size"] = -5
+                json["config"] = config
+            } else {
+                var layers = try #require(json["layers"] as? [[String: Any]])
+                layers[0]["size"] = -5
+                json["layers"] = layers
+            }
+            let server = try fake(s, manifest: Array(try JSONSerialization.data(withJSONObject: json)))
+            try failingPull("me/app:1", from: server, says: "is -5 bytes")
+            server.stop()
+        }
+    }
+
     @Test("a layer whose sha256 is not its digest is refused, before it is unpacked")
     func badLayer() throws {
         let a = try Sandbox()
