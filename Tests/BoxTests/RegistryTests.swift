@@ -443,6 +443,32 @@ struct RegistryTests {
         registry.stop()
     }
 
+    @Test("login and logout change auths[REGISTRY] only: docker's other keys stay as they were")
+    func loginKeepsOtherKeys() throws {
+        let a = try Sandbox()
+        let server = try FakeRegistry { _ in .init() }
+        let config = try a.scratch("config")
+        let others = #"""
+        {"credsStore":"desktop","credHelpers":{"gcr.io":"gcloud"},"proxies":{"default":{"httpProxy":"http://proxy:3128"}},"HttpHeaders":{"X-Meta":"1"},"auths":{"other.example":{"auth":"dTpw","identitytoken":"tok"}}}
+        """#
+        try others.write(toFile: config + "/config.json", atomically: false, encoding: .utf8)
+        let env = ["BOX_CONFIG": config]
+        let login = try a.run(["login", "-u", "teacher", "--password-stdin", server.address], input: "s3cret\n", environment: env)
+        #expect(login.status == 0, "\(login.stderr)")
+        let after = try JSONValue.parse(bytes: try Files.read(config + "/config.json"))
+        let before = try JSONValue.parse(others)
+        for key in ["credsStore", "credHelpers", "proxies", "HttpHeaders"] { #expect(after[key] == before[key], "\(key)") }
+        #expect(after["auths"]?["other.example"] == before["auths"]?["other.example"])
+        #expect(after["auths"]?[server.address]?["auth"] == .string(Data("teacher:s3cret".utf8).base64EncodedString()))
+        var st = stat()
+        #expect(stat(config + "/config.json", &st) == 0 && st.st_mode & 0o777 == 0o600)
+        let logout = try a.run(["logout", server.address], environment: env)
+        #expect(logout.status == 0, "\(logout.stderr)")
+        #expect(try JSONValue.parse(bytes: try Files.read(config + "/config.json")) == before, "logout leaves the file as it was before login")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: config) == ["config.json"], "no temporary file left")
+        server.stop()
+    }
+
     @Test("a bearer-token registry: the token server gets the credentials, the registry the token")
     func bearer() throws {
         let a = try Sandbox()
