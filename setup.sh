@@ -96,6 +96,13 @@ if [ "$build" = 0 ]; then
 fi
 if [ ${#missing[@]} -gt 0 ]; then
     apt_install "${missing[@]}"
+    # Debian's docker-registry enables docker-registry.service at install: a registry without authentication on
+    # :5000 of every interface. The tests and the registry lab start their own on loopback, so the one we just
+    # installed is stopped and disabled (one the machine already had is left alone). Only where systemd runs:
+    # a container or CI may have none, and there nothing started it.
+    if printf '%s\n' "${missing[@]}" | grep -qx docker-registry && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+        systemctl disable --now docker-registry || echo "    could not disable docker-registry.service: it may be listening on :5000" >&2
+    fi
 else
     echo "    all there"
 fi

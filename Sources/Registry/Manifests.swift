@@ -36,11 +36,19 @@ struct RegistryManifest: Decodable {
         if let head = try? JSONDecoder().decode(Head.self, from: Data(bytes)), head.schemaVersion == 1 {
             throw BoxError(.registry, "\(what) is a docker schema 1 manifest, which box (like docker since 2019) does not pull: push the image again with a newer tool", exitCode: 1)
         }
+        let manifest: RegistryManifest
         do {
-            return try JSONDecoder().decode(RegistryManifest.self, from: Data(bytes))
+            manifest = try JSONDecoder().decode(RegistryManifest.self, from: Data(bytes))
         } catch {
             throw BoxError(.registry, "\(what) is not a valid manifest: \(error)")
         }
+        // Sizes bound what is read (a config is collected up to its size): a negative one is a hostile manifest,
+        // refused here before any size is used (the OCI image spec: size is the blob's length in bytes).
+        for descriptor in [manifest.config].compactMap({ $0 }) + (manifest.layers ?? []) + (manifest.manifests ?? [])
+        where descriptor.size < 0 {
+            throw BoxError(.registry, "\(what) says \(descriptor.digest) is \(descriptor.size) bytes: not a valid manifest; nothing was stored")
+        }
+        return manifest
     }
     private struct Head: Decodable { var schemaVersion: Int? }
 

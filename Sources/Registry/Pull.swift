@@ -69,8 +69,9 @@ extension RegistryClient {
             let file = staging.dir + "/blob-\(i)"
             let kept = resumeDirectory(store) + "/" + Digest.hex(layer.digest)
             progress(.started(layer.digest, size: layer.size))
-            if Files.exists(kept), (try? LayerArchive.sha256(file: kept)) == layer.digest, rename(kept, file) == 0 {
-                // Verified by a pull that failed later: not downloaded again (a retry resumes where it broke).
+            if Files.exists(kept), (try? LayerArchive.sha256(file: kept)) == layer.digest, link(kept, file) == 0 {
+                // Verified by a pull that failed later: not downloaded again (a retry resumes where it broke). A
+                // second link, not a rename: the kept copy stays until the commit, for a retry that fails again.
                 progress(.bytes(layer.digest, done: layer.size, total: layer.size))
             } else {
                 try await download(ref.repository, layer, to: file, what: "\(what): layer \(Digest.hex(layer.digest).prefix(12))", progress: progress)

@@ -56,7 +56,9 @@ public final class RegistryClient: Sendable {
     func send(_ method: HTTPMethod, _ location: String, headers: [(String, String)] = [],
               body: (() -> HTTPClientRequest.Body)? = nil, what: String) async throws -> Response {
         var target = url(location)
-        var authorization = authorizations.withLock { $0[scopeKey(for: target)] ?? $0[""] }
+        // The registry's credentials go to the registry's own origin only: an upload Location or a redirect may
+        // name another host, or the same host over plain http.
+        var authorization = isRegistryOrigin(target) ? authorizations.withLock { $0[scopeKey(for: target)] ?? $0[""] } : nil
         var answered = false
         var redirects = 0
         while true {
@@ -72,6 +74,12 @@ public final class RegistryClient: Sendable {
             } catch {
                 throw unreachable(error, what: what, url: target)
             }
+            if response.status == .unauthorized, !isRegistryOrigin(target) {
+                // Storage a blob was redirected to, or an upload Location elsewhere, asking for credentials: answering
+                // would hand the registry's user and password (or a token realm it names) to another origin.
+                _ = try? await response.body.collect(upTo: 1 << 20)
+                throw BoxError(.registry, "\(what): \(endpoint.registry) sent the request on to \(Self.origin(of: target)), which asks for credentials (401): box gives the credentials for \(endpoint.registry) to \(Self.origin(of: endpoint.baseURL)) only", exitCode: 1)
+            }
             if response.status == .unauthorized, !answered {
                 answered = true
                 let challenge = response.headers.first(name: "WWW-Authenticate") ?? ""
@@ -86,8 +94,9 @@ public final class RegistryClient: Sendable {
                 _ = try? await response.body.collect(upTo: 1 << 20)
                 let next = Self.resolve(location, against: target)
                 // Blob downloads are redirected to storage (S3, a CDN) that refuses, or must not see, the
-                // registry's credentials: they go only to the registry's own host (containerd does the same).
-                if Self.host(of: next) != Self.host(of: target) { authorization = nil }
+                // registry's credentials: they go only to the registry's own origin (scheme, host and port: an
+                // https-to-http redirect on the same host would send them in clear).
+                if !isRegistryOrigin(next) { authorization = nil }
                 target = next
                 continue
             }
@@ -122,8 +131,13 @@ public final class RegistryClient: Sendable {
             }
             return "Basic " + Data((credential.username + ":" + credential.password).utf8).base64EncodedString()
         case "bearer":
-            guard let realm = parameters["realm"], realm.hasPrefix("http") else {
+            guard let realm = parameters["realm"], realm.hasPrefix("https://") || realm.hasPrefix("http://") else {
                 throw BoxError(.registry, "\(what): \(endpoint.registry) asks for a token but names no token server (WWW-Authenticate: \(challenge))")
+            }
+            // The user and password go to the token server: over https, unless the registry itself is spoken to
+            // over plain http (loopback, --insecure-registry), where they travel in clear anyway.
+            guard realm.hasPrefix("https://") || !endpoint.secure else {
+                throw BoxError(.registry, "\(what): \(endpoint.registry) names a token server over plain http (\(realm)): box sends credentials to a token server over https only, unless the registry is on loopback or --insecure-registry", exitCode: 1)
             }
             var query: [String] = []
             if let service = parameters["service"] { query.append("service=" + Self.percentEncoded(service)) }
@@ -185,6 +199,22 @@ public final class RegistryClient: Sendable {
 
     static func percentEncoded(_ s: String) -> String {
         s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
+    }
+
+    /// "scheme://host:port" of a URL, in lower case, with the scheme's default port: what credentials belong to.
+    static func origin(of url: String) -> String {
+        guard let separator = url.range(of: "://") else { return "" }
+        let scheme = url[..<separator.lowerBound].lowercased()
+        var authority = host(of: url).lowercased()
+        if let at = authority.lastIndex(of: "@") { authority = String(authority[authority.index(after: at)...]) }
+        let hasPort = authority.hasPrefix("[") ? authority.contains("]:") : authority.contains(":")
+        if !hasPort { authority += scheme == "https" ? ":443" : ":80" }
+        return scheme + "://" + authority
+    }
+
+    /// Whether a URL is on the registry's own endpoint (scheme, host and port), where its credentials may go.
+    func isRegistryOrigin(_ url: String) -> Bool {
+        Self.origin(of: url) == Self.origin(of: endpoint.baseURL)
     }
 
     static func host(of url: String) -> String {

@@ -14,9 +14,26 @@ struct BoxRegistry: AsyncParsableCommand {
         abstract: "box's registry client: box pull, push, login and logout run it",
         subcommands: [PullCommand.self, PushCommand.self, LoginCommand.self, LogoutCommand.self])
 
+    /// docker pull, push, login and logout exit 1 whatever failed (a registry that refuses or is not there, a bad
+    /// name, no such image), and 125 for a flag they do not know (docker 28: `docker pull --bogus x`); so does box.
     static func fail(_ error: BoxError) -> Never {
         writeOut(2, "box: \(error)\n")
-        Glibc.exit(error.exitCode)
+        Glibc.exit(1)
+    }
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var verb = command as? AsyncParsableCommand { try await verb.run() } else { try command.run() }
+        } catch let error as BoxError {
+            fail(error)
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                writeOut(2, fullMessage(for: error) + "\n")
+                Glibc.exit(125)
+            }
+            exit(withError: error)
+        }
     }
 }
 

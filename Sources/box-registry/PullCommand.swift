@@ -24,7 +24,9 @@ struct PullCommand: AsyncParsableCommand {
             ref = try RemoteReference(parsing: name)
             store = try imageStore()
         } catch let e as BoxError { BoxRegistry.fail(e) }
-        if !name.contains(":") && !name.contains("@") && !quiet { writeOut(1, "Using default tag: latest\n") }
+        // A tag follows the last "/" (localhost:5000/me/app has a port, not a tag).
+        let last = name.split(separator: "/").last ?? ""
+        if !last.contains(":") && !name.contains("@") && !quiet { writeOut(1, "Using default tag: latest\n") }
         if !quiet { writeOut(1, "\(ref.digest ?? ref.tag ?? "latest"): Pulling from \(ref.repository)\n") }
         let lines = LayerLines(active: "Downloading", finished: "Pull complete", existing: "Already exists", quiet: quiet)
         let result = try await withClient(ref.registry, options: options) { client in

@@ -12,6 +12,8 @@ final class LocalRegistry {
     var address: String { "127.0.0.1:\(port)" }
     var storage: String { dir + "/storage" }
     var logPath: String { dir + "/registry.log" }
+    /// The registry's stdout and stderr, closed by stop().
+    private var log: FileHandle?
 
     static let executable = "/usr/bin/docker-registry"
     static var installed: Bool { FileManager.default.isExecutableFile(atPath: executable) }
@@ -53,7 +55,7 @@ final class LocalRegistry {
         }
         try config.write(toFile: dir + "/config.yml", atomically: true, encoding: .utf8)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = FileHandle(forWritingAtPath: logPath)
+        log = FileHandle(forWritingAtPath: logPath)
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = ["serve", dir + "/config.yml"]
         process.standardOutput = log
@@ -90,6 +92,8 @@ final class LocalRegistry {
 
     func stop() {
         if process.isRunning { process.terminate(); process.waitUntilExit() }
+        try? log?.close()
+        log = nil
     }
 
     deinit { stop() }
@@ -110,6 +114,17 @@ final class FakeRegistry: @unchecked Sendable {
     private let listener: Int32
     private let thread: Thread
     private let recorder: Recorder
+    /// Set by stop(): the accept thread checks it before each accept and closes the listener as it leaves, so the
+    /// descriptor is closed once, and never accepted on after its number may belong to another test's socket.
+    private let stopped: Flag
+
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        var isSet: Bool { lock.withLock { value } }
+        /// Sets it; true the first time only.
+        func set() -> Bool { lock.withLock { defer { value = true }; return !value } }
+    }
     /// "METHOD PATH" of every request answered.
     var paths: [String] { recorder.lines }
 
@@ -131,12 +146,15 @@ final class FakeRegistry: @unchecked Sendable {
         let (listener, port) = try loopbackSocket(listening: true)
         self.listener = listener
         self.port = port
-        let fd = listener, recorder = Recorder()
+        let fd = listener, recorder = Recorder(), stopped = Flag()
         self.recorder = recorder
+        self.stopped = stopped
         thread = Thread {
-            while true {
+            defer { close(fd) }
+            while !stopped.isSet {
                 let c = accept(fd, nil, nil)
                 if c < 0 { if errno == EINTR { continue }; return }
+                if stopped.isSet { close(c); return }
                 FakeRegistry.serve(c, handler, recorder.add)
             }
         }
@@ -193,9 +211,10 @@ final class FakeRegistry: @unchecked Sendable {
         }
     }
 
+    /// Wakes the accept thread (shutdown makes accept fail), which closes the listener; idempotent.
     func stop() {
+        guard stopped.set() else { return }
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
     }
 
     deinit { stop() }

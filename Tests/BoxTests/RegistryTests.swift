@@ -199,11 +199,17 @@ struct RegistryTests {
         #expect(try a.run("images", "-q").status == 0)
         let before = a.storeListing()
         let missing = try a.run("pull", "\(registry.address)/no/such:1")
-        #expect(missing.status != 0)
+        #expect(missing.status == 1, "docker pull exits 1 for a registry's refusal")
         #expect(missing.stderr.contains("has no no/such:1"), "\(missing.stderr)")
+        // The registry's port is not a tag: the default tag is said.
+        let untagged = try a.run("pull", "\(registry.address)/no/such")
+        #expect(untagged.status == 1 && untagged.stdout.contains("Using default tag: latest"), "\(untagged.stdout)")
+        #expect(untagged.stderr.contains("has no no/such:latest"), "\(untagged.stderr)")
+        let bogus = try a.run("pull", "--bogus", "\(registry.address)/no/such:1")
+        #expect(bogus.status == 125, "a flag box does not know exits 125, as docker's: \(bogus.stderr)")
         let port = try freeLoopbackPort()
         let nobody = try a.run("pull", "127.0.0.1:\(port)/me/app:1")
-        #expect(nobody.status != 0)
+        #expect(nobody.status == 1, "docker pull exits 1 for a registry that is not there")
         #expect(nobody.stderr.contains("connection refused") && nobody.stderr.contains("is the registry running"), "\(nobody.stderr)")
         #expect(a.storeListing() == before, "a failed pull changes nothing in the store")
         let push = try a.run("push", "\(registry.address)/not/here:1")
@@ -254,7 +260,7 @@ struct RegistryTests {
         #expect(try b.run("rmi", "busybox").status == 0)
         let before = b.storeListing()
         let r = try b.run("pull", "\(server.address)/\(name)")
-        #expect(r.status != 0, "the pull must fail: \(r.stdout)")
+        #expect(r.status == 1, "the pull must fail, with docker's exit code: \(r.stdout)")
         #expect(r.stderr.contains(says), "\(r.stderr)")
         #expect(r.stderr.contains("nothing was stored") || r.stderr.contains("box pull again"), "the error says what to do: \(r.stderr)")
         #expect(b.storeListing() == before, "nothing half-stored, no tag")
@@ -269,6 +275,27 @@ struct RegistryTests {
         let server = try fake(s, manifest: changed)
         try failingPull("me/app@\(s.manifestDigest)", from: server, says: "not the one asked for")
         server.stop()
+    }
+
+    @Test("a manifest with a negative size is refused, not a crash")
+    func negativeSize() throws {
+        let a = try Sandbox()
+        let s = try served(a)
+        for field in ["config", "layers"] {
+            var json = try #require(try JSONSerialization.jsonObject(with: Data(s.manifest)) as? [String: Any])
+            if field == "config" {
+                var config = try #require(json["config"] as? [String: Any])
+                config["size"] = -5
+                json["config"] = config
+            } else {
+                var layers = try #require(json["layers"] as? [[String: Any]])
+                layers[0]["size"] = -5
+                json["layers"] = layers
+            }
+            let server = try fake(s, manifest: Array(try JSONSerialization.data(withJSONObject: json)))
+            try failingPull("me/app:1", from: server, says: "is -5 bytes")
+            server.stop()
+        }
     }
 
     @Test("a layer whose sha256 is not its digest is refused, before it is unpacked")
@@ -309,8 +336,8 @@ struct RegistryTests {
             if path.hasSuffix(layers[0]) { return .init(body: blobs[0]) }
             if path.hasSuffix(layers[1]) {
                 attempts.add(path)
-                // The first time, the connection breaks in the middle of the second layer.
-                return attempts.lines.count == 1 ? .init(body: blobs[1], cutAfter: blobs[1].count / 2) : .init(body: blobs[1])
+                // The first two times, the connection breaks in the middle of the second layer.
+                return attempts.lines.count <= 2 ? .init(body: blobs[1], cutAfter: blobs[1].count / 2) : .init(body: blobs[1])
             }
             return .init(status: 404)
         }
@@ -318,12 +345,75 @@ struct RegistryTests {
         let first = try b.run("pull", "\(server.address)/me/two:1")
         #expect(first.status != 0 && first.stderr.contains("box pull again"), "\(first.stderr)")
         #expect(try ImageStore(root: b.engineRoot).list().isEmpty, "nothing stored after the failure")
+        // A retry that fails again keeps what it resumed from, for the next one.
         let second = try b.run("pull", "\(server.address)/me/two:1")
-        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.status != 0 && second.stderr.contains("box pull again"), "\(second.stderr)")
+        let third = try b.run("pull", "\(server.address)/me/two:1")
+        #expect(third.status == 0, "\(third.stderr)")
         #expect(try b.inspect("\(server.address)/me/two:1", "{{.Id}}") == id)
         #expect(server.paths.filter { $0.hasSuffix(layers[0]) }.count == 1, "the first layer was downloaded once: \(server.paths)")
-        #expect(server.paths.filter { $0.hasSuffix(layers[1]) }.count == 2)
+        #expect(server.paths.filter { $0.hasSuffix(layers[1]) }.count == 3)
         #expect((try? FileManager.default.contentsOfDirectory(atPath: b.root + "/tmp/pull-blobs")) ?? [] == [], "the kept layers go once the pull is complete")
+        server.stop()
+    }
+
+    @Test("a blob redirected to another origin that answers 401: the registry's credentials never go there, the pull fails saying so")
+    func redirectKeepsCredentials() throws {
+        let a = try Sandbox()
+        let s = try served(a)
+        let seen = FakeRegistry.Recorder()
+        let storage = try FakeRegistry { request in
+            seen.add(request.headers["authorization"] ?? "none")
+            return .init(status: 401, headers: [("WWW-Authenticate", #"Basic realm="storage""#)])
+        }
+        let basic = "Basic " + Data("teacher:s3cret".utf8).base64EncodedString()
+        let server = try fake(s, layer: .init(status: 307, headers: [("Location", "http://\(storage.address)/v2/me/app/blobs/\(s.layerDigest)")]),
+                              authorized: { $0["authorization"] == basic }, challenge: #"Basic realm="registry""#)
+        let env = ["BOX_CONFIG": try a.scratch("config")]
+        let login = try a.run(["login", "-u", "teacher", "--password-stdin", server.address], input: "s3cret\n", environment: env)
+        #expect(login.status == 0, "\(login.stderr)")
+        let b = try Sandbox()
+        #expect(try b.run(["images", "-q"], environment: env).status == 0)
+        #expect(try b.run(["rmi", "busybox"], environment: env).status == 0)
+        let before = b.storeListing()
+        let r = try b.run(["pull", "\(server.address)/me/app:1"], environment: env)
+        #expect(r.status == 1, "the pull must fail: \(r.stdout)")
+        #expect(r.stderr.contains("http://\(storage.address)") && r.stderr.contains("asks for credentials"), "\(r.stderr)")
+        #expect(!seen.lines.isEmpty && seen.lines.allSatisfy { $0 == "none" }, "the other origin saw: \(seen.lines)")
+        #expect(b.storeListing() == before)
+        storage.stop()
+        server.stop()
+    }
+
+    @Test("an upload Location on another origin gets no Authorization header")
+    func uploadElsewhereKeepsCredentials() throws {
+        let a = try Sandbox()
+        let seen = FakeRegistry.Recorder()
+        let uploads = try FakeRegistry { request in
+            seen.add(request.headers["authorization"] ?? "none")
+            return .init(status: 201)
+        }
+        let basic = "Basic " + Data("teacher:s3cret".utf8).base64EncodedString()
+        let server = try FakeRegistry { request in
+            guard request.headers["authorization"] == basic else {
+                return .init(status: 401, headers: [("WWW-Authenticate", #"Basic realm="registry""#)])
+            }
+            if request.path == "/v2/" { return .init() }
+            if request.method == "HEAD" { return .init(status: 404) }
+            // The same repository's path, so a cache keyed by repository alone would match it.
+            if request.method == "POST" { return .init(status: 202, headers: [("Location", "http://\(uploads.address)/v2/me/app/blobs/uploads/1")]) }
+            if request.method == "PUT", request.path.contains("/manifests/") { return .init(status: 201) }
+            return .init(status: 400)
+        }
+        let env = ["BOX_CONFIG": try a.scratch("config")]
+        let name = "\(server.address)/me/app:1"
+        _ = try tagged(a, name)
+        let login = try a.run(["login", "-u", "teacher", "--password-stdin", server.address], input: "s3cret\n", environment: env)
+        #expect(login.status == 0, "\(login.stderr)")
+        let push = try a.run(["push", name], environment: env)
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(!seen.lines.isEmpty && seen.lines.allSatisfy { $0 == "none" }, "the upload origin saw: \(seen.lines)")
+        uploads.stop()
         server.stop()
     }
 
@@ -354,6 +444,32 @@ struct RegistryTests {
         let denied = try c.run(["pull", name], environment: env)
         #expect(denied.status != 0 && denied.stderr.contains("box login"), "\(denied.stderr)")
         registry.stop()
+    }
+
+    @Test("login and logout change auths[REGISTRY] only: docker's other keys stay as they were")
+    func loginKeepsOtherKeys() throws {
+        let a = try Sandbox()
+        let server = try FakeRegistry { _ in .init() }
+        let config = try a.scratch("config")
+        let others = #"""
+        {"credsStore":"desktop","credHelpers":{"gcr.io":"gcloud"},"proxies":{"default":{"httpProxy":"http://proxy:3128"}},"HttpHeaders":{"X-Meta":"1"},"auths":{"other.example":{"auth":"dTpw","identitytoken":"tok"}}}
+        """#
+        try others.write(toFile: config + "/config.json", atomically: false, encoding: .utf8)
+        let env = ["BOX_CONFIG": config]
+        let login = try a.run(["login", "-u", "teacher", "--password-stdin", server.address], input: "s3cret\n", environment: env)
+        #expect(login.status == 0, "\(login.stderr)")
+        let after = try JSONValue.parse(bytes: try Files.read(config + "/config.json"))
+        let before = try JSONValue.parse(others)
+        for key in ["credsStore", "credHelpers", "proxies", "HttpHeaders"] { #expect(after[key] == before[key], "\(key)") }
+        #expect(after["auths"]?["other.example"] == before["auths"]?["other.example"])
+        #expect(after["auths"]?[server.address]?["auth"] == .string(Data("teacher:s3cret".utf8).base64EncodedString()))
+        var st = stat()
+        #expect(stat(config + "/config.json", &st) == 0 && st.st_mode & 0o777 == 0o600)
+        let logout = try a.run(["logout", server.address], environment: env)
+        #expect(logout.status == 0, "\(logout.stderr)")
+        #expect(try JSONValue.parse(bytes: try Files.read(config + "/config.json")) == before, "logout leaves the file as it was before login")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: config) == ["config.json"], "no temporary file left")
+        server.stop()
     }
 
     @Test("a bearer-token registry: the token server gets the credentials, the registry the token")
@@ -408,6 +524,15 @@ struct RegistryNameTests {
         #expect(RegistryEndpoint(registry: "10.0.0.5:5000").baseURL == "https://10.0.0.5:5000")
         #expect(RegistryEndpoint(registry: "10.0.0.5:5000", insecure: ["10.0.0.5:5000"]).baseURL == "http://10.0.0.5:5000")
         #expect(RegistryEndpoint(registry: "docker.io").baseURL == "https://registry-1.docker.io")
+    }
+
+    @Test("credentials belong to an origin: scheme, host and port")
+    func origins() {
+        #expect(RegistryClient.origin(of: "https://Reg.example/v2/") == "https://reg.example:443")
+        #expect(RegistryClient.origin(of: "https://reg.example:443/x") == RegistryClient.origin(of: "https://reg.example/y"))
+        #expect(RegistryClient.origin(of: "http://reg.example/v2/") != RegistryClient.origin(of: "https://reg.example/v2/"))
+        #expect(RegistryClient.origin(of: "http://127.0.0.1:5000/v2/") != RegistryClient.origin(of: "http://127.0.0.1:5001/v2/"))
+        #expect(RegistryClient.origin(of: "https://user@other.example/v2/") == "https://other.example:443")
     }
 
     @Test("WWW-Authenticate challenges are read as RFC 7235 says")

@@ -44,7 +44,8 @@ final class Sandbox: @unchecked Sendable {
     }
 
     func run(_ args: [String], input: String? = nil, environment extra: [String: String] = [:]) throws -> Result {
-        try Self.exec([box] + args, input: input, environment: ["BOX_ROOT": root].merging(extra) { $1 })
+        // BOX_CONFIG (box login's credentials) in the root unless the test names one: never the host's ~/.box.
+        try Self.exec([box] + args, input: input, environment: ["BOX_ROOT": root, "BOX_CONFIG": root + "/client-config"].merging(extra) { $1 })
     }
 
     /// Runs any host program (nsenter, kill...); see Command.run for `input` and `typing`. A command still

@@ -48,11 +48,13 @@ public enum Files {
     /// Writes via a temporary file and rename: a reader sees the old or the new content, never a part, even if
     /// the writer is killed with SIGKILL halfway. `durable` adds an fsync before the rename, so the new content
     /// also survives a power cut; files the engine can regenerate skip it (each fsync costs a container's start
-    /// up to a millisecond).
+    /// up to a millisecond). `exclusive`: the temporary file is a new one this open makes, under a random name
+    /// (O_EXCL: never a file someone placed there; O_NOFOLLOW: never through a symlink), with `mode` from the
+    /// start: for secrets (box login's credentials).
     public static func writeAtomically(_ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = 0o644,
-                                       durable: Bool = true) throws {
-        let tmp = "\(path).tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+                                       durable: Bool = true, exclusive: Bool = false) throws {
+        let tmp = exclusive ? "\(path).tmp-\(getpid())-\(UInt32.random(in: .min ... .max))" : "\(path).tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL | O_NOFOLLOW : O_TRUNC), mode)
         guard fd >= 0 else { throw BoxError.sys(.store, "create \(tmp)") }
         let data = Array(bytes)
         do {
