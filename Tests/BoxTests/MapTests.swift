@@ -299,6 +299,22 @@ struct MapTests {
         #expect("café ⇆ 名".withoutControls == "café ⇆ 名")
     }
 
+    @Test("the classroom's map: box's containers only, no process groups of the learner's machine, no services line")
+    func classroomMap() throws {
+        let f = try MapFixture(mode: .unified)
+        let m = try f.model()
+        // The whole-host picture has them (the fixture's unshares and the sandboxed service) ...
+        let whole = MapText.plain(try MapDocument(m))
+        #expect(whole.contains("unshare:300") && whole.contains("unshare:410") && whole.contains("systemd-logind"))
+        // ... the classroom's does not, and says so.
+        let sent = try MapText.classroom(m)
+        #expect(!sent.contains("unshare") && !sent.contains("systemd-logind") && !sent.contains("left out: system services"), "\(sent)")
+        #expect(!sent.contains("host pid 300") && !sent.contains("host pid 301") && !sent.contains("host pid 410"), "\(sent)")
+        #expect(sent.contains("container c1 1a1a1a1a1a1a running") && sent.contains("container c2 2b2b2b2b2b2b paused"))
+        #expect(sent.contains("processes: host pid 101, pid 7, child of host pid 100, sleep"))
+        #expect(sent.hasSuffix(MapText.classroomNote + "\n") && MapText.classroomNote.contains("processes outside containers are not sent"))
+    }
+
     @Test("--svg: a valid SVG with the same words, rendered by headless chromium where it is installed")
     func svg() throws {
         let f = try MapFixture(mode: .unified)
