@@ -156,13 +156,8 @@ public struct Classroom: Sendable {
         let m = try HTTP.request("GET", s.url + "api/messages?after=\(s.lastMessage)", bearer: s.secret, timeout: timeout)
         let answer = m.status == 200 ? try? JSONDecoder().decode(Messages.self, from: Data(m.body)) : nil
         let fresh = answer?.messages ?? []
-        var mapSent = false
-        if answer?.mapRequested == true, let map {
-            try sendMap(map, to: s)
-            mapSent = true
-        }
+        // What the server has is saved first: a map that cannot go must not send the journal's lines again.
         try update { st in
-            if mapSent { st.mapNotice = Self.mapSentNotice }
             st.sent = sent
             st.head = head
             st.chain = chain
@@ -170,6 +165,16 @@ public struct Classroom: Sendable {
             st.lastError = nil
             for message in fresh where message.id > st.lastMessage { st.pending.append(message) }
             st.lastMessage = max(st.lastMessage, fresh.map(\.id).max() ?? 0)
+        }
+        // A map that fails is not the journal's failure: noted, and asked again at the next sync (the server
+        // keeps the request until a map arrives).
+        if answer?.mapRequested == true, let map {
+            do {
+                try sendMap(map, to: s)
+                try update { $0.mapNotice = Self.mapSentNotice }
+            } catch {
+                _ = try? update { $0.lastError = "the map was not sent: \(error)" }
+            }
         }
         return sent >= journal.lines().count
     }
