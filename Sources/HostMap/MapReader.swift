@@ -137,7 +137,7 @@ public struct MapReader: Sendable {
         }
         return HostMapModel(cgroupMode: mode, hostNamespaces: host, bridges: bridges,
                             containers: containers.sorted { $0.name < $1.name }, isolated: isolated,
-                            services: services.sorted(), readAt: .now())
+                            services: services.sorted(), readAt: .now()).withoutControls()
     }
 
     /// A process systemd started for a system service: a child of PID 1 whose own cgroup is a `.service` (in

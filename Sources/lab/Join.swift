@@ -90,7 +90,7 @@ struct SyncVerb: ParsableCommand {
     func run() throws {
         let r = try runner()
         // The map is drawn only when the instructor asked for it (the server says so), never otherwise.
-        r.classroom.run(map: { try MapVerb.plain(r) })
+        r.classroom.run(map: { try MapVerb.classroom(r) })
     }
 }
 
@@ -118,4 +118,5 @@ func showMessages(_ classroom: Classroom) {
     for m in classroom.takeMessages() {
         writeErr(shown(Style.forStandardOutput().bold("Message from the instructor: ") + m.text + "\n"))
     }
+    if let notice = classroom.takeMapNotice() { writeErr(notice + "\n") }
 }

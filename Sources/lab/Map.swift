@@ -52,9 +52,10 @@ struct MapVerb: ParsableCommand {
         return MapSession(facts: { EngineFacts.read(store) }, changes: changes, focus: focus)
     }
 
-    /// `lab map --plain`'s text: what `lab __sync` sends when the instructor asks for the map (issue 22).
-    static func plain(_ r: Runner) throws -> String {
+    /// What `lab __sync` sends when the instructor asks for the map (issue 22): `lab map --plain`'s text of
+    /// box's containers only; the rest of the learner's machine (sandboxed apps, services) is not the class's.
+    static func classroom(_ r: Runner) throws -> String {
         var session = session(r, focus: nil)
-        return MapText.plain(try session.document())
+        return try session.classroomText()
     }
 }

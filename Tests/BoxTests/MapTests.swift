@@ -270,6 +270,51 @@ struct MapTests {
         #expect(MapText.render(try MapDocument(m, changes: changes), colour: true).contains("\u{1B}[30;43;1mc2"))
     }
 
+    @Test("a process name with terminal escapes and a newline is drawn with ? for each control, in every output")
+    func controlsInNames() throws {
+        let f = try MapFixture(mode: .unified)
+        // prctl(PR_SET_NAME) lets any process (a container's too) name itself so: an OSC title, BEL, a newline.
+        let comm = "\u{1B}]0;pwned\u{7}x\ny"
+        try f.write("/proc/101/stat", "101 (\(comm)) S 100 101 101 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1100 0 0\n")
+        let m = try f.model()
+        #expect(m.containers.first { $0.name == "c1" }?.processes.first?.children.first?.command == "?]0;pwned?x?y")
+        let doc = try MapDocument(m)
+        let controls: [Character] = ["\u{1B}", "\u{7}"]
+        let terminal = MapText.render(doc, width: 110, colour: false)
+        let plain = MapText.plain(doc)
+        let svg = MapSVG.render(doc)
+        for (name, text) in [("terminal", terminal), ("plain", plain), ("svg", svg)] {
+            #expect(!text.contains { controls.contains($0) }, "\(name)")
+            #expect(text.contains("?]0;pwned?x?y"), "\(name)")
+            #expect(!text.split(separator: "\n").contains { $0.hasPrefix("y") || $0.contains("pwned\u{7}") }, "\(name)")
+        }
+        // The newline did not start a line of its own: the row with the name is one line of the box's width.
+        #expect(terminal.split(separator: "\n").contains { $0.contains("?]0;pwned?x?y") && $0.count == 110 }, "\(terminal)")
+        // Colour adds only the map's own SGR sequences, never the process's OSC.
+        #expect(!MapText.render(doc, width: 110, colour: true).contains("\u{1B}]"))
+        let parser = XMLParser(data: Data(svg.utf8))
+        #expect(parser.parse(), "\(parser.parserError.map(String.init(describing:)) ?? "")")
+        // C1 controls (a CSI in one byte, 0x9b) and DEL too, in a container's name.
+        #expect("a\u{9B}2Jb\u{7F}c\u{85}".withoutControls == "a?2Jb?c?")
+        #expect("café ⇆ 名".withoutControls == "café ⇆ 名")
+    }
+
+    @Test("the classroom's map: box's containers only, no process groups of the learner's machine, no services line")
+    func classroomMap() throws {
+        let f = try MapFixture(mode: .unified)
+        let m = try f.model()
+        // The whole-host picture has them (the fixture's unshares and the sandboxed service) ...
+        let whole = MapText.plain(try MapDocument(m))
+        #expect(whole.contains("unshare:300") && whole.contains("unshare:410") && whole.contains("systemd-logind"))
+        // ... the classroom's does not, and says so.
+        let sent = try MapText.classroom(m)
+        #expect(!sent.contains("unshare") && !sent.contains("systemd-logind") && !sent.contains("left out: system services"), "\(sent)")
+        #expect(!sent.contains("host pid 300") && !sent.contains("host pid 301") && !sent.contains("host pid 410"), "\(sent)")
+        #expect(sent.contains("container c1 1a1a1a1a1a1a running") && sent.contains("container c2 2b2b2b2b2b2b paused"))
+        #expect(sent.contains("processes: host pid 101, pid 7, child of host pid 100, sleep"))
+        #expect(sent.hasSuffix(MapText.classroomNote + "\n") && MapText.classroomNote.contains("processes outside containers are not sent"))
+    }
+
     @Test("--svg: a valid SVG with the same words, rendered by headless chromium where it is installed")
     func svg() throws {
         let f = try MapFixture(mode: .unified)

@@ -128,6 +128,37 @@ import Testing
         }
     }
 
+    /// A map the server refuses (an empty one: 400) is not the journal's failure: the lines and messages the
+    /// sync got are saved, the failure is noted, and the next sync answers the request still open.
+    @Test(arguments: StoreKind.testable) func aFailedMapDoesNotHoldUpTheJournal(_ store: StoreKind) async throws {
+        let t = try await TestRoom(store)
+        let (code, token) = await (t.room.code, t.room.token)
+        let home = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let journal = ProgressJournal(directory: home)
+        let attendee = { var c = LabKit.Classroom(journal: journal); c.timeout = 60; return c }()
+        try await t.app.test(.live) { client in
+            let url = "http://127.0.0.1:\(try #require(client.port))/"
+            let joined = try await offThePool { try attendee.join(url: url, code: code, name: "alice") }
+            try journal.append(ProgressRecord(.start, lab: "pid-namespaces"))
+            #expect(try await Self.ask(client, joined.attendee, as: token) == .ok)
+
+            let caughtUp = try await offThePool { try attendee.syncOnce(map: { "" }) }
+            #expect(caughtUp)
+            let s = try #require(attendee.state())
+            #expect(s.sent == journal.lines().count && s.sent >= 1 && s.head != nil && s.lastSync != nil, "\(s)")
+            #expect(s.lastError?.contains("map") == true && s.mapNotice == nil, "\(s)")
+            #expect(try await t.classroom.store.map(attendee: joined.attendee)?.text == nil)
+            #expect(try await Self.mapRequested(client, s.secret) == true)
+
+            // The next sync answers; the learner is told once.
+            _ = try await offThePool { try attendee.syncOnce(map: { "container c1 abc123 running\n" }) }
+            #expect(try await t.classroom.store.map(attendee: joined.attendee)?.text == "container c1 abc123 running\n")
+            #expect(attendee.state()?.lastError == nil)
+            #expect(attendee.takeMapNotice() == LabKit.Classroom.mapSentNotice && attendee.takeMapNotice() == nil)
+        }
+    }
+
     @Test func aMapOverTheLimitIsCutAtALineEnd() {
         let line = String(repeating: "y", count: 99) + "\n"
         let long = String(repeating: line, count: 1000)  // 100 000 bytes

@@ -28,6 +28,18 @@ import Testing
         #expect(mine.current == fresh.current)
     }
 
+    /// A view whose read overlaps what a concurrent view applied folds the rest of its lines, once each: it
+    /// neither folds the applied ones again nor skips the attendee (whose later lines the next view would never
+    /// read again).
+    @Test func aViewFoldsWhatAConcurrentViewDidNotApply() {
+        let texts = ["l11", "l12", "l13", "l14"]  // read after line 10
+        #expect(ClassroomServer.Classroom.unapplied(texts, readAfter: 10, folded: 10).map(Array.init) == texts)
+        #expect(ClassroomServer.Classroom.unapplied(texts, readAfter: 10, folded: 12).map(Array.init) == ["l13", "l14"])
+        #expect(ClassroomServer.Classroom.unapplied(texts, readAfter: 10, folded: 14).map(Array.init) == [])
+        #expect(ClassroomServer.Classroom.unapplied(texts, readAfter: 10, folded: 15) == nil)  // another view read further
+        #expect(ClassroomServer.Classroom.unapplied(texts, readAfter: 10, folded: 9) == nil)
+    }
+
     /// A view folds only the lines stored since the last one, onto the attendee's fold so far. For every place a
     /// journal can be cut (fails, a reset, wrong answers, a pass after a solve), folding it in two pieces must
     /// give what folding it whole gives.

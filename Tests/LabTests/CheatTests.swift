@@ -103,6 +103,30 @@ struct CheatTests {
         #expect(r.status == 1 && r.stdout.contains("started again"), "\(r.stdout)")
     }
 
+    @Test("registry push-again: a wrong app:2 pushed first, then the right one, passes; app:1's layers did not travel again",
+          .enabled(if: isRoot, needsRoot),
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry"), "docker-registry is not installed"))
+    func wrongPushThenRightPush() throws {
+        let s = try LabSandbox()
+        try s.lab("start", "registry")
+        for _ in 0..<2 { #expect(try s.lab("solve").status == 0) }  // the registry runs, app:1 is pushed
+        let yml = try String(contentsOfFile: s.base + "/work/registry/registry.yml", encoding: .utf8)
+        let addr = try #require(yml.split(separator: "\n").first { $0.contains("addr: 127.0.0.1:") }, "\(yml)")
+        let repo = "127.0.0.1:" + (addr.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "") + "/class/app"
+        // Wrong first: app:2 committed from busybox, not from app:1, and pushed (its blobs arrive in this step).
+        #expect(try s.box("run", "--name", "wrong", "busybox", "sh", "-c", "echo wrong > /version").status == 0)
+        #expect(try s.box("commit", "wrong", repo + ":2").status == 0)
+        #expect(try s.box("push", repo + ":2").status == 0)
+        let wrong = try s.lab("check")
+        #expect(wrong.status == 1, "\(wrong.stdout)")
+        // Then right: from app:1, pushed again. The wrong push's blobs stay in the storage; the step passes.
+        #expect(try s.box("run", "--name", "reg-v2", repo + ":1", "sh", "-c", "echo right > /version").status == 0)
+        #expect(try s.box("commit", "reg-v2", repo + ":2").status == 0)
+        #expect(try s.box("push", repo + ":2").status == 0)
+        let right = try s.lab("check")
+        #expect(right.status == 0 && right.stdout.contains("were already there"), "\(right.stdout)")
+    }
+
     @Test("a host kill -9 after box start passes kill-pid-1, even after an earlier box kill; a --rm c1 is found by its events",
           .enabled(if: isRoot, needsRoot))
     func rightWorkPasses() throws {

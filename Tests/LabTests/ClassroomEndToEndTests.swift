@@ -161,6 +161,15 @@ struct ClassroomEndToEndTests {
         let asked = try HTTP.request("POST", room.url + "api/attendees/\(alice)/map-request", bearer: room.token)
         #expect(asked.status == 200, "\(asked.text)")
         #expect(try Self.map(room, alice).requested != nil)
+        // A process of hers in a namespace of its own, outside every container: her machine's, not the class's.
+        let unshared = Process()
+        unshared.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        unshared.arguments = ["--uts", "--", "sleep", "120"]
+        try unshared.run()
+        defer { kill(unshared.processIdentifier, SIGKILL); unshared.waitUntilExit() }
+        usleep(300_000)
+        let whole = try s.lab("map", "--plain").stdout
+        #expect(whole.contains("host pid \(unshared.processIdentifier),"), "the whole map draws it: \(whole)")
         try s.lab("status")  // any lab command sets the sync going
         let deadline = Date().addingTimeInterval(60)
         while state.map == nil && Date() < deadline {
@@ -173,10 +182,22 @@ struct ClassroomEndToEndTests {
         #expect(lines.contains { $0.hasPrefix("container c1 ") }, "\(text)")
         #expect(lines.contains { $0.hasPrefix("container c2 ") }, "\(text)")
         // What the learner's own lab map --plain says of c1's processes is in it.
-        let own = try s.lab("map", "--plain", "--focus", "c1").stdout
+        let ownRun = try s.lab("map", "--plain", "--focus", "c1")
+        let own = ownRun.stdout
         #expect(own.contains(", pid 1, sh (PID 1 of its pid namespace)") && text.contains(", pid 1, sh (PID 1 of its pid namespace)"), "\(text)")
-        // Answered: the next syncs send nothing more (the time stays).
-        try s.lab("status")
+        // Containers only: her own unshare is not in it, and the map says what was not sent.
+        #expect(!text.contains(":\(unshared.processIdentifier)") && !text.contains("host pid \(unshared.processIdentifier),"), "\(text)")
+        #expect(text.contains("processes outside containers are not sent") && !text.contains("left out: system services"), "\(text)")
+        // Answered: the next syncs send nothing more (the time stays); her next command tells her it went, once.
+        // (Her sync saves that the map went just after the server has it: a command or two later at most.)
+        var told = ownRun  // the first lab command after the map went (lab map above) tells her
+        let toldBy = Date().addingTimeInterval(10)
+        while !told.stderr.contains("asked for your map") && Date() < toldBy {
+            usleep(200_000)
+            told = try s.lab("status")
+        }
+        #expect(told.stderr.contains("The instructor asked for your map: sent (containers only)."), "\(told.stderr)")
+        #expect(!(try s.lab("status").stderr.contains("asked for your map")))
         usleep(1_500_000)
         #expect(try Self.map(room, alice).at == state.at)
     }

@@ -115,16 +115,25 @@ public actor Classroom {
         let read = try await store.room(after: known)
         for (a, texts) in read where !texts.isEmpty || folded[a.id] == nil {
             var fold = folded[a.id] ?? Folded()
-            // Another view (the actor runs others while this one waits on the store) applied lines meanwhile:
-            // these would count twice. What it applied is as new; the next view reads on from there.
-            guard fold.lines == known[a.id] ?? 0 else { continue }
-            fold.apply(texts.compactMap { try? JournalLine.parse($0) }, count: texts.count, catalogue: catalogue)
+            guard let rest = Self.unapplied(texts, readAfter: known[a.id] ?? 0, folded: fold.lines),
+                  !rest.isEmpty || folded[a.id] == nil else { continue }
+            fold.apply(rest.compactMap { try? JournalLine.parse($0) }, count: rest.count, catalogue: catalogue)
             folded[a.id] = fold
         }
         let pairs = read.map(\.attendee).map { ($0, folded[$0.id] ?? Folded()) }
         let view = RoomFold.view(room: room, attendees: pairs, maps: try await maps, catalogue: catalogue, now: now)
         cachedView = (view, version, now)
         return (view, version, now)
+    }
+
+    /// Of `texts`, the lines read after line `readAfter`, those not folded yet when the fold has `folded` lines:
+    /// another view (the actor runs others while this one waits on the store) may have applied some of them
+    /// meanwhile, which must not count twice, and the rest must not be skipped (the next view reads on from the
+    /// fold's count, past them). Nil when the fold is past them all, or behind where this read began.
+    static func unapplied(_ texts: [String], readAfter: Int, folded: Int) -> ArraySlice<String>? {
+        let done = folded - readAfter
+        guard done >= 0, done <= texts.count else { return nil }
+        return texts.dropFirst(done)
     }
 
     /// `view()` as JSON: encoded once per view, however many instructors' requests and streams show it.

@@ -26,7 +26,13 @@ public struct Classroom: Sendable {
         /// The last message id fetched, and messages not yet shown.
         public var lastMessage = 0
         public var pending: [Message] = []
+        /// Said to the learner at their next lab command: the map went to the instructor (they did not see it
+        /// go, `lab __sync` runs in the background).
+        public var mapNotice: String?
     }
+
+    /// What the learner is told once their map has gone.
+    public static let mapSentNotice = "The instructor asked for your map: sent (containers only)."
 
     public struct Message: Codable, Sendable, Equatable {
         public var id: Int
@@ -150,9 +156,7 @@ public struct Classroom: Sendable {
         let m = try HTTP.request("GET", s.url + "api/messages?after=\(s.lastMessage)", bearer: s.secret, timeout: timeout)
         let answer = m.status == 200 ? try? JSONDecoder().decode(Messages.self, from: Data(m.body)) : nil
         let fresh = answer?.messages ?? []
-        if answer?.mapRequested == true, let map {
-            try sendMap(map, to: s)
-        }
+        // What the server has is saved first: a map that cannot go must not send the journal's lines again.
         try update { st in
             st.sent = sent
             st.head = head
@@ -161,6 +165,16 @@ public struct Classroom: Sendable {
             st.lastError = nil
             for message in fresh where message.id > st.lastMessage { st.pending.append(message) }
             st.lastMessage = max(st.lastMessage, fresh.map(\.id).max() ?? 0)
+        }
+        // A map that fails is not the journal's failure: noted, and asked again at the next sync (the server
+        // keeps the request until a map arrives).
+        if answer?.mapRequested == true, let map {
+            do {
+                try sendMap(map, to: s)
+                try update { $0.mapNotice = Self.mapSentNotice }
+            } catch {
+                _ = try? update { $0.lastError = "the map was not sent: \(error)" }
+            }
         }
         return sent >= journal.lines().count
     }
@@ -207,6 +221,16 @@ public struct Classroom: Sendable {
     }
 
     /// The instructor's messages not shown yet; they count as shown from now on.
+    /// The notice that the map was sent, once (nil when there is none to show).
+    public func takeMapNotice() -> String? {
+        guard state()?.mapNotice != nil else { return nil }
+        let taken = try? update { s -> String? in
+            defer { s.mapNotice = nil }
+            return s.mapNotice
+        }
+        return taken ?? nil
+    }
+
     public func takeMessages() -> [Message] {
         guard state()?.pending.isEmpty == false else { return [] }
         let taken = try? update { s -> [Message] in
