@@ -49,9 +49,7 @@ extension NamespaceView {
 extension ProcessView {
     func withoutControls() -> ProcessView {
         var p = self
-        p.command = command.withoutControls
-        p.state = state.withoutControls
-        p.children = children.map { $0.withoutControls() }
+        (p.command, p.state, p.children) = (command.withoutControls, state.withoutControls, children.map { $0.withoutControls() })
         return p
     }
 }
