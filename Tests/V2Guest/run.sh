@@ -31,7 +31,8 @@ for b in box lab; do [[ -x $bin/$b ]] || { say "$bin/$b is missing: build it fir
 
 # What the guest's root holds: busybox-static is box's default image; iproute2 for the bridge; util-linux
 # (losetup, nsenter, unshare), psmisc and procps for the labs; libarchive13 box loads for image layers.
-packages=busybox-static,iproute2,util-linux,psmisc,procps,libcap2,libarchive13,libnettle8,kmod
+# docker-registry and curl: the registry lab (its selftest runs here too, as every lab's does).
+packages=busybox-static,iproute2,util-linux,psmisc,procps,libcap2,libarchive13,libnettle8,kmod,docker-registry,curl
 stamp="suite=bookworm variant=minbase packages=$packages kernel=$kver"
 mkdir -p "$cache"
 exec 9>"$cache/lock"
@@ -52,6 +53,8 @@ trap 'rm -rf "$work"' EXIT
 cp -a "$cache/root" "$work/root"
 exec 9>&-
 install -m 0755 "$bin/box" "$bin/lab" "$work/root/usr/local/bin/"
+# box pull/push/login exec box-registry beside box (the registry lab).
+[ -x "$bin/box-registry" ] && install -m 0755 "$bin/box-registry" "$work/root/usr/local/bin/"
 install -m 0755 "$here/guest-tests.sh" "$work/root/guest-tests.sh"
 printf '%s\n' "$@" >"$work/root/guest-tests.only"
 cat >"$work/root/init.sh" <<'INIT'
