@@ -56,7 +56,8 @@ def write(name, data):
 big = tar_bytes([("file", "big", bytes(range(256)) * 400)])
 layers = {
     "dotdot": [("dir", "ok"), ("file", "../escape")],
-    "absolute": [("file", outside + "/abs-escape")],
+    "absolute-dotdot": [("file", "/../abs-escape")],
+    "absolute-via-symlink": [("sym", "/al", outside), ("file", "/al/abs-pwned")],
     "symlink-write": [("sym", "link", outside), ("file", "link/pwned")],
     "hardlink-dotdot": [("hard", "hl-dotdot", "../../../../../../../../.." + outside + "/target")],
     "hardlink-absolute": [("hard", "hl-abs", outside + "/target")],
@@ -88,6 +89,11 @@ write("good.tar", docker_archive(good))
 # Not refused, but must not touch the link's target: a directory entry where the archive made a symlink.
 write("dir-over-symlink.tar", docker_archive(tar_bytes([("sym", "m", outside), ("dir", "m", 0o700), ("file", "m/inside")])))
 write("good.layer.tar", good)
+# Absolute names, as `umoci insert ROOTFS /` writes them: resolved inside the layer's root, as docker does.
+rooted = tar_bytes([("dir", "/"), ("dir", "/etc"), ("file", "/etc/hello", b"hi"), ("hard", "/etc/hl", "/etc/hello"),
+                    ("sym", "/etc/abs-link", "/etc/hello"), ("file", outside + "/abs-escape")])
+write("rooted.layer.tar", rooted)
+write("rooted.tar", docker_archive(rooted))
 write("outer-symlink.tar", docker_archive(good, layer_path="real/layer.tar", extra=[("sym", "evil", outside + "/target")], manifest_layers=["evil"]))
 # An OCI layout whose layer blob is not what its name says.
 config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [sha(good)]}}).encode()
@@ -106,7 +112,8 @@ write("oci-blob-mismatch.tar", tar_bytes([
     /// Case -> what the error must say (the entry's name, or what is wrong). Layer cases are also imported.
     static let layerCases: [(String, String)] = [
         ("dotdot", "../escape"),
-        ("absolute", "abs-escape"),
+        ("absolute-dotdot", "/../abs-escape"),
+        ("absolute-via-symlink", "/al/abs-pwned"),
         ("symlink-write", "link/pwned"),
         ("hardlink-dotdot", "hl-dotdot"),
         ("hardlink-absolute", "hl-abs"),
@@ -127,6 +134,8 @@ write("oci-blob-mismatch.tar", tar_bytes([
         ("oci-blob-mismatch", "its sha256 is"),
     ]
 }
+
+let hasUmoci = FileManager.default.isExecutableFile(atPath: "/usr/bin/umoci")
 
 @Suite("Images: hostile archives are refused", .enabled(if: isRoot, Comment(rawValue: needsRoot)))
 struct HostileArchiveTests {
@@ -180,6 +189,50 @@ struct HostileArchiveTests {
         let good = try box.run("load", "-i", dir + "/good.tar")
         #expect(good.status == 0 && good.out == "Loaded image: hostile:latest", "\(good.stderr)")
         #expect(box.storeListing() != before)
+    }
+
+    @Test("absolute names land inside the layer's root, as docker reads them; the root entry changes nothing")
+    func absoluteNames() throws {
+        let box = try Sandbox()
+        let outside = try Outside(box)
+        let dir = try corpus(box, outside: outside)
+        let r = try box.run("load", "-i", dir + "/rooted.tar")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(outside.untouched, "an absolute name was written on the host")
+        let layer = try box.inspect("hostile", "{{index .RootFS.Layers 0}}").dropFirst(7)
+        let diff = box.engineRoot.overlay + "/\(layer)/diff"
+        #expect((try? String(contentsOfFile: diff + "/etc/hello", encoding: .utf8)) == "hi")
+        #expect((try? String(contentsOfFile: diff + outside.dir + "/abs-escape", encoding: .utf8)) == "x")
+        var hello = stat(), hl = stat()
+        #expect(lstat(diff + "/etc/hello", &hello) == 0 && lstat(diff + "/etc/hl", &hl) == 0 && hello.st_ino == hl.st_ino)
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: diff + "/etc/abs-link")) == "/etc/hello")
+        let imported = try box.run("import", dir + "/rooted.layer.tar", "hostile:rooted")
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(outside.untouched)
+    }
+
+    @Test("an image made by umoci insert (an entry named /) loads and runs", .enabled(if: hasUmoci))
+    func umociImage() throws {
+        let box = try Sandbox()
+        let dir = try box.scratch("umoci")
+        try FileManager.default.createDirectory(atPath: dir + "/rootfs/bin", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: DefaultImage.hostBusybox(), toPath: dir + "/rootfs/bin/busybox")
+        // umoci 0.4.7 (Debian's) leaves out the padding after the layer's last file and the end-of-archive
+        // blocks: a file of whole 512-byte blocks needs no padding, and an ELF binary runs with zeros after it.
+        // (With padding missing, docker's Go tar reader refuses the layer too: unexpected EOF.)
+        let size = (try FileManager.default.attributesOfItem(atPath: dir + "/rootfs/bin/busybox")[.size] as? Int) ?? 0
+        #expect(truncate(dir + "/rootfs/bin/busybox", off_t((size + 511) / 512 * 512)) == 0)
+        try Sandbox.sh("/usr/bin/umoci", "init", "--layout", dir + "/layout")
+        try Sandbox.sh("/usr/bin/umoci", "new", "--image", dir + "/layout:t")
+        try Sandbox.sh("/usr/bin/umoci", "insert", "--image", dir + "/layout:t", dir + "/rootfs", "/")
+        let listing = try Sandbox.sh("/usr/bin/env", "sh", "-c", "for b in \(dir)/layout/blobs/sha256/*; do tar tzf $b 2>/dev/null; done; true").stdout
+        #expect(listing.split(separator: "\n").contains("/"), "umoci no longer writes a / entry: \(listing)")
+        try Sandbox.sh("/usr/bin/env", "tar", "-C", dir + "/layout", "-cf", dir + "/umoci.tar", ".")
+        let load = try box.run("load", "-i", dir + "/umoci.tar")
+        #expect(load.status == 0, "\(load.stderr)")
+        let id = load.out.replacingOccurrences(of: "Loaded image ID: ", with: "").replacingOccurrences(of: "Loaded image: ", with: "")
+        let run = try box.run("run", "--rm", id, "/bin/busybox", "echo", "from umoci")
+        #expect(run.status == 0 && run.out == "from umoci", "\(run.stdout) \(run.stderr)")
     }
 
     @Test("a directory entry where the layer made a symlink replaces the link; the link's target is untouched")

@@ -31,6 +31,18 @@ struct ScopedPathTests {
         #expect(try ScopedPath.resolve("/", in: root) == root)
     }
 
+    @Test("layer entry names resolve inside the layer's root, as docker reads them; .. stays refused")
+    func layerEntryNames() {
+        defer { cleanUp() }
+        #expect(LayerArchive.inRoot("/") == "")
+        #expect(LayerArchive.inRoot("//etc/passwd") == "etc/passwd")
+        #expect(LayerArchive.inRoot("./bin/sh") == "./bin/sh")
+        #expect(LayerArchive.inRoot("etc/") == "etc/")
+        #expect(LayerArchive.unsafeName(LayerArchive.inRoot("/etc/x")) == nil)
+        #expect(LayerArchive.unsafeName(LayerArchive.inRoot("/../etc/x")) != nil)
+        #expect(LayerArchive.unsafeName(LayerArchive.inRoot("/a/../../x")) != nil)
+    }
+
     @Test("the last component is left alone when asked, and a loop is an error")
     func lastAndLoops() throws {
         defer { cleanUp() }

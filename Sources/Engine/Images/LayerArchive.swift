@@ -77,20 +77,23 @@ public enum LayerArchive {
     public enum ExtractMode: Sendable { case layer, plain }
 
     /// Unpacks a tar (compressed or not) into `directory` (which must exist), confined to it whatever the
-    /// archive says: an entry with `..` or an absolute path, a hardlink to such a path, or a write through a
-    /// symlink (one the archive made itself, or one already there) is refused with an error naming the entry.
+    /// archive says: an absolute name is resolved inside the directory as docker and containerd do (`/etc/x`
+    /// is `etc/x`; `/` is the directory itself), and an entry with `..`, a hardlink to such a path, or a write
+    /// through a symlink (one the archive made itself, or one already there) is refused with an error naming
+    /// the entry.
     /// Names are checked here (and again by libarchive's SECURE_NODOTDOT/NOABSOLUTEPATHS); symlinks on the way
     /// by `Confinement`, which remembers the directories it has seen: libarchive's SECURE_SYMLINKS opens every
     /// directory of every entry's path, which made a 5,000-file layer take seconds.
-    /// `label` is what errors call the tar (the name an archive gave it), if not its path.
+    /// `label` is what errors call the tar (the name an archive gave it), if not its path. `owners` keeps the
+    /// archive's owners in `.plain` mode too (`box cp -a`; a layer always keeps them).
     public static func extract(_ tarPath: String, into directory: String, mode: ExtractMode = .layer, label: String? = nil,
-                               onBytes: ((Int) -> Void)? = nil) throws {
-        try extract(fd: nil, name: tarPath, into: directory, mode: mode, label: label, onBytes: onBytes)
+                               owners: Bool = false, onBytes: ((Int) -> Void)? = nil) throws {
+        try extract(fd: nil, name: tarPath, into: directory, mode: mode, label: label, owners: owners, onBytes: onBytes)
     }
 
     /// The same, from an open descriptor (standard input); `name` is what errors call it.
     public static func extract(fd: Int32?, name path: String, into directory: String, mode: ExtractMode = .layer,
-                               label: String? = nil, onBytes: ((Int) -> Void)? = nil) throws {
+                               label: String? = nil, owners: Bool = false, onBytes: ((Int) -> Void)? = nil) throws {
         let tarPath = label ?? path
         guard let reader = archive_read_new(), let writer = archive_write_disk_new() else {
             throw BoxError(.layer, "libarchive: out of memory")
@@ -101,6 +104,7 @@ public enum LayerArchive {
         var flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM
             | ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS
         if mode == .layer { flags |= ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_XATTR }
+        if owners { flags |= ARCHIVE_EXTRACT_OWNER }
         archive_write_disk_set_options(writer, flags)
         let opened = fd.map { archive_read_open_fd(reader, $0, 1 << 16) } ?? archive_read_open_filename(reader, path, 1 << 16)
         guard opened == ARCHIVE_OK else {
@@ -122,12 +126,21 @@ public enum LayerArchive {
                 throw BoxError(.layer, "read \(tarPath)\(at): \(message(reader))")
             }
             count += 1
-            let name = archive_entry_pathname(entry).map { String(cString: $0) } ?? "?"
-            func refuse(_ why: String) -> BoxError { BoxError(.layer, "refusing entry \(name) in \(tarPath): \(why)") }
+            let given = archive_entry_pathname(entry).map { String(cString: $0) } ?? "?"
+            func refuse(_ why: String) -> BoxError { BoxError(.layer, "refusing entry \(given) in \(tarPath): \(why)") }
+            let name = inRoot(given)
             if let why = unsafeName(name) { throw refuse(why) }
-            let hardlink = archive_entry_hardlink(entry).map { String(cString: $0) }
-            if let link = hardlink, let why = unsafeName(link) { throw refuse("hardlink to \(link): \(why)") }
+            if name != given { archive_entry_set_pathname(entry, name) }
             let type = archive_entry_filetype(entry)
+            if name.isEmpty {
+                // `/` (umoci writes one): the layer's root, which is the directory being unpacked into.
+                guard type == UInt32(Glibc.S_IFDIR) else { throw refuse("the layer's root is not a directory") }
+                continue
+            }
+            let givenLink = archive_entry_hardlink(entry).map { String(cString: $0) }
+            let hardlink = givenLink.map(inRoot)
+            if let link = hardlink, let why = unsafeName(link) { throw refuse("hardlink to \(link): \(why)") }
+            if let link = hardlink, link != givenLink { archive_entry_set_hardlink(entry, link) }
             if let why = confinement.check(name, isDirectory: type == UInt32(Glibc.S_IFDIR)) { throw refuse(why) }
             if let link = hardlink,
                let why = confinement.check(link, isDirectory: false, hardlinkTarget: archive_entry_size(entry) > 0) {
@@ -200,6 +213,13 @@ public enum LayerArchive {
             guard directories.remove(clean) != nil else { return }
             directories = directories.filter { !$0.hasPrefix(clean + "/") }
         }
+    }
+
+    /// An entry's name (or a hardlink's target) as docker reads it: pkg/archive cleans each name and joins it
+    /// under the layer's root, so a leading `/` names that root, never the host's. `/etc/x` is `etc/x`, and `/`
+    /// (the root itself, which `umoci insert ROOTFS /` writes) is empty. `..` stays for `unsafeName` to refuse.
+    static func inRoot(_ name: String) -> String {
+        String(name.drop { $0 == "/" })
     }
 
     /// Why an entry name (or a hardlink's target) would land outside the directory, or nil if it would not.
