@@ -114,6 +114,7 @@ public enum InspectView {
             "Id": .string(image.id),
             "RepoTags": strings(image.names),
             "Created": .string(cfg.created ?? ""),
+            "Author": .string(cfg.author ?? ""),
             "Config": [
                 "User": .string(cfg.config.User ?? ""), "Env": strings(cfg.config.Env), "Cmd": strings(cfg.config.Cmd),
                 "WorkingDir": .string(cfg.config.WorkingDir ?? ""), "Entrypoint": strings(cfg.config.Entrypoint),

@@ -23,6 +23,8 @@ public struct AttachSession {
     public var tty: Bool
     /// Forward SIGINT/SIGTERM/... received by `box` to PID 1 (docker's --sig-proxy, used without a tty).
     public var proxySignals: Bool
+    /// What the user types to detach, with a tty (docker's --detach-keys; Ctrl-P Ctrl-Q unless given).
+    public var detachKeys = DetachKeys.standard
 
     public enum Outcome: Sendable, Equatable { case exited(Int32), detached }
 
@@ -44,7 +46,7 @@ public struct AttachSession {
         if terminal { sendWindowSize(socket, io.input) }
         var reader = FrameReader()
         var stdinOpen = forwardStdin
-        var pendingCtrlP = false
+        var matched = 0  // how many of the detach keys the last bytes typed were
         var buf = [UInt8](repeating: 0, count: 32768)
         while true {
             var fds = [pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
@@ -80,16 +82,20 @@ public struct AttachSession {
                     continue
                 }
                 var chunk = Array(buf[0..<n])
-                if tty {
-                    // Ctrl-P Ctrl-Q detaches; Ctrl-P followed by anything else is passed on.
+                if tty && !detachKeys.isEmpty {
+                    // The detach keys detach; a start of them followed by anything else is passed on.
                     var out: [UInt8] = []
                     for byte in chunk {
-                        if pendingCtrlP {
-                            pendingCtrlP = false
-                            if byte == 0x11 { writeFully(socket, Frame.encode(.stdin, out)); return .detached }
-                            out.append(0x10)
+                        if byte != detachKeys[matched] && matched > 0 {
+                            out += detachKeys[0..<matched]
+                            matched = 0
                         }
-                        if byte == 0x10 { pendingCtrlP = true } else { out.append(byte) }
+                        if byte == detachKeys[matched] {
+                            matched += 1
+                            if matched == detachKeys.count { writeFully(socket, Frame.encode(.stdin, out)); return .detached }
+                        } else {
+                            out.append(byte)
+                        }
                     }
                     chunk = out
                 }
@@ -103,6 +109,25 @@ public struct AttachSession {
     func sendWindowSize(_ socket: Int32, _ terminal: Int32) {
         var rows: UInt16 = 0, cols: UInt16 = 0
         if box_get_winsize(terminal, &rows, &cols) == 0 { Frame.send(socket, .resize, Array("\(rows) \(cols)".utf8)) }
+    }
+}
+
+/// docker's --detach-keys: comma-separated keys, each one character or ctrl-X (ctrl-a … ctrl-z, ctrl-@,
+/// ctrl-[, ctrl-\\, ctrl-], ctrl-^, ctrl-_), as docker's term.ToBytes reads them.
+public enum DetachKeys {
+    public static let standard: [UInt8] = [0x10, 0x11]  // ctrl-p,ctrl-q
+
+    public static func parse(_ text: String) throws -> [UInt8] {
+        try text.split(separator: ",", omittingEmptySubsequences: false).map { key throws -> UInt8 in
+            let bytes = Array(key.utf8)
+            if bytes.count == 1 { return bytes[0] }
+            let lower = key.lowercased()
+            if lower.hasPrefix("ctrl-"), lower.utf8.count == 6, let c = lower.utf8.last {
+                if c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z") { return c - UInt8(ascii: "a") + 1 }
+                if let i = Array("@[\\]^_".utf8).firstIndex(of: c) { return UInt8(i == 0 ? 0 : 27 + i - 1) }
+            }
+            throw BoxError(.usage, "Invalid detach keys (\(text)) provided: unknown key '\(key)' (one character, or ctrl-a ... ctrl-z, ctrl-@, ctrl-[, ctrl-\\, ctrl-], ctrl-^, ctrl-_)", exitCode: 125)
+        }
     }
 }
 

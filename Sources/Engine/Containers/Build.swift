@@ -56,10 +56,14 @@ public struct Builder {
     }
 
     /// Builds the instructions with `context` as the build context; `log` hears docker's lines. Returns the
-    /// image id.
+    /// image id. `labels` (KEY=VALUE, docker build --label) become LABEL steps after the last instruction, as
+    /// docker's classic builder adds them.
     public func build(_ instructions: [Instruction], context: String, tag: ImageReference?, useCache: Bool = true,
-                      log: (String) -> Void) throws -> String {
+                      labels: [String] = [], log: (String) -> Void) throws -> String {
         guard let root = Builder.realpath(context) else { throw BoxError(.usage, "build context \(context): no such directory", exitCode: 1) }
+        let instructions = instructions + labels.map {
+            Instruction(keyword: "LABEL", arguments: $0.contains("=") ? $0 : $0 + "=", line: 0)
+        }
         var image = ""
         for (i, step) in instructions.enumerated() {
             log("Step \(i + 1)/\(instructions.count) : \(step.text)")

@@ -12,7 +12,10 @@ public struct Commit: Sendable {
     /// ENV, WORKDIR, USER, LABEL. `onBytes` hears of the file content as it is archived (a progress bar).
     /// `createdBy` replaces the container's command in the history entry (what a build step did); `event`
     /// false leaves the journal to the caller (a build records one event for all its steps).
+    /// `author` goes in the config and its history entry (docker commit --author); `pause` false copies a
+    /// running container without freezing it (--pause=false: the layer may then be no single moment).
     public func run(_ c: Container, reference: ImageReference?, message: String = "", changes: [String] = [],
+                    author: String? = nil, pause: Bool = true,
                     createdBy: String? = nil, event: Bool = true, onBytes: ((Int) -> Void)? = nil) throws -> String {
         var config = try store.images.config(c.spec.Image)
         for change in changes { try config.config.apply(change) }  // bad input: before any work
@@ -24,7 +27,7 @@ public struct Commit: Sendable {
         // Under the freeze lock: if this process dies mid-copy, the next verb on the container thaws it.
         try store.withFreezeLock(c) {
             let current = try store.load(c.id)
-            let freeze = current.state.Status == .running
+            let freeze = pause && current.state.Status == .running
             let cgroups = Cgroups.driver()
             if freeze { try cgroups.freeze(c.spec.cgroup, true) }
             defer { if freeze { try? cgroups.freeze(c.spec.cgroup, false) } }
@@ -34,10 +37,11 @@ public struct Commit: Sendable {
 
         let now = Timestamp.now().rfc3339
         config.created = now
+        if let author { config.author = author }
         config.rootfs.diff_ids.append(diffID)
         let command = createdBy ?? ([c.spec.Path] + c.spec.Args).joined(separator: " ")
         config.history = (config.history ?? []) + [
-            ImageConfig.History(created: now, created_by: command, comment: message.isEmpty ? nil : message, empty_layer: nil),
+            ImageConfig.History(created: now, created_by: command, author: author, comment: message.isEmpty ? nil : message, empty_layer: nil),
         ]
         let id = try store.images.addConfig(config)
         if let reference { try store.root.locked { try store.images.tag(id, as: reference) } }

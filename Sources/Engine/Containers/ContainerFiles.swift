@@ -87,13 +87,16 @@ public struct ContainerFiles {
 
     /// `box cp CONTAINER:SRC DEST`: SRC is resolved inside the container (its symlinks cannot lead out; a
     /// symlink as the last component is copied as a symlink); DEST is a host path, or nil to write a tar of
-    /// SRC to `tarFD` (docker's `-`). Owners are not kept: the copy belongs to whoever runs box.
-    public func copyOut(_ c: Container, from source: String, to dest: String?, tarFD: Int32 = 1) throws {
+    /// SRC to `tarFD` (docker's `-`). Owners are not kept (the copy belongs to whoever runs box) unless
+    /// `keepOwners` (docker cp -a); `followLink` copies what a symlink as SRC points to, not the link (-L).
+    public func copyOut(_ c: Container, from source: String, to dest: String?, tarFD: Int32 = 1,
+                        followLink: Bool = false, keepOwners: Bool = false) throws {
         try store.root.prepare()
         let tarPath = store.root.tmp + "/cp-\(c.spec.shortID)-pid\(getpid()).tar"
         defer { unlink(tarPath) }
         let target: Target? = try withRootfs(c, freeze: true) { merged in
-            let path = try ScopedPath.resolve(source, in: merged, followLast: source.hasSuffix("/") || source.hasSuffix("/."))
+            let path = try ScopedPath.resolve(source, in: merged,
+                                              followLast: followLink || source.hasSuffix("/") || source.hasSuffix("/."))
             var st = stat()
             guard lstat(path, &st) == 0 else {
                 throw BoxError(.usage, "Could not find the file \(source) in container \(c.name)", exitCode: 1)
@@ -111,21 +114,31 @@ public struct ContainerFiles {
             try tar.close()
             return target
         }
-        if let target { try LayerArchive.extract(tarPath, into: target.directory, mode: .plain) }
+        if let target { try LayerArchive.extract(tarPath, into: target.directory, mode: .plain, owners: keepOwners) }
     }
 
     /// `box cp SRC CONTAINER:DEST`: DEST is resolved inside the container (symlinks, `..` and absolute link
     /// targets all stay inside its root), then the copy is unpacked there with libarchive's SECURE flags, so
     /// nothing already in the container (a symlink) can redirect a write. SRC nil: a tar on `tarFD` (`-`).
-    public func copyIn(_ c: Container, from source: String?, to dest: String, tarFD: Int32 = 0) throws {
+    /// The copy is root's inside unless `keepOwners` (-a: the source's owners); `followLink` copies what a
+    /// symlink as SRC points to, under the link's name (-L).
+    public func copyIn(_ c: Container, from source: String?, to dest: String, tarFD: Int32 = 0,
+                       followLink: Bool = false, keepOwners: Bool = false) throws {
         try store.root.prepare()
         let tarPath = store.root.tmp + "/cp-\(c.spec.shortID)-pid\(getpid()).tar"
         defer { unlink(tarPath) }
         var sourceIsDir = false
+        var content = source
         if let source {
             var st = stat()
-            guard lstat(source, &st) == 0 else { throw BoxError.sys(.usage, "stat \(source)", errno: errno) }
+            guard (followLink ? stat(source, &st) : lstat(source, &st)) == 0 else {
+                throw BoxError.sys(.usage, "stat \(source)", errno: errno)
+            }
             sourceIsDir = (st.st_mode & S_IFMT) == S_IFDIR
+            if followLink, let real = realpath(source, nil) {
+                content = String(cString: real)
+                free(real)
+            }
         }
         try withRootfs(c, freeze: true) { merged in
             let path = try ScopedPath.resolve(dest, in: merged)
@@ -133,14 +146,14 @@ public struct ContainerFiles {
                 guard Files.isDirectory(path) else {
                     throw BoxError(.usage, "destination \(dest) must be a directory for a tar from standard input", exitCode: 1)
                 }
-                try LayerArchive.extract(fd: tarFD, name: "standard input", into: path, mode: .plain)
+                try LayerArchive.extract(fd: tarFD, name: "standard input", into: path, mode: .plain, owners: keepOwners)
                 return
             }
             let target = try ContainerFiles.target(source: source, sourceIsDir: sourceIsDir, dest: path, written: dest)
             let tar = try TarWriter(path: tarPath)
-            try tar.tree(source, as: target.name)
+            try tar.tree(content ?? source, as: target.name)
             try tar.close()
-            try LayerArchive.extract(tarPath, into: target.directory, mode: .plain)
+            try LayerArchive.extract(tarPath, into: target.directory, mode: .plain, owners: keepOwners)
         }
     }
 }

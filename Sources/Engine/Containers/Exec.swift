@@ -10,6 +10,9 @@ public struct ExecOptions: Sendable {
     public var user: String?
     public var tty = false
     public var interactive = false
+    /// docker exec --privileged: the command gets every capability box holds, as a --privileged container's
+    /// PID 1 does (the container's seccomp filter stays, as docker's does).
+    public var privileged = false
     public init(command: [String]) { self.command = command }
 }
 
@@ -20,7 +23,8 @@ public struct Exec: Sendable {
     public let store: ContainerStore
     public init(store: ContainerStore) { self.store = store }
 
-    public func run(_ c: Container, _ o: ExecOptions, io: UserIO) throws -> Int32 {
+    /// The container as it is now, if a command can be run in it (running, not paused); else why not.
+    public func runnable(_ c: Container) throws -> Container {
         store.thawIfOrphaned(c)
         let current = try store.load(c.id)
         guard current.state.Running, HostProcess.isAlive(current.state.Pid, startTime: current.state.PidStartTime) else {
@@ -29,6 +33,11 @@ public struct Exec: Sendable {
         guard !current.state.Paused else {
             throw BoxError(.exec, "container \(c.id) is paused, unpause the container before exec", exitCode: 1)
         }
+        return current
+    }
+
+    public func run(_ c: Container, _ o: ExecOptions, io: UserIO) throws -> Int32 {
+        let current = try runnable(c)
         guard !o.command.isEmpty else { throw BoxError(.usage, "exec needs a command to run inside the container") }
         let spec = current.spec
         // Names are looked up in the container's live root, so a user added inside it (adduser) counts.
@@ -58,7 +67,7 @@ public struct Exec: Sendable {
         defer { close(sealed) }
         var argv = ["/proc/self/fd/\(sealed)", "__nsexec", "--pid=\(current.state.Pid)",
                     "--start=\(current.state.PidStartTime)", "--errfd=3",
-                    "--uid=\(user.uid)", "--gid=\(user.gid)", "--caps=\(String(spec.Capabilities, radix: 16))",
+                    "--uid=\(user.uid)", "--gid=\(user.gid)", "--caps=\(String(o.privileged ? Capabilities.all & Capabilities.held : spec.Capabilities, radix: 16))",
                     "--cwd=\(workdir)"] + user.groups.map { "--group=\($0)" }
         if o.tty { argv.append("--tty") }
         // The container's session keyring and seccomp filter, as its PID 1 has them (runc's setns init does the

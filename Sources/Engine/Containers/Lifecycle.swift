@@ -162,7 +162,8 @@ public struct Lifecycle: Sendable {
     /// docker stop: SIGTERM to PID 1, SIGKILL if it is still alive after `timeout` seconds. PID 1 of a pid
     /// namespace ignores every signal it has no handler for (the kernel protects init), which is why a shell
     /// as PID 1 needs the SIGKILL.
-    public func stop(_ c: Container, timeout: Int) throws -> StopOutcome {
+    /// `signal` is sent first (SIGTERM unless given: docker's --signal), SIGKILL after `timeout` seconds.
+    public func stop(_ c: Container, timeout: Int, signal: Int32? = nil) throws -> StopOutcome {
         store.thawIfOrphaned(c)
         var current = try store.load(c.id)
         guard current.state.Running || current.state.Status == .restarting else { return .notRunning }
@@ -175,7 +176,7 @@ public struct Lifecycle: Sendable {
             return outcome
         }
         do {
-            try kill(current, signal: SIGTERM)
+            try kill(current, signal: signal ?? SIGTERM)
         } catch {
             // Not running any more (it exited meanwhile) is a stop; a signal that could not be sent is not.
             let now = try store.load(c.id)
@@ -225,9 +226,17 @@ public struct Lifecycle: Sendable {
 
     /// docker update: new limits for a container, written to its cgroup now if it runs, and kept for its
     /// next start.
-    public func update(_ c: Container, _ change: (inout Resources) throws -> Void) throws {
+    /// `restart`: a new restart policy, which the monitor reads at PID 1's next exit.
+    public func update(_ c: Container, restart: RestartPolicy? = nil, _ change: (inout Resources) throws -> Void) throws {
         try store.root.locked {
             var current = try store.load(c.id)
+            if let restart {
+                // docker's rule and words: a container removed when it exits has nothing to restart.
+                guard !current.spec.HostConfig.AutoRemove || restart.Name == "no" else {
+                    throw BoxError(.usage, "Restart policy cannot be updated because AutoRemove is enabled for the container", exitCode: 1)
+                }
+                current.spec.HostConfig.RestartPolicy = restart
+            }
             var resources = current.spec.HostConfig.Resources ?? Resources()
             try change(&resources)
             if current.state.Running { try Cgroups.driver().apply(c.spec.cgroup, resources) }

@@ -263,7 +263,9 @@ public struct Monitor {
     /// nil: do not restart. Otherwise how long to wait first: 100 ms, doubling, at most 5 s (docker's
     /// back-off). `box stop` and `box rm -f` leave a marker: a container stopped by hand stays stopped.
     func restartDelay(_ status: Int32) -> UInt32? {
-        guard let policy = spec.HostConfig.RestartPolicy, policy.Name != "no", !Files.exists(stopMarker) else { return nil }
+        // The policy as it is now: `box update --restart` may have changed it since this monitor started.
+        let now = (try? store.load(id).spec.HostConfig.RestartPolicy) ?? spec.HostConfig.RestartPolicy
+        guard let policy = now, policy.Name != "no", !Files.exists(stopMarker) else { return nil }
         let code = Monitor.exitCode(status)
         switch policy.Name {
         case "always", "unless-stopped": break

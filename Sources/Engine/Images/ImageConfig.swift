@@ -20,6 +20,7 @@ public struct ImageConfig: Codable, Sendable, Equatable {
     public struct History: Codable, Sendable, Equatable {
         public var created: String?
         public var created_by: String?
+        public var author: String?
         public var comment: String?
         public var empty_layer: Bool?
     }
@@ -27,6 +28,7 @@ public struct ImageConfig: Codable, Sendable, Equatable {
     public var architecture: String
     public var os: String
     public var created: String?
+    public var author: String?  // docker commit --author
     public var config: Config
     public var rootfs: RootFS
     public var history: [History]?
@@ -46,9 +48,20 @@ public struct ImageConfig: Codable, Sendable, Equatable {
         architecture = try c.decode(String.self, forKey: .architecture)
         os = try c.decode(String.self, forKey: .os)
         created = try c.decodeIfPresent(String.self, forKey: .created)
+        author = try c.decodeIfPresent(String.self, forKey: .author)
         config = try c.decodeIfPresent(Config.self, forKey: .config) ?? Config()
         rootfs = try c.decode(RootFS.self, forKey: .rootfs)
         history = try c.decodeIfPresent([History].self, forKey: .history)
+    }
+
+    /// docker's --platform (save, load, import, pull, push): box keeps and runs the host's platform only, so
+    /// that is the one a command may ask for ("linux", or "linux/ARCH" with the host's ARCH); anything else is
+    /// refused, saying so.
+    public static func checkPlatform(_ platform: String) throws {
+        let parts = platform.lowercased().split(separator: "/").map(String.init)
+        guard parts.first == "linux", parts.count == 1 || parts[1] == hostArchitecture, parts.count <= 3 else {
+            throw BoxError(.usage, "--platform \(platform): box keeps and runs linux/\(hostArchitecture) images only, this host's", exitCode: 125)
+        }
     }
 
     /// The architecture name OCI uses for this machine.
@@ -188,7 +201,8 @@ extension ImageConfig.Config {
             }
         }
         func pair() throws -> (String, String) {
-            let kv = rest.split(separator: "=", maxSplits: 1).map(String.init)
+            // KEY= is an empty value, as docker allows (`--label bare`, `ENV EMPTY=`).
+            let kv = rest.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard kv.count == 2, !kv[0].isEmpty else { throw BoxError(.usage, "invalid \(keyword): \"\(rest)\": use \(keyword) KEY=VALUE") }
             return (kv[0], kv[1])
         }
