@@ -44,6 +44,36 @@ struct RegistryOptions: ParsableArguments {
     var insecure: [String] = []
 }
 
+/// docker's flags of pull and push beyond the registry's address. Content trust is off by default in docker
+/// (--disable-content-trust defaults to true) and box verifies no signatures: the flag changes nothing, as in
+/// docker by default.
+struct TransferOptions: ParsableArguments {
+    @Option(name: .long, help: "The platform: only the host's (linux/amd64 here), the one box pulls and keeps")
+    var platform: String?
+    @Option(name: .customLong("disable-content-trust"), help: "Skip image verification (default true: box verifies no signatures)")
+    var disableContentTrust: Bool = true
+    @OptionGroup(title: "Refused (docker's flags box does not do, and why)") var refused: TransferRefused
+
+    /// Exits 125 (docker's status for a flag it rejects), before anything is read or sent, if a flag asks for
+    /// what box does not do.
+    func check() {
+        do {
+            if refused.allTags { throw BoxError(.usage, "--all-tags: \(TransferRefused.allTagsReason)", exitCode: 125) }
+            try platform.map(ImageConfig.checkPlatform)
+        } catch {
+            writeOut(2, "box: \(error)\n")
+            Glibc.exit(125)
+        }
+    }
+}
+
+/// What box's `--help` shows under REFUSED (scripts/flags-table.py reads it): the flag's help is its reason.
+struct TransferRefused: ParsableArguments {
+    static let allTagsReason = "box pulls and pushes one tag at a time (name each)"
+    @Flag(name: [.short, .customLong("all-tags")], help: ArgumentHelp(TransferRefused.allTagsReason))
+    var allTags = false
+}
+
 /// Writes to a descriptor unbuffered (stdout's buffer would reorder it with stderr's).
 func writeOut(_ fd: Int32, _ text: String) {
     var bytes = Array(text.utf8)[...]

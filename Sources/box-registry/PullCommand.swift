@@ -17,9 +17,11 @@ struct PullCommand: AsyncParsableCommand {
     @Argument(help: "NAME[:TAG|@DIGEST]") var name: String
     @Flag(name: [.short, .long], help: "Suppress the progress output") var quiet = false
     @OptionGroup var options: RegistryOptions
+    @OptionGroup var transfer: TransferOptions
 
     func run() async throws {
         let ref: RemoteReference, store: ImageStore
+        transfer.check()
         do {
             ref = try RemoteReference(parsing: name)
             store = try imageStore()

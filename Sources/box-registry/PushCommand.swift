@@ -18,9 +18,11 @@ struct PushCommand: AsyncParsableCommand {
             help: "Upload layers in chunks of at most this many bytes (PATCH requests), for a proxy that limits request sizes")
     var chunkSize: Int64?
     @OptionGroup var options: RegistryOptions
+    @OptionGroup var transfer: TransferOptions
 
     func run() async throws {
         let ref: RemoteReference, image: Distribution.Pushable, sources: [String: [String]]
+        transfer.check()
         do {
             ref = try RemoteReference(parsing: name)
             guard let local = ref.local else { throw BoxError(.usage, "push \(name): push a tag (NAME[:TAG]), not a digest", exitCode: 1) }

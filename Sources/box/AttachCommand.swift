@@ -12,16 +12,20 @@ struct Attach: ParsableCommand {
     var noStdin = false
     @Option(name: .customLong("sig-proxy"), help: "Proxy received signals to the process (true/false)")
     var sigProxy: Bool = true
+    @Option(name: .customLong("detach-keys"), help: "The keys that detach, with a tty (default ctrl-p,ctrl-q): comma-separated, each a character or ctrl-X")
+    var detachKeys: String?
     @Argument(help: "The container")
     var container: String
 
     func run() throws {
+        let keys = try detachKeys.map(DetachKeys.parse) ?? DetachKeys.standard
         let store = try engine()
         let c = try store.resolve(container)
         let socket = try Lifecycle(store: store).connect(c)
         defer { close(socket) }
-        let session = AttachSession(forwardStdin: !noStdin && c.spec.Config.OpenStdin, tty: c.spec.Config.Tty,
+        var session = AttachSession(forwardStdin: !noStdin && c.spec.Config.OpenStdin, tty: c.spec.Config.Tty,
                                     proxySignals: sigProxy && !c.spec.Config.Tty)
+        session.detachKeys = keys
         recordAttach(store, c, "attach")
         switch try session.run(socket, io: standardIO(tty: c.spec.Config.Tty)) {
         case .exited(let code): throw ExitCode(code)

@@ -19,6 +19,10 @@ struct Commit: ParsableCommand {
     var message: String = ""
     @Option(name: [.short, .customLong("change")], help: "Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL")
     var change: [String] = []
+    @Option(name: [.short, .long], help: "Author (e.g. \"Ada <ada@example.org>\"), kept in the image's config")
+    var author: String?
+    @Option(name: [.short, .long], help: "Freeze a running container during the copy (default true; --pause=false copies it running)")
+    var pause: Bool = true
     @Argument(help: "The container")
     var container: String
     @Argument(help: "Name for the new image: REPOSITORY[:TAG]")
@@ -29,7 +33,7 @@ struct Commit: ParsableCommand {
         let ref = try reference.map { try ImageReference(parsing: $0) }
         let progress = Progress("Committing", bytes: 0, layers: 0)
         let id = try Engine.Commit(store: store).run(try store.resolve(container), reference: ref, message: message,
-                                                     changes: change, onBytes: progress.add)
+                                                     changes: change, author: author, pause: pause, onBytes: progress.add)
         progress.finish()
         say(id)
     }

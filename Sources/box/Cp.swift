@@ -11,6 +11,12 @@ struct Cp: ParsableCommand {
           box cp c1:/etc/hostname .          box cp ./notes c1:/root/
           box cp c1:/var/log - | tar -t      (- : a tar on standard output, or from standard input)
         """)
+    @Flag(name: [.short, .long], help: "Archive mode: keep the owners (uid:gid) of the source, instead of root's inside or yours outside")
+    var archive = false
+    @Flag(name: [.customShort("L"), .customLong("follow-link")], help: "Copy what a symlink given as SRC_PATH points to, not the link")
+    var followLink = false
+    @Flag(name: [.short, .long], help: "Print no progress (box prints none anyway)")
+    var quiet = false
     @Argument(help: "CONTAINER:SRC_PATH or SRC_PATH (- for a tar on standard input)")
     var source: String
     @Argument(help: "DEST_PATH or CONTAINER:DEST_PATH (- for a tar on standard output)")
@@ -34,9 +40,11 @@ struct Cp: ParsableCommand {
         let store = try engine()
         let files = ContainerFiles(store: store)
         if let (name, path) = Cp.split(source) {
-            try files.copyOut(try store.resolve(name), from: path, to: destination == "-" ? nil : destination)
+            try files.copyOut(try store.resolve(name), from: path, to: destination == "-" ? nil : destination,
+                              followLink: followLink, keepOwners: archive)
         } else if let (name, path) = Cp.split(destination) {
-            try files.copyIn(try store.resolve(name), from: source == "-" ? nil : source, to: path)
+            try files.copyIn(try store.resolve(name), from: source == "-" ? nil : source, to: path,
+                             followLink: followLink, keepOwners: archive)
         }
     }
 }

@@ -14,12 +14,15 @@ struct Import: ParsableCommand {
     var message: String = ""
     @Option(name: [.short, .customLong("change")], help: "Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL")
     var change: [String] = []
+    @Option(name: .long, help: "The platform of the new image: only the host's (linux/amd64 here), which it is")
+    var platform: String?
     @Argument(help: "The tar file, or - for standard input")
     var file: String
     @Argument(help: "Name for the new image: REPOSITORY[:TAG]")
     var reference: String?
 
     func run() throws {
+        try platform.map(ImageConfig.checkPlatform)
         let store = try engine()
         let ref = try reference.map { try ImageReference(parsing: $0) }
         let staging = try ImageStaging(store: store.images, purpose: "import")

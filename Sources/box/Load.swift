@@ -18,8 +18,11 @@ struct Load: ParsableCommand {
     var input: String?
     @Flag(name: [.short, .long], help: "Suppress the load progress")
     var quiet = false
+    @Option(name: .long, help: "The platform to load: only the host's (linux/amd64 here), the one box runs")
+    var platform: String?
 
     func run() throws {
+        try platform.map(ImageConfig.checkPlatform)
         let store = try engine()
         let source: ImageLoad.Source
         if let input {

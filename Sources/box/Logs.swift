@@ -15,12 +15,26 @@ struct Logs: ParsableCommand {
     var timestamps = false
     @Option(name: .long, help: "Number of lines to show from the end (default: all)")
     var tail: Int?
+    @Option(name: .long, help: "Show logs since a time: RFC 3339, Unix seconds, or a duration ago (42m, 2h)")
+    var since: String?
+    @Option(name: .long, help: "Show logs before a time (same forms as --since); with -f, stop following there")
+    var until: String?
+    @Flag(name: .long, help: "Show the extra attributes given to the log (box's log has none: an empty set, as docker prints it)")
+    var details = false
     @Argument(help: "The container")
     var container: String
 
     struct Line: Decodable { var log: String; var stream: String; var time: String }
 
+    func validate() throws {
+        for t in [since, until].compactMap({ $0 }) where Timestamp.parse(t) == nil {
+            throw ValidationError("invalid time \"\(t)\": use RFC 3339 (2026-11-27T15:00:00Z), Unix seconds, or 10m / 2h / 30s")
+        }
+    }
+
     func run() throws {
+        let sinceTime = since.flatMap { Timestamp.parse($0) }
+        let untilTime = until.flatMap { Timestamp.parse($0) }
         let store = try engine()
         let c = try store.resolve(container)
         let path = store.logPath(c.id)
@@ -48,13 +62,20 @@ struct Logs: ParsableCommand {
                 start = i + 1
             }
             pending.removeFirst(start)
+            // As docker's json-file reader: --tail first, then --since and --until on what is left.
             if first, let tail { lines = Array(lines.suffix(tail)) }
             first = false
             for line in lines {
-                let text = timestamps ? line.time + " " + line.log : line.log
+                let at = Timestamp.parse(line.time)
+                if let sinceTime, let at, at < sinceTime { continue }
+                if let untilTime, let at, untilTime < at { return }
+                // docker puts the attributes (none here), then a space, before the line; the time before both.
+                let body = details ? " " + line.log : line.log
+                let text = timestamps ? line.time + " " + body : body
                 writeFully(line.stream == "stderr" ? 2 : 1, Array(text.utf8))
             }
             guard running else { return }
+            if let untilTime, untilTime < Timestamp.now() { return }
             usleep(100_000)
         }
     }

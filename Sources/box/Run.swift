@@ -57,21 +57,25 @@ struct Run: ParsableCommand {
 
 /// Starts a created container; either prints its id (detached) or stays attached until it exits or the
 /// user detaches, then exits with the container's code.
-func startAndAttach(_ store: ContainerStore, _ container: Container, attach: Bool, stdin: Bool, tty: Bool, printID: Bool) throws {
+func startAndAttach(_ store: ContainerStore, _ container: Container, attach: Bool, stdin: Bool, tty: Bool, printID: Bool,
+                    detachKeys: [UInt8] = DetachKeys.standard) throws {
     let life = Lifecycle(store: store)
-    try follow(life, container, socket: try life.start(container), attach: attach, stdin: stdin, tty: tty, printID: printID)
+    try follow(life, container, socket: try life.start(container), attach: attach, stdin: stdin, tty: tty, printID: printID,
+               detachKeys: detachKeys)
 }
 
 /// What follows a monitor's start, on its socket (closed here): the id printed once the container runs
 /// (detached), or attached until it exits (then box exits with its code) or the user detaches.
-func follow(_ life: Lifecycle, _ container: Container, socket: Int32, attach: Bool, stdin: Bool, tty: Bool, printID: Bool) throws {
+func follow(_ life: Lifecycle, _ container: Container, socket: Int32, attach: Bool, stdin: Bool, tty: Bool, printID: Bool,
+            detachKeys: [UInt8] = DetachKeys.standard) throws {
     defer { close(socket) }
     if !attach {
         _ = try life.waitStarted(socket)
         if printID { say(container.id) }
         return
     }
-    let session = AttachSession(forwardStdin: stdin, tty: tty, proxySignals: !tty)
+    var session = AttachSession(forwardStdin: stdin, tty: tty, proxySignals: !tty)
+    session.detachKeys = detachKeys
     switch try session.run(socket, io: standardIO(tty: tty)) {
     case .exited(let code):
         throw ExitCode(code)

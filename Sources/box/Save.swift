@@ -18,6 +18,8 @@ struct Save: ParsableCommand {
     var output: String?
     @Option(name: .long, help: "docker-archive (the default) or oci")
     var format: String = ArchiveFormat.docker.rawValue
+    @Option(name: .long, help: "The platform to save: only the host's (linux/amd64 here), which every box image is")
+    var platform: String?
     @Argument(help: "Images (name or id)")
     var images: [String]
 
@@ -29,6 +31,7 @@ struct Save: ParsableCommand {
     }
 
     func run() throws {
+        try platform.map(ImageConfig.checkPlatform)
         let store = try engine()
         let save = ImageSave(store: store.images)
         let kind = ArchiveFormat(rawValue: format) ?? .oci

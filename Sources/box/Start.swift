@@ -11,6 +11,9 @@ struct Start: ParsableCommand {
     var attach = false
     @Flag(name: [.short, .long], help: "Attach the container's STDIN")
     var interactive = false
+    @Option(name: .customLong("detach-keys"), help: "The keys that detach, with -a and a tty (default ctrl-p,ctrl-q): comma-separated, each a character or ctrl-X")
+    var detachKeys: String?
+    @OptionGroup(title: refusedTitle) var refused: StartRefused
     @Argument(help: "Containers (name, id or id prefix)")
     var containers: [String]
 
@@ -21,11 +24,13 @@ struct Start: ParsableCommand {
     }
 
     func run() throws {
+        try refused.check()
+        let keys = try detachKeys.map(DetachKeys.parse) ?? DetachKeys.standard
         let store = try engine()
         if attach || interactive {
             let c = try store.resolve(containers[0])
             try startAndAttach(store, c, attach: true, stdin: interactive && c.spec.Config.OpenStdin,
-                               tty: c.spec.Config.Tty, printID: false)
+                               tty: c.spec.Config.Tty, printID: false, detachKeys: keys)
             return
         }
         try forEach(containers) { name in
@@ -35,4 +40,11 @@ struct Start: ParsableCommand {
             say(name)
         }
     }
+}
+
+struct StartRefused: RefusedFlags {
+    @Option(help: "box keeps no checkpoints (docker's are CRIU's, and experimental)")
+    var checkpoint: String?
+    @Option(help: "box keeps no checkpoints (docker's are CRIU's, and experimental)")
+    var checkpointDir: String?
 }

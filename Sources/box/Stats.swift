@@ -14,10 +14,18 @@ struct Stats: ParsableCommand {
     var noStream = false
     @Flag(name: [.short, .long], help: "Show all containers (default: the running ones); stopped ones show zeros")
     var all = false
+    @Flag(name: .customLong("no-trunc"), help: "Show full container ids")
+    var noTrunc = false
+    @Option(name: .long, help: "Format with a Go template ({{.ID}} {{.Name}} {{.Container}} {{.CPUPerc}} {{.MemUsage}} {{.MemPerc}} {{.PIDs}}), table TEMPLATE, or json")
+    var format: String?
     @Argument(help: "Containers (default: all running)")
     var containers: [String] = []
 
+    static let titles: JSONValue = ["ID": "CONTAINER ID", "Container": "CONTAINER", "Name": "NAME", "CPUPerc": "CPU %",
+                                    "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "PIDs": "PIDS"]
+
     func run() throws {
+        let rowFormat = try format.map(RowFormat.init)
         let store = try engine()
         let driver = Cgroups.driver()
         let hostMemory = Stats.hostMemory()
@@ -35,7 +43,8 @@ struct Stats: ParsableCommand {
             let list = containers.isEmpty ? try store.list().filter { all || $0.state.Running }
                 : try containers.map { try store.resolve($0) }
             var rows = [["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS"]]
-            for c in list {
+            var values: [JSONValue] = []
+            for (i, c) in list.enumerated() {
                 // A stopped container has no cgroup: docker shows it with zeros.
                 let now = c.state.Running ? driver.stats(c.spec.cgroup) : CgroupStats(), at = Timestamp.now().unixNanoseconds
                 var cpu = 0.0
@@ -45,12 +54,24 @@ struct Stats: ParsableCommand {
                 previous[c.id] = (now, at)
                 let limit = now.memoryLimit.map { min($0, hostMemory) } ?? hostMemory
                 let percent = limit > 0 ? Double(now.memoryBytes) / Double(limit) * 100 : 0
-                rows.append([c.spec.shortID, c.name, Units.twoDecimals(cpu) + "%",
-                             Units.bytesSize(now.memoryBytes) + " / " + Units.bytesSize(limit), Units.twoDecimals(percent) + "%",
-                             String(now.pids)])
+                let id = noTrunc ? c.id : c.spec.shortID
+                let row = [id, c.name, Units.twoDecimals(cpu) + "%",
+                           Units.bytesSize(now.memoryBytes) + " / " + Units.bytesSize(limit), Units.twoDecimals(percent) + "%",
+                           String(now.pids)]
+                rows.append(row)
+                // docker's Container column is what was asked for: the name or id as typed, else the id.
+                let asked = containers.isEmpty ? id : containers[i]
+                values.append(["ID": .string(id), "Container": .string(asked), "Name": .string(c.name),
+                               "CPUPerc": .string(row[2]), "MemUsage": .string(row[3]), "MemPerc": .string(row[4]),
+                               "PIDs": .string(row[5])])
             }
             if terminal { writeFully(1, Array("\u{1B}[2J\u{1B}[H".utf8)) }
-            say(table(rows))
+            if let rowFormat {
+                let text = try rowFormat.render(values, titles: Stats.titles)
+                if !text.isEmpty { say(text) }
+            } else {
+                say(table(rows))
+            }
             if noStream { return }
         }
     }

@@ -12,18 +12,23 @@ struct Stop: ParsableCommand {
         """)
     @Option(name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds to wait before SIGKILL")
     var time: Int = 10
+    @Option(name: [.short, .long], help: "Signal to send first (default SIGTERM): a name (TERM, SIGINT...) or a number")
+    var signal: String?
     @Argument(help: "Containers")
     var containers: [String]
 
-    func validate() throws { if time < 0 { throw ValidationError("--time must be 0 or more seconds") } }
+    func validate() throws {
+        if time < 0 { throw ValidationError("--time must be 0 or more seconds") }
+        if let signal, Kill.parse(signal) == nil { throw ValidationError("invalid signal: \(signal)") }
+    }
 
     func run() throws {
         let store = try engine()
         try forEach(containers) { name in
             let c = try store.resolve(name)
-            let outcome = try Lifecycle(store: store).stop(c, timeout: time)
+            let outcome = try Lifecycle(store: store).stop(c, timeout: time, signal: signal.flatMap(Kill.parse))
             if outcome == .killed {
-                writeErr("box: \(name) did not exit within \(time)s of SIGTERM: sent SIGKILL\n")
+                writeErr("box: \(name) did not exit within \(time)s of \(signal.map { "signal " + $0 } ?? "SIGTERM"): sent SIGKILL\n")
             }
             say(name)
         }

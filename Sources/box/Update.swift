@@ -7,23 +7,28 @@ struct Update: ParsableCommand {
         abstract: "Change the resource limits of containers (written to the running container's cgroup at once)",
         discussion: "Example: box update --memory 64m --pids-limit 50 c1")
     @OptionGroup var limits: ResourceOptions
+    @Option(name: .long, help: "Restart policy: no, on-failure[:N], always, unless-stopped (from the next exit of PID 1)")
+    var restart: String?
+    @OptionGroup(title: refusedTitle) var refused: UpdateRefused
     @Argument(help: "Containers")
     var containers: [String]
 
     func validate() throws {
-        if limits.isEmpty {
+        if limits.isEmpty && restart == nil && (try? refused.check()) != nil {
             throw ValidationError("nothing to update: give at least one limit, e.g. --memory 64m")
         }
     }
 
     func run() throws {
+        try refused.check()
+        let policy = try restart.map(RestartPolicy.init(parsing:))
         let store = try engine()
         // The same validation as run's flags, in one place (CreateOptions.resources).
         var flags = CreateOptions(image: "")
         limits.fill(&flags)
         let given = try flags.resources(allowSwapAlone: true)
         try forEach(containers) { name in
-            try Lifecycle(store: store).update(try store.resolve(name)) { r in
+            try Lifecycle(store: store).update(try store.resolve(name), restart: policy) { r in
                 if limits.memory != nil { r.Memory = given.Memory }
                 if limits.memorySwap != nil { r.MemorySwap = given.MemorySwap }
                 if limits.cpuShares != nil { r.CpuShares = given.CpuShares }
@@ -34,4 +39,13 @@ struct Update: ParsableCommand {
             say(name)
         }
     }
+}
+
+struct UpdateRefused: RefusedFlags {
+    @Option(help: "box writes no block-IO weights: it does not enable the io (blkio) cgroup controller for its containers")
+    var blkioWeight: String?
+    @Option(help: "box sets no real-time CPU budget: that needs cgroup v1's cpu.rt_* files (a kernel with RT group scheduling)")
+    var cpuRtPeriod: String?
+    @Option(help: "box sets no real-time CPU budget: that needs cgroup v1's cpu.rt_* files (a kernel with RT group scheduling)")
+    var cpuRtRuntime: String?
 }
