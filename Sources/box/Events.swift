@@ -16,10 +16,7 @@ struct Events: ParsableCommand {
           box events --since 10m
           box events --since 2026-11-27T15:00:00Z --until 5s --json
         """)
-    @Option(name: .long, help: "Show events since a time: RFC 3339, Unix seconds, or a duration ago (10m, 2h)")
-    var since: String?
-    @Option(name: .long, help: "Stop at this time (same forms as --since) instead of following")
-    var until: String?
+    @OptionGroup var times: TimeRange
     @Flag(name: .long, help: "One JSON object per line (box's own record)")
     var json = false
     @Option(name: [.short, .long], help: "Only events matching: container=NAME|ID, event=ACTION, image=NAME, label=KEY[=VALUE], type=container|image|network (a key given twice matches either)")
@@ -27,18 +24,12 @@ struct Events: ParsableCommand {
     @Option(name: .long, help: "Format with a Go template ({{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}} {{.Time}} {{.Status}} {{.ID}} {{.From}}), or json")
     var format: String?
 
-    func validate() throws {
-        for t in [since, until].compactMap({ $0 }) where Timestamp.parse(t) == nil {
-            throw ValidationError("invalid time \"\(t)\": use RFC 3339 (2026-11-27T15:00:00Z), Unix seconds, or 10m / 2h / 30s")
-        }
-    }
-
     func run() throws {
         let filters = try EventFilter(filter)
         let template = try format.flatMap { f -> FormatTemplate? in try f == "json" ? nil : FormatTemplate(f) }
         let store = try engine()
-        let start = since.flatMap { Timestamp.parse($0) } ?? .now()
-        let end = until.flatMap { Timestamp.parse($0) }
+        let start = times.start ?? .now()
+        let end = times.end
         var offset = 0
         while true {
             let (events, next) = store.journal.read(since: start, until: end, from: offset)
@@ -107,4 +98,21 @@ struct EventFilter {
             }
         }
     }
+}
+
+/// --since and --until, as logs and events take them: RFC 3339, Unix seconds, or a duration back from now.
+struct TimeRange: ParsableArguments {
+    @Option(name: .long, help: "Since a time: RFC 3339, Unix seconds, or a duration ago (10m, 2h)")
+    var since: String?
+    @Option(name: .long, help: "Until a time (same forms as --since): nothing after it, no following past it")
+    var until: String?
+
+    func validate() throws {
+        for t in [since, until].compactMap({ $0 }) where Timestamp.parse(t) == nil {
+            throw ValidationError("invalid time \"\(t)\": use RFC 3339 (2026-11-27T15:00:00Z), Unix seconds, or 10m / 2h / 30s")
+        }
+    }
+
+    var start: Timestamp? { since.flatMap { Timestamp.parse($0) } }
+    var end: Timestamp? { until.flatMap { Timestamp.parse($0) } }
 }

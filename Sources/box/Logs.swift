@@ -15,10 +15,7 @@ struct Logs: ParsableCommand {
     var timestamps = false
     @Option(name: .long, help: "Number of lines to show from the end (default: all)")
     var tail: Int?
-    @Option(name: .long, help: "Show logs since a time: RFC 3339, Unix seconds, or a duration ago (42m, 2h)")
-    var since: String?
-    @Option(name: .long, help: "Show logs before a time (same forms as --since); with -f, stop following there")
-    var until: String?
+    @OptionGroup var times: TimeRange
     @Flag(name: .long, help: "Show the extra attributes given to the log (box's log has none: an empty set, as docker prints it)")
     var details = false
     @Argument(help: "The container")
@@ -26,15 +23,8 @@ struct Logs: ParsableCommand {
 
     struct Line: Decodable { var log: String; var stream: String; var time: String }
 
-    func validate() throws {
-        for t in [since, until].compactMap({ $0 }) where Timestamp.parse(t) == nil {
-            throw ValidationError("invalid time \"\(t)\": use RFC 3339 (2026-11-27T15:00:00Z), Unix seconds, or 10m / 2h / 30s")
-        }
-    }
-
     func run() throws {
-        let sinceTime = since.flatMap { Timestamp.parse($0) }
-        let untilTime = until.flatMap { Timestamp.parse($0) }
+        let sinceTime = times.start, untilTime = times.end
         let store = try engine()
         let c = try store.resolve(container)
         let path = store.logPath(c.id)

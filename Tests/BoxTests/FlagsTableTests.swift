@@ -17,7 +17,7 @@ struct FlagsTableTests {
         let r = try Sandbox.exec(["/usr/bin/env", "python3", repo + "/scripts/flags-table.py", "--box", box,
                                   "--check", repo + "/docs/flags.md"])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-        print(r.stdout.split(separator: "\n").first ?? "")
+        print(String(r.stdout.split(separator: "\n").first ?? ""))
     }
 
     @Test("every docker flag of the verbs box offers is implemented or refused with a reason: none unknown")

@@ -191,16 +191,22 @@ struct HostileArchiveTests {
         #expect(box.storeListing() != before)
     }
 
+    /// Loads the corpus archive `name`, which must load with nothing outside touched; returns its layer's
+    /// directory in the store.
+    func loadedLayer(_ box: Sandbox, _ dir: String, _ name: String, outside: Outside) throws -> String {
+        let r = try box.run("load", "-i", dir + "/\(name).tar")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(outside.untouched, "loading \(name) wrote outside")
+        let layer = try box.inspect("hostile", "{{index .RootFS.Layers 0}}").dropFirst(7)
+        return box.engineRoot.overlay + "/\(layer)/diff"
+    }
+
     @Test("absolute names land inside the layer's root, as docker reads them; the root entry changes nothing")
     func absoluteNames() throws {
         let box = try Sandbox()
         let outside = try Outside(box)
         let dir = try corpus(box, outside: outside)
-        let r = try box.run("load", "-i", dir + "/rooted.tar")
-        #expect(r.status == 0, "\(r.stderr)")
-        #expect(outside.untouched, "an absolute name was written on the host")
-        let layer = try box.inspect("hostile", "{{index .RootFS.Layers 0}}").dropFirst(7)
-        let diff = box.engineRoot.overlay + "/\(layer)/diff"
+        let diff = try loadedLayer(box, dir, "rooted", outside: outside)
         #expect((try? String(contentsOfFile: diff + "/etc/hello", encoding: .utf8)) == "hi")
         #expect((try? String(contentsOfFile: diff + outside.dir + "/abs-escape", encoding: .utf8)) == "x")
         var hello = stat(), hl = stat()
@@ -240,11 +246,7 @@ struct HostileArchiveTests {
         let box = try Sandbox()
         let outside = try Outside(box)
         let dir = try corpus(box, outside: outside)
-        let r = try box.run("load", "-i", dir + "/dir-over-symlink.tar")
-        #expect(r.status == 0, "\(r.stderr)")
-        #expect(outside.untouched, "the symlink's target was changed")
-        let layer = try box.inspect("hostile", "{{index .RootFS.Layers 0}}").dropFirst(7)
-        let m = box.engineRoot.overlay + "/\(layer)/diff/m"
+        let m = try loadedLayer(box, dir, "dir-over-symlink", outside: outside) + "/m"
         var st = stat()
         #expect(lstat(m, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR && (st.st_mode & 0o777) == 0o700)
         #expect(FileManager.default.fileExists(atPath: m + "/inside"))
