@@ -34,7 +34,6 @@ struct History: ParsableCommand {
         var rows: [JSONValue] = []
         let now = Timestamp.now().seconds
         let id = noTrunc ? img.id : img.shortID
-        let local = try store.images.list()
         for (i, h) in history.enumerated() {
             // docker's size of a step: its layer's unpacked size (0 for a step that made no layer).
             var size: Int64 = 0
@@ -48,20 +47,13 @@ struct History: ParsableCommand {
                 ("CreatedAt", .string(at)),
                 ("CreatedBy", .string(by)),
                 ("CreatedSince", .string(human ? created.map { Units.humanDuration(now - $0.seconds) + " ago" } ?? "" : at)),
-                ("ID", .string(i == history.count - 1 ? id : Self.parent(img, steps: i + 1, among: local).map { noTrunc ? $0.id : $0.shortID } ?? "<missing>")),
+                // docker names a lower step by the parent image it recorded at commit or build; box records no
+                // parent, and prints what docker prints for a pulled or loaded image.
+                ("ID", .string(i == history.count - 1 ? id : "<missing>")),
                 ("Size", .string(human ? Units.humanSize(size) : String(size))),
             ]))
         }
         rows.reverse()
         try printListing(template, rows, titles: Self.titles)
-    }
-
-    /// The local image the first `steps` steps of `image` make, if there is one: docker names a step by the
-    /// parent image it recorded at commit or build; box records no parent, and finds it by its history and layers.
-    static func parent(_ image: Image, steps: Int, among images: [Image]) -> Image? {
-        let history = Array((image.config.history ?? []).prefix(steps))
-        let layers = history.filter { $0.empty_layer != true }.count
-        let diffIDs = Array(image.config.rootfs.diff_ids.prefix(layers))
-        return images.first { $0.id != image.id && $0.config.history == history && $0.config.rootfs.diff_ids == diffIDs }
     }
 }
