@@ -18,20 +18,35 @@ public enum Units {
         }
     }
 
-    /// docker's decimal sizes (go-units HumanSize): 0B, 1.98MB, 215.7MB.
-    public static func humanSize(_ bytes: Int64) -> String {
-        let units = ["B", "kB", "MB", "GB", "TB"]
+    /// docker's decimal sizes in listings (go-units HumanSizeWithPrecision(size, 3)): 0B, 1.99MB, 215.7MB.
+    public static func humanSize(_ bytes: Int64) -> String { humanSize(bytes, precision: 3) }
+
+    /// go-units HumanSizeWithPrecision: Go's `%.*g` of the size in the largest unit under 1000, so `precision`
+    /// significant digits, rounded, trailing zeros dropped (4 is HumanSize, `system df`'s "1.986MB").
+    public static func humanSize(_ bytes: Int64, precision: Int) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB", "PB"]
         var v = Double(bytes), i = 0
         while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
-        if i == 0 { return "\(bytes)B" }
-        let digits = v >= 100 ? 1 : v >= 10 ? 2 : 3
-        var text = String(v)
-        if let dot = text.firstIndex(of: ".") {
-            let keep = text.distance(from: text.startIndex, to: dot) + (digits > 0 ? 1 + max(0, digits - text.distance(from: text.startIndex, to: dot)) : 0)
-            text = String(text.prefix(max(keep, 1)))
-            if text.hasSuffix(".") { text.removeLast() }
+        var integerDigits = 1
+        while integerDigits < 20 && v >= pow10(integerDigits) { integerDigits += 1 }
+        let decimals = max(0, precision - integerDigits)
+        let scale = pow10(decimals)
+        let rounded = (v * scale).rounded() / scale
+        var text = String(Int64(rounded))
+        if decimals > 0 {
+            let fraction = Int64(((rounded - rounded.rounded(.down)) * scale).rounded())
+            var digits = String(fraction)
+            digits = String(repeating: "0", count: max(0, decimals - digits.count)) + digits
+            while digits.hasSuffix("0") { digits.removeLast() }
+            if !digits.isEmpty { text += "." + digits }
         }
         return text + units[i]
+    }
+
+    static func pow10(_ n: Int) -> Double {
+        var v = 1.0
+        for _ in 0..<n { v *= 10 }
+        return v
     }
 
     /// docker's binary units (go-units BytesSize), with two decimals: 1.50MiB, 31.25GiB.

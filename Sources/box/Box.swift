@@ -24,6 +24,7 @@ struct Box: ParsableCommand {
             Stop.self, Kill.self, Restart.self, Wait.self, Rm.self, Pause.self, Unpause.self, Update.self, Stats.self,
             System.self, Commit.self, Diff.self, Tag.self, History.self, Rmi.self, Images.self, ImageCommand.self,
             Build.self, Save.self, Load.self, Export.self, Import.self, Cp.self, NetworkCommand.self, Port.self, Events.self,
+            Rename.self, ContainerCommand.self,
             Info.self, VersionCommand.self, Pull.self, Push.self, Login.self, Logout.self, MapVerb.self,
         ]
     )

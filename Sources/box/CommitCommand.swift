@@ -68,32 +68,3 @@ struct Tag: ParsableCommand {
         try store.root.locked { try store.images.tag(image.id, as: ref) }
     }
 }
-
-struct History: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show how an image was made, newest layer first")
-    @Flag(name: .customLong("no-trunc"), help: "Don't truncate output")
-    var noTrunc = false
-    @Argument(help: "The image")
-    var image: String
-
-    func run() throws {
-        let store = try engine()
-        let img = try store.images.resolve(image)
-        let history = img.config.history ?? []
-        var diffIDs = img.config.rootfs.diff_ids.makeIterator()
-        var rows: [[String]] = []
-        let now = Timestamp.now().seconds
-        for (i, h) in history.enumerated() {
-            var size: Int64 = 0
-            if h.empty_layer != true, let diffID = diffIDs.next() {
-                var st = stat()
-                if stat(store.root.blob(diffID), &st) == 0 { size = Int64(st.st_size) }
-            }
-            let created = h.created.flatMap { Timestamp.parse($0) }.map { Units.humanDuration(now - $0.seconds) + " ago" } ?? ""
-            var by = h.created_by ?? ""
-            if !noTrunc && by.count > 45 { by = String(by.prefix(44)) + "…" }
-            rows.append([i == history.count - 1 ? img.shortID : "<missing>", created, by, Units.humanSize(size), h.comment ?? ""])
-        }
-        say(table([["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]] + rows.reversed()))
-    }
-}

@@ -5,9 +5,28 @@ import ArgumentParser
 import DockerFormat
 import Engine
 
+/// docker's management form of the image verbs: `box image ls` (images, list), `box image rm` (rmi, remove), …
 struct ImageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "image", abstract: "Manage images", subcommands: [ImagePruneCommand.self])
+        commandName: "image", abstract: "Manage images",
+        subcommands: [Build.self, History.self, Import.self, Inspect.self, Load.self, ImageLs.self, ImagePruneCommand.self,
+                      Pull.self, Push.self, ImageRm.self, Save.self, Tag.self])
+}
+
+/// `box image ls`: `box images` under docker's other names.
+struct ImageLs: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List images", aliases: ["images", "list"])
+    @OptionGroup var images: Images
+
+    func run() throws { try images.run() }
+}
+
+/// `box image rm`: `box rmi` under docker's other names.
+struct ImageRm: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove one or more images", aliases: ["rmi", "remove"])
+    @OptionGroup var rmi: Rmi
+
+    func run() throws { try rmi.run() }
 }
 
 struct ImagePruneCommand: ParsableCommand {

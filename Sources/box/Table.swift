@@ -1,3 +1,6 @@
+import DockerFormat
+import Engine
+
 /// Columns padded like docker's tabwriter (three spaces between columns, no trailing spaces).
 func table(_ rows: [[String]]) -> String {
     guard let header = rows.first else { return "" }
@@ -11,4 +14,20 @@ func table(_ rows: [[String]]) -> String {
         }
         return line
     }.joined(separator: "\n")
+}
+
+/// Prints a listing in its `--format` (see ListFormat), a template's error in docker's CLI words (exit 1).
+func printListing(_ format: ListFormat, _ rows: [JSONValue], titles: JSONValue) throws {
+    let text: String
+    do { text = try format.render(rows, titles: titles) } catch let e as TemplateError {
+        throw BoxError(.usage, (e.phase == .parsing ? "failed to parse template: " : "failed to execute template: ") + e.message, exitCode: 1)
+    }
+    if !text.isEmpty { say(text) }
+}
+
+/// `--format` parsed, a template that does not parse refused in docker's CLI words (exit 1).
+func listFormat(_ format: String?, defaultTable: String) throws -> ListFormat {
+    do { return try ListFormat(format, defaultTable: defaultTable) } catch let e as TemplateError {
+        throw BoxError(.usage, "failed to parse template: " + e.message, exitCode: 1)
+    }
 }

@@ -11,14 +11,18 @@ struct UnitsTests {
         #expect(Units.humanDuration(Int64(seconds)) == text)
     }
 
-    // docker's go-units HumanSize: decimal units, a few significant digits. (Where box differs from it — 1000
-    // bytes print as 1.0kB, 215,700,000 as 215MB — it is left for a change of its own: this module was moved
-    // with its behaviour unchanged, issue 19.)
+    // docker's go-units HumanSizeWithPrecision(size, 3), what its listings print: rounded, not cut.
     @Test("decimal sizes (box images, history, load), as docker's", arguments: [
-        (0, "0B"), (999, "999B"), (1_980_000, "1.98MB"), (4_400_000_000, "4.4GB"),
+        (0, "0B"), (999, "999B"), (1000, "1kB"), (1_980_000, "1.98MB"), (1_985_627, "1.99MB"),
+        (215_700_000, "216MB"), (4_400_000_000, "4.4GB"),
     ])
     func humanSize(bytes: Int64, text: String) {
         #expect(Units.humanSize(bytes) == text)
+    }
+
+    @Test("HumanSize's four digits (system df)", arguments: [(1_985_627, "1.986MB"), (215_700_000, "215.7MB"), (0, "0B")])
+    func humanSizeFour(bytes: Int64, text: String) {
+        #expect(Units.humanSize(bytes, precision: 4) == text)
     }
 
     @Test("binary sizes and percentages (box stats), two decimals", arguments: [

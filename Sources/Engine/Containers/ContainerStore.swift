@@ -114,7 +114,8 @@ public struct ContainerStore: Sendable {
 
     /// Every container as the image store sees it (rmi, image prune): which image it was created from.
     public func imageUsers() throws -> [ImageUser] {
-        try list().map { ImageUser(image: $0.spec.Image, containerID: $0.id, containerName: $0.name, layerDirs: $0.spec.LayerDirs) }
+        try list().map { ImageUser(image: $0.spec.Image, containerID: $0.id, containerName: $0.name, layerDirs: $0.spec.LayerDirs,
+                                 running: $0.state.Running || $0.state.Status == .restarting) }
     }
 
     /// Finds a container by full id, exact name, or unique id prefix (as docker does).

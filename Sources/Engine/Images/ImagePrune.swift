@@ -18,10 +18,11 @@ public struct ImagePrune {
         let used = Set(users.map(\.image))
         for image in try store.list() where !used.contains(image.id) && (all || image.names.isEmpty) {
             var sizes: [String: Int64] = [:]
-            for diffID in image.config.rootfs.diff_ids {
-                if let size = Files.size(store.root.blob(diffID)) { sizes[diffID] = size }
+            let diffIDs = image.config.rootfs.diff_ids
+            for (diffID, chainID) in zip(diffIDs, ImageStore.chainIDs(diffIDs)) {
+                if let size = Files.size(store.root.blob(diffID)) { sizes[chainID] = size }
             }
-            for line in try store.remove(image.id, users: users) {
+            for line in try store.remove(image.id, users: users, force: true) {
                 // remove() speaks rmi's "Untagged: x" / "Deleted: y"; prune's lines are lower case.
                 report.lines.append(line.prefix(1).lowercased() + line.dropFirst())
                 if line.hasPrefix("Deleted: "), let size = sizes[String(line.dropFirst(9))] { report.reclaimed += size }

@@ -136,31 +136,54 @@ public struct ImageUser: Sendable {
     public var containerID: String
     public var containerName: String
     public var layerDirs: [String]     // the overlay lowerdirs it mounts
+    /// Running (or paused, restarting): docker's rmi refuses such an image even with -f.
+    public var running: Bool
 
-    public init(image: String, containerID: String, containerName: String, layerDirs: [String]) {
+    public init(image: String, containerID: String, containerName: String, layerDirs: [String], running: Bool = false) {
         self.image = image; self.containerID = containerID; self.containerName = containerName; self.layerDirs = layerDirs
+        self.running = running
     }
 }
 
 extension ImageStore {
-    /// `box rmi`: removes a name; when an image has no name left (or is named by id), removes the image and
-    /// every layer no other image or container uses. An image a container was created from is refused:
-    /// the container's layers are that image's.
-    public func remove(_ text: String, users: [ImageUser]) throws -> [String] {
+    /// `box rmi`, with the daemon's rules (moby daemon/images/image_delete.go). By name: the name goes; the image
+    /// goes with its last name, unless a container uses it (refused without `force`; with it, a running
+    /// container's image is kept without a name). By id: every name goes with the image when they are all of one
+    /// repository; without `force`, names in several repositories or a container refuse it; a running container
+    /// refuses it even with `force`. Layers that another image or a container's overlay uses stay. Returns
+    /// docker's lines: `Untagged: NAME`, `Deleted: IMAGE ID`, `Deleted: LAYER CHAIN ID`.
+    public func remove(_ text: String, users: [ImageUser], force: Bool = false) throws -> [String] {
         var report: [String] = []
         try root.locked {
             let image = try resolve(text)
             var repos = try loadRepositories()
-            let names = repos.Repositories.values.flatMap { $0.filter { $0.value == image.id }.map(\.key) }
-            let byName = (try? ImageReference(parsing: text)).map { names.contains($0.description) } ?? false
-            if byName, let ref = try? ImageReference(parsing: text), names.count > 1 {
+            var names = repos.Repositories.values.flatMap { $0.filter { $0.value == image.id }.map(\.key) }.sorted()
+            let using = users.filter { $0.image == image.id }
+            let short = image.shortID
+            var removedName = false
+            if let ref = try? ImageReference(parsing: text), names.contains(ref.description) {
+                if !force && names.count == 1, let user = using.first {
+                    throw BoxError(.image, "conflict: unable to remove repository reference \"\(text)\" (must force) - container \(user.containerID.prefix(12)) is using its referenced image \(short)", exitCode: 1)
+                }
                 repos.Repositories[ref.repository]?[ref.description] = nil
+                if repos.Repositories[ref.repository]?.isEmpty == true { repos.Repositories[ref.repository] = nil }
                 try saveRepositories(repos)
                 report.append("Untagged: \(ref.description)")
-                return
+                names.removeAll { $0 == ref.description }
+                if !names.isEmpty { return }
+                removedName = true
             }
-            if let user = users.first(where: { $0.image == image.id }) {
-                throw BoxError(.image, "conflict: unable to remove image \(image.shortID): container \(user.containerID.prefix(12)) (\(user.containerName)) was created from it; remove the container first", exitCode: 1)
+            func conflict(_ hard: Bool, _ why: String) -> BoxError {
+                BoxError(.image, "conflict: unable to delete \(short) (\(hard ? "cannot be forced" : "must be forced")) - \(why)", exitCode: 1)
+            }
+            if let running = using.first(where: \.running) {
+                if removedName { return }  // the name is gone, the image stays for its container
+                throw conflict(true, "image is being used by running container \(running.containerID.prefix(12))")
+            }
+            if !force && !removedName {
+                let repositories = Set(names.compactMap { try? ImageReference(parsing: $0).repository })
+                if repositories.count > 1 { throw conflict(false, "image is referenced in multiple repositories") }
+                if let stopped = using.first { throw conflict(false, "image is being used by stopped container \(stopped.containerID.prefix(12))") }
             }
             for name in names {
                 let ref = try ImageReference(parsing: name)
@@ -171,16 +194,28 @@ extension ImageStore {
             try saveRepositories(repos)
             unlink(root.imageConfig(image.id))
             report.append("Deleted: \(image.id)")
-            // Layers still needed by another image or by a container's overlay stay.
+            // Layers still needed by another image or by a container's overlay stay; docker names a deleted layer
+            // by its chain id, top layer first.
             let used = Set(try list().flatMap { $0.config.rootfs.diff_ids.map(Digest.hex) })
                 .union(users.flatMap { $0.layerDirs.map { URLLess.lastButOne($0) } })
-            for diffID in image.config.rootfs.diff_ids where !used.contains(Digest.hex(diffID)) {
+            let diffIDs = image.config.rootfs.diff_ids
+            for (diffID, chainID) in zip(diffIDs, Self.chainIDs(diffIDs)).reversed() where !used.contains(Digest.hex(diffID)) {
                 try Files.removeTree(root.layerDir(diffID))
                 unlink(root.blob(diffID))
-                report.append("Deleted: \(diffID)")
+                report.append("Deleted: \(chainID)")
             }
         }
         return report
+    }
+}
+
+extension ImageStore {
+    /// The OCI chain ids of a stack of layers: the first layer's diff id, then sha256("CHAIN DIFFID") of each
+    /// one above; docker names layers by these (rmi's `Deleted:` lines).
+    public static func chainIDs(_ diffIDs: [String]) -> [String] {
+        var chain: [String] = []
+        for diffID in diffIDs { chain.append(chain.last.map { LayerArchive.sha256(Array("\($0) \(diffID)".utf8)) } ?? diffID) }
+        return chain
     }
 }
 

@@ -329,7 +329,7 @@ public struct Runner {
                 image.config.created.flatMap { Timestamp.parse($0) }.map { !($0 < since) } ?? false
             }
             for image in fresh where fromEvents.contains(image.id) || image.names.contains(where: owned.hasImage) {
-                let failure = Self.failure { _ = try engine.images.remove(image.id, users: try engine.imageUsers()) }
+                let failure = Self.failure { _ = try engine.images.remove(image.id, users: try engine.imageUsers(), force: true) }
                 let name = image.names.first ?? String(Digest.hex(image.id).prefix(12))
                 removed.append(failure.map { "(could not remove image \(name): \($0))" } ?? "image \(name)")
             }
