@@ -11,6 +11,10 @@ final class API: Sendable {
     static let minimumVersion = "1.24"
 
     let store: ContainerStore
+    /// `docker run`'s attach, made before the start: the start hands it the container's first monitor socket.
+    let attaches = Mutex<[String: Handoff]>([:])
+    /// exec instances by id (docker keeps them in memory too, until the container goes).
+    let execs = Mutex<[String: ExecRecord]>([:])
 
     init(store: ContainerStore) { self.store = store }
 
@@ -28,6 +32,12 @@ final class API: Sendable {
                 c.json(200, try info())
             case ("GET", "events"):
                 try events(r, c)
+            case (_, "containers"):
+                try containers(r, Array(parts.dropFirst()), c)
+            case (_, "exec") where parts.count == 3:
+                try exec(r, id: parts[1], action: parts[2], c)
+            case ("POST", "images") where parts.count == 2 && parts[1] == "create":
+                try pullImage(r, c)
             default:
                 throw APIError(404, "page not found: boxd does not serve \(r.method) \(r.path) (yet); box's own CLI may: see `box --help`")
             }
