@@ -36,8 +36,8 @@ final class API: Sendable {
                 try containers(r, Array(parts.dropFirst()), c)
             case (_, "exec") where parts.count == 3:
                 try exec(r, id: parts[1], action: parts[2], c)
-            case ("POST", "images") where parts.count == 2 && parts[1] == "create":
-                try pullImage(r, c)
+            case (_, "images"):
+                try images(r, parts, c)
             default:
                 throw APIError(404, "page not found: boxd does not serve \(r.method) \(r.path) (yet); box's own CLI may: see `box --help`")
             }

@@ -13,6 +13,9 @@ struct ExecRecord: Sendable {
     var running = false
     var started = false
     var exitCode: Int32?
+    /// While a -t exec runs: its console (whose size resize sets) and the thread running it (told by SIGWINCH).
+    var console: Int32?
+    var thread: pthread_t?
 }
 
 /// docker exec's three calls (moby's api/server/router/container/exec.go). The command runs through the
@@ -44,7 +47,16 @@ extension API {
         switch (r.method, action) {
         case ("GET", "json"): c.json(200, execJSON(record))
         case ("POST", "resize"):
-            // The exec's pty is inside the engine's Exec, out of boxd's reach: accepted, not applied (yet).
+            guard let h = r.query["h"].flatMap(UInt16.init), let w = r.query["w"].flatMap(UInt16.init) else {
+                throw APIError(400, "resize needs ?h=ROWS&w=COLUMNS")
+            }
+            // The engine copies the console's size to the command's terminal when it sees SIGWINCH (as box exec
+            // does for its own terminal); before the start there is nothing to size yet.
+            execs.withLock { table in
+                guard let e = table[id], let console = e.console, let thread = e.thread else { return }
+                box_set_winsize(console, h, w)
+                pthread_kill(thread, SIGWINCH)
+            }
             c.respond(200)
         case ("POST", "start"): try execStart(r, record, c)
         default: throw APIError(404, "page not found: \(r.method) /exec/\(id)/\(action)")
@@ -90,13 +102,38 @@ extension API {
             return
         }
         let tty = record.options.tty
-        c.upgrade(contentType: tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream")
         var code: Int32
         if tty {
-            // The pty's output is already one stream: the connection is the command's terminal, raw.
-            code = runReporting(engine, x, record.options, UserIO(input: c.fd, output: c.fd, error: c.fd, terminal: false), c, tty: true)
+            // The pty's output is already one stream, written to the connection raw. Input goes through a console
+            // of boxd's own, a pty in raw mode: the engine reads the window size from it, which resize sets. It is
+            // registered before the upgrade (the CLI sends its size as soon as it has the stream), and SIGWINCH is
+            // blocked in this thread until the engine's signalfd takes it, so no resize is lost in between.
+            let console: ExecConsole
+            do { console = try ExecConsole() } catch { finish(record.id, code: 126); throw error }
+            var winch = sigset_t(), previous = sigset_t()
+            sigemptyset(&winch)
+            sigaddset(&winch, SIGWINCH)
+            pthread_sigmask(SIG_BLOCK, &winch, &previous)
+            execs.withLock { table in
+                table[record.id]?.console = console.slave
+                table[record.id]?.thread = pthread_self()
+            }
+            c.upgrade(contentType: "application/vnd.docker.raw-stream")
+            let fd = c.fd, master = console.master
+            let feeder = Thread.start(joinable: true) { ExecConsole.feed(from: fd, to: master) }
+            code = runReporting(engine, x, record.options, UserIO(input: console.slave, output: c.fd, error: c.fd, terminal: true), c, tty: true)
+            execs.withLock { table in
+                table[record.id]?.console = nil
+                table[record.id]?.thread = nil
+            }
+            pthread_sigmask(SIG_SETMASK, &previous, nil)
+            finish(record.id, code: code)  // before the client sees the end: it asks for the exit code then
+            shutdown(c.fd, Int32(SHUT_RDWR))  // the feeder's read ends
+            feeder?.join()
+            console.close()
         } else {
             // stdout and stderr come through pipes, framed onto the connection by a thread of their own.
+            c.upgrade(contentType: "application/vnd.docker.multiplexed-stream")
             var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
             guard box_pipe_cloexec(&out) == 0 else { finish(record.id, code: 126); throw BoxError.sys(.exec, "pipe") }
             guard box_pipe_cloexec(&err) == 0 else { close(out[0]); close(out[1]); finish(record.id, code: 126); throw BoxError.sys(.exec, "pipe") }
@@ -111,8 +148,8 @@ extension API {
             close(out[1]); close(err[1])
             framer?.join()
             close(out[0]); close(err[0])
+            finish(record.id, code: code)
         }
-        finish(record.id, code: code)
         shutdown(c.fd, Int32(SHUT_RDWR))
     }
 
@@ -150,6 +187,47 @@ extension API {
                     clientGone = !writeFully(fd, AttachStreams.framed(UInt8(i + 1), Array(buf[0..<n]), tty: false), timeout: 30_000)
                 }
             }
+        }
+    }
+}
+
+/// A pty boxd opens for an exec with -t: the slave stands for the user's terminal (raw, sized by resize),
+/// the master is fed what the client types.
+struct ExecConsole {
+    let master: Int32, slave: Int32
+    /// glibc's pty calls, which Swift's Glibc module hides (they need _XOPEN_SOURCE / _GNU_SOURCE): found by
+    /// name in the C library already loaded, so boxd needs no C of its own for them.
+    typealias OpenPT = @convention(c) (Int32) -> Int32
+    typealias PTSName = @convention(c) (Int32, UnsafeMutablePointer<CChar>?, Int) -> Int32
+    static func libc<T>(_ name: String, _ type: T.Type) -> T? { dlsym(nil, name).map { unsafeBitCast($0, to: type) } }
+
+    init() throws {
+        guard let openpt = ExecConsole.libc("posix_openpt", OpenPT.self), let grant = ExecConsole.libc("grantpt", OpenPT.self),
+              let unlock = ExecConsole.libc("unlockpt", OpenPT.self), let ptsname = ExecConsole.libc("ptsname_r", PTSName.self) else {
+            throw BoxError(.exec, "the C library has no posix_openpt/grantpt/unlockpt/ptsname_r")
+        }
+        master = openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard master >= 0 else { throw BoxError.sys(.exec, "posix_openpt") }
+        var name = [CChar](repeating: 0, count: 128)
+        guard grant(master) == 0, unlock(master) == 0, ptsname(master, &name, name.count) == 0 else {
+            let e = errno; Glibc.close(master); throw BoxError.sys(.exec, "unlock a pty", errno: e)
+        }
+        let path = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard slave >= 0 else { let e = errno; Glibc.close(master); throw BoxError.sys(.exec, "open \(path)", errno: e) }
+        _ = Terminal.makeRaw(slave)
+        box_set_winsize(slave, 24, 80)
+    }
+
+    func close() { Glibc.close(master); Glibc.close(slave) }
+
+    /// Copies the client's keystrokes to the console until the client stops sending or the connection is shut.
+    static func feed(from fd: Int32, to master: Int32) {
+        var buf = [UInt8](repeating: 0, count: 32768)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 || !writeFully(master, Array(buf[0..<n])) { return }
         }
     }
 }

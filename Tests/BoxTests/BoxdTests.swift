@@ -23,7 +23,7 @@ final class BoxdDaemon {
         process.executableURL = URL(fileURLWithPath: boxd)
         process.arguments = arguments ?? ["-H", "unix://" + socket]
         process.environment = ["BOX_ROOT": box.root, "BOX_HELPER": box.box, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = output
         process.standardError = output
@@ -155,7 +155,7 @@ struct BoxdTests {
         #expect(exec.status == 4, "\(exec.stderr)")
         #expect(exec.stdout.hasPrefix("in-"))
         #expect(try d.docker("kill", "--signal", "KILL", "other").status == 0)
-        #expect(try box.inspect("other", "{{.State.Status}}") == "exited")
+        #expect(try Sandbox.eventually { try box.inspect("other", "{{.State.Status}}") == "exited" })  // kill only sends it
         let stop = try d.docker("stop", "-t", "1", "web")
         #expect(stop.status == 0, "\(stop.stderr)")
         #expect(try box.inspect("web", "{{.State.Status}}") == "exited")
@@ -192,6 +192,13 @@ struct BoxdTests {
         let exec = try onTerminal(d, ["exec", "-it", "c1", "sh", "-c", "tty; exit 3"])
         #expect(exec.status == 3, "\(exec.stdout) \(exec.stderr)")
         #expect(exec.stdout.contains("/dev/pts/"), "\(exec.stdout)")
+        // The CLI sends its terminal's size with resize, for the container's terminal and for an exec's.
+        for command in ["run -it --rm busybox", "exec -it c1"] {
+            let script = "stty rows 30 cols 100; \(BoxdDaemon.dockerCLI) \(command) sh -c 'sleep 1; stty size'"
+            let sized = try Sandbox.exec(["/usr/bin/timeout", "60", "/usr/bin/script", "-q", "-e", "-c", script, "/dev/null"],
+                                         environment: d.environment)
+            #expect(sized.stdout.contains("30 100"), "docker \(command): \(sized.stdout) \(sized.stderr)")
+        }
         let keys = try onTerminal(d, ["run", "-it", "--detach-keys", "ctrl-a,x", "--name", "t2", "busybox", "sh"], input: "\u{01}x")
         #expect(keys.status == 0, "\(keys.stdout) \(keys.stderr)")
         #expect(try box.inspect("t2", "{{.State.Status}}") == "running")
@@ -249,6 +256,29 @@ struct BoxdTests {
         follower.waitUntilExit()
         #expect(Sandbox.eventually(5) { d.openDescriptors <= before }, "boxd holds \(d.openDescriptors) descriptors, \(before) before")
         #expect(try d.docker("rm", "-f", "talker").status == 0)
+    }
+
+    @Test("images: list, inspect, tag and rmi are box's own store")
+    func images() throws {
+        let box = try Sandbox()
+        let d = try BoxdDaemon(box)
+        defer { d.stop() }
+        #expect(try d.docker("pull", "busybox").status == 0)
+        #expect(try d.docker("images", "--format", "{{.Repository}}:{{.Tag}}").out == "busybox:latest")
+        let tag = try d.docker("tag", "busybox", "mybox:1")
+        #expect(tag.status == 0, "\(tag.stderr)")
+        #expect(try box.run("images").stdout.contains("mybox"))
+        let id = try d.docker("image", "inspect", "--format", "{{.Id}}", "mybox:1").out
+        let boxID = try box.run("inspect", "--type", "image", "--format", "{{.Id}}", "busybox").out
+        #expect(id.hasPrefix("sha256:") && id == boxID)
+        #expect(try d.docker("images", "-q", "--filter", "reference=mybox").out.count == 12)
+        let rmi = try d.docker("rmi", "mybox:1")
+        #expect(rmi.status == 0, "\(rmi.stderr)")
+        #expect(rmi.stdout.contains("Untagged: mybox:1"), "\(rmi.stdout)")
+        #expect(!(try box.run("images").stdout.contains("mybox")))
+        let unknown = try d.docker("image", "inspect", "nothing-here")
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("No such image"), "\(unknown.stderr)")
     }
 
     @Test("events stream with filters; a tcp listener warns on loopback and refuses other addresses")
