@@ -10,8 +10,8 @@ struct Boxd: ParsableCommand {
         commandName: "boxd",
         abstract: "Serve docker's Engine API (1.41) for box's containers, so the docker CLI and SDKs drive them",
         discussion: """
-        boxd is to box what dockerd is to docker: a daemon that listens on a socket and runs containers for
-        whoever sends it requests. It hosts box's engine in the same BOX_ROOT, so `box ps` shows what
+        boxd is to box what dockerd is to docker: a daemon that listens on a socket and runs containers for \
+        whoever sends it requests. It hosts box's engine in the same BOX_ROOT, so `box ps` shows what \
         `docker run` made through boxd, and the other way round.
 
           sudo boxd &
@@ -19,15 +19,15 @@ struct Boxd: ParsableCommand {
           docker run --rm busybox echo hi
           curl --unix-socket /run/box.sock http://localhost/v1.41/containers/json
 
-        The socket is what the lab is about: it is mode 0660, owned by root and group `box` (root's group if
-        there is no `box`). Anyone who can connect can start a container that mounts / and writes to it, so
+        The socket is what the lab is about: it is mode 0660, owned by root and group `box` (root's group if \
+        there is no `box`). Anyone who can connect can start a container that mounts / and writes to it, so \
         membership of that group is root on this machine, exactly as docker's group is.
 
-        -H tcp://127.0.0.1:2375 opens the same power to every local process (any user, any browser page that
-        can be made to post to it). An address other than loopback hands it to the network: boxd refuses one
+        -H tcp://127.0.0.1:2375 opens the same power to every local process (any user, any browser page that \
+        can be made to post to it). An address other than loopback hands it to the network: boxd refuses one \
         unless you pass --i-know-this-is-root (it has no TLS yet; dockerd would need --tlsverify).
 
-        boxd re-executes box for each container's monitor: it looks for box next to itself, or at $BOX_HELPER.
+        boxd re-executes box for each container's monitor: it looks for box next to itself, or at $BOX_HELPER. \
         SIGTERM or SIGINT stops boxd and removes its socket; containers keep running (box ps still sees them).
         """)
 

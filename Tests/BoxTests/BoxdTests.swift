@@ -204,6 +204,21 @@ struct BoxdTests {
         #expect(try box.inspect("t2", "{{.State.Status}}") == "running")
     }
 
+    @Test("an attachment ends at the detach keys boxd reads itself (any client, not only docker's CLI)")
+    func serverDetachKeys() throws {
+        let box = try Sandbox()
+        let d = try BoxdDaemon(box)
+        defer { d.stop() }
+        #expect(try d.docker("run", "-dit", "--name", "k", "busybox", "sh").status == 0)
+        let started = Date()
+        let answer = d.raw("POST /v1.41/containers/k/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-x,x HTTP/1.1\r\nHost: x\r\n"
+                           + "Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n", body: Array("echo a\n\u{18}x".utf8))
+        #expect(answer.hasPrefix("HTTP/1.1 101 UPGRADED"), "\(answer)")
+        #expect(Date().timeIntervalSince(started) < 5, "boxd did not end the attachment at the detach keys")
+        #expect(try box.inspect("k", "{{.State.Status}}") == "running")
+        #expect(box.events.contains { $0.action == "detach" && $0.name == "k" })
+    }
+
     @Test("bad requests get docker's error shape and leave nothing: malformed JSON, unknown ids, a 1 GiB body")
     func badRequests() throws {
         let box = try Sandbox()
