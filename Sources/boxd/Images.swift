@@ -55,15 +55,21 @@ extension API {
     func listImages(_ r: Request, _ c: Connection) throws {
         let filters = try Filters(r.query["filters"])
         try filters.check(["reference", "dangling", "label"])
+        func matches(_ name: String, _ wanted: String) -> Bool { name == wanted || name == wanted + ":latest" || name.hasPrefix(wanted + ":") }
+        // With a reference filter an image lists only the names that match it (moby does the same).
+        let names = { (image: Image) -> [String] in
+            guard let wanted = filters.values["reference"], !wanted.isEmpty else { return image.names }
+            return image.names.filter { name in wanted.contains { matches(name, API.familiar($0)) } }
+        }
         let images = try store.images.list().filter { image in
-            filters.allows("reference") { wanted in image.names.contains { $0 == wanted || $0 == wanted + ":latest" || $0.hasPrefix(wanted + ":") } }
+            filters.allows("reference") { wanted in image.names.contains { matches($0, API.familiar(wanted)) } }
                 && filters.allows("dangling") { ($0 == "true") == image.names.isEmpty }
                 && filters.values["label", default: []].allSatisfy { labelMatches($0, image.config.config.Labels ?? [:]) }
         }
         c.json(200, .array(images.map { image in
             let size = image.config.rootfs.diff_ids.reduce(Int64(0)) { $0 + API.diskUsage(store.root.layerDir($1)) }
             return [
-                "Id": .string(image.id), "ParentId": "", "RepoTags": .array(image.names.map { .string($0) }), "RepoDigests": [],
+                "Id": .string(image.id), "ParentId": "", "RepoTags": .array(names(image).map { .string($0) }), "RepoDigests": [],
                 "Created": .int(image.config.created.flatMap { Timestamp.parse($0) }?.seconds ?? 0),
                 "Size": .int(size), "SharedSize": -1, "VirtualSize": .int(size),
                 "Labels": .object((image.config.config.Labels ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }),
