@@ -44,6 +44,7 @@ let package = Package(
         .executable(name: "lab", targets: ["lab"]),
         .executable(name: "lab-server", targets: ["lab-server"]),
         .executable(name: "box-registry", targets: ["box-registry"]),
+        .executable(name: "boxd", targets: ["boxd"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "LabKit", targets: ["LabKit"]),
     ],
@@ -149,6 +150,10 @@ let package = Package(
         // `box pull/push/login/logout` exec it, installed beside box: box itself links no HTTP stack, so its
         // start-up (bench/startup) pays nothing for the registry client.
         .executableTarget(name: "box-registry", dependencies: ["Registry", "Engine", "DockerFormat", argumentParser]),
+        // docker's Engine API on a unix socket (issue 21): the docker CLI and SDKs drive the same containers as
+        // `box`. Its own executable, so box links no HTTP stack; a thread per connection over the blocking engine
+        // (hijacked attach and exec streams are the connection's descriptor itself). It re-executes box for monitors.
+        .executableTarget(name: "boxd", dependencies: ["Engine", "DockerFormat", "CSpawn", argumentParser], swiftSettings: fastMetadata),
         // The tests' way to run a program: output captured, and a deadline, so a hang fails one test by name.
         .target(name: "TestSupport", dependencies: ["Engine", "CSpawn"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
@@ -156,7 +161,7 @@ let package = Package(
         .testTarget(name: "LabTests", dependencies: ["LabKit", "Labs", "Exercises", "Engine", "lab", "box", "lab-server", "TestSupport"]),
         // Runs the real `box` binary against the real kernel, each test in its own BOX_ROOT.
         // RegistryTests among them: box pull/push against Debian's docker-registry, skopeo and a fault-injecting server.
-        .testTarget(name: "BoxTests", dependencies: ["Engine", "box", "TestSupport", "LabKit", "HostMap", "Registry", "box-registry"]),
+        .testTarget(name: "BoxTests", dependencies: ["Engine", "box", "TestSupport", "LabKit", "HostMap", "Registry", "box-registry", "boxd"]),
         // Boots a qemu guest on a pure cgroup v2 kernel and runs Tests/V2Guest in it with a release box and lab
         // (issue 24): the v2 driver on a real kernel. It builds neither: test.sh builds them (BOX_V2_GUEST_BIN).
         .testTarget(name: "V2GuestTests", dependencies: ["LabKit", "Labs", "Exercises", "TestSupport"]),
