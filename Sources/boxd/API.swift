@@ -28,6 +28,24 @@ final class API: Sendable {
                 c.json(200, try info())
             case ("GET", "events"):
                 try events(r, c)
+            // boxd2: images, networks, system/df, build, commit, and the container endpoints of Archive.swift and
+            // SystemEndpoints.swift. Keep this block above the general `containers` and `images/create` cases:
+            // it takes only what is its own (ContainerFileEndpoint is nil for the rest).
+            case (_, "containers") where ContainerFileEndpoint(r, parts) != nil:
+                try containerFiles(ContainerFileEndpoint(r, parts)!, r, parts, c)
+            case ("POST", "images") where parts.count == 2 && parts[1] == "create" && r.query["fromSrc"] != nil:
+                try importImage(r, c)
+            case (_, "images") where !(parts.count == 2 && parts[1] == "create"):
+                try images(r, parts, c)
+            case (_, "networks"):
+                try networks(r, parts, c)
+            case ("GET", "system") where parts.count == 2 && parts[1] == "df":
+                c.json(200, try diskUsage())
+            case ("POST", "build"):
+                try build(r, c)
+            case ("POST", "commit"):
+                try commit(r, c)
+            // end of boxd2's block
             default:
                 throw APIError(404, "page not found: boxd does not serve \(r.method) \(r.path) (yet); box's own CLI may: see `box --help`")
             }
