@@ -81,7 +81,11 @@ extension API {
             if !r.flag("all") && tags.isEmpty && API.isIntermediate(image, among: all) {
                 continue  // a build's cache step, which docker hides without -a
             }
-            out.append(imageSummary(image, users: users))
+            var summary = image
+            if let patterns = filters.values["reference"], !patterns.isEmpty {  // docker lists the names that matched
+                summary.names = tags.filter { tag in patterns.contains { API.referenceMatches($0, tag) } }
+            }
+            out.append(imageSummary(summary, users: users))
         }
         return .array(out)
     }
