@@ -151,6 +151,19 @@ struct BoxdImageTests {
         #expect(imported.out == flatImage.id && flatImage.config.rootfs.diff_ids.count == 1)
         #expect(try box.run("run", "--rm", "flat:1", "cat", "/root/in.txt").out == "from the host")
 
+        // save of several names: one archive naming both; a directory copied in lands whole.
+        let both = dir + "/both.tar"
+        #expect(try d.docker("save", "-o", both, "snap:1", "flat:1").status == 0)
+        let manifest = try Sandbox.exec(["/usr/bin/tar", "-xOf", both, "manifest.json"]).stdout
+        #expect(manifest.contains("snap:1") && manifest.contains("flat:1"), "\(manifest)")
+        try FileManager.default.createDirectory(atPath: dir + "/tree/sub", withIntermediateDirectories: true)
+        try "deep\n".write(toFile: dir + "/tree/sub/leaf", atomically: true, encoding: .utf8)
+        #expect(try d.docker("cp", dir + "/tree", "c1:/").status == 0)
+        #expect((try? String(contentsOfFile: box.store.layerPath(id) + "/diff/tree/sub/leaf", encoding: .utf8)) == "deep\n")
+        let notTar = try d.curl("-X", "PUT", "--data-binary", "not a tar", "http://localhost/v1.41/containers/c1/archive?path=/root")
+        #expect(notTar.status >= 400 && notTar.body.contains("\"message\""), "\(notTar)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: box.store.layerPath(id) + "/diff/root") == ["in.txt"])
+
         // A container's image cannot go while the container is there: 409, and the store keeps it.
         let busy = try d.docker("rmi", "busybox")
         #expect(busy.status != 0 && busy.stderr.contains("conflict"), "\(busy.stderr)")
