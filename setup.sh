@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gets a Debian or Ubuntu machine ready for boxlab, builds box and lab, and starts the first lab.
-#   sudo ./setup.sh              install what is missing, build, install /usr/local/bin/{box,lab}, lab next
+#   sudo ./setup.sh              install what is missing, build, install /usr/local/bin/{box,boxd,lab}, start boxd, lab next
 #   sudo ./setup.sh --no-start   the same, without starting anything
 #   sudo ./setup.sh --deps-only  only install the packages and check Swift (CI)
 # Running it again is safe: it installs nothing new, rebuilds and starts.
@@ -75,6 +75,7 @@ want libsqlite3-dev     # lab-server (the classroom) keeps its room in SQLite, t
 want chromium           # the classroom dashboard's test loads it in a headless browser
 want chromium-driver
 want postgresql         # lab-server --database: its tests initdb and start a cluster of their own (no service needed)
+want python3-docker     # docker-py (Debian's): the boxd tests drive boxd from Python as from the docker CLI
 # Shared libraries the toolchain's own tools load (swift-build links libcurl and libxml2 through Foundation);
 # Swift's installers usually bring them, a bare VM may not. libcurl4 is libcurl4t64 on newer releases: apt picks it.
 want libcurl4 has_lib libcurl.so.4
@@ -123,6 +124,12 @@ if [ -z "$SWIFT_VERSION" ]; then
 fi
 echo "    $SWIFT_VERSION ($(command -v swift))"
 
+# boxd's socket group (issue 21), empty: as with docker's group, whoever is added to it is root on this machine.
+if ! getent group box >/dev/null; then
+    echo "==> creating the group box (boxd's socket is root:box 0660; the group starts empty)"
+    groupadd --system box
+fi
+
 if [ "$build" = 0 ]; then
     echo "==> dependencies are in place"
     exit 0
@@ -136,7 +143,23 @@ install -m 0755 .build/release/box /usr/local/bin/box
 install -m 0755 .build/release/lab /usr/local/bin/lab
 install -m 0755 .build/release/lab-server /usr/local/bin/lab-server
 install -m 0755 .build/release/box-registry /usr/local/bin/box-registry
-echo "==> installed /usr/local/bin/box ($(/usr/local/bin/box version | head -1)), box-registry (box pull/push run it), lab and lab-server (lab serve runs it)"
+install -m 0755 .build/release/boxd /usr/local/bin/boxd
+echo "==> installed /usr/local/bin/box ($(/usr/local/bin/box version | head -1)), boxd, box-registry (box pull/push run it), lab and lab-server (lab serve runs it)"
+
+# boxd: docker's Engine API on /run/box.sock. A systemd service where systemd runs (restarted, so a rebuilt boxd
+# is the one serving), else started in the background unless one already answers.
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    install -m 0644 scripts/boxd.service /etc/systemd/system/boxd.service
+    systemctl daemon-reload
+    systemctl enable boxd.service >/dev/null 2>&1
+    systemctl restart boxd.service
+    echo "==> boxd.service enabled and started: export DOCKER_HOST=unix:///run/box.sock"
+elif curl -sf --unix-socket /run/box.sock http://localhost/_ping >/dev/null 2>&1; then
+    echo "==> boxd already answers on /run/box.sock (no systemd here: restart it yourself to run the new one)"
+else
+    nohup /usr/local/bin/boxd >>/var/log/boxd.log 2>&1 &
+    echo "==> boxd started in the background (no systemd here; log: /var/log/boxd.log): export DOCKER_HOST=unix:///run/box.sock"
+fi
 
 if [ "$start" = 0 ] || [ ! -t 0 ]; then
     echo "Ready. Start the first lab with:  sudo lab next"

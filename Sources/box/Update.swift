@@ -26,16 +26,9 @@ struct Update: ParsableCommand {
         // The same validation as run's flags, in one place (CreateOptions.resources).
         var flags = CreateOptions(image: "")
         limits.fill(&flags)
-        let given = try flags.resources(allowSwapAlone: true)
+        _ = try flags.resources(allowSwapAlone: true)  // bad limits: refused before any container changes
         try forEach(containers) { name in
-            try Lifecycle(store: store).update(try store.resolve(name), restart: policy) { r in
-                if limits.memory != nil { r.Memory = given.Memory }
-                if limits.memorySwap != nil { r.MemorySwap = given.MemorySwap }
-                if limits.cpuShares != nil { r.CpuShares = given.CpuShares }
-                if limits.cpus != nil { r.NanoCpus = given.NanoCpus }
-                if limits.cpusetCpus != nil { r.CpusetCpus = given.CpusetCpus }
-                if limits.pidsLimit != nil { r.PidsLimit = given.PidsLimit }
-            }
+            try Lifecycle(store: store).update(try store.resolve(name), restart: policy) { try flags.update(&$0) }
             say(name)
         }
     }

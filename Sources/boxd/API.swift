@@ -32,12 +32,28 @@ final class API: Sendable {
                 c.json(200, try info())
             case ("GET", "events"):
                 try events(r, c)
+            // The container endpoints of Archive.swift and SystemEndpoints.swift (diff, export, archive, stats,
+            // update, prune) come before the general `containers` case: ContainerFileEndpoint is nil for the rest.
+            case (_, "containers") where ContainerFileEndpoint(r, parts) != nil:
+                try containerFiles(ContainerFileEndpoint(r, parts)!, r, parts, c)
+            case ("POST", "images") where parts.count == 2 && parts[1] == "create" && r.query["fromSrc"] != nil:
+                try importImage(r, c)
+            case (_, "images") where !(parts.count == 2 && parts[1] == "create"):
+                try images(r, parts, c)
+            case (_, "networks"):
+                try networks(r, parts, c)
+            case ("GET", "system") where parts.count == 2 && parts[1] == "df":
+                c.json(200, try diskUsage())
+            case ("POST", "build"):
+                try build(r, c)
+            case ("POST", "commit"):
+                try commit(r, c)
             case (_, "containers"):
                 try containers(r, Array(parts.dropFirst()), c)
             case (_, "exec") where parts.count == 3:
                 try exec(r, id: parts[1], action: parts[2], c)
-            case (_, "images"):
-                try images(r, parts, c)
+            case ("POST", "images") where parts.count == 2 && parts[1] == "create":
+                try pullImage(r, c)
             default:
                 throw APIError(404, "page not found: boxd does not serve \(r.method) \(r.path) (yet); box's own CLI may: see `box --help`")
             }

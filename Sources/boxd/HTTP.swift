@@ -216,6 +216,8 @@ struct Request {
     var method: String
     var path: String
     var query: [String: String] = [:]
+    /// Every query pair in order: docker repeats a key for a list (`names=a&names=b`, `t=x&t=y`, `changes=…`).
+    var queryItems: [(String, String)] = []
     var headers: [String: String]
     var body: [UInt8] = []
     /// The API version the client asked for in the path, if it did.
@@ -238,9 +240,13 @@ struct Request {
                 let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 let key = Request.percentDecoded(String(kv[0]), plus: true)
                 query[key] = kv.count > 1 ? Request.percentDecoded(String(kv[1]), plus: true) : ""
+                queryItems.append((key, query[key]!))
             }
         }
     }
+
+    /// Every value of a repeated query parameter, in order.
+    func all(_ name: String) -> [String] { queryItems.filter { $0.0 == name }.map(\.1) }
 
     /// A boolean query parameter as docker reads them (`1`, `true`, `True`).
     func flag(_ name: String, default value: Bool = false) -> Bool {

@@ -68,6 +68,18 @@ public struct CreateOptions: Sendable, Equatable {
         return r
     }
 
+    /// `box update` (and boxd's): the limits these options give, validated as `resources` does, written over
+    /// `current`; the limits not given stay as they are.
+    public func update(_ current: inout Resources) throws {
+        let given = try resources(allowSwapAlone: true)
+        if memory != nil { current.Memory = given.Memory }
+        if memorySwap != nil { current.MemorySwap = given.MemorySwap }
+        if cpuShares != nil { current.CpuShares = given.CpuShares }
+        if cpus != nil { current.NanoCpus = given.NanoCpus }
+        if cpusetCpus != nil { current.CpusetCpus = given.CpusetCpus }
+        if pidsLimit != nil { current.PidsLimit = given.PidsLimit }
+    }
+
     /// "32m", "1g", "512k", "1048576" -> bytes (docker's units.RAMInBytes: binary units, case-insensitive).
     public static func bytes(_ text: String, flag: String) throws -> Int64 {
         var digits = text.lowercased()
