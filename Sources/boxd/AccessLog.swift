@@ -17,8 +17,8 @@ struct Peer: Sendable, CustomStringConvertible {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 ? Int32($0.pointee.sa_family) : -1 }
         }
         if family == AF_UNIX {
-            var cred = ucred()
-            var size = socklen_t(MemoryLayout<ucred>.size)
+            var cred = Credentials()
+            var size = socklen_t(MemoryLayout<Credentials>.size)
             guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &size) == 0 else { return Peer(description: "unix (credentials unknown)") }
             return Peer(description: "unix pid=\(cred.pid) uid=\(cred.uid) gid=\(cred.gid)")
         }
@@ -33,6 +33,13 @@ struct Peer: Sendable, CustomStringConvertible {
         let address = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return Peer(description: "tcp \(address):\(UInt16(bigEndian: peer.sin_port))")
     }
+}
+
+/// struct ucred (<sys/socket.h>, which Swift's Glibc shows only with _GNU_SOURCE): what SO_PEERCRED fills.
+private struct Credentials {
+    var pid: Int32 = 0
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
 }
 
 /// boxd's access log on its standard error, a line per request:
