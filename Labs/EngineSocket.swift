@@ -279,10 +279,10 @@ private struct Request {
 /// The requests boxd logged during this step, oldest first.
 private func requests(_ ctx: Context) -> [Request] {
     let log = Files.readIfPresent(ctx.workDirectory + "/boxd.log") ?? ""
-    return log.split(separator: "\n").compactMap { line -> Request? in
-        let f = line.split(separator: " ", maxSplits: 5)
+    return log.split(separator: "\n").compactMap { (line: Substring) -> Request? in
+        let f: [Substring] = line.split(separator: " ", maxSplits: 5)
         guard f.count == 6, f[1] == "boxd:", f[4] == "from", let time = Timestamp.parse(String(f[0])), !(time < ctx.clock.wall),
-              let agent = f[5].range(of: " agent=\"") else { return nil }
+              let agent = f[5].firstRange(of: " agent=\"") else { return nil }
         return Request(time: time, method: String(f[2]), target: String(f[3]), peer: String(f[5][..<agent.lowerBound]),
                        agent: String(f[5][agent.upperBound...].dropLast()))
     }
