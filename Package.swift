@@ -158,7 +158,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Engine", "CSpawn"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine"]),
         .testTarget(name: "DockerFormatTests", dependencies: ["DockerFormat", "Engine"]),
-        .testTarget(name: "LabTests", dependencies: ["LabKit", "Labs", "Exercises", "Engine", "lab", "box", "lab-server", "TestSupport"]),
+        .testTarget(name: "LabTests", dependencies: ["LabKit", "Labs", "Exercises", "Engine", "lab", "box", "lab-server", "boxd", "TestSupport"]),
         // Runs the real `box` binary against the real kernel, each test in its own BOX_ROOT.
         // RegistryTests among them: box pull/push against Debian's docker-registry, skopeo and a fault-injecting server.
         .testTarget(name: "BoxTests", dependencies: ["Engine", "box", "TestSupport", "LabKit", "HostMap", "Registry", "box-registry", "boxd"]),

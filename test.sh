@@ -34,10 +34,11 @@ v2_guest_wanted() {
     return 1
 }
 if v2_guest_wanted "$@"; then
-    echo "==> swift build ${SWIFT_RELEASE_FLAGS[*]} --product box, lab, box-registry (for the cgroup v2 guest)"
+    echo "==> swift build ${SWIFT_RELEASE_FLAGS[*]} --product box, lab, box-registry, boxd (for the cgroup v2 guest)"
     swift build "${SWIFT_RELEASE_FLAGS[@]}" --product box
     swift build "${SWIFT_RELEASE_FLAGS[@]}" --product lab
     swift build "${SWIFT_RELEASE_FLAGS[@]}" --product box-registry
+    swift build "${SWIFT_RELEASE_FLAGS[@]}" --product boxd
     BOX_V2_GUEST_BIN=$(swift build "${SWIFT_RELEASE_FLAGS[@]}" --show-bin-path)
     export BOX_V2_GUEST_BIN
 fi

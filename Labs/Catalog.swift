@@ -6,6 +6,6 @@ import LabKit
 public let guidedLabs: [Lab] = [
     pidNamespaces, utsIpcNet, mountNamespaces, userNamespaces,
     enterAContainer, pid1AndStop,
-    commitLab, overlay, imageAnatomy, loadVsImport, buildLayers, registryLab,
+    commitLab, overlay, imageAnatomy, loadVsImport, buildLayers, registryLab, engineSocket,
     containerNetwork, cgroupsLab, capabilitiesLab,
 ]

@@ -214,6 +214,8 @@ final class Connection {
 /// A request as routed: the path without its `/v1.NN` prefix, the query decoded.
 struct Request {
     var method: String
+    /// The request line's target as the client sent it (path and query), for the access log.
+    var target: String
     var path: String
     var query: [String: String] = [:]
     /// Every query pair in order: docker repeats a key for a list (`names=a&names=b`, `t=x&t=y`, `changes=…`).
@@ -225,6 +227,7 @@ struct Request {
 
     init(method: String, target: String, headers: [String: String]) {
         self.method = method
+        self.target = target
         self.headers = headers
         let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         var path = parts.first.map { Request.percentDecoded(String($0)) } ?? "/"

@@ -155,6 +155,7 @@ struct Server: Sendable {
     static func handle(_ fd: Int32, _ api: API) {
         let connection = Connection(fd: fd)
         defer { close(fd) }
+        let peer = Peer.of(fd)
         while connection.keepAlive {
             let request: Request
             do {
@@ -166,6 +167,7 @@ struct Server: Sendable {
                 connection.closeAfterRefusal()
                 return
             } catch { return }
+            AccessLog.record(request, from: peer)
             api.route(request, connection)
         }
     }

@@ -55,6 +55,12 @@ exec 9>&-
 install -m 0755 "$bin/box" "$bin/lab" "$work/root/usr/local/bin/"
 # box pull/push/login exec box-registry beside box (the registry lab).
 [ -x "$bin/box-registry" ] && install -m 0755 "$bin/box-registry" "$work/root/usr/local/bin/"
+# The engine-socket lab runs boxd, and the docker CLI against it: the host's, if it is a static one (docker's own
+# releases are; Debian's docker.io client is not, and would need its libraries in the guest).
+[ -x "$bin/boxd" ] && install -m 0755 "$bin/boxd" "$work/root/usr/local/bin/"
+for cli in /usr/local/bin/docker /usr/bin/docker; do
+    if [ -x "$cli" ] && ! ldd "$cli" >/dev/null 2>&1; then install -m 0755 "$cli" "$work/root/usr/local/bin/docker"; break; fi
+done
 install -m 0755 "$here/guest-tests.sh" "$work/root/guest-tests.sh"
 printf '%s\n' "$@" >"$work/root/guest-tests.only"
 cat >"$work/root/init.sh" <<'INIT'

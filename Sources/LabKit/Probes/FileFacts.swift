@@ -11,6 +11,10 @@ public struct FileFacts: Sendable {
     public let size: Int64
     /// The file type bits of st_mode (S_IFREG, S_IFCHR...).
     public let type: UInt32
+    /// The permission bits of st_mode (0o7777: with setuid, setgid and sticky), and the owner.
+    public let mode: UInt32
+    public let uid: UInt32
+    public let gid: UInt32
     public let device: (major: UInt32, minor: UInt32)
     /// The last write of its content (tar and cp -p may set it back) and the last change of its inode (which
     /// nothing but the kernel sets: what "made during this step" reads).
@@ -22,6 +26,7 @@ public struct FileFacts: Sendable {
         var st = Glibc.stat()
         guard Glibc.lstat(path, &st) == 0 else { return nil }
         return FileFacts(path: path, inode: UInt64(st.st_ino), size: Int64(st.st_size), type: st.st_mode & S_IFMT,
+                         mode: st.st_mode & 0o7777, uid: st.st_uid, gid: st.st_gid,
                          device: major_minor(UInt64(st.st_rdev)),
                          modified: Timestamp(seconds: Int64(st.st_mtim.tv_sec), nanoseconds: Int32(st.st_mtim.tv_nsec)),
                          changed: Timestamp(seconds: Int64(st.st_ctim.tv_sec), nanoseconds: Int32(st.st_ctim.tv_nsec)))
