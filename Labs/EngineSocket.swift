@@ -76,7 +76,7 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
             return .pass("boxd (PID \(daemon.pid)) listens on \(sock): srw-rw---- root box")
         }
         Hint("`ls -l` shows owner then group: `srw-rw---- 1 root box`.")
-        Solution("boxd -H unix://{{sock}} 2> {{workdir}}/boxd.log < /dev/null &",
+        Solution("boxd -H unix://{{sock}} > /dev/null 2> {{workdir}}/boxd.log < /dev/null &",
                  "for i in $(seq 100); do [ -S {{sock}} ] && break; sleep 0.1; done",
                  "lab answer $(stat -c %G {{sock}})")
     }
@@ -216,7 +216,7 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
         }
         Solution("pkill -f 'boxd -H unix://{{sock}}'",
                  "for i in $(seq 100); do [ -S {{sock}} ] || break; sleep 0.1; done",
-                 "boxd -H unix://{{sock}} -H tcp://127.0.0.1:{{port}} 2>> {{workdir}}/boxd.log < /dev/null &",
+                 "boxd -H unix://{{sock}} -H tcp://127.0.0.1:{{port}} > /dev/null 2>> {{workdir}}/boxd.log < /dev/null &",
                  "for i in $(seq 100); do curl -sf http://127.0.0.1:{{port}}/_ping > /dev/null && break; sleep 0.1; done",
                  "setpriv --reuid=nobody --regid=nogroup --clear-groups env DOCKER_HOST=tcp://127.0.0.1:{{port}} DOCKER_CONFIG=/nonexistent docker run -d --name by-nobody busybox sleep 3600")
     }
@@ -247,7 +247,7 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
         }
         Solution("pkill -f 'boxd -H unix://{{sock}}'",
                  "for i in $(seq 100); do [ -S {{sock}} ] || break; sleep 0.1; done",
-                 "boxd -H unix://{{sock}} 2>> {{workdir}}/boxd.log < /dev/null &",
+                 "boxd -H unix://{{sock}} > /dev/null 2>> {{workdir}}/boxd.log < /dev/null &",
                  "for i in $(seq 100); do [ -S {{sock}} ] && break; sleep 0.1; done",
                  "gpasswd -d {{guest}} box")
     }
