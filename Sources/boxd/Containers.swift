@@ -171,6 +171,10 @@ extension API {
                 throw BoxError(.start, "the container's monitor exited before the container started")
             }
         }
+        // The monitor may say "started" just before its state says running: the CLI's next call (the terminal's
+        // size, an inspect) must see it running, so the answer waits for the state (2 s at most).
+        var tries = 0
+        while tries < 200, (try? store.load(x.id))?.state.Status == .created { usleep(10_000); tries += 1 }
         let waiting = attaches.withLock { $0.removeValue(forKey: x.id) }
         if let waiting {
             waiting.deliver(socket: socket, reader: reader, early: early)
