@@ -535,7 +535,7 @@ public struct Monitor {
     /// allocation steps over every inode of its group freed in the last minutes. `box logs` reads no file as
     /// no output.
     mutating func writeLog(_ lines: [ArraySlice<UInt8>], stream: String) {
-        guard !lines.isEmpty else { return }
+        guard !lines.isEmpty, spec.HostConfig.LogDriver != "none" else { return }  // --log-driver none
         if log < 0 {
             log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
             guard log >= 0 else {  // a full disk (or no inode left): counted as lost, tried again next time
