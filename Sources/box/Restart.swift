@@ -3,8 +3,8 @@ import Engine
 
 struct Restart: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "restart", abstract: "Stop (if running) and start containers again")
-    @Option(name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds to wait before SIGKILL")
-    var time: Int = 10
+    @Option(name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10)")
+    var time: Int?
     @Argument(help: "Containers")
     var containers: [String]
 

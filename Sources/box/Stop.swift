@@ -10,12 +10,12 @@ struct Stop: ParsableCommand {
         A shell or `sleep` as PID 1 therefore ignores SIGTERM, and stop has to wait out the grace period and
         send SIGKILL. box prints which of the two ended it.
         """)
-    @Option(name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds to wait before SIGKILL")
-    var time: Int = 10
+    @Option(name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10)")
+    var time: Int?
     @Argument(help: "Containers")
     var containers: [String]
 
-    func validate() throws { if time < 0 { throw ValidationError("--time must be 0 or more seconds") } }
+    func validate() throws { if let time, time < 0 { throw ValidationError("--time must be 0 or more seconds") } }
 
     func run() throws {
         let store = try engine()
@@ -23,7 +23,7 @@ struct Stop: ParsableCommand {
             let c = try store.resolve(name)
             let outcome = try Lifecycle(store: store).stop(c, timeout: time)
             if outcome == .killed {
-                writeErr("box: \(name) did not exit within \(time)s of SIGTERM: sent SIGKILL\n")
+                writeErr("box: \(name) did not exit within \(Lifecycle.grace(c, given: time))s of \(c.spec.Config.StopSignal ?? "SIGTERM"): sent SIGKILL\n")
             }
             say(name)
         }
