@@ -89,7 +89,10 @@ public enum InspectView {
             ("CpuPeriod", .int(r.CpuPeriod ?? 0)), ("CpuQuota", .int(r.CpuQuota ?? 0)),
             ("CpuRealtimePeriod", 0), ("CpuRealtimeRuntime", 0),
             ("CpusetCpus", .string(r.CpusetCpus)), ("CpusetMems", .string(r.CpusetMems ?? "")),
-            ("Devices", empty), ("DeviceCgroupRules", .null), ("DeviceRequests", .null),
+            ("Devices", .array((h.Devices ?? []).map { d -> JSONValue in
+                ["PathOnHost": .string(d.PathOnHost), "PathInContainer": .string(d.PathInContainer),
+                 "CgroupPermissions": .string(d.CgroupPermissions)]
+            })), ("DeviceCgroupRules", .null), ("DeviceRequests", .null),
             ("KernelMemory", 0), ("KernelMemoryTCP", 0),
             ("MemoryReservation", .int(r.MemoryReservation ?? 0)), ("MemorySwap", .int(r.MemorySwap)),
             ("MemorySwappiness", r.MemorySwappiness.map { .int($0) } ?? .null),

@@ -41,6 +41,8 @@ struct RunFlags: ParsableArguments {
     var groupAdd: [String] = []
     @Option(name: .long, help: "Expose a port or a range of ports (recorded in Config.ExposedPorts)")
     var expose: [String] = []
+    @Option(name: .long, help: "Add a host device to the container (/dev/HOST[:/dev/CONTAINER][:rwm])")
+    var device: [String] = []
     @Option(name: .customLong("oom-score-adj"), help: "Tune the OOM killer's preference for the container (-1000 to 1000)")
     var oomScoreAdj: Int?
     @Flag(name: .customLong("no-healthcheck"), help: "Disable any container-specified HEALTHCHECK (box runs none)")
@@ -103,8 +105,6 @@ struct RunFlags: ParsableArguments {
     var healthStartPeriod: String?
     @Option(name: .customLong("health-start-interval"), help: "Refused: box runs no health checks")
     var healthStartInterval: String?
-    @Option(name: .long, help: "Refused: box gives a container runc's default devices (-v /dev/X:/dev/X:dev, or --privileged)")
-    var device: [String] = []
     @Option(name: .customLong("device-cgroup-rule"), help: "Refused: box's device rules are runc's defaults")
     var deviceCgroupRule: [String] = []
     @Option(name: .long, help: "Refused: box has no GPU support")
@@ -172,7 +172,6 @@ struct RunFlags: ParsableArguments {
             (healthCmd != nil, "--health-cmd", health), (healthInterval != nil, "--health-interval", health),
             (healthRetries != nil, "--health-retries", health), (healthTimeout != nil, "--health-timeout", health),
             (healthStartPeriod != nil, "--health-start-period", health), (healthStartInterval != nil, "--health-start-interval", health),
-            (!device.isEmpty, "--device", "box gives a container runc's default devices only; bind one in with -v /dev/X:/dev/X:dev, or use --privileged for all of the host's"),
             (!deviceCgroupRule.isEmpty, "--device-cgroup-rule", "box's device cgroup rules are runc's defaults (--privileged: none)"),
             (gpus != nil, "--gpus", "box has no GPU support"),
             (ip != nil, "--ip", "box gives each container the next free address of its network's pool"),
@@ -263,6 +262,7 @@ struct RunFlags: ParsableArguments {
         o.oomKillDisable = oomKillDisable
         o.cidfile = cidfile
         o.logDriver = logDriver
+        o.devices = device
     }
 
     /// The entries of an --env-file or --label-file: one a line, blank lines and # comments skipped, leading

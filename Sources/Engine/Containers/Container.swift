@@ -66,6 +66,8 @@ public struct ContainerSpec: Codable, Sendable {
         public var ContainerIDFile: String?
         /// --log-driver: "none" keeps no log (absent: json-file, box's log).
         public var LogDriver: String?
+        /// --device: host device nodes bound into the container and allowed by its device rules.
+        public var Devices: [DeviceMapping]?
     }
 
     public var ID: String

@@ -68,7 +68,8 @@ public struct Monitor {
         var io: ContainerIO
         do {
             try cgroups.create(spec.cgroup, spec.HostConfig.Resources ?? Resources(),
-                               devices: spec.HostConfig.Privileged ? nil : DeviceRule.defaults)
+                               devices: spec.HostConfig.Privileged ? nil
+                                   : DeviceRule.defaults + (spec.HostConfig.Devices ?? []).compactMap { $0.rule() })
             try network.prepareNamespace(spec, store: store)
             var fresh = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
             // PID 1 is in its cgroups before anything else (it never runs a moment without its limits): on v2 it

@@ -48,6 +48,7 @@ enum RunSettings {
         }
         spec.Config.Healthcheck = o.noHealthcheck ? ["NONE"] : nil
         spec.HostConfig.ContainerIDFile = o.cidfile
+        spec.HostConfig.Devices = try o.devices.map(DeviceMapping.init(parsing:)).nonEmpty
         if let driver = o.logDriver {
             guard ["json-file", "none"].contains(driver) else {
                 throw BoxError(.usage, "--log-driver: box logs to json-file (box logs reads it) or to none only")
@@ -158,6 +159,46 @@ enum RunSettings {
             throw BoxError(.usage, "invalid range format for --expose: \(text)")
         }
         return (low...high).map { "\($0)/\(proto)" }
+    }
+}
+
+/// --device HOST[:CONTAINER][:PERMISSIONS], as docker's HostConfig.Devices records it. The host's node is bound
+/// into the container's /dev (as -v would, without nodev) and its major:minor added to the device rules.
+public struct DeviceMapping: Codable, Sendable, Equatable {
+    public var PathOnHost: String
+    public var PathInContainer: String
+    public var CgroupPermissions: String
+
+    public init(parsing text: String) throws {
+        var parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        // docker's parseDevice: a last part of only r, w and m is the permissions.
+        var permissions = "rwm"
+        if parts.count > 1, let last = parts.last, !last.isEmpty, last.allSatisfy({ "rwm".contains($0) }) {
+            permissions = last
+            parts.removeLast()
+        }
+        guard (1...2).contains(parts.count), parts[0].hasPrefix("/"), parts.count == 1 || parts[1].hasPrefix("/") else {
+            throw BoxError(.usage, "invalid device specification: \(text) (use /dev/HOST[:/dev/CONTAINER][:rwm])")
+        }
+        PathOnHost = parts[0]
+        PathInContainer = parts.count > 1 ? parts[1] : parts[0]
+        CgroupPermissions = permissions
+        guard rule() != nil else {
+            throw BoxError(.usage, "error gathering device information while adding custom device \"\(PathOnHost)\": not a device node")
+        }
+    }
+
+    /// The device rule of the host's node as it is now (nil if it is gone or no device).
+    public func rule() -> DeviceRule? {
+        var st = stat()
+        guard stat(PathOnHost, &st) == 0 else { return nil }
+        let kind = st.st_mode & S_IFMT
+        guard kind == S_IFCHR || kind == S_IFBLK else { return nil }
+        // glibc's gnu_dev_major/gnu_dev_minor.
+        let rdev = UInt64(st.st_rdev)
+        let major = Int32(((rdev >> 8) & 0xfff) | ((rdev >> 32) & ~UInt64(0xfff)))
+        let minor = Int32((rdev & 0xff) | ((rdev >> 12) & ~UInt64(0xff)))
+        return DeviceRule(kind == S_IFCHR ? "c" : "b", major, minor, CgroupPermissions)
     }
 }
 

@@ -87,7 +87,11 @@ public enum Spawner {
             let gid = try RunSettings.groupID(group, layers: spec.LayerDirs)
             if !user.groups.contains(gid) { user.groups.append(gid) }
         }
-        let mounts = Rootfs.mounts(rootfs: rootfs, containerDir: containerDir, volumes: volumes, shmSize: spec.HostConfig.ShmSize)
+        var mounts = Rootfs.mounts(rootfs: rootfs, containerDir: containerDir, volumes: volumes, shmSize: spec.HostConfig.ShmSize)
+        for d in spec.HostConfig.Devices ?? [] {  // --device: the host's node, without nodev (the device rules decide)
+            mounts.append(.init(source: d.PathOnHost, target: rootfs + d.PathInContainer, fstype: nil, flags: UInt(MS_BIND),
+                                data: nil, readOnly: false))
+        }
 
         var namespaces = Int32(BOX_CLONE_NEWNS | BOX_CLONE_NEWPID | BOX_CLONE_NEWUTS | BOX_CLONE_NEWIPC | BOX_CLONE_NEWCGROUP)
         if spec.HostConfig.NetworkMode != "host" { namespaces |= Int32(BOX_CLONE_NEWNET) }
