@@ -75,10 +75,10 @@ public enum InspectView {
             ("CgroupnsMode", "private"),
             ("Dns", strings(h.Dns ?? [])), ("DnsOptions", strings(h.DnsOptions ?? [])), ("DnsSearch", strings(h.DnsSearch ?? [])),
             ("ExtraHosts", strings(h.ExtraHosts)), ("GroupAdd", strings(h.GroupAdd)),
-            ("IpcMode", "private"), ("Cgroup", ""), ("Links", .null), ("OomScoreAdj", .int(Int64(h.OomScoreAdj ?? 0))),
+            ("IpcMode", .string(h.IpcMode ?? "private")), ("Cgroup", ""), ("Links", .null), ("OomScoreAdj", .int(Int64(h.OomScoreAdj ?? 0))),
             ("PidMode", ""), ("Privileged", .bool(h.Privileged)), ("PublishAllPorts", false),
             ("ReadonlyRootfs", .bool(h.ReadonlyRootfs == true)), ("SecurityOpt", strings(h.SecurityOpt)),
-            ("UTSMode", ""), ("UsernsMode", ""), ("ShmSize", .int(h.ShmSize ?? 64 << 20)),
+            ("UTSMode", .string(h.UTSMode ?? "")), ("UsernsMode", ""), ("ShmSize", .int(h.ShmSize ?? 64 << 20)),
         ]
         if let sysctls = h.Sysctls { o.append(("Sysctls", map(sysctls))) }
         o += [

@@ -69,11 +69,11 @@ struct RunFlags: ParsableArguments {
     var platform: String?
     @Flag(name: .customLong("disable-content-trust"), help: "Skip image verification (box verifies no signatures)")
     var disableContentTrust = false
-    @Option(name: .long, help: "IPC mode: private or shareable (the container's own IPC namespace)")
+    @Option(name: .long, help: "IPC mode: private or shareable (the container's own IPC namespace), or host")
     var ipc: String?
     @Option(name: .long, help: "PID namespace: the container's own (host is refused)")
     var pid: String?
-    @Option(name: .long, help: "UTS namespace: the container's own (host is refused)")
+    @Option(name: .long, help: "UTS namespace: the container's own, or host (the host's name)")
     var uts: String?
     @Option(name: .long, help: "User namespace: host (box maps no users)")
     var userns: String?
@@ -198,10 +198,10 @@ struct RunFlags: ParsableArguments {
             (pull == "always", "--pull", "box run does not pull: run box pull first"),
             (pull.map { !["always", "missing", "never"].contains($0) } ?? false, "--pull",
              "invalid pull option \"\(pull ?? "")\": must be one of \"always\", \"missing\" or \"never\""),
-            (ipc.map { !["", "private", "shareable"].contains($0) } ?? false, "--ipc",
-             "box gives every container an IPC namespace of its own (private); host, none and container: are not supported"),
+            (ipc.map { !["", "private", "shareable", "host"].contains($0) } ?? false, "--ipc",
+             "box gives a container an IPC namespace of its own (private) or the host's (host); none and container: are not supported"),
             (pid.map { !$0.isEmpty } ?? false, "--pid", "box gives every container a PID namespace of its own (its monitor relies on it)"),
-            (uts.map { !$0.isEmpty } ?? false, "--uts", "box gives every container a UTS namespace of its own (its hostname)"),
+            (uts.map { !["", "host"].contains($0) } ?? false, "--uts", "invalid UTS mode: \(uts ?? "") (the container's own, or host)"),
             (userns.map { !["", "host"].contains($0) } ?? false, "--userns", "box runs containers without a user namespace (host) only"),
             (cgroupns.map { !["", "private"].contains($0) } ?? false, "--cgroupns", "box gives every container a cgroup namespace of its own (private)"),
             (isolation.map { !["", "default"].contains($0) } ?? false, "--isolation", "Linux containers have the default isolation only"),
@@ -263,6 +263,8 @@ struct RunFlags: ParsableArguments {
         o.cidfile = cidfile
         o.logDriver = logDriver
         o.devices = device
+        o.uts = uts
+        o.ipc = ipc
     }
 
     /// The entries of an --env-file or --label-file: one a line, blank lines and # comments skipped, leading

@@ -209,6 +209,31 @@ struct RunFlagsTests {
         try refused(box, ["--device", "/etc/passwd"], "not a device node")
     }
 
+    @Test("--uts host and --ipc host: the host's namespaces (the links in /proc/self/ns), its name and its /dev/shm")
+    func hostNamespaces() throws {
+        let box = try Sandbox()
+        func link(_ ns: String) throws -> String { try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/" + ns) }
+        let script = "readlink /proc/self/ns/uts; readlink /proc/self/ns/ipc; hostname"
+        let own = try box.run("run", "--rm", "busybox", "sh", "-c", script).stdout.split(separator: "\n").map(String.init)
+        let (uts, ipc) = (try link("uts"), try link("ipc"))
+        #expect(own.count == 3 && own[0] != uts && own[1] != ipc, "\(own)")
+        let host = try box.run("run", "--rm", "--uts", "host", "--ipc", "host", "busybox", "sh", "-c", script)
+        let lines = host.stdout.split(separator: "\n").map(String.init)
+        var hostname = [CChar](repeating: 0, count: 256)
+        let size = hostname.count - 1
+        gethostname(&hostname, size)
+        let expected = [try link("uts"), try link("ipc"), String(cString: hostname)]
+        #expect(lines == expected, "\(host.stdout) \(host.stderr)")
+        // The host's /dev/shm: a file made there is the host's (removed again).
+        let name = "boxtest-shm-\(getpid())"
+        let shm = try box.run("run", "--rm", "--ipc", "host", "busybox", "touch", "/dev/shm/" + name)
+        #expect(shm.status == 0 && FileManager.default.fileExists(atPath: "/dev/shm/" + name), "\(shm.stderr)")
+        try? FileManager.default.removeItem(atPath: "/dev/shm/" + name)
+        #expect(try box.inspect(try box.run("create", "--uts", "host", "--ipc", "host", "busybox").out, "{{.HostConfig.UTSMode}} {{.HostConfig.IpcMode}}") == "host host")
+        try refused(box, ["--uts", "host", "-h", "x"], "Conflicting options: hostname and the UTS mode")
+        try refused(box, ["--ipc", "host", "--sysctl", "kernel.shmmni=1"], "not allowed in host IPC namespace")
+    }
+
     @Test("flags box cannot honour are refused with the reason (exit 125), and nothing is created")
     func refusals() throws {
         let box = try Sandbox()

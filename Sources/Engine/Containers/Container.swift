@@ -68,6 +68,9 @@ public struct ContainerSpec: Codable, Sendable {
         public var LogDriver: String?
         /// --device: host device nodes bound into the container and allowed by its device rules.
         public var Devices: [DeviceMapping]?
+        /// --uts host, --ipc host: the host's UTS or IPC namespace instead of one of the container's own.
+        public var UTSMode: String?
+        public var IpcMode: String?
     }
 
     public var ID: String

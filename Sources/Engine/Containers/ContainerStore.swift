@@ -262,8 +262,8 @@ public struct ContainerStore: Sendable {
                 // written, so its files need no rename each.
                 let record = try Files.encode(state, pretty: true)
                 let files: [(name: String, bytes: [UInt8])] = [
-                    ("hostname", Array((hostname + "\n").utf8)),
-                    ("hosts", Array(Rootfs.hostsFile(hostname: hostname, name: name, address: "127.0.1.1",
+                    ("hostname", Array((spec.Config.Hostname + "\n").utf8)),  // the host's with --uts host
+                    ("hosts", Array(Rootfs.hostsFile(hostname: spec.Config.Hostname, name: name, address: "127.0.1.1",
                                                      extra: spec.HostConfig.ExtraHosts).utf8)),
                     ("resolv.conf", Array(RunSettings.resolvConf(dns: spec.HostConfig.Dns, search: spec.HostConfig.DnsSearch,
                                                                  options: spec.HostConfig.DnsOptions).utf8)),

@@ -56,6 +56,8 @@ public struct CreateOptions: Sendable, Equatable {
     public var cidfile: String?                 // --cidfile (written by box; recorded here)
     public var logDriver: String?               // --log-driver json-file|none
     public var devices: [String] = []           // --device HOST[:CONTAINER][:PERMISSIONS]
+    public var uts: String?                     // --uts host
+    public var ipc: String?                     // --ipc private|shareable|host
 
     /// Validates the resource flags and turns them into cgroup limits, with docker's rules and messages.
     /// `allowSwapAlone`: `box update --memory-swap` may change swap without repeating --memory.

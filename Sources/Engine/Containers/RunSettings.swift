@@ -49,6 +49,22 @@ enum RunSettings {
         spec.Config.Healthcheck = o.noHealthcheck ? ["NONE"] : nil
         spec.HostConfig.ContainerIDFile = o.cidfile
         spec.HostConfig.Devices = try o.devices.map(DeviceMapping.init(parsing:)).nonEmpty
+        if o.uts == "host" {
+            // docker's messages; the host's name is the container's (its /etc/hostname and /etc/hosts say so too).
+            guard o.hostname == nil else { throw BoxError(.usage, "Conflicting options: hostname and the UTS mode") }
+            guard o.domainname == nil else { throw BoxError(.usage, "Conflicting options: domainname and the UTS mode") }
+            var name = [CChar](repeating: 0, count: 256)
+            let size = name.count - 1
+            gethostname(&name, size)
+            spec.Config.Hostname = String(cString: name)
+            spec.HostConfig.UTSMode = "host"
+        }
+        if o.ipc == "host" {
+            if let key = spec.HostConfig.Sysctls?.keys.sorted().first(where: { !$0.hasPrefix("net.") }) {
+                throw BoxError(.usage, "sysctl \"\(key)\" is not allowed in host IPC namespace: it would change the host's")
+            }
+            spec.HostConfig.IpcMode = "host"
+        }
         if let driver = o.logDriver {
             guard ["json-file", "none"].contains(driver) else {
                 throw BoxError(.usage, "--log-driver: box logs to json-file (box logs reads it) or to none only")

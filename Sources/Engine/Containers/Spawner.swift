@@ -87,7 +87,9 @@ public enum Spawner {
             let gid = try RunSettings.groupID(group, layers: spec.LayerDirs)
             if !user.groups.contains(gid) { user.groups.append(gid) }
         }
-        var mounts = Rootfs.mounts(rootfs: rootfs, containerDir: containerDir, volumes: volumes, shmSize: spec.HostConfig.ShmSize)
+        let hostIPC = spec.HostConfig.IpcMode == "host", hostUTS = spec.HostConfig.UTSMode == "host"
+        var mounts = Rootfs.mounts(rootfs: rootfs, containerDir: containerDir, volumes: volumes, shmSize: spec.HostConfig.ShmSize,
+                                   hostIPC: hostIPC)
         for d in spec.HostConfig.Devices ?? [] {  // --device: the host's node, without nodev (the device rules decide)
             mounts.append(.init(source: d.PathOnHost, target: rootfs + d.PathInContainer, fstype: nil, flags: UInt(MS_BIND),
                                 data: nil, readOnly: false))
@@ -95,6 +97,8 @@ public enum Spawner {
 
         var namespaces = Int32(BOX_CLONE_NEWNS | BOX_CLONE_NEWPID | BOX_CLONE_NEWUTS | BOX_CLONE_NEWIPC | BOX_CLONE_NEWCGROUP)
         if spec.HostConfig.NetworkMode != "host" { namespaces |= Int32(BOX_CLONE_NEWNET) }
+        if hostUTS { namespaces &= ~Int32(BOX_CLONE_NEWUTS) }  // --uts host: no sethostname either (spawn.c)
+        if hostIPC { namespaces &= ~Int32(BOX_CLONE_NEWIPC) }
 
         let strings = CStrings()
         defer { strings.free() }

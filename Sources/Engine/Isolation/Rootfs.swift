@@ -153,9 +153,10 @@ public enum Rootfs {
 
     /// The container's mounts, in order: runc's default spec (proc before pivot_root, sysfs read-only, a nodev
     /// tmpfs /dev with devpts, shm and mqueue), then the per-container /etc files, then the user's volumes.
-    /// `shmSize`: bytes of /dev/shm (--shm-size), docker's 64 MiB if nil.
+    /// `shmSize`: bytes of /dev/shm (--shm-size), docker's 64 MiB if nil; `hostIPC` (--ipc host): the host's
+    /// /dev/shm bound in instead, as docker does.
     public static func mounts(rootfs: String, containerDir: String, volumes: [Volume], shmSize: Int64? = nil,
-                              cgroups: CgroupMode = CgroupMode.detect()) -> [MountEntry] {
+                              hostIPC: Bool = false, cgroups: CgroupMode = CgroupMode.detect()) -> [MountEntry] {
         let nosuidNodevNoexec = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
         var list: [MountEntry] = [
             .init(source: "proc", target: rootfs + "/proc", fstype: "proc", flags: nosuidNodevNoexec, data: nil, readOnly: false),
@@ -163,8 +164,10 @@ public enum Rootfs {
                   data: "mode=755,size=65536k", readOnly: false),
             .init(source: "devpts", target: rootfs + "/dev/pts", fstype: "devpts", flags: UInt(MS_NOSUID | MS_NOEXEC),
                   data: "newinstance,ptmxmode=0666,mode=0620,gid=5", readOnly: false),
-            .init(source: "shm", target: rootfs + "/dev/shm", fstype: "tmpfs", flags: nosuidNodevNoexec,
-                  data: "mode=1777,size=" + (shmSize.map(String.init) ?? "65536k"), readOnly: false),
+            hostIPC ? MountEntry(source: "/dev/shm", target: rootfs + "/dev/shm", fstype: nil, flags: UInt(MS_BIND | MS_REC) | nosuidNodevNoexec,
+                                 data: nil, readOnly: false)
+                    : MountEntry(source: "shm", target: rootfs + "/dev/shm", fstype: "tmpfs", flags: nosuidNodevNoexec,
+                            data: "mode=1777,size=" + (shmSize.map(String.init) ?? "65536k"), readOnly: false),
             .init(source: "mqueue", target: rootfs + "/dev/mqueue", fstype: "mqueue", flags: nosuidNodevNoexec, data: nil, readOnly: false),
         ]
         // A fresh sysfs, read-only, even with the host's network (a bind of the host's /sys would carry its
