@@ -88,14 +88,6 @@ enum RunSettings {
         return name + ":" + ip
     }
 
-    /// The /etc/hosts lines of --add-host, "IP\tNAME" as docker writes them.
-    static func hostsLines(_ extra: [String]?) -> String {
-        (extra ?? []).compactMap { entry -> String? in
-            guard let sep = entry.firstIndex(of: ":") else { return nil }
-            return "\(entry[entry.index(after: sep)...])\t\(entry[..<sep])\n"
-        }.joined()
-    }
-
     static func isIP(_ text: String) -> Bool {
         var v4 = in_addr(), v6 = in6_addr()
         return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1

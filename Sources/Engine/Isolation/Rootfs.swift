@@ -72,9 +72,17 @@ public enum Rootfs {
         ff00::0\tip6-mcastprefix
         ff02::1\tip6-allnodes
         ff02::2\tip6-allrouters
-        \(RunSettings.hostsLines(extra))\(address)\t\(hostname == name ? hostname : hostname + " " + name)
+        \(hostsLines(extra))\(address)\t\(hostname == name ? hostname : hostname + " " + name)
 
         """
+    }
+
+    /// The /etc/hosts lines of --add-host, "IP\tNAME" as docker writes them.
+    static func hostsLines(_ extra: [String]?) -> String {
+        (extra ?? []).compactMap { entry -> String? in
+            guard let sep = entry.firstIndex(of: ":") else { return nil }
+            return "\(entry[entry.index(after: sep)...])\t\(entry[..<sep])\n"
+        }.joined()
     }
 
     /// The host's resolv.conf without loopback name servers (they would be the container's own loopback),
