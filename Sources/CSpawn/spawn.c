@@ -250,6 +250,54 @@ static int readonly_path(const char *path, struct box_failure *f) {
     return 0;
 }
 
+// --read-only: the root mount read-only, as runc's Readonlyfs (its submounts, /dev, /proc, the /etc files and the
+// volumes, keep their own flags).
+static int readonly_root(struct box_failure *f) {
+    struct { uint64_t set, clr, prop, userns; } attr = {.set = 0x1 /* MOUNT_ATTR_RDONLY */};
+    if (syscall(SYS_mount_setattr, AT_FDCWD, "/", 0, &attr, sizeof attr) == 0) return 0;
+    // Older kernels (before 5.12): a remount of the bind with the flags it has, and read-only.
+    struct statvfs sv;
+    if (statvfs("/", &sv) < 0) return fail(f, errno, "statvfs %s", "/");
+    unsigned long keep = MS_BIND | MS_REMOUNT | MS_RDONLY | (sv.f_flag & ST_NODEV ? MS_NODEV : 0)
+        | (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) | (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0);
+    if (mount(NULL, "/", NULL, keep, NULL) < 0) return fail(f, errno, "remount %s read-only", "/");
+    return 0;
+}
+
+// --sysctl: each path written in the container's own /proc (its net and ipc namespaces are ours by now).
+static int write_sysctls(const char *const *pairs, struct box_failure *f) {
+    for (; pairs && pairs[0] && pairs[1]; pairs += 2) {
+        int fd = open(pairs[0], O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return fail(f, errno, "sysctl %s", pairs[0]);
+        ssize_t len = (ssize_t)strlen(pairs[1]);
+        ssize_t n = write(fd, pairs[1], (size_t)len);
+        int err = errno;
+        close(fd);
+        if (n != len) return fail(f, n < 0 ? err : EIO, "sysctl %s", pairs[0]);
+    }
+    return 0;
+}
+
+// --ulimit and --oom-score-adj, set by PID 1 on itself while it still has every capability: the command (and
+// with --init, init and its child) inherits them across execve.
+static int apply_limits(const struct box_container *c, struct box_failure *f) {
+    for (size_t i = 0; i < c->nrlimits; i++) {
+        struct rlimit rl = {.rlim_cur = c->rlimits[i].soft, .rlim_max = c->rlimits[i].hard};
+        if (setrlimit(c->rlimits[i].resource, &rl) < 0) return fail(f, errno, "setrlimit %s", "(--ulimit)");
+    }
+    if (c->set_oom_score_adj) {
+        char value[16];
+        int len = snprintf(value, sizeof value, "%d", c->oom_score_adj);
+        int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+        if (fd < 0) return fail(f, errno, "open %s", "/proc/self/oom_score_adj");
+        ssize_t n = write(fd, value, (size_t)len);
+        int err = errno;
+        close(fd);
+        if (n != len) return fail(f, n < 0 ? err : EIO, "write %s", "/proc/self/oom_score_adj");
+    }
+    return 0;
+}
+
 static int join_cgroups(const char *const *procs, struct box_failure *f) {
     for (; procs && *procs; procs++) {
         int fd = open(*procs, O_WRONLY | O_CLOEXEC);
@@ -430,6 +478,9 @@ static int container_child(void *arg) {
     if (c->hostname && (c->namespaces & CLONE_NEWUTS) && sethostname(c->hostname, strlen(c->hostname)) < 0) {
         fail(f, errno, "sethostname %s", c->hostname); goto out;
     }
+    if (c->domainname && (c->namespaces & CLONE_NEWUTS) && setdomainname(c->domainname, strlen(c->domainname)) < 0) {
+        fail(f, errno, "setdomainname %s", c->domainname); goto out;
+    }
 
     // pivot_root(".", ".") then detach the old root: runc's trick, no temporary directory needed.
     if (chdir(c->rootfs) < 0) { fail(f, errno, "chdir %s", c->rootfs); goto out; }
@@ -437,14 +488,25 @@ static int container_child(void *arg) {
     if (umount2(".", MNT_DETACH) < 0) { fail(f, errno, "detach old root%s", ""); goto out; }
     if (chdir("/") < 0) { fail(f, errno, "chdir /%s", ""); goto out; }
 
-    for (const char *const *p = c->readonly_paths; p && *p; p++)
-        if (readonly_path(*p, f) < 0) goto out;
+    if (c->readonly_rootfs && readonly_root(f) < 0) goto out;
+    // With --sysctl, /proc/sys stays writable until they are written: a net.* one may name the interface the
+    // parent is still adding.
+    int late = c->sysctls && c->sysctls[0];
+    if (!late)
+        for (const char *const *p = c->readonly_paths; p && *p; p++)
+            if (readonly_path(*p, f) < 0) goto out;
 
     // The root filesystem is built while the parent configures the network; the second byte says it is ready.
     // EOF: the start failed meanwhile, and nothing of the container's has run.
     do n = read(a->go_fd, &go, 1); while (n < 0 && errno == EINTR);
     if (n != 1) _exit(0);
     close(a->go_fd);
+    if (late) {
+        if (write_sysctls(c->sysctls, f) < 0) goto out;
+        for (const char *const *p = c->readonly_paths; p && *p; p++)
+            if (readonly_path(*p, f) < 0) goto out;
+    }
+    if (apply_limits(c, f) < 0) goto out;
     box_cpus_restore();  // moved off the monitor's CPU for the part above (title.c)
 
     if (c->init) {

@@ -22,7 +22,6 @@ public enum InspectView {
             "Pid": .int(Int64(s.Pid)), "ExitCode": .int(Int64(s.ExitCode)), "Error": .string(s.Error),
             "StartedAt": .string(s.StartedAt.rfc3339), "FinishedAt": .string(s.FinishedAt.rfc3339),
         ]
-        let network = spec.HostConfig.NetworkMode
         return [
             "Id": .string(c.id),
             "Created": .string(spec.Created.rfc3339),
@@ -38,25 +37,8 @@ public enum InspectView {
             "RestartCount": .int(Int64(s.RestartCount)),
             "Driver": "overlay",
             "Platform": "linux",
-            "HostConfig": [
-                "Binds": strings(spec.HostConfig.Binds), "NetworkMode": .string(network),
-                "AutoRemove": .bool(spec.HostConfig.AutoRemove), "CapAdd": strings(spec.HostConfig.CapAdd),
-                "CapDrop": strings(spec.HostConfig.CapDrop), "Privileged": .bool(spec.HostConfig.Privileged),
-                "PidMode": "", "IpcMode": "private", "UTSMode": "",
-                "SecurityOpt": strings(spec.HostConfig.SecurityOpt),
-                "Memory": .int(spec.HostConfig.Resources?.Memory ?? 0),
-                "MemorySwap": .int(spec.HostConfig.Resources?.MemorySwap ?? 0),
-                "CpuShares": .int(spec.HostConfig.Resources?.CpuShares ?? 0),
-                "NanoCpus": .int(spec.HostConfig.Resources?.NanoCpus ?? 0),
-                "CpusetCpus": .string(spec.HostConfig.Resources?.CpusetCpus ?? ""),
-                "PidsLimit": .int(spec.HostConfig.Resources?.PidsLimit ?? 0),
-                "CgroupParent": "box",
-                "Init": .bool(spec.HostConfig.Init == true),
-                "RestartPolicy": [
-                    "Name": .string(spec.HostConfig.RestartPolicy?.Name ?? "no"),
-                    "MaximumRetryCount": .int(Int64(spec.HostConfig.RestartPolicy?.MaximumRetryCount ?? 0)),
-                ],
-            ],
+            "MountLabel": "", "ProcessLabel": "", "AppArmorProfile": "", "ExecIDs": .null,
+            "HostConfig": hostConfig(spec),
             "GraphDriver": [
                 "Data": [
                     "LowerDir": .string(spec.LayerDirs.reversed().joined(separator: ":")),
@@ -67,18 +49,85 @@ public enum InspectView {
                 "Name": "overlay",
             ],
             "Mounts": .array(mounts),
-            "Config": [
-                "Hostname": .string(spec.Config.Hostname), "Domainname": "", "User": .string(spec.Config.User),
-                "AttachStdin": .bool(spec.Config.OpenStdin), "AttachStdout": true, "AttachStderr": true,
-                "Tty": .bool(spec.Config.Tty), "OpenStdin": .bool(spec.Config.OpenStdin),
-                "StdinOnce": .bool(spec.Config.StdinOnce), "Env": strings(spec.Config.Env),
-                "Cmd": strings(spec.Config.Cmd), "Image": .string(spec.Config.Image),
-                "WorkingDir": .string(spec.Config.WorkingDir), "Entrypoint": strings(spec.Config.Entrypoint),
-                "Labels": map(spec.Config.Labels),
-            ],
+            "Config": config(spec),
             "NetworkSettings": networkSettings(c, store: store),
             "Capabilities": strings(Capabilities.names(spec.Capabilities)),
         ]
+    }
+
+    /// docker's HostConfig, every key of it (docker 20.10's 65, and Init and Sysctls when set, as docker's
+    /// omitempty ones), with box's values, and docker's zero values where box has nothing of the kind.
+    static func hostConfig(_ spec: ContainerSpec) -> JSONValue {
+        let h = spec.HostConfig, r = h.Resources ?? Resources()
+        let empty: JSONValue = .array([])
+        var ports: [(String, JSONValue)] = []
+        for p in h.PortBindings ?? [] {
+            ports.append(("\(p.ContainerPort)/tcp", [["HostIp": .string(p.HostIp), "HostPort": .string(String(p.HostPort))]]))
+        }
+        var o: [(String, JSONValue)] = [
+            ("Binds", strings(h.Binds.isEmpty ? nil : h.Binds)), ("ContainerIDFile", .string(h.ContainerIDFile ?? "")),
+            ("LogConfig", ["Type": .string(h.LogDriver ?? "json-file"), "Config": .object([])]), ("NetworkMode", .string(h.NetworkMode)),
+            ("PortBindings", .object(ports)),
+            ("RestartPolicy", ["Name": .string(h.RestartPolicy?.Name ?? "no"),
+                               "MaximumRetryCount": .int(Int64(h.RestartPolicy?.MaximumRetryCount ?? 0))]),
+            ("AutoRemove", .bool(h.AutoRemove)), ("VolumeDriver", ""), ("VolumesFrom", .null),
+            ("CapAdd", strings(h.CapAdd.isEmpty ? nil : h.CapAdd)), ("CapDrop", strings(h.CapDrop.isEmpty ? nil : h.CapDrop)),
+            ("CgroupnsMode", "private"),
+            ("Dns", strings(h.Dns ?? [])), ("DnsOptions", strings(h.DnsOptions ?? [])), ("DnsSearch", strings(h.DnsSearch ?? [])),
+            ("ExtraHosts", strings(h.ExtraHosts)), ("GroupAdd", strings(h.GroupAdd)),
+            ("IpcMode", .string(h.IpcMode ?? "private")), ("Cgroup", ""), ("Links", .null), ("OomScoreAdj", .int(Int64(h.OomScoreAdj ?? 0))),
+            ("PidMode", ""), ("Privileged", .bool(h.Privileged)), ("PublishAllPorts", false),
+            ("ReadonlyRootfs", .bool(h.ReadonlyRootfs == true)), ("SecurityOpt", strings(h.SecurityOpt)),
+            ("UTSMode", .string(h.UTSMode ?? "")), ("UsernsMode", ""), ("ShmSize", .int(h.ShmSize ?? 64 << 20)),
+        ]
+        if let sysctls = h.Sysctls { o.append(("Sysctls", map(sysctls))) }
+        o += [
+            ("Runtime", "box"), ("ConsoleSize", [0, 0]), ("Isolation", ""),
+            ("CpuShares", .int(r.CpuShares)), ("Memory", .int(r.Memory)), ("NanoCpus", .int(r.NanoCpus)),
+            ("CgroupParent", "box"), ("BlkioWeight", 0), ("BlkioWeightDevice", empty), ("BlkioDeviceReadBps", empty),
+            ("BlkioDeviceWriteBps", empty), ("BlkioDeviceReadIOps", empty), ("BlkioDeviceWriteIOps", empty),
+            ("CpuPeriod", .int(r.CpuPeriod ?? 0)), ("CpuQuota", .int(r.CpuQuota ?? 0)),
+            ("CpuRealtimePeriod", 0), ("CpuRealtimeRuntime", 0),
+            ("CpusetCpus", .string(r.CpusetCpus)), ("CpusetMems", .string(r.CpusetMems ?? "")),
+            ("Devices", .array((h.Devices ?? []).map { d -> JSONValue in
+                ["PathOnHost": .string(d.PathOnHost), "PathInContainer": .string(d.PathInContainer),
+                 "CgroupPermissions": .string(d.CgroupPermissions)]
+            })), ("DeviceCgroupRules", .null), ("DeviceRequests", .null),
+            ("KernelMemory", 0), ("KernelMemoryTCP", 0),
+            ("MemoryReservation", .int(r.MemoryReservation ?? 0)), ("MemorySwap", .int(r.MemorySwap)),
+            ("MemorySwappiness", r.MemorySwappiness.map { .int($0) } ?? .null),
+            ("OomKillDisable", .bool(r.OomKillDisable == true)),
+            ("PidsLimit", r.PidsLimit > 0 ? .int(r.PidsLimit) : .null),
+            ("Ulimits", .array((h.Ulimits ?? []).map { u -> JSONValue in ["Name": .string(u.Name), "Hard": .int(u.Hard), "Soft": .int(u.Soft)] })),
+            ("CpuCount", 0), ("CpuPercent", 0), ("IOMaximumIOps", 0), ("IOMaximumBandwidth", 0),
+            // What PID 1 gets (Rootfs): docker shows none for a privileged container.
+            ("MaskedPaths", h.Privileged ? .null : strings(Rootfs.maskedPaths)),
+            ("ReadonlyPaths", h.Privileged ? .null : strings(Rootfs.readonlyPaths)),
+        ]
+        if h.Init == true { o.append(("Init", true)) }
+        return .object(o)
+    }
+
+    /// docker's Config, every key of it (ExposedPorts, Healthcheck, StopSignal and StopTimeout when set, as docker's).
+    static func config(_ spec: ContainerSpec) -> JSONValue {
+        let c = spec.Config
+        var o: [(String, JSONValue)] = [
+            ("Hostname", .string(c.Hostname)), ("Domainname", .string(c.Domainname ?? "")), ("User", .string(c.User)),
+            ("AttachStdin", .bool(c.OpenStdin)), ("AttachStdout", true), ("AttachStderr", true),
+        ]
+        if let exposed = c.ExposedPorts { o.append(("ExposedPorts", .object(exposed.map { ($0, JSONValue.object([])) }))) }
+        o += [
+            ("Tty", .bool(c.Tty)), ("OpenStdin", .bool(c.OpenStdin)), ("StdinOnce", .bool(c.StdinOnce)),
+            ("Env", strings(c.Env)), ("Cmd", strings(c.Cmd)),
+        ]
+        if let test = c.Healthcheck { o.append(("Healthcheck", ["Test": strings(test)])) }
+        o += [
+            ("Image", .string(c.Image)), ("Volumes", .null), ("WorkingDir", .string(c.WorkingDir)),
+            ("Entrypoint", strings(c.Entrypoint)), ("OnBuild", .null), ("Labels", map(c.Labels)),
+        ]
+        if let signal = c.StopSignal { o.append(("StopSignal", .string(signal))) }
+        if let timeout = c.StopTimeout { o.append(("StopTimeout", .int(Int64(timeout)))) }
+        return .object(o)
     }
 
     /// docker's NetworkSettings: the address, gateway and MAC a running container has on its network, and
@@ -92,14 +141,19 @@ public enum InspectView {
         }
         let ip = a.map { JSONValue.string($0.IPAddress.description) } ?? "", gateway = a.map { JSONValue.string($0.Gateway.description) } ?? ""
         let mac = a.map { JSONValue.string($0.MacAddress) } ?? "", prefix = JSONValue.int(Int64(a?.PrefixLen ?? 0))
+        // docker's keys (20.10's), its zero values where box has nothing of the kind (IPv6, endpoints, aliases).
         let endpoint: JSONValue = [
-            "NetworkID": .string(a?.NetworkID ?? ""), "Gateway": gateway, "IPAddress": ip, "IPPrefixLen": prefix,
-            "MacAddress": mac,
+            "IPAMConfig": .null, "Links": .null, "Aliases": .null,
+            "NetworkID": .string(a?.NetworkID ?? ""), "EndpointID": "", "Gateway": gateway, "IPAddress": ip, "IPPrefixLen": prefix,
+            "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": mac, "DriverOpts": .null,
         ]
         return [
-            "Bridge": .string(a?.Bridge ?? ""),
+            "Bridge": .string(a?.Bridge ?? ""), "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
+            "LinkLocalIPv6PrefixLen": 0, "Ports": .object(ports),
             "SandboxKey": .string(s.Running && mode != "host" ? "/proc/\(s.Pid)/ns/net" : ""),
-            "Ports": .object(ports), "Gateway": gateway, "IPAddress": ip, "IPPrefixLen": prefix, "MacAddress": mac,
+            "SecondaryIPAddresses": .null, "SecondaryIPv6Addresses": .null, "EndpointID": "",
+            "Gateway": gateway, "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": ip, "IPPrefixLen": prefix,
+            "IPv6Gateway": "", "MacAddress": mac,
             "Networks": .object([(a?.Network ?? mode, endpoint)]),
         ]
     }

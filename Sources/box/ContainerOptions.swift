@@ -42,13 +42,14 @@ struct ContainerOptions: ParsableArguments {
     var tty = false
     @Flag(name: .customLong("rm"), help: "Automatically remove the container when it exits")
     var autoRemove = false
+    @OptionGroup(title: "More of docker's flags") var more: RunFlags
 
     @Argument(help: "The image (busybox is built from the host's busybox-static on first use)")
     var image: String
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (default: the image's)")
     var command: [String] = []
 
-    func createOptions() -> CreateOptions {
+    func createOptions() throws -> CreateOptions {
         var o = CreateOptions(image: image)
         o.command = command
         o.name = name
@@ -71,6 +72,7 @@ struct ContainerOptions: ParsableArguments {
         limits.fill(&o)
         o.restart = restart
         o.initProcess = initProcess
+        try more.fill(&o)
         return o
     }
 }

@@ -11,6 +11,7 @@ struct Create: ParsableCommand {
 
     func run() throws {
         let store = try engine()
-        say(try store.create(options.createOptions()).id)
+        let o = try options.createOptions()
+        say(try CIDFile.around(options.more.cidfile) { try store.create(o) }.id)
     }
 }

@@ -27,6 +27,9 @@ struct Logs: ParsableCommand {
         let sinceTime = times.start, untilTime = times.end
         let store = try engine()
         let c = try store.resolve(container)
+        if c.spec.HostConfig.LogDriver == "none" {  // docker's daemon answers so for --log-driver none
+            throw BoxError(.state, "configured logging driver does not support reading", exitCode: 1)
+        }
         let path = store.logPath(c.id)
         // The monitor makes the file at the container's first output: none yet is no output.
         var fd = open(path, O_RDONLY | O_CLOEXEC)

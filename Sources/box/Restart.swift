@@ -3,15 +3,15 @@ import Engine
 
 struct Restart: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "restart", abstract: "Stop (if running) and start containers again")
-    @Option(name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds to wait before SIGKILL")
-    var time: Int = 10
-    @Option(name: [.short, .long], help: "Signal to stop it with (default SIGTERM): a name (TERM, SIGINT...) or a number")
+    @Option(name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10)")
+    var time: Int?
+    @Option(name: [.short, .long], help: "Signal to stop it with (default: the container's --stop-signal, else SIGTERM): a name (TERM, SIGINT...) or a number")
     var signal: String?
     @Argument(help: "Containers")
     var containers: [String]
 
     func validate() throws {
-        if time < 0 { throw ValidationError("--time must be 0 or more seconds") }
+        if let time, time < 0 { throw ValidationError("--time must be 0 or more seconds") }
         if let signal, Kill.parse(signal) == nil { throw ValidationError("invalid signal: \(signal)") }
     }
 

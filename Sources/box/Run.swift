@@ -29,11 +29,11 @@ struct Run: ParsableCommand {
     @OptionGroup var options: ContainerOptions
 
     func run() throws {
-        try Run.run(options.createOptions(), detach: detach)
+        try Run.run(options.createOptions(), detach: detach, cidfile: options.more.cidfile, sigProxy: options.more.sigProxy)
     }
 
     /// What `box run` does once its flags are read.
-    static func run(_ options: CreateOptions, detach: Bool) throws {
+    static func run(_ options: CreateOptions, detach: Bool, cidfile: String? = nil, sigProxy: Bool = true) throws {
         let store = try engine()
         let life = Lifecycle(store: store)
         // The monitor is forked while the container is created (under the engine lock, before its files are
@@ -41,17 +41,20 @@ struct Run: ParsableCommand {
         var socket: Int32 = -1
         let container: Container
         do {
-            container = try store.create(options) { c in
-                guard let monitor = try life.forkMonitor(c, owned: true) else { return nil }
-                socket = monitor.socket
-                return (monitor.pid, HostProcess.startTime(monitor.pid) ?? 0)
+            container = try CIDFile.around(cidfile) {
+                try store.create(options) { c in
+                    guard let monitor = try life.forkMonitor(c, owned: true) else { return nil }
+                    socket = monitor.socket
+                    return (monitor.pid, HostProcess.startTime(monitor.pid) ?? 0)
+                }
             }
         } catch {
             if socket >= 0 { close(socket) }  // the monitor sees the container was not created and undoes its part
             throw error
         }
         if socket < 0 { socket = try life.start(container) }
-        try follow(life, container, socket: socket, attach: !detach, stdin: options.interactive, tty: options.tty, printID: detach)
+        try follow(life, container, socket: socket, attach: !detach, stdin: options.interactive, tty: options.tty, printID: detach,
+                   sigProxy: sigProxy)
     }
 }
 
@@ -66,15 +69,16 @@ func startAndAttach(_ store: ContainerStore, _ container: Container, attach: Boo
 
 /// What follows a monitor's start, on its socket (closed here): the id printed once the container runs
 /// (detached), or attached until it exits (then box exits with its code) or the user detaches.
+/// `sigProxy` false (--sig-proxy=false): the signals box gets are not forwarded to PID 1.
 func follow(_ life: Lifecycle, _ container: Container, socket: Int32, attach: Bool, stdin: Bool, tty: Bool, printID: Bool,
-            detachKeys: [UInt8] = DetachKeys.standard) throws {
+            detachKeys: [UInt8] = DetachKeys.standard, sigProxy: Bool = true) throws {
     defer { close(socket) }
     if !attach {
         _ = try life.waitStarted(socket)
         if printID { say(container.id) }
         return
     }
-    var session = AttachSession(forwardStdin: stdin, tty: tty, proxySignals: !tty)
+    var session = AttachSession(forwardStdin: stdin, tty: tty, proxySignals: !tty && sigProxy)
     session.detachKeys = detachKeys
     switch try session.run(socket, io: standardIO(tty: tty)) {
     case .exited(let code):

@@ -10,15 +10,15 @@ struct Stop: ParsableCommand {
         A shell or `sleep` as PID 1 therefore ignores SIGTERM, and stop has to wait out the grace period and
         send SIGKILL. box prints which of the two ended it.
         """)
-    @Option(name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds to wait before SIGKILL")
-    var time: Int = 10
-    @Option(name: [.short, .long], help: "Signal to send first (default SIGTERM): a name (TERM, SIGINT...) or a number")
+    @Option(name: [.short, .customLong("time"), .customLong("timeout")], help: "Seconds to wait before SIGKILL (default: the container's --stop-timeout, else 10)")
+    var time: Int?
+    @Option(name: [.short, .long], help: "Signal to send first (default: the container's --stop-signal, else SIGTERM): a name (TERM, SIGINT...) or a number")
     var signal: String?
     @Argument(help: "Containers")
     var containers: [String]
 
     func validate() throws {
-        if time < 0 { throw ValidationError("--time must be 0 or more seconds") }
+        if let time, time < 0 { throw ValidationError("--time must be 0 or more seconds") }
         if let signal, Kill.parse(signal) == nil { throw ValidationError("invalid signal: \(signal)") }
     }
 
@@ -28,7 +28,7 @@ struct Stop: ParsableCommand {
             let c = try store.resolve(name)
             let outcome = try Lifecycle(store: store).stop(c, timeout: time, signal: signal.flatMap(Kill.parse))
             if outcome == .killed {
-                writeErr("box: \(name) did not exit within \(time)s of \(signal.map { "signal " + $0 } ?? "SIGTERM"): sent SIGKILL\n")
+                writeErr("box: \(name) did not exit within \(Lifecycle.grace(c, given: time))s of \(signal.map { "signal " + $0 } ?? c.spec.Config.StopSignal ?? "SIGTERM"): sent SIGKILL\n")
             }
             say(name)
         }

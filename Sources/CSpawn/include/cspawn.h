@@ -43,6 +43,12 @@ struct box_process {
     unsigned short seccomp_len;   ///< execve; 0: no filter (seccomp=unconfined)
 };
 
+/// One --ulimit: a resource (RLIMIT_*) with its soft and hard limits (RLIM_INFINITY for -1).
+struct box_rlimit {
+    int resource;
+    uint64_t soft, hard;
+};
+
 /// Everything the child needs to become a container.
 struct box_container {
     struct box_process process;
@@ -63,7 +69,18 @@ struct box_container {
                                          ///< forwards signals to it and reaps zombies (what tini is to docker)
     int user_dev;                        ///< a volume is mounted at /dev: no device node, link or console is
                                          ///< made in it (it is a host directory)
+    // docker's run flags that PID 1 applies to itself (RunFlags): all zero/NULL when not given.
+    const char *domainname;              ///< --domainname: setdomainname in the new UTS namespace
+    const char *const *sysctls;          ///< --sysctl: NULL-terminated pairs of a /proc/sys path and its value,
+                                         ///< written in the container's own namespaces (net, ipc) after the
+                                         ///< parent has finished its network, before /proc/sys is made read-only
+    int readonly_rootfs;                 ///< --read-only: the root mount read-only (its submounts stay as they are)
+    const struct box_rlimit *rlimits;    ///< --ulimit: set before exec, while PID 1 may still raise hard limits
+    size_t nrlimits;
+    int set_oom_score_adj;               ///< --oom-score-adj: write oom_score_adj to /proc/self/oom_score_adj
+    int oom_score_adj;
 };
+
 
 /// What failed in a child, carried back over a pipe: the stage ("pivot_root(/var/lib/...)") and errno.
 struct box_failure {

@@ -12,6 +12,14 @@ public struct Resources: Codable, Sendable, Equatable {
     public var CpusetCpus: String = ""    // "0-1,3"
     public var PidsLimit: Int64 = 0
 
+    // docker's run flags beyond the first ones: optional, so the specs of containers created before them decode.
+    public var CpuPeriod: Int64?          // µs, --cpu-period (CFS period; with --cpu-quota)
+    public var CpuQuota: Int64?           // µs a period, --cpu-quota
+    public var CpusetMems: String?        // memory nodes, --cpuset-mems "0"
+    public var MemoryReservation: Int64?  // bytes, --memory-reservation (a soft limit: reclaimed first under pressure)
+    public var MemorySwappiness: Int64?   // 0..100, --memory-swappiness (cgroup v1 only)
+    public var OomKillDisable: Bool?      // --oom-kill-disable (cgroup v1 only)
+
     public init() {}
     public var isEmpty: Bool { self == Resources() }
 }
@@ -272,6 +280,12 @@ public struct CgroupV1: CgroupDriver {
             try Cgroups.write(base("cpu") + "/cpu.cfs_quota_us", String(r.NanoCpus * Cgroups.period / 1_000_000_000))
         }
         if !r.CpusetCpus.isEmpty { try Cgroups.write(base("cpuset") + "/cpuset.cpus", r.CpusetCpus) }
+        if let mems = r.CpusetMems { try Cgroups.write(base("cpuset") + "/cpuset.mems", mems) }
+        if let period = r.CpuPeriod { try Cgroups.write(base("cpu") + "/cpu.cfs_period_us", String(period)) }
+        if let quota = r.CpuQuota { try Cgroups.write(base("cpu") + "/cpu.cfs_quota_us", String(quota)) }
+        if let soft = r.MemoryReservation { try Cgroups.write(base("memory") + "/memory.soft_limit_in_bytes", String(soft)) }
+        if let swappiness = r.MemorySwappiness { try Cgroups.write(base("memory") + "/memory.swappiness", String(swappiness)) }
+        if r.OomKillDisable == true { try Cgroups.write(base("memory") + "/memory.oom_control", "1") }
     }
 
     /// `tasks`, not cgroup.procs: both move a single-threaded writer of "0" alone, but a write to cgroup.procs
@@ -373,6 +387,14 @@ public struct CgroupV2: CgroupDriver {
             try Cgroups.write(dir + "/cpu.max", "\(r.NanoCpus * Cgroups.period / 1_000_000_000) \(Cgroups.period)")
         }
         if !r.CpusetCpus.isEmpty { try Cgroups.write(dir + "/cpuset.cpus", r.CpusetCpus) }
+        if let mems = r.CpusetMems { try Cgroups.write(dir + "/cpuset.mems", mems) }
+        if r.CpuQuota != nil || r.CpuPeriod != nil {
+            // cpu.max is "QUOTA PERIOD" (runc's ConvertCPUQuotaCPUPeriodToCgroupV2Value): a quota of 0 or less is "max".
+            let quota = r.CpuQuota.map { $0 > 0 ? String($0) : "max" } ?? "max"
+            try Cgroups.write(dir + "/cpu.max", "\(quota) \(r.CpuPeriod ?? Cgroups.period)")
+        }
+        if let soft = r.MemoryReservation { try Cgroups.write(dir + "/memory.low", String(soft)) }
+        // memory.swappiness and memory.oom_control have no v2 files: CreateOptions.resources refuses them there.
     }
 
     public func procsFiles(_ name: String) -> [String] { [root + "/" + name + "/cgroup.procs"] }

@@ -13,6 +13,18 @@ public struct ContainerSpec: Codable, Sendable {
         public var Tty: Bool
         public var OpenStdin: Bool
         public var StdinOnce: Bool
+
+        // docker's run flags beyond the first ones (RunSettings.swift); absent when not given.
+        /// --domainname: the NIS domain name of the container's UTS namespace.
+        public var Domainname: String?
+        /// --stop-signal: what `box stop` sends first (docker keeps the name as typed, "SIGUSR1").
+        public var StopSignal: String?
+        /// --stop-timeout: `box stop`'s grace period when it is given no -t.
+        public var StopTimeout: Int?
+        /// --expose: "80/tcp" for each port; recorded (docker's -P would publish them).
+        public var ExposedPorts: [String]?
+        /// --no-healthcheck: ["NONE"], docker's Healthcheck.Test (box runs no health checks).
+        public var Healthcheck: [String]?
     }
     public struct HostConfig: Codable, Sendable {
         public var Binds: [String]
@@ -30,6 +42,35 @@ public struct ContainerSpec: Codable, Sendable {
         public var PortBindings: [PortBinding]?
         /// --security-opt, as docker records it ("seccomp=unconfined"); absent when none was given.
         public var SecurityOpt: [String]?
+
+        // docker's run flags beyond the first ones (RunSettings.swift); absent when not given.
+        /// --add-host: "NAME:IP" lines of the container's /etc/hosts.
+        public var ExtraHosts: [String]?
+        /// --dns, --dns-search, --dns-option: the container's resolv.conf instead of the host's.
+        public var Dns: [String]?
+        public var DnsSearch: [String]?
+        public var DnsOptions: [String]?
+        /// --read-only: the root filesystem mounted read-only.
+        public var ReadonlyRootfs: Bool?
+        /// --shm-size: bytes of /dev/shm (64 MiB if absent).
+        public var ShmSize: Int64?
+        /// --sysctl: written in the container's namespaces before its command runs.
+        public var Sysctls: [String: String]?
+        /// --ulimit: set on PID 1 before its command runs.
+        public var Ulimits: [Ulimit]?
+        /// --group-add: supplementary groups beyond the user's (names of the image's /etc/group, or numbers).
+        public var GroupAdd: [String]?
+        /// --oom-score-adj: PID 1's /proc/PID/oom_score_adj.
+        public var OomScoreAdj: Int?
+        /// --cidfile: the file the id was written to.
+        public var ContainerIDFile: String?
+        /// --log-driver: "none" keeps no log (absent: json-file, box's log).
+        public var LogDriver: String?
+        /// --device: host device nodes bound into the container and allowed by its device rules.
+        public var Devices: [DeviceMapping]?
+        /// --uts host, --ipc host: the host's UTS or IPC namespace instead of one of the container's own.
+        public var UTSMode: String?
+        public var IpcMode: String?
     }
 
     public var ID: String

@@ -93,7 +93,8 @@ public struct ContainerNetwork {
             // No names of others on the default network: only this container's own file changes, and nothing
             // reads its network.json before it has started (see record).
             ContainerNetwork.writeHosts(store.root.containerDir(spec.ID) + "/hosts",
-                                        Rootfs.hostsFile(hostname: spec.Config.Hostname, name: spec.Name, address: ip.description))
+                                        Rootfs.hostsFile(hostname: spec.Config.Hostname, name: spec.Name, address: ip.description,
+                                                         extra: spec.HostConfig.ExtraHosts))
         } else {
             try ContainerNetwork.save(a, spec.ID, store: store)
             try? store.root.locked { ContainerNetwork.refreshHosts(n.Name, store: store) }
@@ -206,7 +207,8 @@ public struct ContainerNetwork {
             attachment(store, c.id).flatMap { $0.Network == network ? (c, $0) : nil }
         }
         for (c, a) in members {
-            var text = Rootfs.hostsFile(hostname: c.spec.Config.Hostname, name: c.name, address: a.IPAddress.description)
+            var text = Rootfs.hostsFile(hostname: c.spec.Config.Hostname, name: c.name, address: a.IPAddress.description,
+                                        extra: c.spec.HostConfig.ExtraHosts)
             for (other, oa) in members where other.id != c.id { text += "\(oa.IPAddress)\t\(other.name)\n" }
             writeHosts(store.root.containerDir(c.id) + "/hosts", text)
         }

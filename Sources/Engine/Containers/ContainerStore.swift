@@ -229,7 +229,7 @@ public struct ContainerStore: Sendable {
             while taken.contains(name) { name = Names.random(using: &rng) + "_\(Int.random(in: 1...99, using: &rng))" }
 
             let hostname = options.hostname ?? String(id.prefix(12))
-            let spec = ContainerSpec(
+            var spec = ContainerSpec(
                 ID: id, Name: name, Created: .now(), Image: image.id, Path: path, Args: Array(argv.dropFirst()),
                 Config: .init(Hostname: hostname, User: options.user ?? imageConfig.User ?? "", Env: env, Cmd: cmd,
                               Entrypoint: entrypoint, Image: options.image, WorkingDir: workdir, Labels: labels,
@@ -239,6 +239,7 @@ public struct ContainerStore: Sendable {
                                   Resources: resources, RestartPolicy: restart, Init: options.initProcess,
                                   PortBindings: ports.isEmpty ? nil : ports, SecurityOpt: securityOpt.isEmpty ? nil : securityOpt),
                 LayerDirs: layerDirs, Capabilities: caps)
+            try RunSettings.fill(&spec, from: options)
 
             var state = ContainerState()
             if let owner = try monitor?(Container(spec: spec, state: state)) {
@@ -262,9 +263,11 @@ public struct ContainerStore: Sendable {
                 // written, so its files need no rename each.
                 let record = try Files.encode(state, pretty: true)
                 let files: [(name: String, bytes: [UInt8])] = [
-                    ("hostname", Array((hostname + "\n").utf8)),
-                    ("hosts", Array(Rootfs.hostsFile(hostname: hostname, name: name, address: "127.0.1.1").utf8)),
-                    ("resolv.conf", Array(Rootfs.resolvConf().utf8)),
+                    ("hostname", Array((spec.Config.Hostname + "\n").utf8)),  // the host's with --uts host
+                    ("hosts", Array(Rootfs.hostsFile(hostname: spec.Config.Hostname, name: name, address: "127.0.1.1",
+                                                     extra: spec.HostConfig.ExtraHosts).utf8)),
+                    ("resolv.conf", Array(RunSettings.resolvConf(dns: spec.HostConfig.Dns, search: spec.HostConfig.DnsSearch,
+                                                                 options: spec.HostConfig.DnsOptions).utf8)),
                     ("config.v2.json", try Files.encode(spec, pretty: true)),
                     ("state.json", record),
                     // The sibling the monitor swaps state.json with, made here: it holds this container's record,

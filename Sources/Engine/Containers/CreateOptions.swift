@@ -31,6 +31,34 @@ public struct CreateOptions: Sendable, Equatable {
     public var restart: String?
     public var initProcess = false
 
+    // MARK: docker's run/create flags beyond the first ones (box's RunFlags.swift; checked in RunSettings.swift)
+    public var addHosts: [String] = []          // --add-host NAME:IP
+    public var dns: [String] = []               // --dns IP
+    public var dnsSearch: [String] = []         // --dns-search DOMAIN
+    public var dnsOptions: [String] = []        // --dns-option OPTION
+    public var domainname: String?              // --domainname
+    public var readOnly = false                 // --read-only
+    public var shmSize: String?                 // --shm-size 128m
+    public var stopSignal: String?              // --stop-signal SIGUSR1
+    public var stopTimeout: Int?                // --stop-timeout SECONDS
+    public var sysctls: [String] = []           // --sysctl KEY=VALUE
+    public var ulimits: [String] = []           // --ulimit NAME=SOFT[:HARD]
+    public var groupAdd: [String] = []          // --group-add GROUP
+    public var expose: [String] = []            // --expose PORT[/PROTO]
+    public var oomScoreAdj: Int?                // --oom-score-adj -1000..1000
+    public var noHealthcheck = false            // --no-healthcheck
+    public var cpuPeriod: Int64?                // --cpu-period µs
+    public var cpuQuota: Int64?                 // --cpu-quota µs
+    public var cpusetMems: String?              // --cpuset-mems 0
+    public var memoryReservation: String?       // --memory-reservation 32m
+    public var memorySwappiness: Int64?         // --memory-swappiness 0..100
+    public var oomKillDisable = false           // --oom-kill-disable
+    public var cidfile: String?                 // --cidfile (written by box; recorded here)
+    public var logDriver: String?               // --log-driver json-file|none
+    public var devices: [String] = []           // --device HOST[:CONTAINER][:PERMISSIONS]
+    public var uts: String?                     // --uts host
+    public var ipc: String?                     // --ipc private|shareable|host
+
     /// Validates the resource flags and turns them into cgroup limits, with docker's rules and messages.
     /// `allowSwapAlone`: `box update --memory-swap` may change swap without repeating --memory.
     public func resources(allowSwapAlone: Bool = false) throws -> Resources {
@@ -65,6 +93,7 @@ public struct CreateOptions: Sendable, Equatable {
             guard pidsLimit > 0 else { throw BoxError(.usage, "--pids-limit must be a positive number") }
             r.PidsLimit = pidsLimit
         }
+        try moreResources(&r)
         return r
     }
 

@@ -159,11 +159,17 @@ public struct Lifecycle: Sendable {
 
     public enum StopOutcome: Sendable, Equatable { case notRunning, exitedOnSignal, killed }
 
-    /// docker stop: SIGTERM to PID 1, SIGKILL if it is still alive after `timeout` seconds. PID 1 of a pid
-    /// namespace ignores every signal it has no handler for (the kernel protects init), which is why a shell
-    /// as PID 1 needs the SIGKILL.
-    /// `signal` is sent first (SIGTERM unless given: docker's --signal), SIGKILL after `timeout` seconds.
-    public func stop(_ c: Container, timeout: Int, signal: Int32? = nil) throws -> StopOutcome {
+    /// The grace period of a stop: `given` (-t), else the container's --stop-timeout, else docker's 10 s;
+    /// -1 waits for ever.
+    public static func grace(_ c: Container, given: Int?) -> Int { given ?? c.spec.Config.StopTimeout ?? 10 }
+    /// What a stop sends first: the container's --stop-signal, else SIGTERM.
+    public static func stopSignal(_ c: Container) -> Int32 { c.spec.Config.StopSignal.flatMap(Signals.number) ?? SIGTERM }
+
+    /// docker stop: `signal` (docker's --signal), else the container's --stop-signal, else SIGTERM, to PID 1, SIGKILL if it is still alive after
+    /// `timeout` seconds (nil: its --stop-timeout, else 10). PID 1 of a pid namespace ignores every signal it
+    /// has no handler for (the kernel protects init), which is why a shell as PID 1 needs the SIGKILL.
+    public func stop(_ c: Container, timeout given: Int? = nil, signal: Int32? = nil) throws -> StopOutcome {
+        let timeout = Lifecycle.grace(c, given: given)
         store.thawIfOrphaned(c)
         var current = try store.load(c.id)
         guard current.state.Running || current.state.Status == .restarting else { return .notRunning }
@@ -176,14 +182,14 @@ public struct Lifecycle: Sendable {
             return outcome
         }
         do {
-            try kill(current, signal: signal ?? SIGTERM)
+            try kill(current, signal: signal ?? Lifecycle.stopSignal(c))
         } catch {
             // Not running any more (it exited meanwhile) is a stop; a signal that could not be sent is not.
             let now = try store.load(c.id)
             if now.state.Running && HostProcess.isAlive(now.state.Pid, startTime: now.state.PidStartTime) { throw error }
             return .notRunning
         }
-        current = try waitForExit(current, timeout: Double(timeout))
+        current = try waitForExit(current, timeout: timeout < 0 ? nil : Double(timeout))
         if current.state.Running {
             outcome = .killed
             try? kill(current, signal: SIGKILL)

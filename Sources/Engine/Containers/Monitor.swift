@@ -68,7 +68,8 @@ public struct Monitor {
         var io: ContainerIO
         do {
             try cgroups.create(spec.cgroup, spec.HostConfig.Resources ?? Resources(),
-                               devices: spec.HostConfig.Privileged ? nil : DeviceRule.defaults)
+                               devices: spec.HostConfig.Privileged ? nil
+                                   : DeviceRule.defaults + (spec.HostConfig.Devices ?? []).compactMap { $0.rule() })
             try network.prepareNamespace(spec, store: store)
             var fresh = try ContainerIO(tty: spec.Config.Tty, stdin: spec.Config.OpenStdin)
             // PID 1 is in its cgroups before anything else (it never runs a moment without its limits): on v2 it
@@ -537,7 +538,7 @@ public struct Monitor {
     /// allocation steps over every inode of its group freed in the last minutes. `box logs` reads no file as
     /// no output.
     mutating func writeLog(_ lines: [ArraySlice<UInt8>], stream: String) {
-        guard !lines.isEmpty else { return }
+        guard !lines.isEmpty, spec.HostConfig.LogDriver != "none" else { return }  // --log-driver none
         if log < 0 {
             log = open(store.logPath(id), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
             guard log >= 0 else {  // a full disk (or no inode left): counted as lost, tried again next time

@@ -82,11 +82,23 @@ public enum Spawner {
     public static func clone(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio, seccomp: String?,
                              cgroupProcs: [String] = [], cgroupDir: String? = nil, netnsFD: Int32 = -1) throws -> Pending {
         let volumes = try spec.HostConfig.Binds.map(Volume.init(parsing:))
-        let user = try UserSpec.resolve(spec.Config.User, layers: spec.LayerDirs)
-        let mounts = Rootfs.mounts(rootfs: rootfs, containerDir: containerDir, volumes: volumes)
+        var user = try UserSpec.resolve(spec.Config.User, layers: spec.LayerDirs)
+        for group in spec.HostConfig.GroupAdd ?? [] {  // --group-add
+            let gid = try RunSettings.groupID(group, layers: spec.LayerDirs)
+            if !user.groups.contains(gid) { user.groups.append(gid) }
+        }
+        let hostIPC = spec.HostConfig.IpcMode == "host", hostUTS = spec.HostConfig.UTSMode == "host"
+        var mounts = Rootfs.mounts(rootfs: rootfs, containerDir: containerDir, volumes: volumes, shmSize: spec.HostConfig.ShmSize,
+                                   hostIPC: hostIPC)
+        for d in spec.HostConfig.Devices ?? [] {  // --device: the host's node, without nodev (the device rules decide)
+            mounts.append(.init(source: d.PathOnHost, target: rootfs + d.PathInContainer, fstype: nil, flags: UInt(MS_BIND),
+                                data: nil, readOnly: false))
+        }
 
         var namespaces = Int32(BOX_CLONE_NEWNS | BOX_CLONE_NEWPID | BOX_CLONE_NEWUTS | BOX_CLONE_NEWIPC | BOX_CLONE_NEWCGROUP)
         if spec.HostConfig.NetworkMode != "host" { namespaces |= Int32(BOX_CLONE_NEWNET) }
+        if hostUTS { namespaces &= ~Int32(BOX_CLONE_NEWUTS) }  // --uts host: no sethostname either (spawn.c)
+        if hostIPC { namespaces &= ~Int32(BOX_CLONE_NEWIPC) }
 
         let strings = CStrings()
         defer { strings.free() }
@@ -147,6 +159,23 @@ public enum Spawner {
         container.cgroup_fd = cgroupDir.map { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
         defer { if container.cgroup_fd >= 0 { close(container.cgroup_fd) } }
         container.`init` = spec.HostConfig.Init == true ? 1 : 0
+        // docker's run flags PID 1 applies to itself (RunSettings).
+        container.domainname = spec.Config.Domainname.map { UnsafePointer(strings.c($0)) }
+        let sysctls = RunSettings.sysctlPairs(spec.HostConfig.Sysctls)
+        container.sysctls = sysctls.isEmpty ? nil : UnsafePointer(strings.array(sysctls))
+        container.readonly_rootfs = spec.HostConfig.ReadonlyRootfs == true ? 1 : 0
+        let ulimits = spec.HostConfig.Ulimits ?? []
+        let rlimits = UnsafeMutablePointer<box_rlimit>.allocate(capacity: max(1, ulimits.count))
+        defer { rlimits.deallocate() }
+        for (i, u) in ulimits.enumerated() {
+            rlimits[i] = box_rlimit(resource: u.resource, soft: Ulimit.rlim(u.Soft), hard: Ulimit.rlim(u.Hard))
+        }
+        container.rlimits = UnsafePointer(rlimits)
+        container.nrlimits = ulimits.count
+        if let adj = spec.HostConfig.OomScoreAdj {
+            container.set_oom_score_adj = 1
+            container.oom_score_adj = Int32(adj)
+        }
 
         var failure = box_failure()
         var pending = box_pending()

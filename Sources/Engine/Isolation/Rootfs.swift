@@ -63,8 +63,8 @@ public enum Rootfs {
     }
 
     /// The container's /etc/hosts: localhost, and its own hostname and name at `address` (its own address on
-    /// a bridge network, 127.0.1.1 otherwise).
-    public static func hostsFile(hostname: String, name: String, address: String) -> String {
+    /// a bridge network, 127.0.1.1 otherwise); `extra` (--add-host, "NAME:IP") before its own line, as docker's.
+    public static func hostsFile(hostname: String, name: String, address: String, extra: [String]? = nil) -> String {
         """
         127.0.0.1\tlocalhost
         ::1\tlocalhost ip6-localhost ip6-loopback
@@ -72,9 +72,17 @@ public enum Rootfs {
         ff00::0\tip6-mcastprefix
         ff02::1\tip6-allnodes
         ff02::2\tip6-allrouters
-        \(address)\t\(hostname == name ? hostname : hostname + " " + name)
+        \(hostsLines(extra))\(address)\t\(hostname == name ? hostname : hostname + " " + name)
 
         """
+    }
+
+    /// The /etc/hosts lines of --add-host, "IP\tNAME" as docker writes them.
+    static func hostsLines(_ extra: [String]?) -> String {
+        (extra ?? []).compactMap { entry -> String? in
+            guard let sep = entry.firstIndex(of: ":") else { return nil }
+            return "\(entry[entry.index(after: sep)...])\t\(entry[..<sep])\n"
+        }.joined()
     }
 
     /// The host's resolv.conf without loopback name servers (they would be the container's own loopback),
@@ -153,8 +161,10 @@ public enum Rootfs {
 
     /// The container's mounts, in order: runc's default spec (proc before pivot_root, sysfs read-only, a nodev
     /// tmpfs /dev with devpts, shm and mqueue), then the per-container /etc files, then the user's volumes.
-    public static func mounts(rootfs: String, containerDir: String, volumes: [Volume],
-                              cgroups: CgroupMode = CgroupMode.detect()) -> [MountEntry] {
+    /// `shmSize`: bytes of /dev/shm (--shm-size), docker's 64 MiB if nil; `hostIPC` (--ipc host): the host's
+    /// /dev/shm bound in instead, as docker does.
+    public static func mounts(rootfs: String, containerDir: String, volumes: [Volume], shmSize: Int64? = nil,
+                              hostIPC: Bool = false, cgroups: CgroupMode = CgroupMode.detect()) -> [MountEntry] {
         let nosuidNodevNoexec = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
         var list: [MountEntry] = [
             .init(source: "proc", target: rootfs + "/proc", fstype: "proc", flags: nosuidNodevNoexec, data: nil, readOnly: false),
@@ -162,8 +172,10 @@ public enum Rootfs {
                   data: "mode=755,size=65536k", readOnly: false),
             .init(source: "devpts", target: rootfs + "/dev/pts", fstype: "devpts", flags: UInt(MS_NOSUID | MS_NOEXEC),
                   data: "newinstance,ptmxmode=0666,mode=0620,gid=5", readOnly: false),
-            .init(source: "shm", target: rootfs + "/dev/shm", fstype: "tmpfs", flags: nosuidNodevNoexec,
-                  data: "mode=1777,size=65536k", readOnly: false),
+            hostIPC ? MountEntry(source: "/dev/shm", target: rootfs + "/dev/shm", fstype: nil, flags: UInt(MS_BIND | MS_REC) | nosuidNodevNoexec,
+                                 data: nil, readOnly: false)
+                    : MountEntry(source: "shm", target: rootfs + "/dev/shm", fstype: "tmpfs", flags: nosuidNodevNoexec,
+                            data: "mode=1777,size=" + (shmSize.map(String.init) ?? "65536k"), readOnly: false),
             .init(source: "mqueue", target: rootfs + "/dev/mqueue", fstype: "mqueue", flags: nosuidNodevNoexec, data: nil, readOnly: false),
         ]
         // A fresh sysfs, read-only, even with the host's network (a bind of the host's /sys would carry its
