@@ -31,6 +31,11 @@ public struct CreateOptions: Sendable, Equatable {
     public var restart: String?
     public var initProcess = false
 
+    // Mounts beyond -v (see MountPlan): --mount, --tmpfs, --volumes-from, as typed.
+    public var mounts: [String] = []
+    public var tmpfs: [String] = []
+    public var volumesFrom: [String] = []
+
     /// Validates the resource flags and turns them into cgroup limits, with docker's rules and messages.
     /// `allowSwapAlone`: `box update --memory-swap` may change swap without repeating --memory.
     public func resources(allowSwapAlone: Bool = false) throws -> Resources {

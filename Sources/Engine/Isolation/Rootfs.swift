@@ -176,6 +176,15 @@ public enum Rootfs {
                               flags: UInt(MS_BIND), data: nil, readOnly: false))
         }
         for v in volumes {
+            if v.kind == .tmpfs {
+                // docker's tmpfs: nosuid, nodev and noexec unless dev or exec is asked for (read-only at once: the
+                // C side remounts only binds).
+                list.append(.init(source: "tmpfs", target: rootfs + v.container, fstype: "tmpfs",
+                                  flags: UInt(MS_NOSUID) | (v.devices ? 0 : UInt(MS_NODEV)) | (v.exec == true ? 0 : UInt(MS_NOEXEC))
+                                      | (v.readOnly ? UInt(MS_RDONLY) : 0),
+                                  data: v.tmpfsData.flatMap { $0.isEmpty ? nil : $0 }, readOnly: false))
+                continue
+            }
             // nodev unless asked for (the C side sets it on the bind and every mount below it).
             list.append(.init(source: v.host, target: rootfs + v.container, fstype: nil,
                               flags: UInt(MS_BIND | MS_REC) | (v.devices ? 0 : UInt(MS_NODEV)), data: nil, readOnly: v.readOnly))
