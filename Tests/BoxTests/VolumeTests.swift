@@ -84,10 +84,14 @@ struct VolumeTests {
         let copied = try Files.list(box.root + "/volumes/etc/_data").sorted()
         let expected = image.split(separator: "\n").map(String.init).filter { $0 != "." && $0 != ".." }.sorted()
         #expect(!copied.isEmpty && copied == expected, "volume: \(copied), image: \(expected)")
+        // The container's own hostname, hosts and resolv.conf are mounted over the volume's copies.
+        #expect(try box.run("run", "--rm", "-v", "etc:/etc", "-h", "named", "busybox", "cat", "/etc/hostname").out == "named")
         #expect(try box.run("run", "--rm", "-v", "etc:/etc", "busybox", "sh", "-c", "rm /etc/group; echo mine > /etc/mine").status == 0)
         #expect(try box.run("run", "--rm", "-v", "etc:/etc", "busybox", "ls", "/etc/group").status != 0, "a volume with content was copied into again")
         #expect(try box.run("run", "--rm", "--mount", "source=empty,target=/etc,volume-nocopy", "busybox", "true").status == 0)
-        #expect(try Files.list(box.root + "/volumes/empty/_data").isEmpty, "volume-nocopy copied")
+        // Only the mount targets of the container's own /etc files are made in it (as runc makes them in docker's).
+        let nocopy = try Files.list(box.root + "/volumes/empty/_data")
+        #expect(Set(nocopy).isSubset(of: ["hostname", "hosts", "resolv.conf"]) && !nocopy.contains("passwd"), "volume-nocopy copied: \(nocopy)")
     }
 
     @Test("anonymous volumes: -v /path makes one; rm -v and run --rm remove them, named volumes stay")

@@ -171,10 +171,11 @@ public enum Rootfs {
         list.append(.init(source: "sysfs", target: rootfs + "/sys", fstype: "sysfs",
                           flags: nosuidNodevNoexec | UInt(MS_RDONLY), data: nil, readOnly: false))
         list += cgroupMounts(rootfs + "/sys/fs/cgroup", cgroups)
-        for file in ["hostname", "hosts", "resolv.conf"] {
-            list.append(.init(source: containerDir + "/" + file, target: rootfs + "/etc/" + file, fstype: nil,
-                              flags: UInt(MS_BIND), data: nil, readOnly: false))
+        let etcFiles: [MountEntry] = ["hostname", "hosts", "resolv.conf"].map { file in
+            .init(source: containerDir + "/" + file, target: rootfs + "/etc/" + file, fstype: nil,
+                  flags: UInt(MS_BIND), data: nil, readOnly: false)
         }
+        list += etcFiles
         for v in volumes {
             if v.kind == .tmpfs {
                 // docker's tmpfs: nosuid, nodev and noexec unless dev or exec is asked for (read-only at once: the
@@ -189,6 +190,9 @@ public enum Rootfs {
             list.append(.init(source: v.host, target: rootfs + v.container, fstype: nil,
                               flags: UInt(MS_BIND | MS_REC) | (v.devices ? 0 : UInt(MS_NODEV)), data: nil, readOnly: v.readOnly))
         }
+        // A volume at /etc would hide the container's own files: they go on top of it again (docker mounts them
+        // after the volumes).
+        if volumes.contains(where: { $0.container.split(separator: "/").filter { $0 != "." } == ["etc"] }) { list += etcFiles }
         return list
     }
 }
