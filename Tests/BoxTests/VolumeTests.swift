@@ -200,7 +200,7 @@ struct VolumeTests {
             ["create", "--name", "c1", "--network", "none", "-v", "v1:/data", "-v", "/anon", "--tmpfs", "/t", "busybox", "true"],
             ["volume", "rm", "v1"], ["volume", "rm", "-f", "v1"],
             ["inspect", "--format", "{{range .Mounts}}{{.Type}},{{.Destination}},{{.RW}},{{.Mode}},{{.Driver}};{{end}}", "c1"],
-            ["inspect", "--format", "{{json .HostConfig.Tmpfs}}", "c1"],
+            ["inspect", "--format", "{{json .HostConfig.Tmpfs}}", "c1"], ["inspect", "--format", "{{json .HostConfig.Binds}}", "c1"],
             ["create", "--name", "c2", "--network", "none", "--volumes-from", "c1:ro", "busybox", "true"],
             ["inspect", "--format", "{{range .Mounts}}{{.Destination}},{{.RW}};{{end}}", "c2"],
             ["inspect", "--format", "{{json .HostConfig.VolumesFrom}}", "c2"],

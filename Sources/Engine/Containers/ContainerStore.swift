@@ -234,7 +234,7 @@ public struct ContainerStore: Sendable {
                 Config: .init(Hostname: hostname, User: options.user ?? imageConfig.User ?? "", Env: env, Cmd: cmd,
                               Entrypoint: entrypoint, Image: options.image, WorkingDir: workdir, Labels: labels,
                               Tty: options.tty, OpenStdin: options.interactive, StdinOnce: options.interactive),
-                HostConfig: .init(Binds: options.volumes, NetworkMode: options.network, AutoRemove: options.autoRemove,
+                HostConfig: .init(Binds: options.volumes.filter { $0.contains(":") } /* docker: an anonymous -v is in Config.Volumes */, NetworkMode: options.network, AutoRemove: options.autoRemove,
                                   CapAdd: options.capAdd, CapDrop: options.capDrop, Privileged: options.privileged,
                                   Resources: resources, RestartPolicy: restart, Init: options.initProcess,
                                   PortBindings: ports.isEmpty ? nil : ports, SecurityOpt: securityOpt.isEmpty ? nil : securityOpt,
