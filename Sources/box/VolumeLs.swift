@@ -13,10 +13,11 @@ struct VolumeLs: ParsableCommand {
     var format: String?
 
     func run() throws {
-        let store = try volumeStore()
-        let containers = try engine().list()
+        let containerStore = try engine()
+        let store = VolumeStore(root: containerStore.root)
+        let containers = try containerStore.list()
         let volumes = try store.list().filter {
-            try VolumeStore.matches($0, filters: filter, inUse: !store.users($0.Name, containers: containers).isEmpty)
+            try VolumeStore.matches($0, filters: filter, inUse: !containerStore.volumeUsers($0.Name, in: containers).isEmpty)
         }
         if quiet { return volumes.forEach { say($0.Name) } }
         guard let format else {

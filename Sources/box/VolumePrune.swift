@@ -14,12 +14,12 @@ struct VolumePrune: ParsableCommand {
     var filter: [String] = []
 
     func run() throws {
-        let store = try volumeStore()
+        let store = try engine()
         try VolumeStore.validateFilters(filter)
         guard try confirmed(force: force, removes: all ? "all local volumes not used by at least one container" : "anonymous local volumes not used by at least one container",
                             verb: "box volume prune")
         else { return }
-        let (names, bytes) = try store.prune(all: all) { (try? VolumeStore.matches($0, filters: filter, inUse: false)) ?? false }
+        let (names, bytes) = try store.pruneVolumes(all: all) { (try? VolumeStore.matches($0, filters: filter, inUse: false)) ?? false }
         if !names.isEmpty { say("Deleted Volumes:\n" + names.joined(separator: "\n") + "\n") }
         say("Total reclaimed space: " + Units.humanSize(bytes))
     }

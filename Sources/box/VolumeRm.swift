@@ -11,9 +11,9 @@ struct VolumeRm: ParsableCommand {
     var names: [String]
 
     func run() throws {
-        let store = try volumeStore()
+        let store = try engine()
         try forEach(names) { name in
-            try store.remove(name, force: force)
+            try store.removeVolume(name, force: force)
             say(name)
         }
     }

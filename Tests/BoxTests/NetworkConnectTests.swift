@@ -4,6 +4,8 @@ import Testing
 
 @Suite("network connect / disconnect (issue 23)", .enabled(if: isRoot, Comment(rawValue: needsRoot)))
 struct NetworkConnectTests {
+    // Subnets of their own (10.238, 10.243, 10.244): the tests run in parallel, and a subnet a bridge of another
+    // test's root holds is refused on the host.
     /// `ip -o -4 addr` of the container's own network namespace, read from the host (nsenter into PID 1's).
     static func addresses(_ s: Sandbox, _ name: String) throws -> String {
         let ip = Subprocess.which("ip") ?? "/usr/sbin/ip"
@@ -54,7 +56,7 @@ struct NetworkConnectTests {
     @Test("connect refuses what docker refuses: unknown network or container, host and none, a stopped container")
     func refusals() throws {
         let s = try Sandbox()
-        #expect(try s.run("network", "create", "--subnet", "10.243.0.0/24", "front").status == 0)
+        #expect(try s.run("network", "create", "--subnet", "10.238.0.0/24", "front").status == 0)
         try s.detached("--name", "lonely", "--network", "none", "busybox", "sleep", "600")
         try s.detached("--name", "a", "--network", "front", "busybox", "sleep", "600")
         #expect(try s.run("create", "--name", "stopped", "--network", "front", "busybox", "true").status == 0)

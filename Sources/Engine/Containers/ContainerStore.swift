@@ -393,7 +393,7 @@ public struct ContainerStore: Sendable {
         let volumes = VolumeStore(root: root)
         for v in spec.mountPoints where v.kind == .volume {
             guard let name = v.name, (try? volumes.get(name))?.Anonymous == true else { continue }
-            try? volumes.remove(name)  // refused while another container uses it
+            try? removeVolume(name)  // refused while another container uses it
         }
     }
 

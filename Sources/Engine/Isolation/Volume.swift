@@ -59,7 +59,7 @@ public struct Volume: Sendable, Equatable, Codable {
             throw BoxError(.usage, "invalid volume \"\(text)\": use HOST:CONTAINER or HOST:CONTAINER:ro")
         }
         guard parts[0].hasPrefix("/") else {
-            throw BoxError(.usage, "invalid volume \"\(text)\": the host path must be absolute (a name is a named volume: see MountPlan)")
+            throw BoxError(.usage, "invalid volume \"\(text)\": the host path must be absolute (a name without a slash is a named volume)")
         }
         try Volume.checkTarget(parts[1], "invalid volume \"\(text)\"")
         var readOnly: Bool?, devices: Bool?

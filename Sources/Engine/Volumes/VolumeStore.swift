@@ -39,7 +39,8 @@ public struct VolumeStore: Sendable {
 
     /// Creates a volume, or returns the one of that name as it is (docker's `volume create` is idempotent).
     /// No name: an anonymous one named by 64 random hex digits. The caller holds the engine lock when a
-    /// container is created with it (so `volume rm` cannot take it away in between).
+    /// container is created with it (so `volume rm` cannot take it away in between). Which containers use a
+    /// volume is the container store's to say (ContainerStore.volumeUsers): this folder is below it.
     public func create(_ name: String? = nil, driver: String = "local", labels: [String: String] = [:],
                        options: [String: String] = [:], anonymous: Bool = false) throws -> VolumeRecord {
         guard driver == "local" else {
@@ -54,7 +55,7 @@ public struct VolumeStore: Sendable {
             throw BoxError(.usage, "box's local volumes are plain directories: --opt type, device and o (a filesystem mounted at the volume) are not supported", exitCode: 1)
         }
         var rng = SystemRandomNumberGenerator()
-        let name = name ?? randomID(using: &rng)
+        let name = name ?? (0..<8).map { _ in JSONValue.hex(UInt32.random(in: 0...UInt32.max, using: &rng), width: 8) }.joined()
         try Self.validate(name)
         if let existing = try? get(name) { return existing }
         let record = VolumeRecord(Name: name, Driver: driver, CreatedAt: .now(), Labels: labels,
@@ -88,50 +89,14 @@ public struct VolumeStore: Sendable {
         try Files.list(directory).sorted().compactMap { try? get($0) }
     }
 
-    /// The ids of the containers (any state) that mount `name`, as docker's "volume is in use" lists them.
-    public func users(_ name: String, containers: [Container]) -> [String] {
-        containers.filter { c in c.spec.mountPoints.contains { $0.kind == .volume && $0.name == name } }.map(\.id)
-    }
-
-    /// Removes a volume no container uses (docker: "volume is in use - [ID]", also with -f); with `force`
-    /// a volume that does not exist is no error.
-    public func remove(_ name: String, force: Bool = false) throws {
-        try root.locked {
-            guard (try? get(name)) != nil else {
-                if force { return }
-                throw BoxError(.state, "get \(name): no such volume", exitCode: 1)
-            }
-            let users = users(name, containers: try ContainerStore(root: root).list())
-            guard users.isEmpty else {
-                throw BoxError(.remove, "remove \(name): volume is in use - [\(users.joined(separator: ", "))]", exitCode: 1)
-            }
-            try delete(name)
-        }
-    }
-
-    /// Out of the store first (renamed into tmp/), then deleted: never through a mount or a link in it.
-    func delete(_ name: String) throws {
+    /// Out of the store first (renamed into tmp/), then deleted: never through a mount or a link in it. The
+    /// caller holds the engine lock and has checked that no container uses it (ContainerStore.removeVolume).
+    public func delete(_ name: String) throws {
         try Files.mkdirs(root.tmp, mode: 0o700)
         let doomed = root.tmp + "/volume-rm-pid\(getpid())-" + name
         try? Files.removeTree(doomed)
         guard rename(directory + "/" + name, doomed) == 0 else { throw BoxError.sys(.remove, "remove volume \(name)") }
         try Files.removeTree(doomed)
-    }
-
-    /// `volume prune`: every volume no container uses, anonymous ones only unless `all` (docker 23's rule;
-    /// docker 20.10 removes named ones too). Returns the names removed and the bytes they held.
-    public func prune(all: Bool, filter: (VolumeRecord) -> Bool = { _ in true }) throws -> (names: [String], bytes: Int64) {
-        try root.locked {
-            let containers = try ContainerStore(root: root).list()
-            var names: [String] = [], bytes: Int64 = 0
-            for v in try list() where (all || v.Anonymous == true) && filter(v) && users(v.Name, containers: containers).isEmpty {
-                let size = Self.size(dataPath(v.Name))
-                try delete(v.Name)
-                names.append(v.Name)
-                bytes += size
-            }
-            return (names, bytes)
-        }
     }
 
     /// Bytes of the files below `path` (docker's directory.Size: regular files' sizes, links not followed).

@@ -256,3 +256,45 @@ extension MountPlan.Item {
         }
     }
 }
+
+/// The container store's side of volumes: which containers use one, and removing only those none uses.
+extension ContainerStore {
+    /// The ids of the containers (any state) that mount volume `name`, as docker's "volume is in use" lists them.
+    public func volumeUsers(_ name: String, in containers: [Container]) -> [String] {
+        containers.filter { c in c.spec.mountPoints.contains { $0.kind == .volume && $0.name == name } }.map(\.id)
+    }
+
+    /// Removes a volume no container uses (docker: "volume is in use - [ID]", also with -f); with `force`
+    /// a volume that does not exist is no error.
+    public func removeVolume(_ name: String, force: Bool = false) throws {
+        let volumes = VolumeStore(root: root)
+        try root.locked {
+            guard (try? volumes.get(name)) != nil else {
+                if force { return }
+                throw BoxError(.state, "get \(name): no such volume", exitCode: 1)
+            }
+            let users = volumeUsers(name, in: try list())
+            guard users.isEmpty else {
+                throw BoxError(.remove, "remove \(name): volume is in use - [\(users.joined(separator: ", "))]", exitCode: 1)
+            }
+            try volumes.delete(name)
+        }
+    }
+
+    /// `volume prune`: every volume no container uses, anonymous ones only unless `all` (docker 23's rule;
+    /// docker 20.10 removes named ones too). Returns the names removed and the bytes they held.
+    public func pruneVolumes(all: Bool, filter: (VolumeRecord) -> Bool = { _ in true }) throws -> (names: [String], bytes: Int64) {
+        let volumes = VolumeStore(root: root)
+        return try root.locked {
+            let containers = try list()
+            var names: [String] = [], bytes: Int64 = 0
+            for v in try volumes.list() where (all || v.Anonymous == true) && filter(v) && volumeUsers(v.Name, in: containers).isEmpty {
+                let size = VolumeStore.size(volumes.dataPath(v.Name))
+                try volumes.delete(v.Name)
+                names.append(v.Name)
+                bytes += size
+            }
+            return (names, bytes)
+        }
+    }
+}
