@@ -8,14 +8,51 @@ public enum InspectView {
         m.map { .object($0.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }) } ?? .null
     }
 
+    /// One of docker inspect's Mounts: docker's keys per type (a volume has Name and Driver, a bind rprivate
+    /// propagation); a --tmpfs is not one (docker lists it in HostConfig.Tmpfs only).
+    static func mountPoint(_ v: Volume) -> JSONValue? {
+        let bindMode = [v.readOnly ? "ro" : nil, v.devices ? "dev" : nil].compactMap { $0 }.joined(separator: ",")
+        switch v.kind {
+        case .bind:
+            return ["Type": "bind", "Source": .string(v.host), "Destination": .string(v.container), "Mode": .string(v.mode ?? bindMode),
+                    "RW": .bool(!v.readOnly), "Propagation": "rprivate"]
+        case .volume:
+            return ["Type": "volume", "Name": .string(v.name ?? ""), "Source": .string(v.host), "Destination": .string(v.container),
+                    "Driver": "local", "Mode": .string(v.mode ?? ""), "RW": .bool(!v.readOnly), "Propagation": ""]
+        case .tmpfs:
+            guard v.mode != nil else { return nil }
+            return ["Type": "tmpfs", "Source": "", "Destination": .string(v.container), "Mode": "", "RW": .bool(!v.readOnly), "Propagation": ""]
+        }
+    }
+
+    /// HostConfig.Mounts as docker keeps what --mount said.
+    static func mountRequests(_ list: [MountRequest]?) -> JSONValue {
+        guard let list else { return .null }
+        return .array(list.map { m in
+            var entry: [(String, JSONValue)] = [("Type", .string(m.kind)), ("Source", .string(m.source)), ("Target", .string(m.target))]
+            if m.readOnly { entry.append(("ReadOnly", true)) }
+            if m.kind == "volume", m.noCopy || m.volumeLabels != nil || m.volumeOptions != nil {
+                var o: [(String, JSONValue)] = []
+                if m.noCopy { o.append(("NoCopy", true)) }
+                if let labels = m.volumeLabels { o.append(("Labels", InspectView.map(labels))) }
+                if let opts = m.volumeOptions { o.append(("DriverConfig", ["Name": "local", "Options": InspectView.map(opts)])) }
+                entry.append(("VolumeOptions", .object(o)))
+            }
+            if m.kind == "tmpfs", m.tmpfsSize != nil || m.tmpfsMode != nil {
+                var o: [(String, JSONValue)] = []
+                if let size = m.tmpfsSize { o.append(("SizeBytes", .int(size))) }
+                if let mode = m.tmpfsMode { o.append(("Mode", .int(Int64(mode)))) }
+                entry.append(("TmpfsOptions", .object(o)))
+            }
+            return .object(entry)
+        })
+    }
+
     public static func container(_ c: Container, store: ContainerStore) -> JSONValue {
         let s = c.state, spec = c.spec
         let layer = store.layerPath(c.id)
         let dir = store.root.containerDir(c.id)
-        let mounts: [JSONValue] = spec.HostConfig.Binds.compactMap { try? Volume(parsing: $0) }.map { v in
-            ["Type": "bind", "Source": .string(v.host), "Destination": .string(v.container), "Mode": .string([v.readOnly ? "ro" : nil, v.devices ? "dev" : nil].compactMap { $0 }.joined(separator: ",")),
-             "RW": .bool(!v.readOnly), "Propagation": "rprivate"]
-        }
+        let mounts: [JSONValue] = spec.mountPoints.compactMap { mountPoint($0) }
         let state: JSONValue = [
             "Status": .string(s.Status.rawValue), "Running": .bool(s.Status == .running), "Paused": .bool(s.Paused),
             "Restarting": false, "OOMKilled": .bool(s.OOMKilled), "Dead": .bool(s.Status == .dead),
@@ -70,7 +107,7 @@ public enum InspectView {
             ("PortBindings", .object(ports)),
             ("RestartPolicy", ["Name": .string(h.RestartPolicy?.Name ?? "no"),
                                "MaximumRetryCount": .int(Int64(h.RestartPolicy?.MaximumRetryCount ?? 0))]),
-            ("AutoRemove", .bool(h.AutoRemove)), ("VolumeDriver", ""), ("VolumesFrom", .null),
+            ("AutoRemove", .bool(h.AutoRemove)), ("VolumeDriver", ""), ("VolumesFrom", strings(h.VolumesFrom)),
             ("CapAdd", strings(h.CapAdd.isEmpty ? nil : h.CapAdd)), ("CapDrop", strings(h.CapDrop.isEmpty ? nil : h.CapDrop)),
             ("CgroupnsMode", "private"),
             ("Dns", strings(h.Dns ?? [])), ("DnsOptions", strings(h.DnsOptions ?? [])), ("DnsSearch", strings(h.DnsSearch ?? [])),
@@ -81,6 +118,9 @@ public enum InspectView {
             ("UTSMode", .string(h.UTSMode ?? "")), ("UsernsMode", ""), ("ShmSize", .int(h.ShmSize ?? 64 << 20)),
         ]
         if let sysctls = h.Sysctls { o.append(("Sysctls", map(sysctls))) }
+        // --mount and --tmpfs (MountPlan), as docker's omitempty keys.
+        if let mounts = h.Mounts { o.append(("Mounts", mountRequests(mounts))) }
+        if let tmpfs = h.Tmpfs { o.append(("Tmpfs", map(tmpfs))) }
         o += [
             ("Runtime", "box"), ("ConsoleSize", [0, 0]), ("Isolation", ""),
             ("CpuShares", .int(r.CpuShares)), ("Memory", .int(r.Memory)), ("NanoCpus", .int(r.NanoCpus)),

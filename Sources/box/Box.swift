@@ -23,7 +23,7 @@ struct Box: ParsableCommand {
             Run.self, Create.self, Start.self, Exec.self, Ps.self, Inspect.self, Logs.self, Attach.self, Top.self,
             Stop.self, Kill.self, Restart.self, Wait.self, Rm.self, Pause.self, Unpause.self, Update.self, Stats.self,
             System.self, Commit.self, Diff.self, Tag.self, History.self, Rmi.self, Images.self, ImageCommand.self,
-            Build.self, Save.self, Load.self, Export.self, Import.self, Cp.self, NetworkCommand.self, Port.self, Events.self,
+            Build.self, Save.self, Load.self, Export.self, Import.self, Cp.self, NetworkCommand.self, VolumeCommand.self, Port.self, Events.self,
             Rename.self, ContainerCommand.self,
             Info.self, VersionCommand.self, Pull.self, Push.self, Login.self, Logout.self, MapVerb.self,
         ]

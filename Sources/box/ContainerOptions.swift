@@ -11,7 +11,7 @@ struct ContainerOptions: ParsableArguments {
     var env: [String] = []
     @Option(name: [.short, .customLong("workdir")], help: "Working directory inside the container")
     var workdir: String?
-    @Option(name: [.short, .long], help: "Bind mount a volume: HOST:CONTAINER[:OPTIONS], OPTIONS ro or rw, and dev (device nodes in it open; nodev is the default), comma-separated")
+    @Option(name: [.short, .long], help: "Bind mount a volume: HOST:CONTAINER[:OPTIONS] (a host path), NAME:CONTAINER[:OPTIONS] (a named volume, made on first use) or CONTAINER (an anonymous volume); OPTIONS ro or rw, and dev (device nodes in it open; nodev is the default), comma-separated")
     var volume: [String] = []
     @Option(name: [.short, .long], help: "User to run as: UID[:GID] or a name from the image's /etc/passwd")
     var user: String?
@@ -32,6 +32,7 @@ struct ContainerOptions: ParsableArguments {
     @Option(name: .customLong("security-opt"), help: "seccomp=unconfined: no seccomp filter (docker's default profile refuses about 50 syscalls, among them keyctl, unshare and setns without SYS_ADMIN, perf_event_open, io_uring, bpf, personality flags: all of the kernel's reach back); seccomp=FILE: a profile in docker's JSON format instead (what it allows is given away); no-new-privileges (always on)")
     var securityOpt: [String] = []
     @OptionGroup var limits: ResourceOptions
+    @OptionGroup var mountFlags: MountFlags
     @Option(name: .long, help: "Restart policy: no, on-failure[:N], always, unless-stopped (the monitor restarts PID 1)")
     var restart: String?
     @Flag(name: .customLong("init"), help: "Run a tiny init as PID 1 that forwards signals and reaps zombies")
@@ -70,6 +71,7 @@ struct ContainerOptions: ParsableArguments {
         o.interactive = interactive
         o.autoRemove = autoRemove
         limits.fill(&o)
+        mountFlags.fill(&o)
         o.restart = restart
         o.initProcess = initProcess
         try more.fill(&o)

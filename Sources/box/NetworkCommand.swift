@@ -15,7 +15,8 @@ struct NetworkCommand: ParsableCommand {
           box run -d --name web --network mynet busybox httpd -f
           box run --rm --network mynet busybox wget -qO- http://web/
         """,
-        subcommands: [NetworkLs.self, NetworkCreate.self, NetworkRm.self, NetworkInspect.self, NetworkPrune.self]
+        subcommands: [NetworkLs.self, NetworkCreate.self, NetworkRm.self, NetworkInspect.self, NetworkPrune.self,
+                      NetworkConnectVerb.self, NetworkDisconnectVerb.self]
     )
 }
 
@@ -139,18 +140,15 @@ struct NetworkRm: ParsableCommand {
 struct NetworkInspect: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show networks as JSON, with their containers")
 
-    @Option(name: .shortAndLong, help: "Format the output with a Go template")
-    var format: String?
+    @OptionGroup var arguments: InspectArguments
     @Flag(name: .shortAndLong, help: "Verbose output for diagnostics (docker adds to it for swarm networks only: box's show the same)")
     var verbose = false
-    @Argument(help: "Networks")
-    var names: [String]
 
     func run() throws {
         let store = try networks()
         let containers = try engine()
         var values: [JSONValue] = []
-        try forEach(names) { name in
+        try forEach(arguments.names) { name in
             let n = try store.get(name)
             var members: [(String, JSONValue)] = []
             for (ip, id) in n.Leases.sorted(by: { $0.key < $1.key }) {  // by address, as text
@@ -168,12 +166,7 @@ struct NetworkInspect: ParsableCommand {
                             "box.masquerade": .string(n.Masquerade ? "true" : "false")],
             ])
         }
-        if let format {
-            let template = try FormatTemplate(format)
-            for v in values { say(try template.render(v)) }
-        } else {
-            say(JSONValue.array(values).prettyPrinted(escapeHTML: false))
-        }
+        try arguments.print(values)
     }
 }
 

@@ -71,6 +71,11 @@ public struct ContainerSpec: Codable, Sendable {
         /// --uts host, --ipc host: the host's UTS or IPC namespace instead of one of the container's own.
         public var UTSMode: String?
         public var IpcMode: String?
+        /// --mount, --tmpfs (docker's map of target to options), --volumes-from, as docker's HostConfig has them
+        /// (absent in containers created before named volumes).
+        public var Mounts: [MountRequest]? = nil
+        public var Tmpfs: [String: String]? = nil
+        public var VolumesFrom: [String]? = nil
     }
 
     public var ID: String
@@ -85,6 +90,11 @@ public struct ContainerSpec: Codable, Sendable {
     public var LayerDirs: [String]
     /// Capability bits PID 1 keeps (docker's default 14, adjusted by --cap-add/--cap-drop).
     public var Capabilities: UInt64
+    /// Every mount beyond the image, resolved at create (volumes' paths, --volumes-from copied), parents first;
+    /// absent in containers created before named volumes, whose -v binds are all they have.
+    public var MountPoints: [Volume]? = nil
+
+    public var mountPoints: [Volume] { MountPoints ?? self.HostConfig.Binds.compactMap { try? Volume(parsing: $0) } }
 
     public var shortID: String { String(ID.prefix(12)) }
     /// The compiled seccomp filter its processes run under (nil: unconfined); see Seccomp.filterFile.

@@ -166,6 +166,7 @@ public struct ContainerNetwork {
             ContainerNetwork.release(a, id: spec.ID, store: store, downOnly: true, unlinkAttachment: !goesWithDirectory)
         }
         attachment = nil
+        NetworkConnect.releaseAll(spec.ID, store: store)
         if netnsFD >= 0 { close(netnsFD) }
         netnsFD = -1
     }
@@ -188,6 +189,7 @@ public struct ContainerNetwork {
 
     /// For `box rm` of a container whose monitor was killed: what the monitor could not undo.
     public static func cleanUpAfterMonitor(_ c: Container, store: ContainerStore) {
+        NetworkConnect.releaseAll(c.id, store: store)
         guard let a = attachment(store, c.id) else { return }
         release(a, id: c.id, store: store)
     }
@@ -203,13 +205,22 @@ public struct ContainerNetwork {
         // keeps its network.json, but its address is free again (leases live in the run directory) and may be
         // another's by now.
         let live = ((try? store.list()) ?? []).filter { HostProcess.isAlive($0.state.MonitorPid, startTime: $0.state.MonitorStartTime) }
-        let members: [(Container, Attachment)] = live.compactMap { c in
-            attachment(store, c.id).flatMap { $0.Network == network ? (c, $0) : nil }
+        // Each container's networks: its first, then those `network connect` added (NetworkConnect).
+        let all: [(Container, [Attachment])] = live.map { c in
+            (c, (attachment(store, c.id).map { [$0] } ?? []) + NetworkConnect.extras(store, c.id))
         }
-        for (c, a) in members {
-            var text = Rootfs.hostsFile(hostname: c.spec.Config.Hostname, name: c.name, address: a.IPAddress.description,
+        for (c, attachments) in all where attachments.contains(where: { $0.Network == network }) {
+            guard let own = attachments.first else { continue }
+            var text = Rootfs.hostsFile(hostname: c.spec.Config.Hostname, name: c.name, address: own.IPAddress.description,
                                         extra: c.spec.HostConfig.ExtraHosts)
-            for (other, oa) in members where other.id != c.id { text += "\(oa.IPAddress)\t\(other.name)\n" }
+            // The others on every user network it is on (on the default network names are not shared).
+            for a in attachments where a.Network != Network.defaultName {
+                for (other, theirs) in all where other.id != c.id {
+                    for oa in theirs where oa.Network == a.Network {
+                        text += "\(oa.IPAddress)\t" + ([other.name] + (oa.Aliases ?? [])).joined(separator: " ") + "\n"
+                    }
+                }
+            }
             writeHosts(store.root.containerDir(c.id) + "/hosts", text)
         }
     }

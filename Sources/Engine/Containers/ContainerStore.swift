@@ -175,7 +175,8 @@ public struct ContainerStore: Sendable {
         guard workdir.hasPrefix("/") else {
             throw BoxError(.usage, "the working directory '\(workdir)' is invalid: it needs to be an absolute path")
         }
-        for volume in options.volumes { _ = try Volume(parsing: volume) }
+        let mountPlan = try MountPlan(options)
+        let mountRequests = try options.mounts.map(MountRequest.init(parsing:))
         _ = try UserSpec.resolve(options.user ?? imageConfig.User ?? "", layers: layerDirs)
         let ports = try options.publish.map(PortBinding.init(parsing:))
         switch ContainerNetwork.Mode(options.network) {
@@ -234,11 +235,15 @@ public struct ContainerStore: Sendable {
                 Config: .init(Hostname: hostname, User: options.user ?? imageConfig.User ?? "", Env: env, Cmd: cmd,
                               Entrypoint: entrypoint, Image: options.image, WorkingDir: workdir, Labels: labels,
                               Tty: options.tty, OpenStdin: options.interactive, StdinOnce: options.interactive),
-                HostConfig: .init(Binds: options.volumes, NetworkMode: options.network, AutoRemove: options.autoRemove,
+                HostConfig: .init(Binds: options.volumes.filter { $0.contains(":") } /* docker: an anonymous -v is in Config.Volumes */, NetworkMode: options.network, AutoRemove: options.autoRemove,
                                   CapAdd: options.capAdd, CapDrop: options.capDrop, Privileged: options.privileged,
                                   Resources: resources, RestartPolicy: restart, Init: options.initProcess,
-                                  PortBindings: ports.isEmpty ? nil : ports, SecurityOpt: securityOpt.isEmpty ? nil : securityOpt),
-                LayerDirs: layerDirs, Capabilities: caps)
+                                  PortBindings: ports.isEmpty ? nil : ports, SecurityOpt: securityOpt.isEmpty ? nil : securityOpt,
+                                  Mounts: mountRequests.isEmpty ? nil : mountRequests,
+                                  Tmpfs: options.tmpfs.isEmpty ? nil : MountPlan.tmpfsMap(options.tmpfs),
+                                  VolumesFrom: options.volumesFrom.isEmpty ? nil : options.volumesFrom),
+                LayerDirs: layerDirs, Capabilities: caps,
+                MountPoints: try mountPlan.resolve(volumes: VolumeStore(root: root), containers: self))
             try RunSettings.fill(&spec, from: options)
 
             var state = ContainerState()
@@ -341,8 +346,9 @@ public struct ContainerStore: Sendable {
     }
 
     /// Removes a stopped container: its writable layer, its directory, its socket. With `force`, a running
-    /// container is killed first (SIGKILL) and its monitor given time to clean up.
-    public func remove(_ container: Container, force: Bool) throws {
+    /// container is killed first (SIGKILL) and its monitor given time to clean up. With `volumes` (`rm -v`),
+    /// its anonymous volumes go too.
+    public func remove(_ container: Container, force: Bool, volumes: Bool = false) throws {
         var c = try load(container.id)
         var waited = 0
         while isStarting(c) && waited < 10_000 {  // a starting container is removed as what it becomes
@@ -382,6 +388,17 @@ public struct ContainerStore: Sendable {
         try? Cgroups.driver().remove(c.spec.cgroup)
         ContainerNetwork.cleanUpAfterMonitor(c, store: self)
         try deleteTrash(try discard(c.spec))
+        if volumes { removeAnonymousVolumes(c.spec) }
+    }
+
+    /// docker's `rm -v` and `run --rm`: the container's anonymous volumes that no other container mounts
+    /// (--volumes-from shares them); named volumes stay.
+    func removeAnonymousVolumes(_ spec: ContainerSpec) {
+        let volumes = VolumeStore(root: root)
+        for v in spec.mountPoints where v.kind == .volume {
+            guard let name = v.name, (try? volumes.get(name))?.Anonymous == true else { continue }
+            try? removeVolume(name)  // refused while another container uses it
+        }
     }
 
     /// Takes a container whose mounts, cgroup and network are already gone out of the store: its directory and

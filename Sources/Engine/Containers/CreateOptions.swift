@@ -59,6 +59,11 @@ public struct CreateOptions: Sendable, Equatable {
     public var uts: String?                     // --uts host
     public var ipc: String?                     // --ipc private|shareable|host
 
+    // Mounts beyond -v (see MountPlan): --mount, --tmpfs, --volumes-from, as typed.
+    public var mounts: [String] = []
+    public var tmpfs: [String] = []
+    public var volumesFrom: [String] = []
+
     /// Validates the resource flags and turns them into cgroup limits, with docker's rules and messages.
     /// `allowSwapAlone`: `box update --memory-swap` may change swap without repeating --memory.
     public func resources(allowSwapAlone: Bool = false) throws -> Resources {

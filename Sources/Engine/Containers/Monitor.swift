@@ -296,15 +296,28 @@ public struct Monitor {
             try Files.mkdirs(merged + "/etc")
             if !Files.exists(merged + "/etc/" + file) { try Files.touch(merged + "/etc/" + file) }
         }
-        for bind in spec.HostConfig.Binds {
-            let v = try Volume(parsing: bind)
+        for v in spec.mountPoints {
             try Monitor.checkNoSymlinks(merged, v.container)
+            if v.kind == .tmpfs { continue }
+            if v.kind == .volume { try Monitor.copyUp(v, from: merged) }
             if !Files.exists(v.host) { try Files.mkdirs(v.host) }  // docker creates a missing host directory
             if !Files.isDirectory(v.host) {
                 let target = merged + v.container
                 try Files.mkdirs(String(target[..<target.lastIndex(of: "/")!]))
                 if !Files.exists(target) { try Files.touch(target) }
             }
+        }
+    }
+
+    /// docker's copy-up: a new (empty) volume gets the image's content at its mount point, owners, modes and
+    /// links as they are (cp -a follows no link of the image's; the volume is empty, so holds none either).
+    static func copyUp(_ v: Volume, from merged: String) throws {
+        guard v.noCopy != true, Files.isDirectory(v.host, followingLinks: false), (try Files.list(v.host)).isEmpty,
+              Files.isDirectory(merged + v.container, followingLinks: false) else { return }
+        guard let cp = Subprocess.which("cp") else { throw BoxError(.mount, "copy the image's \(v.container) into volume \(v.name ?? ""): no cp on the host") }
+        let r = try Subprocess.run([cp, "-a", "--no-dereference", merged + v.container + "/.", v.host + "/"], stderrToStdout: true)
+        guard r.status == 0 else {
+            throw BoxError(.mount, "copy the image's \(v.container) into volume \(v.name ?? ""): \(r.output.split(separator: "\n").joined(separator: "; "))")
         }
     }
 
@@ -470,7 +483,7 @@ public struct Monitor {
         let autoRemove = spec.HostConfig.AutoRemove
         // PID 1's mount namespace goes before the state says exited, and before the answer if the container binds
         // host paths; a --rm one's without binds after the answer (see releaseMountNamespace).
-        if !autoRemove || !spec.HostConfig.Binds.isEmpty { releaseMountNamespace() }
+        if !autoRemove || !spec.mountPoints.isEmpty { releaseMountNamespace() }
         if !autoRemove { try? store.root.locked { try store.saveStateFromMonitor(id, state, durable: true) } }
         if oomKilled {
             store.journal.record(Event(action: "oom", id: id, name: spec.Name, image: spec.Config.Image))
@@ -494,6 +507,7 @@ public struct Monitor {
         for c in clients { close(c.fd) }
         releaseMountNamespace()
         try? store.deleteTrash(trash)
+        if autoRemove && !trash.isEmpty { store.removeAnonymousVolumes(spec) }
     }
 
     mutating func broadcast(_ type: Frame, _ payload: [UInt8]) {

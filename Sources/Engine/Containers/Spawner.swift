@@ -81,7 +81,7 @@ public enum Spawner {
     /// kernel older than 5.7. `seccomp` is the container's compiled filter (Seccomp.filterFile), nil for none.
     public static func clone(_ spec: ContainerSpec, rootfs: String, containerDir: String, stdio: Stdio, seccomp: String?,
                              cgroupProcs: [String] = [], cgroupDir: String? = nil, netnsFD: Int32 = -1) throws -> Pending {
-        let volumes = try spec.HostConfig.Binds.map(Volume.init(parsing:))
+        let volumes = spec.mountPoints
         var user = try UserSpec.resolve(spec.Config.User, layers: spec.LayerDirs)
         for group in spec.HostConfig.GroupAdd ?? [] {  // --group-add
             let gid = try RunSettings.groupID(group, layers: spec.LayerDirs)

@@ -183,15 +183,28 @@ public enum Rootfs {
         list.append(.init(source: "sysfs", target: rootfs + "/sys", fstype: "sysfs",
                           flags: nosuidNodevNoexec | UInt(MS_RDONLY), data: nil, readOnly: false))
         list += cgroupMounts(rootfs + "/sys/fs/cgroup", cgroups)
-        for file in ["hostname", "hosts", "resolv.conf"] {
-            list.append(.init(source: containerDir + "/" + file, target: rootfs + "/etc/" + file, fstype: nil,
-                              flags: UInt(MS_BIND), data: nil, readOnly: false))
+        let etcFiles: [MountEntry] = ["hostname", "hosts", "resolv.conf"].map { file in
+            .init(source: containerDir + "/" + file, target: rootfs + "/etc/" + file, fstype: nil,
+                  flags: UInt(MS_BIND), data: nil, readOnly: false)
         }
+        list += etcFiles
         for v in volumes {
+            if v.kind == .tmpfs {
+                // docker's tmpfs: nosuid, nodev and noexec unless dev or exec is asked for (read-only at once: the
+                // C side remounts only binds).
+                list.append(.init(source: "tmpfs", target: rootfs + v.container, fstype: "tmpfs",
+                                  flags: UInt(MS_NOSUID) | (v.devices ? 0 : UInt(MS_NODEV)) | (v.exec == true ? 0 : UInt(MS_NOEXEC))
+                                      | (v.readOnly ? UInt(MS_RDONLY) : 0),
+                                  data: v.tmpfsData.flatMap { $0.isEmpty ? nil : $0 }, readOnly: false))
+                continue
+            }
             // nodev unless asked for (the C side sets it on the bind and every mount below it).
             list.append(.init(source: v.host, target: rootfs + v.container, fstype: nil,
                               flags: UInt(MS_BIND | MS_REC) | (v.devices ? 0 : UInt(MS_NODEV)), data: nil, readOnly: v.readOnly))
         }
+        // A volume at /etc would hide the container's own files: they go on top of it again (docker mounts them
+        // after the volumes).
+        if volumes.contains(where: { $0.container.split(separator: "/").filter { $0 != "." } == ["etc"] }) { list += etcFiles }
         return list
     }
 }

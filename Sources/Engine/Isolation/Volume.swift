@@ -2,21 +2,55 @@
 /// `dev`|`nodev` (podman's names for the device option; docker has none). A volume is `nodev` unless `dev` is
 /// asked for, as podman's are: a device node made in it (container root has CAP_MKNOD) or already there does
 /// not open, whatever the device cgroup allows.
-public struct Volume: Sendable, Equatable {
+///
+/// The same type is every mount a container has beyond its image (ContainerSpec.MountPoints): a named volume
+/// (`host` is its BOX_ROOT/volumes/NAME/_data) and a tmpfs (`--tmpfs`, `--mount type=tmpfs`) too.
+public struct Volume: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable { case bind, volume, tmpfs }
     public var host: String
     public var container: String
     public var readOnly: Bool
     /// `dev`: device nodes in the volume open (within what the device cgroup allows).
     public var devices: Bool
+    public var kind: Kind = .bind
+    /// A volume's name (kind .volume).
+    public var name: String? = nil
+    /// A tmpfs's mount data (size=, mode=, as the kernel takes them), and whether programs in it may run
+    /// (docker's tmpfs is noexec unless `exec` is asked for).
+    public var tmpfsData: String? = nil
+    public var exec: Bool? = nil
+    /// `volume-nocopy`: the image's content at the mount point is not copied into a new empty volume.
+    public var noCopy: Bool? = nil
+    /// docker inspect's Mounts[].Mode: the -v options as typed ("z" for a named volume without any), "" for
+    /// --mount and --volumes-from; nil for a --tmpfs (docker lists those under HostConfig.Tmpfs only).
+    public var mode: String? = nil
 
     /// Whether this volume is mounted at /dev itself (then box makes no device node there: it is a host directory).
     public var isDev: Bool { container.split(separator: "/").filter { $0 != "." } == ["dev"] }
 
-    public init(host: String, container: String, readOnly: Bool, devices: Bool = false) {
+    public init(host: String, container: String, readOnly: Bool, devices: Bool = false, kind: Kind = .bind, name: String? = nil) {
         self.host = host
         self.container = container
         self.readOnly = readOnly
         self.devices = devices
+        self.kind = kind
+        self.name = name
+    }
+
+    /// docker's rules for a container path (absolute, not /, no ..), and box's own: not in /proc.
+    static func checkTarget(_ path: String, _ what: String) throws {
+        guard path.hasPrefix("/"), path.split(separator: "/").contains(where: { $0 != "." }) else {
+            throw BoxError(.usage, "\(what): the container path must be absolute and not /", exitCode: 125)
+        }
+        guard !path.split(separator: "/").contains("..") else {
+            throw BoxError(.usage, "\(what): the container path may not contain ..", exitCode: 125)
+        }
+        // The kernel's /proc is box's (masked and read-only parts included): a mount over /proc/sys or
+        // /proc/sysrq-trigger would hand the container the host's knobs or hide what masks them. runc refuses
+        // the same (checkProcMount).
+        guard path.split(separator: "/").first(where: { $0 != "." }) != "proc" else {
+            throw BoxError(.usage, "\(what): /proc belongs to the container's own proc filesystem; mount elsewhere (e.g. /host\(path))", exitCode: 125)
+        }
     }
 
     public init(parsing text: String) throws {
@@ -25,21 +59,9 @@ public struct Volume: Sendable, Equatable {
             throw BoxError(.usage, "invalid volume \"\(text)\": use HOST:CONTAINER or HOST:CONTAINER:ro")
         }
         guard parts[0].hasPrefix("/") else {
-            throw BoxError(.usage, "invalid volume \"\(text)\": the host path must be absolute (box has no named volumes)")
+            throw BoxError(.usage, "invalid volume \"\(text)\": the host path must be absolute (a name without a slash is a named volume)")
         }
-        guard parts[1].hasPrefix("/"), parts[1] != "/" else {
-            throw BoxError(.usage, "invalid volume \"\(text)\": the container path must be absolute and not /")
-        }
-        guard !parts[1].split(separator: "/").contains("..") else {
-            throw BoxError(.usage, "invalid volume \"\(text)\": the container path may not contain ..")
-        }
-        // The kernel's /proc is box's (masked and read-only parts included): a bind over /proc/sys or
-        // /proc/sysrq-trigger would hand the container the host's knobs or hide what masks them. runc refuses
-        // the same (checkProcMount).
-        let components = parts[1].split(separator: "/").filter { $0 != "." }
-        guard components.first != "proc" else {
-            throw BoxError(.usage, "invalid volume \"\(text)\": /proc belongs to the container's own proc filesystem; mount the host directory elsewhere (e.g. -v \(parts[0]):/host\(parts[1]))")
-        }
+        try Volume.checkTarget(parts[1], "invalid volume \"\(text)\"")
         var readOnly: Bool?, devices: Bool?
         for option in parts.count == 3 ? parts[2].split(separator: ",", omittingEmptySubsequences: false) : [] {
             switch option {

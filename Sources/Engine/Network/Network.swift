@@ -122,6 +122,10 @@ public struct Attachment: Codable, Sendable, Equatable {
     /// The host's end of the container's veth pair.
     public var HostVeth: String
     public var Ports: [PortBinding] = []
+    /// The container's end, for a network added by `network connect` (eth1, eth2…; nil: eth0).
+    public var Interface: String? = nil
+    /// `network connect --alias`: more names the network's other members know it by.
+    public var Aliases: [String]? = nil
 }
 
 /// `-p [IP:]HOSTPORT:CONTAINERPORT[/tcp]`.
