@@ -52,7 +52,7 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
         serves docker's own API over box's engine. Start one on a socket of this lab's own, with its log (one \
         line per request) in the lab's directory:
         ```
-        sudo sh -c 'boxd -H unix://{{sock}} 2> {{workdir}}/boxd.log &'
+        sudo sh -c 'boxd -H unix://{{sock}} 2> {{workdir}}/boxd.log & echo $! > {{workdir}}/boxd.pid'
         ls -l {{sock}}
         getent group box
         ```
@@ -76,7 +76,7 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
             return .pass("boxd (PID \(daemon.pid)) listens on \(sock): srw-rw---- root box")
         }
         Hint("`ls -l` shows owner then group: `srw-rw---- 1 root box`.")
-        Solution("boxd -H unix://{{sock}} > /dev/null 2> {{workdir}}/boxd.log < /dev/null &",
+        Solution("boxd -H unix://{{sock}} > /dev/null 2> {{workdir}}/boxd.log < /dev/null & echo $! > {{workdir}}/boxd.pid",
                  "for i in $(seq 100); do [ -S {{sock}} ] && break; sleep 0.1; done",
                  "lab answer $(stat -c %G {{sock}})")
     }
@@ -186,8 +186,8 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
         Seed 004 starts the daemon with `-H 192.168.56.50:2375` and warns that it is not safe. See why, on \
         loopback only: stop your boxd and start it again with a tcp listener beside the socket.
         ```
-        sudo pkill -f 'boxd -H unix://{{sock}}'
-        sudo sh -c 'boxd -H unix://{{sock}} -H tcp://127.0.0.1:{{port}} 2>> {{workdir}}/boxd.log &'
+        sudo kill $(cat {{workdir}}/boxd.pid)
+        sudo sh -c 'boxd -H unix://{{sock}} -H tcp://127.0.0.1:{{port}} 2>> {{workdir}}/boxd.log & echo $! > {{workdir}}/boxd.pid'
         ```
         boxd warns. A tcp port has no mode and no group: any process may connect. Even `nobody`:
         ```
@@ -204,7 +204,7 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
             try require(daemon.commandLine.contains("tcp://127.0.0.1:\(ctx.value("port"))") && daemon.started(after: ctx.clock),
                         expected: "boxd started in this step with -H tcp://127.0.0.1:\(ctx.value("port"))",
                         observed: "boxd \(daemon.pid): \(daemon.commandLine.joined(separator: " "))",
-                        tryThis: "sudo pkill -f 'boxd -H unix://\(ctx.value("sock"))', then start it with both -H")
+                        tryThis: "sudo kill \(daemon.pid), then start it with both -H")
             try require(Loopback.accepts(port: Int(ctx.value("port")) ?? 0), expected: "something listening on 127.0.0.1:\(ctx.value("port"))",
                         observed: "nothing answers there", tryThis: "cat \(ctx.workDirectory)/boxd.log says why")
             let (c, _) = try ctx.running("by-nobody", tryThis: "the docker run line, as nobody")
@@ -214,9 +214,9 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
                         observed: "its create came from \(create.peer)", tryThis: "sudo box rm -f by-nobody, then the docker run line with DOCKER_HOST=tcp://127.0.0.1:\(ctx.value("port"))")
             return .pass("by-nobody started through tcp://127.0.0.1:\(ctx.value("port")) by a process boxd cannot name (\(create.peer))")
         }
-        Solution("pkill -f 'boxd -H unix://{{sock}}'",
+        Solution("kill $(cat {{workdir}}/boxd.pid)",
                  "for i in $(seq 100); do [ -S {{sock}} ] || break; sleep 0.1; done",
-                 "boxd -H unix://{{sock}} -H tcp://127.0.0.1:{{port}} > /dev/null 2>> {{workdir}}/boxd.log < /dev/null &",
+                 "boxd -H unix://{{sock}} -H tcp://127.0.0.1:{{port}} > /dev/null 2>> {{workdir}}/boxd.log < /dev/null & echo $! > {{workdir}}/boxd.pid",
                  "for i in $(seq 100); do curl -sf http://127.0.0.1:{{port}}/_ping > /dev/null && break; sleep 0.1; done",
                  "setpriv --reuid=nobody --regid=nogroup --clear-groups env DOCKER_HOST=tcp://127.0.0.1:{{port}} DOCKER_CONFIG=/nonexistent docker run -d --name by-nobody busybox sleep 3600")
     }
@@ -225,8 +225,8 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
         Instructions("""
         Take the tcp listener away (start boxd on the socket alone) and {{guest}} out of the group:
         ```
-        sudo pkill -f 'boxd -H unix://{{sock}}'
-        sudo sh -c 'boxd -H unix://{{sock}} 2>> {{workdir}}/boxd.log &'
+        sudo kill $(cat {{workdir}}/boxd.pid)
+        sudo sh -c 'boxd -H unix://{{sock}} 2>> {{workdir}}/boxd.log & echo $! > {{workdir}}/boxd.pid'
         sudo gpasswd -d {{guest}} box
         curl http://127.0.0.1:{{port}}/_ping
         ```
@@ -237,7 +237,7 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
             let daemon = try boxd(ctx)
             try require(!daemon.commandLine.contains { $0.hasPrefix("tcp://") }, expected: "boxd on the unix socket only",
                         observed: "boxd \(daemon.pid): \(daemon.commandLine.joined(separator: " "))",
-                        tryThis: "sudo pkill -f 'boxd -H unix://\(ctx.value("sock"))', then start it with the unix socket alone")
+                        tryThis: "sudo kill \(daemon.pid), then start it with the unix socket alone")
             try require(!Loopback.accepts(port: Int(ctx.value("port")) ?? 0), expected: "nothing listening on 127.0.0.1:\(ctx.value("port"))",
                         observed: "a connection is accepted there", tryThis: "stop what listens there: sudo ss -tlnp 'sport = :\(ctx.value("port"))'")
             let guest = ctx.value("guest")
@@ -245,9 +245,9 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
                         observed: "it still is", tryThis: "sudo gpasswd -d \(guest) box")
             return .pass("the engine is behind its socket again, and the group box has no \(guest)")
         }
-        Solution("pkill -f 'boxd -H unix://{{sock}}'",
+        Solution("kill $(cat {{workdir}}/boxd.pid)",
                  "for i in $(seq 100); do [ -S {{sock}} ] || break; sleep 0.1; done",
-                 "boxd -H unix://{{sock}} > /dev/null 2>> {{workdir}}/boxd.log < /dev/null &",
+                 "boxd -H unix://{{sock}} > /dev/null 2>> {{workdir}}/boxd.log < /dev/null & echo $! > {{workdir}}/boxd.pid",
                  "for i in $(seq 100); do [ -S {{sock}} ] && break; sleep 0.1; done",
                  "gpasswd -d {{guest}} box")
     }

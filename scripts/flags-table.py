@@ -6,8 +6,8 @@
 
 It reads `box --help` for box's verbs (and `box NOUN --help` for management forms such as `network ls`), then
 `docker VERB --help` and `box VERB --help` for each verb docker also has. A docker flag box's help lists is
-implemented; one listed under box's REFUSED section is refused, with the reason that section gives; one box's
-help does not list is unknown. Where the docker CLI is missing or is not the version the committed table was
+implemented; one listed under box's REFUSED section, or whose help says "Refused: REASON", is refused, with that
+reason; one box's help does not list is unknown. Where the docker CLI is missing or is not the version the committed table was
 made with, --check compares box's side only (every flag the table lists is still what the table says it is
 in box), and says so.
 """
@@ -19,6 +19,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFUSED_TITLE = "REFUSED"  # box's help section of refused flags starts with this word
+REFUSED_HELP = r"Refused\b[^:]*:(.*)"  # or a flag's help text ("Refused: REASON"), where a verb declares them among the others
 LABEL = re.compile(r"^\s{1,8}(-[^\s].*?)(?:\s{2,}(.*))?$")
 
 
@@ -101,7 +102,13 @@ def box_flags(box, verb):
         if title.startswith(REFUSED_TITLE):
             refused.update(found)
         elif title not in ("USAGE", "SUBCOMMANDS", "ARGUMENTS", "OVERVIEW"):
-            implemented.update(found)
+            for name, text in found.items():
+                # run/create declare theirs among the others, their help saying "Refused: REASON".
+                m = re.match(REFUSED_HELP, text)
+                if m:
+                    refused[name] = m.group(1).strip()
+                else:
+                    implemented[name] = text
     for name in ("help", "version"):
         implemented.pop(name, None)
     return implemented, refused

@@ -12,6 +12,8 @@ struct History: ParsableCommand {
     var noTrunc = false
     @Flag(name: [.short, .long], help: "Only show image ids")
     var quiet = false
+    @Option(name: .long, help: "The image's platform: only this host's (linux/amd64 here), the only one box keeps")
+    var platform: String?
     @Argument(help: "The image")
     var image: String
 
@@ -21,6 +23,7 @@ struct History: ParsableCommand {
     ].map { ($0.0, JSONValue.string($0.1)) })
 
     func run() throws {
+        try platform.map(ImageConfig.checkPlatform)
         let store = try engine()
         // docker's NewHistoryFormat: -q is the format {{.ID}}, a row per step ("<missing>" below the image).
         let template = try listFormat(quiet ? "{{.ID}}" : format, defaultTable: "table {{.ID}}\t{{" + (human ? ".CreatedSince" : ".CreatedAt")

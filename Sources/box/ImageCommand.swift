@@ -38,8 +38,13 @@ struct ImagePruneCommand: ParsableCommand {
     var all = false
     @Flag(name: [.short, .long], help: "Do not ask for confirmation")
     var force = false
+    @Option(help: "Refused: box's image prune takes no filters (until=, label=): it removes every dangling image, or with -a every unused one")
+    var filter: [String] = []
 
     func run() throws {
+        if !filter.isEmpty {
+            throw BoxError(.usage, "--filter: box's image prune takes no filters (until=, label=): it removes every dangling image, or with -a every unused one", exitCode: 125)
+        }
         let store = try engine()
         let what = all ? "all images without at least one container associated to them" : "all dangling images"
         guard try confirmed(force: force, removes: what, verb: "box image prune") else { return }

@@ -18,6 +18,10 @@ struct Inspect: ParsableCommand {
     var format: String?
     @Option(name: .long, help: "Only look for this type: container or image")
     var type: String?
+    @Flag(name: [.short, .long], help: "Add a container's file sizes: SizeRw (its writable layer) and SizeRootFs (with its image's layers)")
+    var size = false
+    @Option(name: .long, help: "The image's platform: only this host's (linux/amd64 here), the only one box keeps")
+    var platform: String?
     @Argument(help: "Containers or images (name, id or id prefix)")
     var names: [String]
 
@@ -28,6 +32,7 @@ struct Inspect: ParsableCommand {
     }
 
     func run() throws {
+        try platform.map(ImageConfig.checkPlatform)
         let store = try engine()
         let template = try format.map { try FormatTemplate($0) }
         var values: [JSONValue] = []
@@ -49,7 +54,14 @@ struct Inspect: ParsableCommand {
     }
 
     func lookup(_ store: ContainerStore, _ name: String) throws -> JSONValue {
-        if type != "image", let c = try? store.resolve(name) { return InspectView.container(c, store: store) }
+        if type != "image", let c = try? store.resolve(name) {
+            let view = InspectView.container(c, store: store)
+            guard size, case .object(let fields) = view else { return view }
+            // docker's keys for -s (its sizes are du's: the writable layer, then that and the image's layers).
+            let writable = DiskUsage.size(of: store.layerPath(c.id) + "/diff")
+            let image = (try? store.images.resolve(c.spec.Image)).map { DiskUsage.size(of: (try? store.images.layerDirectories($0)) ?? []) } ?? 0
+            return .object(fields + [("SizeRw", .int(writable)), ("SizeRootFs", .int(writable + image))])
+        }
         if type != "container", let image = try? store.images.resolve(name) { return InspectView.image(image, store: store.images) }
         throw BoxError(.state, "No such object: \(name)", exitCode: 1)
     }

@@ -14,10 +14,13 @@ struct Rmi: ParsableCommand {
     var force = false
     @Flag(name: .customLong("no-prune"), help: "Do not delete untagged parents (box's images have no parent images: accepted, no effect)")
     var noPrune = false
+    @Option(name: .long, help: "The image's platform: only this host's (linux/amd64 here), the only one box keeps")
+    var platform: String?
     @Argument(help: "Images (name or id)")
     var images: [String]
 
     func run() throws {
+        try platform.map(ImageConfig.checkPlatform)
         let store = try engine()
         var failed = false
         for name in images {

@@ -26,8 +26,15 @@ struct SystemPrune: ParsableCommand {
     var all = false
     @Flag(name: [.short, .long], help: "Do not ask for confirmation")
     var force = false
+    @Flag(help: "Also remove the anonymous volumes no container uses")
+    var volumes = false
+    @Option(help: "Refused: box's system prune takes no filters (label=, until=); prune one kind with its own verb (box volume prune --filter)")
+    var filter: [String] = []
 
     func run() throws {
+        if !filter.isEmpty {
+            throw BoxError(.usage, "--filter: box's system prune takes no filters (label=, until=); prune one kind with its own verb (box volume prune --filter)", exitCode: 125)
+        }
         let store = try engine()
         let what = all ? "all stopped containers, all networks and images not used by at least one container, and any leftovers of crashed ones"
                        : "all stopped containers, all networks not used by at least one container, and any leftovers of crashed ones"
@@ -36,6 +43,10 @@ struct SystemPrune: ParsableCommand {
         if !report.containers.isEmpty { say("Deleted Containers:\n" + report.containers.joined(separator: "\n") + "\n") }
         let networks = try NetworkStore(root: store.root).prune(includingDefault: all)
         if !networks.isEmpty { say("Deleted Networks:\n" + networks.joined(separator: "\n") + "\n") }
+        if volumes {
+            let (names, _) = try store.pruneVolumes(all: false) { _ in true }
+            if !names.isEmpty { say("Deleted Volumes:\n" + names.joined(separator: "\n") + "\n") }
+        }
         if all {
             let images = try ImagePrune(store: store.images).run(all: true, users: try store.imageUsers())
             if !images.lines.isEmpty { say("Deleted Images:\n" + images.lines.joined(separator: "\n") + "\n") }

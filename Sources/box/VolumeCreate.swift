@@ -12,9 +12,35 @@ struct VolumeCreate: ParsableCommand {
     var opt: [String] = []
     @Argument(help: "The volume's name: [a-zA-Z0-9][a-zA-Z0-9_.-]+")
     var name: String?
+    @OptionGroup(title: refusedTitle) var refused: VolumeCreateRefused
 
     func run() throws {
+        try refused.check()
         let record = try volumeStore().create(name, driver: driver, labels: keyValues(label), options: keyValues(opt))
         say(record.Name)
     }
+}
+
+/// docker's cluster (swarm CSI) volume flags.
+struct VolumeCreateRefused: RefusedFlags {
+    @Option(help: "box has no swarm: its volumes are local directories, not cluster (CSI) volumes")
+    var availability: String?
+    @Option(help: "box has no swarm: its volumes are local directories, not cluster (CSI) volumes")
+    var group: String?
+    @Option(help: "box has no swarm: its volumes are local directories, not cluster (CSI) volumes")
+    var limitBytes: String?
+    @Option(help: "box has no swarm: its volumes are local directories, not cluster (CSI) volumes")
+    var requiredBytes: String?
+    @Option(help: "box has no swarm: its volumes are local directories, not cluster (CSI) volumes")
+    var scope: String?
+    @Option(help: "box has no swarm: its volumes are local directories, not cluster (CSI) volumes")
+    var secret: [String] = []
+    @Option(help: "box has no swarm: its volumes are local directories, not cluster (CSI) volumes")
+    var sharing: String?
+    @Option(help: "box has no swarm: its volumes are local directories, not cluster (CSI) volumes")
+    var topologyPreferred: [String] = []
+    @Option(help: "box has no swarm: its volumes are local directories, not cluster (CSI) volumes")
+    var topologyRequired: [String] = []
+    @Option(help: "box has no swarm: its volumes are local directories, not cluster (CSI) volumes")
+    var type: String?
 }

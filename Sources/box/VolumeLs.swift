@@ -11,8 +11,10 @@ struct VolumeLs: ParsableCommand {
     var filter: [String] = []
     @Option(help: "Format the output with a Go template ({{.Name}} {{.Driver}} {{.Mountpoint}} {{.Labels}} {{.Scope}}; 'table …' adds a header)")
     var format: String?
+    @OptionGroup(title: refusedTitle) var refused: VolumeLsRefused
 
     func run() throws {
+        try refused.check()
         let containerStore = try engine()
         let store = VolumeStore(root: containerStore.root)
         let containers = try containerStore.list()
@@ -64,4 +66,9 @@ extension String {
         }
         return escaped ? out + "\\" : out
     }
+}
+
+struct VolumeLsRefused: RefusedFlags {
+    @Flag(help: "box has no swarm: its volumes are local directories, not cluster (CSI) volumes")
+    var cluster = false
 }

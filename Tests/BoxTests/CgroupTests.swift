@@ -136,6 +136,29 @@ struct CgroupTests {
         #expect(try String(contentsOfFile: file(box, memory, v1: "memory", id), encoding: .utf8).hasPrefix("16777216"))
     }
 
+    @Test("update --cpu-period --cpu-quota --memory-reservation write the running container's cgroup; a bad period changes nothing")
+    func updateCFS() throws {
+        let box = try Sandbox()
+        let id = try box.detached("--name", "c1", "busybox", "sleep", "1000")
+        let r = try box.run("update", "--cpu-period", "50000", "--cpu-quota", "25000", "--memory-reservation", "8m", "c1")
+        #expect(r.status == 0, "\(r.stderr)")
+        func read(_ name: String, _ v1: String) throws -> String {
+            try String(contentsOfFile: file(box, name, v1: v1, id), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if Cgroups.driver().mode == .unified {
+            #expect(try read("cpu.max", "cpu") == "25000 50000")
+            #expect(try read("memory.low", "memory") == "8388608")
+        } else {
+            #expect(try read("cpu.cfs_period_us", "cpu") == "50000")
+            #expect(try read("cpu.cfs_quota_us", "cpu") == "25000")
+            #expect(try read("memory.soft_limit_in_bytes", "memory") == "8388608")
+        }
+        #expect(try box.inspect("c1", "{{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}} {{.HostConfig.MemoryReservation}}") == "50000 25000 8388608")
+        let bad = try box.run("update", "--cpu-period", "10", "c1")
+        #expect(bad.status != 0 && bad.stderr.contains("CPU cfs period"), "\(bad.stderr)")
+        #expect(try box.inspect("c1", "{{.HostConfig.CpuPeriod}}") == "50000")
+    }
+
     @Test("CPU shares: two busy containers on one CPU share it about 1:4 for shares 256:1024")
     func cpuShares() throws {
         let box = try Sandbox()

@@ -112,6 +112,10 @@ public struct CreateOptions: Sendable, Equatable {
         if cpus != nil { current.NanoCpus = given.NanoCpus }
         if cpusetCpus != nil { current.CpusetCpus = given.CpusetCpus }
         if pidsLimit != nil { current.PidsLimit = given.PidsLimit }
+        if cpuPeriod != nil { current.CpuPeriod = given.CpuPeriod }
+        if cpuQuota != nil { current.CpuQuota = given.CpuQuota }
+        if cpusetMems != nil { current.CpusetMems = given.CpusetMems }
+        if memoryReservation != nil { current.MemoryReservation = given.MemoryReservation }
     }
 
     /// "32m", "1g", "512k", "1048576" -> bytes (docker's units.RAMInBytes: binary units, case-insensitive).
