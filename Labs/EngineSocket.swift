@@ -33,6 +33,11 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
             ctx.reportRemoved("boxd \(p.label) on \(ctx.value("sock"))")
         }
         for _ in 0..<50 where !boxdProcesses(ctx).isEmpty { usleep(100_000) }
+        // The containers the steps make through the socket (curl's name is in its URL, which lab reset does not read).
+        for name in ["by-curl", "by-docker", "by-nobody", "as-guest"] where ctx.containers().contains(where: { $0.name == name }) {
+            _ = try? ctx.box("rm", "-f", name)
+            ctx.reportRemoved("container \(name)")
+        }
         if FileFacts.lstat(ctx.value("sock")) != nil { unlink(ctx.value("sock")) }
         let proof = "/etc/boxlab-" + ctx.value("word")
         if FileFacts.lstat(proof) != nil {
@@ -145,10 +150,10 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
         then, as {{guest}}, run a container that mounts the host's `/` and writes in its /etc:
         ```
         sudo usermod -aG box {{guest}}
-        sudo -u {{guest}} DOCKER_HOST=unix://{{sock}} DOCKER_CONFIG=/nonexistent docker run --rm -v /:/host busybox \\
+        sudo -u {{guest}} DOCKER_HOST=unix://{{sock}} DOCKER_CONFIG=/nonexistent docker run --name as-guest -v /:/host busybox \\
              sh -c 'echo {{word}} > /host/etc/boxlab-{{word}}'
         ls -l /etc/boxlab-{{word}}
-        grep containers/create {{workdir}}/boxd.log | tail -1
+        grep as-guest {{workdir}}/boxd.log
         ```
         The file is root's: the container wrote it as root, into the host's `/`. boxd knew that {{guest}} asked \
         (the `uid=` of its log line) and did it anyway: an engine runs what it is asked to run. Whoever may \
@@ -168,17 +173,20 @@ public let engineSocket = Lab("engine-socket", "The engine's socket: who may con
                         expected: "\(proof) written during this step, owned by root, holding \(ctx.value("word"))",
                         observed: "owner uid \(facts.uid), \(facts.changed(since: ctx.clock) ? "written in this step" : "older than this step")",
                         tryThis: "sudo rm \(proof), then the docker run line again")
-            let create = try require(requests(ctx).last { $0.method == "POST" && $0.path.hasSuffix("/containers/create") },
-                                     expected: "a container created through \(ctx.value("sock")) in this step",
-                                     observed: "boxd's log has none", tryThis: "the docker run line, as \(guest)")
+            let c = try ctx.container("as-guest", tryThis: "the docker run line, as \(guest)")
+            try ctx.requireCreatedDuringStep(c)
+            try require(c.spec.HostConfig.Binds.contains { $0.hasPrefix("/:") }, expected: "as-guest mounting the host's /",
+                        observed: "its binds: \(c.spec.HostConfig.Binds.joined(separator: " "))",
+                        tryThis: "sudo box rm -f as-guest, then the docker run line with -v /:/host")
+            let create = try createRequest(ctx, name: "as-guest")
             try require(create.peer.hasPrefix("unix ") && create.peer.contains(" uid=\(uid) "),
                         expected: "that container asked for by \(guest) (uid \(uid))", observed: "the request came from \(create.peer)",
-                        tryThis: "sudo -u \(guest) DOCKER_HOST=unix://\(ctx.value("sock")) docker run --rm -v /:/host busybox sh -c '…'")
+                        tryThis: "sudo box rm -f as-guest, then: sudo -u \(guest) DOCKER_HOST=unix://\(ctx.value("sock")) docker run --name as-guest -v /:/host busybox sh -c '…'")
             return .pass("\(guest) (uid \(uid)), in the group box, had root write \(proof) through the socket")
         }
         Hint("`sudo -u USER` starts the user's groups afresh, so the new group counts at once; a login shell of that user would need to log in again.")
         Solution("usermod -aG box {{guest}}",
-                 "setpriv --reuid={{guest}} --regid={{guest}} --init-groups env DOCKER_HOST=unix://{{sock}} DOCKER_CONFIG=/nonexistent docker run --rm -v /:/host busybox sh -c 'echo {{word}} > /host/etc/boxlab-{{word}}'")
+                 "setpriv --reuid={{guest}} --regid={{guest}} --init-groups env DOCKER_HOST=unix://{{sock}} DOCKER_CONFIG=/nonexistent docker run --name as-guest -v /:/host busybox sh -c 'echo {{word}} > /host/etc/boxlab-{{word}}'")
     }
 
     Step("tcp", "Open it to every process: -H tcp://") {
@@ -265,12 +273,13 @@ private func boxd(_ ctx: Context) throws -> Proc {
                 tryThis: "sudo sh -c 'boxd -H unix://\(ctx.value("sock")) 2>> \(ctx.workDirectory)/boxd.log &'")
 }
 
-/// A line of boxd's access log:
-///   2026-12-07T21:04:05.123456789Z boxd: POST /v1.41/containers/create?name=web from unix pid=812 uid=1001 gid=1001 agent="curl/7.88.1"
+/// A line of boxd's access log, written once the request is answered (the time is its arrival):
+///   2026-12-07T21:04:05.123456789Z boxd: POST /v1.41/containers/create?name=web 201 from unix pid=812 uid=1001 gid=1001 agent="curl/7.88.1"
 private struct Request {
     var time: Timestamp
     var method: String
     var target: String
+    var status: String
     var peer: String
     var agent: String
     var path: String { String(target.split(separator: "?").first ?? "") }
@@ -280,17 +289,17 @@ private struct Request {
 private func requests(_ ctx: Context) -> [Request] {
     let log = Files.readIfPresent(ctx.workDirectory + "/boxd.log") ?? ""
     return log.split(separator: "\n").compactMap { (line: Substring) -> Request? in
-        let f: [Substring] = line.split(separator: " ", maxSplits: 5)
-        guard f.count == 6, f[1] == "boxd:", f[4] == "from", let time = Timestamp.parse(String(f[0])), !(time < ctx.clock.wall),
-              let agent = f[5].firstRange(of: " agent=\"") else { return nil }
-        return Request(time: time, method: String(f[2]), target: String(f[3]), peer: String(f[5][..<agent.lowerBound]),
-                       agent: String(f[5][agent.upperBound...].dropLast()))
+        let f: [Substring] = line.split(separator: " ", maxSplits: 6)
+        guard f.count == 7, f[1] == "boxd:", f[5] == "from", let time = Timestamp.parse(String(f[0])), !(time < ctx.clock.wall),
+              let agent = f[6].firstRange(of: " agent=\"") else { return nil }
+        return Request(time: time, method: String(f[2]), target: String(f[3]), status: String(f[4]),
+                       peer: String(f[6][..<agent.lowerBound]), agent: String(f[6][agent.upperBound...].dropLast()))
     }
 }
 
-/// The request of this step that created the container `name`.
+/// The request of this step that created the container `name` (answered 201 Created: a refused one made nothing).
 private func createRequest(_ ctx: Context, name: String) throws -> Request {
-    try require(requests(ctx).last { $0.method == "POST" && $0.path.hasSuffix("/containers/create") && queryValue($0.target, "name") == name },
+    try require(requests(ctx).last { $0.method == "POST" && $0.path.hasSuffix("/containers/create") && $0.status == "201" && queryValue($0.target, "name") == name },
                 expected: "\(name) created through \(ctx.value("sock")) in this step",
                 observed: "boxd's log (\(ctx.workDirectory)/boxd.log) has no such request", tryThis: "remove it (sudo box rm -f \(name)) and make it through the socket")
 }

@@ -42,17 +42,18 @@ private struct Credentials {
     var gid: UInt32 = 0
 }
 
-/// boxd's access log on its standard error, a line per request:
-///   2026-12-07T21:04:05.123456789Z boxd: POST /v1.41/containers/create?name=web from unix pid=812 uid=1001 gid=1001 agent="Docker-Client/28.2.2 (linux)"
+/// boxd's access log on its standard error, a line per request once it is answered, with the time it arrived
+/// and the status it got (`-` if none was sent: a client gone first):
+///   2026-12-07T21:04:05.123456789Z boxd: POST /v1.41/containers/create?name=web 201 from unix pid=812 uid=1001 gid=1001 agent="Docker-Client/28.2.2 (linux)"
 /// The target and the agent are the client's words: control characters and quotes become `?`, so no request
 /// can write a line of its own into the log (the engine-socket lab reads it).
 enum AccessLog {
-    static func line(_ request: Request, from peer: Peer, at time: Timestamp = .now()) -> String {
-        "\(time.rfc3339) boxd: \(clean(request.method)) \(clean(request.target)) from \(peer) agent=\"\(clean(request.headers["user-agent"] ?? ""))\""
+    static func line(_ request: Request, status: Int?, from peer: Peer, at time: Timestamp) -> String {
+        "\(time.rfc3339) boxd: \(clean(request.method)) \(clean(request.target)) \(status.map(String.init) ?? "-") from \(peer) agent=\"\(clean(request.headers["user-agent"] ?? ""))\""
     }
 
-    static func record(_ request: Request, from peer: Peer) {
-        _ = writeFully(2, Array((line(request, from: peer) + "\n").utf8))
+    static func record(_ request: Request, status: Int?, from peer: Peer, at time: Timestamp) {
+        _ = writeFully(2, Array((line(request, status: status, from: peer, at: time) + "\n").utf8))
     }
 
     static func clean(_ text: String) -> String {

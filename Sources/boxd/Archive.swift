@@ -134,6 +134,7 @@ extension Connection {
             size = Files.size(path) ?? 0
         }
         defer { if fd >= 0 { close(fd) } }
+        status = 200
         var head = "HTTP/1.1 200 OK\r\n" + Connection.common + "Content-Type: \(contentType)\r\n"
         for (k, v) in headers.sorted(by: { $0.key < $1.key }) { head += "\(k): \(v)\r\n" }
         head += "Content-Length: \(size)\r\n"

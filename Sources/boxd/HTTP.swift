@@ -15,6 +15,8 @@ final class Connection {
     private var buffer: [UInt8] = []
     /// The peer asked to close after this response, or the request could not be read to its end.
     var keepAlive = true
+    /// The status of the last response begun on this connection (the access log's), nil before one.
+    var status: Int?
 
     /// A body larger than this is refused with 413 before it is read: the engine's requests are small JSON.
     static let maxBody = 16 << 20
@@ -107,7 +109,7 @@ final class Connection {
             while true {
                 let size = try line().split(separator: ";").first.flatMap { Int($0.trimmingSpaces(), radix: 16) }
                 guard let size, size >= 0 else { throw APIError(400, "malformed chunk size") }
-                guard body.count + size <= Connection.maxBody else {
+                guard size <= Connection.maxBody - body.count else {  // never body.count + size: a size near Int.max overflows
                     throw APIError(413, "request body larger than \(Connection.maxBody) bytes")
                 }
                 if size == 0 {
@@ -141,6 +143,7 @@ final class Connection {
     func write(_ bytes: [UInt8]) -> Bool { writeFully(fd, bytes, timeout: 30_000) }
 
     func respond(_ status: Int, contentType: String? = nil, body: [UInt8] = [], headOnly: Bool = false) {
+        self.status = status
         var head = "HTTP/1.1 \(status) \(Connection.reason(status))\r\n" + Connection.common
         if let contentType { head += "Content-Type: \(contentType)\r\n" }
         if status != 204 && status != 304 { head += "Content-Length: \(body.count)\r\n" }
@@ -159,6 +162,7 @@ final class Connection {
 
     /// Starts a chunked response (a stream whose length nobody knows yet).
     func startStream(contentType: String) {
+        status = 200
         write(Array(("HTTP/1.1 200 OK\r\n" + Connection.common + "Content-Type: \(contentType)\r\nTransfer-Encoding: chunked\r\n\r\n").utf8))
     }
 
@@ -175,6 +179,7 @@ final class Connection {
     /// connection is not reused for requests.
     func upgrade(contentType: String) {
         keepAlive = false
+        status = 101
         write(Array(("HTTP/1.1 101 UPGRADED\r\nContent-Type: \(contentType)\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
                      + Connection.common + "\r\n").utf8))
     }

@@ -167,8 +167,11 @@ struct Server: Sendable {
                 connection.closeAfterRefusal()
                 return
             } catch { return }
-            AccessLog.record(request, from: peer)
+            let arrived = Timestamp.now()
+            connection.status = nil
             api.route(request, connection)
+            // Once answered (a stream or a hijacked one once it ends), with the status the client got.
+            AccessLog.record(request, status: connection.status, from: peer, at: arrived)
         }
     }
 }

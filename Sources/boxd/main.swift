@@ -56,7 +56,15 @@ struct Boxd: ParsableCommand {
         let listeners = try (hosts.isEmpty ? ["unix://" + Listener.defaultSocket] : hosts).map(Listener.init(parsing:))
         let root = EngineRoot.fromEnvironment()
         try root.closeToOthers()
-        let store = ContainerStore(root: root, helper: HelperExecutable(path: try Boxd.helper()))
+        // Each monitor boxd executes is its child until its container ends: a thread waits for it, so none stays
+        // a zombie (boxd lives on; box, which ends after a start, leaves its monitors to init).
+        let helper = HelperExecutable(path: try Boxd.helper(), spawned: { pid in
+            Thread.start {
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            }
+        })
+        let store = ContainerStore(root: root, helper: helper)
 
         // SIGINT and SIGTERM are blocked before any thread starts (every thread inherits the mask) and taken here
         // with sigwait: no handler runs on a random thread in the middle of the engine.

@@ -29,6 +29,10 @@ struct EngineSocketTests {
         _ = try s.sh("\(curl) -H 'Content-Type: application/json' -d '{\"Image\":\"busybox\",\"Cmd\":[\"sleep\",\"600\"]}' 'http://box/v1.41/containers/create?name=by-docker' && \(curl) -X POST http://box/v1.41/containers/by-docker/start")
         let byCurl = try s.lab("check")
         #expect(byCurl.status == 1 && byCurl.stdout.contains("by the docker CLI"), "\(byCurl.stdout)")
+        // The docker CLI asking for the same name afterwards is refused (409): a create that made nothing does not count.
+        let conflict = try s.sh("DOCKER_HOST=unix://\(sock) DOCKER_CONFIG=/nonexistent docker create --name by-docker busybox")
+        #expect(conflict.status != 0)
+        #expect(try s.lab("check").status == 1)
 
         // A request whose User-Agent carries a bare newline and a whole forged line: the log keeps it on one line.
         let forged = "x\n2999-01-01T00:00:00Z boxd: POST /v1.41/containers/create?name=by-docker from unix pid=1 uid=0 gid=0 agent=\"Docker-Client/28\""
@@ -44,10 +48,17 @@ struct EngineSocketTests {
 
         // The group's step: root writing the file through the socket is not the guest doing it.
         _ = try s.sh("usermod -aG box \(guest)")
-        _ = try s.sh("DOCKER_HOST=unix://\(sock) DOCKER_CONFIG=/nonexistent docker run --rm -v /:/host busybox sh -c 'echo \(word) > /host/etc/boxlab-\(word)'")
+        _ = try s.sh("DOCKER_HOST=unix://\(sock) DOCKER_CONFIG=/nonexistent docker run --name as-guest -v /:/host busybox sh -c 'echo \(word) > /host/etc/boxlab-\(word)'")
         let byRoot = try s.lab("check")
         #expect(byRoot.status == 1 && byRoot.stdout.contains("uid=0"), "\(byRoot.stdout)")
         _ = try s.sh("rm -f /etc/boxlab-\(word)")
+        _ = try s.box("rm", "-f", "as-guest")
+        // The guest making some other container while root writes the file by hand: not the guest's container of /.
+        _ = try s.sh("echo \(word) > /etc/boxlab-\(word)")
+        _ = try s.sh("setpriv --reuid=\(guest) --regid=\(guest) --init-groups env DOCKER_HOST=unix://\(sock) DOCKER_CONFIG=/nonexistent docker run --name as-guest busybox true")
+        #expect(try s.lab("check").status == 1)
+        _ = try s.sh("rm -f /etc/boxlab-\(word)")
+        _ = try s.box("rm", "-f", "as-guest")
         #expect(try s.lab("solve").status == 0)
         #expect(FileManager.default.fileExists(atPath: "/etc/boxlab-\(word)"))
 

@@ -242,9 +242,13 @@ public struct ContainerStore: Sendable {
                                   Mounts: mountRequests.isEmpty ? nil : mountRequests,
                                   Tmpfs: options.tmpfs.isEmpty ? nil : MountPlan.tmpfsMap(options.tmpfs),
                                   VolumesFrom: options.volumesFrom.isEmpty ? nil : options.volumesFrom),
-                LayerDirs: layerDirs, Capabilities: caps,
-                MountPoints: try mountPlan.resolve(volumes: VolumeStore(root: root), containers: self))
+                LayerDirs: layerDirs, Capabilities: caps)
             try RunSettings.fill(&spec, from: options)
+            // Volumes last, once nothing else can refuse the container; the ones made here go again if it is not created.
+            var newVolumes: [String] = []
+            var created = false
+            defer { if !created { for volume in newVolumes { try? VolumeStore(root: root).delete(volume) } } }
+            spec.MountPoints = try mountPlan.resolve(volumes: VolumeStore(root: root), containers: self, created: &newVolumes)
 
             var state = ContainerState()
             if let owner = try monitor?(Container(spec: spec, state: state)) {
@@ -314,6 +318,7 @@ public struct ContainerStore: Sendable {
                 try? Rootfs.mountOverlay(layers: layerDirs, containerLayer: layerPath(id), volatile: options.autoRemove)
             }
             journal.record(Event(action: "create", id: id, name: name, image: options.image))
+            created = true
             return Container(spec: spec, state: state)
         }
     }

@@ -40,7 +40,8 @@ public struct Lifecycle: Sendable {
         posix_spawnattr_setsigmask(&attr, &none)
         posix_spawnattr_setflags(&attr, Int16(0x80 | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         do {
-            _ = try Subprocess.spawn([helper, "__monitor", c.id], actions: &actions, attributes: &attr)
+            let pid = try Subprocess.spawn([helper, "__monitor", c.id], actions: &actions, attributes: &attr)
+            store.helper?.spawned?(pid)
         } catch {
             close(pair[0]); close(pair[1])
             throw error

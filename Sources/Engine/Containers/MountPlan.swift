@@ -218,13 +218,24 @@ struct MountPlan {
 
     /// The container's mounts, parents before children (docker sorts them by depth): volumes made or found
     /// (`volumes`' caller holds the engine lock), `--volumes-from` copied from the other containers.
-    func resolve(volumes: VolumeStore, containers: ContainerStore) throws -> [Volume] {
+    /// `created`: the volumes this call made (not those that were there), for the caller to remove if the
+    /// container is not created after all.
+    func resolve(volumes: VolumeStore, containers: ContainerStore, created: inout [String]) throws -> [Volume] {
+        // Every --volumes-from container first: an unknown one refuses the container before any volume is made.
+        let sources = try volumesFrom.map { other, readOnly -> (Container, Bool?) in
+            do { return (try containers.resolve(other), readOnly) } catch var e as BoxError {
+                e.exitCode = 125
+                throw e
+            }
+        }
         var list: [Volume] = []
         for item in items {
             switch item {
             case .ready(let v): list.append(v)
             case let .volume(name, target, readOnly, devices, noCopy, mode, labels, options):
+                let existed = name.map { (try? volumes.get($0)) != nil } ?? false
                 let record = try volumes.create(name, labels: labels, options: options, anonymous: name == nil)
+                if !existed { created.append(record.Name) }
                 var v = Volume(host: volumes.dataPath(record.Name), container: target, readOnly: readOnly, devices: devices,
                                kind: .volume, name: record.Name)
                 v.noCopy = noCopy ? true : nil
@@ -232,12 +243,7 @@ struct MountPlan {
                 list.append(v)
             }
         }
-        for (other, readOnly) in volumesFrom {
-            let c: Container
-            do { c = try containers.resolve(other) } catch var e as BoxError {
-                e.exitCode = 125
-                throw e
-            }
+        for (c, readOnly) in sources {
             for var v in c.spec.mountPoints where v.kind != .tmpfs && !list.contains(where: { $0.container == v.container }) {
                 if let readOnly { v.readOnly = readOnly }
                 v.mode = ""

@@ -105,7 +105,8 @@ public enum NetworkConnect {
             for other in userNetworks { ContainerNetwork.refreshHosts(other, store: store) }
             if userNetworks.isEmpty, let own = remaining.first {
                 ContainerNetwork.writeHosts(store.root.containerDir(c.id) + "/hosts",
-                                            Rootfs.hostsFile(hostname: c.spec.Config.Hostname, name: c.name, address: own.IPAddress.description))
+                                            Rootfs.hostsFile(hostname: c.spec.Config.Hostname, name: c.name, address: own.IPAddress.description,
+                                                             extra: c.spec.HostConfig.ExtraHosts))
             }
         }
         store.journal.record(Event(type: "network", action: "disconnect", id: a.NetworkID, name: a.Network, attributes: ["container": c.id]))

@@ -11,9 +11,14 @@ public struct HelperExecutable: Sendable {
     public var path: String
     /// Ends a process the engine forked, with the status its role returned (box: `exit`).
     public var endFork: (@Sendable (Int32) -> Never)?
+    /// Told the pid of each monitor the engine executes for this host, which is its parent: a host that outlives
+    /// them (boxd) waits for them, or each would stay a zombie once its container ended. (box ends soon after
+    /// a start, and init adopts and reaps its monitors.)
+    public var spawned: (@Sendable (Int32) -> Void)?
 
-    public init(path: String, endFork: (@Sendable (Int32) -> Never)? = nil) {
+    public init(path: String, endFork: (@Sendable (Int32) -> Never)? = nil, spawned: (@Sendable (Int32) -> Void)? = nil) {
         self.path = path
         self.endFork = endFork
+        self.spawned = spawned
     }
 }
