@@ -152,8 +152,14 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
     install -m 0644 scripts/boxd.service /etc/systemd/system/boxd.service
     systemctl daemon-reload
     systemctl enable boxd.service >/dev/null 2>&1
-    systemctl restart boxd.service
-    echo "==> boxd.service enabled and started: export DOCKER_HOST=unix:///run/box.sock"
+    if [ "$start" = 0 ]; then
+        echo "==> boxd.service enabled (--no-start: not started; sudo systemctl start boxd)"
+    else
+        systemctl restart boxd.service
+        echo "==> boxd.service enabled and started: export DOCKER_HOST=unix:///run/box.sock"
+    fi
+elif [ "$start" = 0 ]; then
+    echo "==> boxd installed (--no-start: not started; sudo boxd & starts it)"
 elif curl -sf --unix-socket /run/box.sock http://localhost/_ping >/dev/null 2>&1; then
     echo "==> boxd already answers on /run/box.sock (no systemd here: restart it yourself to run the new one)"
 else
