@@ -47,14 +47,7 @@ struct RunFlags: ParsableArguments {
     var oomScoreAdj: Int?
     @Flag(name: .customLong("no-healthcheck"), help: "Disable any container-specified HEALTHCHECK (box runs none)")
     var noHealthcheck = false
-    @Option(name: .customLong("cpu-period"), help: "Limit CPU CFS (Completely Fair Scheduler) period, in µs")
-    var cpuPeriod: Int64?
-    @Option(name: .customLong("cpu-quota"), help: "Limit CPU CFS (Completely Fair Scheduler) quota, in µs a period")
-    var cpuQuota: Int64?
-    @Option(name: .customLong("cpuset-mems"), help: "Memory nodes the container may use (e.g. 0-1)")
-    var cpusetMems: String?
-    @Option(name: .customLong("memory-reservation"), help: "Memory soft limit (e.g. 32m)")
-    var memoryReservation: String?
+    @OptionGroup var cfs: CFSLimits
     @Option(name: .customLong("memory-swappiness"), help: "Tune the container's memory swappiness (0 to 100; cgroup v1)")
     var memorySwappiness: Int64?
     @Flag(name: .customLong("oom-kill-disable"), help: "Disable the OOM killer (cgroup v1)")
@@ -254,10 +247,7 @@ struct RunFlags: ParsableArguments {
         o.expose = expose
         o.oomScoreAdj = oomScoreAdj
         o.noHealthcheck = noHealthcheck
-        o.cpuPeriod = cpuPeriod
-        o.cpuQuota = cpuQuota
-        o.cpusetMems = cpusetMems
-        o.memoryReservation = memoryReservation
+        cfs.fill(&o)
         o.memorySwappiness = memorySwappiness
         o.oomKillDisable = oomKillDisable
         o.cidfile = cidfile
@@ -329,4 +319,25 @@ struct CIDFile {
 
 extension String {
     func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
+}
+
+/// The cgroup limits run, create and update share beyond ResourceOptions' (Resources' optional fields).
+struct CFSLimits: ParsableArguments {
+    @Option(name: .customLong("cpu-period"), help: "Limit CPU CFS (Completely Fair Scheduler) period, in µs")
+    var cpuPeriod: Int64?
+    @Option(name: .customLong("cpu-quota"), help: "Limit CPU CFS (Completely Fair Scheduler) quota, in µs a period")
+    var cpuQuota: Int64?
+    @Option(name: .customLong("cpuset-mems"), help: "Memory nodes the container may use (e.g. 0-1)")
+    var cpusetMems: String?
+    @Option(name: .customLong("memory-reservation"), help: "Memory soft limit (e.g. 32m)")
+    var memoryReservation: String?
+
+    var isEmpty: Bool { cpuPeriod == nil && cpuQuota == nil && cpusetMems == nil && memoryReservation == nil }
+
+    func fill(_ o: inout CreateOptions) {
+        o.cpuPeriod = cpuPeriod
+        o.cpuQuota = cpuQuota
+        o.cpusetMems = cpusetMems
+        o.memoryReservation = memoryReservation
+    }
 }
