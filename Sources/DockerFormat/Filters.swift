@@ -133,7 +133,9 @@ public struct ContainerFilter {
             if !filters["network"].contains(network == "default" || network.isEmpty ? Network.defaultName : network) { return false }
         }
         if filters.contains("volume") {
-            let mounts = c.spec.HostConfig.Binds.flatMap { bind in bind.split(separator: ":").prefix(2).map(String.init) }
+            // moby's list.go: a mount's volume name (its source if it has none) or its destination; every mount
+            // counts (-v, --mount, anonymous volumes, --volumes-from), not only Binds.
+            let mounts = c.spec.mountPoints.flatMap { [$0.name ?? $0.host, $0.container] }.filter { !$0.isEmpty }
             if !filters["volume"].contains(where: mounts.contains) { return false }
         }
         // box has no health checks: every container's health is "none".

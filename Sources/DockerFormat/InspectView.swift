@@ -10,7 +10,7 @@ public enum InspectView {
 
     /// One of docker inspect's Mounts: docker's keys per type (a volume has Name and Driver, a bind rprivate
     /// propagation); a --tmpfs is not one (docker lists it in HostConfig.Tmpfs only).
-    static func mountPoint(_ v: Volume) -> JSONValue? {
+    public static func mountPoint(_ v: Volume) -> JSONValue? {
         let bindMode = [v.readOnly ? "ro" : nil, v.devices ? "dev" : nil].compactMap { $0 }.joined(separator: ",")
         switch v.kind {
         case .bind:
@@ -181,12 +181,19 @@ public enum InspectView {
         }
         let ip = a.map { JSONValue.string($0.IPAddress.description) } ?? "", gateway = a.map { JSONValue.string($0.Gateway.description) } ?? ""
         let mac = a.map { JSONValue.string($0.MacAddress) } ?? "", prefix = JSONValue.int(Int64(a?.PrefixLen ?? 0))
-        // docker's keys (20.10's), its zero values where box has nothing of the kind (IPv6, endpoints, aliases).
-        let endpoint: JSONValue = [
-            "IPAMConfig": .null, "Links": .null, "Aliases": .null,
-            "NetworkID": .string(a?.NetworkID ?? ""), "EndpointID": "", "Gateway": gateway, "IPAddress": ip, "IPPrefixLen": prefix,
-            "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": mac, "DriverOpts": .null,
-        ]
+        // docker's keys (20.10's), its zero values where box has nothing of the kind (IPv6, endpoints).
+        func endpoint(_ a: Attachment?) -> JSONValue {
+            let aliases: JSONValue = a?.Aliases.map { JSONValue.array($0.map(JSONValue.string)) } ?? .null
+            let gateway = JSONValue.string(a?.Gateway.description ?? ""), address = JSONValue.string(a?.IPAddress.description ?? "")
+            let mac = JSONValue.string(a?.MacAddress ?? ""), prefix = JSONValue.int(Int64(a?.PrefixLen ?? 0))
+            return [
+                "IPAMConfig": .null, "Links": .null, "Aliases": aliases,
+                "NetworkID": .string(a?.NetworkID ?? ""), "EndpointID": "", "Gateway": gateway, "IPAddress": address, "IPPrefixLen": prefix,
+                "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": mac, "DriverOpts": .null,
+            ]
+        }
+        // Its first network, then each one `network connect` added (while it runs).
+        let extras = s.Running ? NetworkConnect.extras(store, c.id) : []
         return [
             "Bridge": .string(a?.Bridge ?? ""), "SandboxID": "", "HairpinMode": false, "LinkLocalIPv6Address": "",
             "LinkLocalIPv6PrefixLen": 0, "Ports": .object(ports),
@@ -194,7 +201,7 @@ public enum InspectView {
             "SecondaryIPAddresses": .null, "SecondaryIPv6Addresses": .null, "EndpointID": "",
             "Gateway": gateway, "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": ip, "IPPrefixLen": prefix,
             "IPv6Gateway": "", "MacAddress": mac,
-            "Networks": .object([(a?.Network ?? mode, endpoint)]),
+            "Networks": .object([(a?.Network ?? mode, endpoint(a))] + extras.map { ($0.Network, endpoint($0)) }),
         ]
     }
 

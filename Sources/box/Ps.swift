@@ -54,7 +54,11 @@ struct Ps: ParsableCommand {
         let command = Self.command(c, truncated: !noTrunc)
         let labels = c.spec.Config.Labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         let network = c.spec.HostConfig.NetworkMode
-        let mounts = c.spec.HostConfig.Binds.compactMap { bind in bind.split(separator: ":").dropFirst().first.map(String.init) }
+        // docker's formatter: each mount's volume name, else its source, cut to 15 columns unless --no-trunc.
+        let mounts = c.spec.mountPoints.map { m -> String in
+            let name = m.name ?? (m.host.isEmpty ? m.container : m.host)
+            return !noTrunc && name.count > 15 ? String(name.prefix(14)) + "…" : name
+        }
         var sizeText = ""
         if size {
             let writable = DiskUsage.size(of: store.layerPath(c.id) + "/diff")

@@ -88,6 +88,7 @@ extension JSONValue {
         }
     }
     var pairs: [(String, JSONValue)] { if case .object(let o) = self { return o }; return [] }
+    var elements: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
 }
 
 /// docker's `filters` query parameter: `{"name":{"web":true}}` (what the CLI sends), or the older

@@ -57,7 +57,11 @@ extension API {
                 let fd = open(tar, O_RDONLY | O_CLOEXEC)
                 guard fd >= 0 else { throw BoxError.sys(.store, "open \(tar)") }
                 defer { close(fd) }
-                do { try files.copyIn(container, from: nil, to: path, tarFD: fd) } catch let e as BoxError where e.stage == .usage {
+                // docker cp -a sends copyUIDGID; its CLI always sends noOverwriteDirNonDir=true.
+                do {
+                    try files.copyIn(container, from: nil, to: path, tarFD: fd, keepOwners: r.flag("copyUIDGID"),
+                                     noOverwriteDirNonDir: r.flag("noOverwriteDirNonDir"))
+                } catch let e as BoxError where e.stage == .usage {
                     throw APIError(400, e.message)
                 }
             }

@@ -81,9 +81,62 @@ extension API {
                     o.publish.append((ip.isEmpty ? "" : ip + ":") + hostPort + ":" + port)
                 }
             }
-            if let mounts = host["Mounts"], case .array(let list) = mounts, !list.isEmpty {
-                throw APIError(400, "HostConfig.Mounts (--mount) is not supported by box: use Binds (-v HOST:CONTAINER)")
+            o.readOnly = host["ReadonlyRootfs"]?.bool ?? false
+            o.tmpfs = (host["Tmpfs"]?.pairs ?? []).map { path, options in
+                let text = options.string ?? ""
+                return text.isEmpty ? path : path + ":" + text
             }
+            o.volumesFrom = host["VolumesFrom"]?.strings ?? []
+            o.mounts = try (host["Mounts"]?.elements ?? []).map(API.mountFlag)
+            o.devices = try (host["Devices"]?.elements ?? []).map { d in
+                guard let path = d["PathOnHost"]?.string, !path.isEmpty else { throw APIError(400, "HostConfig.Devices: PathOnHost is required") }
+                let inside = d["PathInContainer"]?.string ?? "", permissions = d["CgroupPermissions"]?.string ?? ""
+                return path + ":" + (inside.isEmpty ? path : inside) + (permissions.isEmpty ? "" : ":" + permissions)
+            }
+            o.sysctls = (host["Sysctls"]?.pairs ?? []).map { "\($0.0)=\($0.1.string ?? "")" }
+            o.ulimits = try (host["Ulimits"]?.elements ?? []).map { u in
+                guard let name = u["Name"]?.string, let soft = u["Soft"]?.int, let hard = u["Hard"]?.int else {
+                    throw APIError(400, "HostConfig.Ulimits: each needs Name, Soft and Hard")
+                }
+                return "\(name)=\(soft):\(hard)"
+            }
+            o.addHosts = host["ExtraHosts"]?.strings ?? []
+            o.dns = host["Dns"]?.strings ?? []
+            o.dnsSearch = host["DnsSearch"]?.strings ?? []
+            o.dnsOptions = host["DnsOptions"]?.strings ?? []
+            if let shm = host["ShmSize"]?.int, shm > 0 { o.shmSize = String(shm) }
+            o.ipc = host["IpcMode"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+            o.uts = host["UTSMode"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+            o.groupAdd = host["GroupAdd"]?.strings ?? []
+            if let adj = host["OomScoreAdj"]?.int, adj != 0 { o.oomScoreAdj = Int(adj) }
+            o.logDriver = host["LogConfig"]?["Type"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+            if let options = host["LogConfig"]?["Config"], !API.isZero(options) {
+                throw APIError(400, "HostConfig.LogConfig.Config (--log-opt) is not supported by boxd: box's json-file log takes no options")
+            }
+            if let period = host["CpuPeriod"]?.int, period > 0 { o.cpuPeriod = period }
+            if let quota = host["CpuQuota"]?.int, quota != 0 { o.cpuQuota = quota }
+            o.cpusetMems = host["CpusetMems"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+            if let reservation = host["MemoryReservation"]?.int, reservation > 0 { o.memoryReservation = String(reservation) }
+            // docker's "unset" is null or -1.
+            if let swappiness = host["MemorySwappiness"]?.int, swappiness != -1 { o.memorySwappiness = swappiness }
+            o.oomKillDisable = host["OomKillDisable"]?.bool ?? false
+            try API.refuseUnhandled(host, handled: API.hostConfigHandled, prefix: "HostConfig.")
+        }
+        o.stopSignal = body["StopSignal"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+        o.stopTimeout = body["StopTimeout"]?.int.map { Int($0) }
+        o.domainname = body["Domainname"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+        o.expose = (body["ExposedPorts"]?.pairs ?? []).map { $0.0 }
+        // `docker run -v /data` (no host side) is an anonymous volume in Config.Volumes, not in Binds.
+        for (target, _) in body["Volumes"]?.pairs ?? [] where !o.volumes.contains(where: { API.bindTarget($0) == target }) {
+            o.volumes.append(target)
+        }
+        if body["Healthcheck"]?["Test"]?.strings == ["NONE"] { o.noHealthcheck = true }
+        else if let check = body["Healthcheck"], !API.isZero(check) {
+            throw APIError(400, "Config.Healthcheck is not supported by boxd (box runs no health checks): only --no-healthcheck")
+        }
+        try API.refuseUnhandled(body, handled: API.configHandled, prefix: "")
+        for (network, endpoint) in body["NetworkingConfig"]?["EndpointsConfig"]?.pairs ?? [] where !API.isZero(endpoint) {
+            throw APIError(400, "NetworkingConfig.EndpointsConfig.\(network): per-network settings (aliases, addresses) are not supported by boxd at create: use network connect --alias")
         }
         _ = try o.resources()  // docker's messages for bad limits, before anything is written
         let container: Container
@@ -93,11 +146,83 @@ extension API {
         c.json(201, ["Id": .string(container.id), "Warnings": []])
     }
 
+    // MARK: create's fields
+
+    /// Config fields create maps, or that are the attach's business (AttachStd*, StdinOnce) or Windows'
+    /// (ArgsEscaped); any other that is set is refused by name.
+    static let configHandled: Set<String> = [
+        "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Hostname", "Domainname", "Labels", "Tty", "OpenStdin",
+        "HostConfig", "NetworkingConfig", "StopSignal", "StopTimeout", "ExposedPorts", "Volumes", "Healthcheck",
+        "AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce", "ArgsEscaped",
+    ]
+    /// HostConfig fields create maps; ContainerIDFile is written by the CLI and ConsoleSize sent again as a resize.
+    static let hostConfigHandled: Set<String> = [
+        "AutoRemove", "Binds", "NetworkMode", "Memory", "MemorySwap", "CpuShares", "NanoCpus", "CpusetCpus", "PidsLimit",
+        "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "Init", "RestartPolicy", "PortBindings", "Mounts",
+        "ReadonlyRootfs", "Tmpfs", "VolumesFrom", "Devices", "Sysctls", "Ulimits", "ExtraHosts", "Dns", "DnsSearch",
+        "DnsOptions", "ShmSize", "IpcMode", "UTSMode", "GroupAdd", "OomScoreAdj", "LogConfig", "CpuPeriod", "CpuQuota",
+        "CpusetMems", "MemoryReservation", "MemorySwappiness", "OomKillDisable", "ContainerIDFile", "ConsoleSize",
+    ]
+
+    /// 400 naming the first field of `object` that is set (not null, false, 0, "" or empty) and not `handled`.
+    static func refuseUnhandled(_ object: JSONValue, handled: Set<String>, prefix: String) throws {
+        for (key, value) in object.pairs where !handled.contains(key) && !isZero(value) {
+            throw APIError(400, "\(prefix)\(key) is not supported by boxd (it was set to \(value.compact())): leave it unset")
+        }
+    }
+
+    /// Go's zero value as the CLI sends it for a flag not given: null, false, 0, "", [], {} or an object of those.
+    static func isZero(_ v: JSONValue) -> Bool {
+        switch v {
+        case .null: return true
+        case .bool(let b): return !b
+        case .int(let i): return i == 0
+        case .double(let d): return d == 0
+        case .string(let s): return s.isEmpty
+        case .array(let a): return a.isEmpty
+        case .object(let o): return o.allSatisfy { isZero($0.1) }
+        }
+    }
+
+    /// The container side of a Binds entry ("HOST:CONTAINER[:MODE]", or "CONTAINER" alone).
+    static func bindTarget(_ bind: String) -> String {
+        let parts = bind.split(separator: ":", omittingEmptySubsequences: false)
+        return String(parts.count > 1 ? parts[1] : parts[0])
+    }
+
+    /// One HostConfig.Mounts entry (moby's mount.Mount) as the `--mount` text box parses (MountPlan).
+    static func mountFlag(_ m: JSONValue) throws -> String {
+        var fields: [String] = []
+        func add(_ key: String, _ value: JSONValue?) { if let s = value?.string, !s.isEmpty { fields.append(key + "=" + s) } }
+        add("type", m["Type"])
+        add("source", m["Source"])
+        add("target", m["Target"])
+        if m["ReadOnly"]?.bool == true { fields.append("readonly") }
+        add("bind-propagation", m["BindOptions"]?["Propagation"])
+        if m["BindOptions"]?["NonRecursive"]?.bool == true { fields.append("bind-nonrecursive") }
+        if m["VolumeOptions"]?["NoCopy"]?.bool == true { fields.append("volume-nocopy") }
+        for (k, v) in m["VolumeOptions"]?["Labels"]?.pairs ?? [] { fields.append("volume-label=\(k)=\(v.string ?? "")") }
+        add("volume-driver", m["VolumeOptions"]?["DriverConfig"]?["Name"])
+        for (k, v) in m["VolumeOptions"]?["DriverConfig"]?["Options"]?.pairs ?? [] { fields.append("volume-opt=\(k)=\(v.string ?? "")") }
+        if let size = m["TmpfsOptions"]?["SizeBytes"]?.int, size > 0 { fields.append("tmpfs-size=\(size)") }
+        if let mode = m["TmpfsOptions"]?["Mode"]?.int, mode > 0 { fields.append("tmpfs-mode=" + String(mode, radix: 8)) }
+        let known: [String: Set<String>] = [
+            "": ["Type", "Source", "Target", "ReadOnly", "Consistency", "BindOptions", "VolumeOptions", "TmpfsOptions"],
+            "BindOptions": ["Propagation", "NonRecursive"], "VolumeOptions": ["NoCopy", "Labels", "DriverConfig"],
+            "TmpfsOptions": ["SizeBytes", "Mode"],
+        ]
+        for (group, keys) in known {
+            let object = group.isEmpty ? m : (m[group] ?? .null)
+            try refuseUnhandled(object, handled: keys, prefix: "HostConfig.Mounts." + (group.isEmpty ? "" : group + "."))
+        }
+        return fields.joined(separator: ",")
+    }
+
     // MARK: list
 
     func list(_ r: Request, _ c: Connection) throws {
         let filters = try Filters(r.query["filters"])
-        try filters.check(["name", "id", "status", "label", "ancestor", "exited"])
+        try filters.check(["name", "id", "status", "label", "ancestor", "exited", "volume"])
         var all = try store.list()
         if !r.flag("all") && filters.values["status"] == nil && filters.values["exited"] == nil {
             all = all.filter { $0.state.Running || $0.state.Status == .restarting }
@@ -109,6 +234,7 @@ extension API {
                 && filters.allows("status") { $0 == x.state.Status.rawValue }
                 && filters.allows("exited") { Int32($0) == x.state.ExitCode && x.state.Status == .exited }
                 && filters.values["label", default: []].allSatisfy { labelMatches($0, x.spec.Config.Labels) }
+                && filters.allows("volume") { wanted in x.spec.mountPoints.contains { [$0.name ?? $0.host, $0.container].contains(wanted) } }
                 && filters.allows("ancestor") { wanted in
                     x.spec.Config.Image == wanted || x.spec.Image == wanted || Digest.hex(x.spec.Image).hasPrefix(wanted)
                         || images.contains { $0.id == x.spec.Image && $0.names.contains { $0 == wanted || $0 == wanted + ":latest" } }
@@ -132,7 +258,7 @@ extension API {
             "Labels": .object(x.spec.Config.Labels.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) }),
             "State": .string(s.Status.rawValue), "Status": .string(API.status(s)),
             "HostConfig": ["NetworkMode": .string(x.spec.HostConfig.NetworkMode)],
-            "NetworkSettings": ["Networks": [:]], "Mounts": [],
+            "NetworkSettings": ["Networks": [:]], "Mounts": .array(x.spec.mountPoints.compactMap(InspectView.mountPoint)),
         ]
     }
 
@@ -190,17 +316,30 @@ extension API {
         return BoxError(.start, parts.last ?? "", exitCode: parts.first.flatMap { Int32($0) } ?? 125)
     }
 
+    /// stop's and restart's `t` (absent: the container's --stop-timeout, else 10 s; -1 waits for ever) and
+    /// `signal` (docker's stop --signal, API 1.42+; absent: the container's --stop-signal).
+    static func stopArguments(_ r: Request) throws -> (timeout: Int?, signal: Int32?) {
+        var timeout: Int?
+        if let text = r.query["t"] ?? r.query["timeout"], !text.isEmpty {
+            guard let t = Int(text), t >= -1 else { throw APIError(400, "invalid value for t: \(text) (seconds, or -1 to wait for ever)") }
+            timeout = t
+        }
+        var signal: Int32?
+        if let text = r.query["signal"], !text.isEmpty { signal = try API.signalNumber(text) }
+        return (timeout, signal)
+    }
+
     func stop(_ r: Request, id: String, _ c: Connection) throws {
         let x = try resolve(id)
-        let timeout = (r.query["t"] ?? r.query["timeout"]).flatMap(Int.init) ?? 10
-        guard try life.stop(x, timeout: max(timeout, 0)) != .notRunning else { c.respond(304); return }
+        let (timeout, signal) = try API.stopArguments(r)
+        guard try life.stop(x, timeout: timeout, signal: signal) != .notRunning else { c.respond(304); return }
         c.respond(204)
     }
 
     func restart(_ r: Request, id: String, _ c: Connection) throws {
         let x = try resolve(id)
-        let timeout = (r.query["t"] ?? r.query["timeout"]).flatMap(Int.init) ?? 10
-        _ = try life.stop(x, timeout: max(timeout, 0))
+        let (timeout, signal) = try API.stopArguments(r)
+        _ = try life.stop(x, timeout: timeout, signal: signal)
         let socket = try life.start(try store.load(x.id))
         defer { close(socket) }
         _ = try life.waitStarted(socket)
@@ -227,7 +366,7 @@ extension API {
 
     func remove(_ r: Request, id: String, _ c: Connection) throws {
         let x = try resolve(id)
-        try store.remove(x, force: r.flag("force"))
+        try store.remove(x, force: r.flag("force"), volumes: r.flag("v"))
         execs.withLock { table in table = table.filter { $0.value.containerID != x.id } }
         c.respond(204)
     }

@@ -203,13 +203,13 @@ extension API {
     }
 
     /// DELETE /images/{name}: docker's `[{"Untagged": …}, {"Deleted": …}]`; 409 for an image a container
-    /// was created from. `force` removes every name of an image named by one of several.
+    /// was created from; `force` untags an image a container uses, and removes by id one named in several repositories.
     func removeImage(_ name: String, force: Bool) throws -> JSONValue {
         let found = try image(name)
         do {
-            var lines: [String] = []
-            if force { lines = try store.images.remove(found.id, users: try store.imageUsers()) }
-            else { lines = try store.images.remove(API.familiar(name), users: try store.imageUsers()) }
+            // The engine's remove, as `box rmi [-f]`: by name untags (force: even while a container uses it), by id
+            // removes every name.
+            let lines = try store.images.remove(API.familiar(name), users: try store.imageUsers(), force: force)
             for line in lines where line.hasPrefix("Deleted: ") || line.hasPrefix("Untagged: ") {
                 let action = line.hasPrefix("Deleted") ? "delete" : "untag"
                 store.journal.record(Event(type: "image", action: action, id: found.id, attributes: ["name": String(line.drop { $0 != " " }.dropFirst())]))

@@ -4,7 +4,7 @@ import Glibc
 import Engine
 
 /// /networks: list, create, inspect, remove, prune (moby's api/server/router/network). box's networks are
-/// bridges; connect and disconnect wait for the engine to have them.
+/// bridges; connect and disconnect add and remove a running container's veth pairs (Engine's NetworkConnect).
 extension API {
     var networkStore: NetworkStore { NetworkStore(root: store.root) }
 
@@ -20,11 +20,36 @@ extension API {
                 throw APIError(409, e.message)
             }
             c.respond(204)
-        case ("POST", 3) where ["connect", "disconnect"].contains(parts[2]):
-            throw APIError(501, "boxd cannot \(parts[2]) a running container (box's engine attaches a container to one network, at its start): use --network at create")
+        case ("POST", 3) where parts[2] == "connect": try connect(r, network: parts[1]); c.respond(200)
+        case ("POST", 3) where parts[2] == "disconnect": try disconnect(r, network: parts[1]); c.respond(200)
         default:
             throw APIError(404, "page not found: boxd does not serve \(r.method) \(r.path)")
         }
+    }
+
+    /// POST /networks/{id}/connect: `{"Container": …, "EndpointConfig": {"Aliases": […]}}`, what box's
+    /// `network connect --alias` does; the endpoint settings box cannot give (addresses, links) are refused.
+    func connect(_ r: Request, network name: String) throws {
+        let body = try r.json()
+        guard let id = body["Container"]?.string, !id.isEmpty else { throw APIError(400, "the body needs Container: which container to connect") }
+        let n = try network(name)
+        let endpoint = body["EndpointConfig"] ?? .null
+        try API.refuseUnhandled(endpoint, handled: ["Aliases", "NetworkID"], prefix: "EndpointConfig.")
+        try API.refuseUnhandled(body, handled: ["Container", "EndpointConfig"], prefix: "")
+        let aliases = endpoint["Aliases"]?.strings ?? []
+        for a in aliases where a.isEmpty || !a.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
+            throw APIError(400, "invalid alias \"\(a)\": letters, digits, '-', '_' and '.' only")
+        }
+        _ = try NetworkConnect.connect(try resolve(id), network: n.Name, aliases: aliases, store: store)  // "already exists": 409
+    }
+
+    /// POST /networks/{id}/disconnect: `{"Container": …, "Force": …}`. box takes off only networks added with
+    /// connect (a container's first stays while it runs), so Force changes nothing.
+    func disconnect(_ r: Request, network name: String) throws {
+        let body = try r.json()
+        guard let id = body["Container"]?.string, !id.isEmpty else { throw APIError(400, "the body needs Container: which container to disconnect") }
+        try API.refuseUnhandled(body, handled: ["Container", "Force"], prefix: "")
+        try NetworkConnect.disconnect(try resolve(id), network: try network(name).Name, store: store)
     }
 
     /// The network by name, id or id prefix; docker's 404 otherwise.

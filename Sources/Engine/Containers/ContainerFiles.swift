@@ -121,9 +121,10 @@ public struct ContainerFiles {
     /// targets all stay inside its root), then the copy is unpacked there with libarchive's SECURE flags, so
     /// nothing already in the container (a symlink) can redirect a write. SRC nil: a tar on `tarFD` (`-`).
     /// The copy is root's inside unless `keepOwners` (-a: the source's owners); `followLink` copies what a
-    /// symlink as SRC points to, under the link's name (-L).
+    /// symlink as SRC points to, under the link's name (-L). `noOverwriteDirNonDir`: an entry may not replace a
+    /// directory with a non-directory or the other way round (docker's copy-in option, which its CLI always sets).
     public func copyIn(_ c: Container, from source: String?, to dest: String, tarFD: Int32 = 0,
-                       followLink: Bool = false, keepOwners: Bool = false) throws {
+                       followLink: Bool = false, keepOwners: Bool = false, noOverwriteDirNonDir: Bool = false) throws {
         try store.root.prepare()
         let tarPath = store.root.tmp + "/cp-\(c.spec.shortID)-pid\(getpid()).tar"
         defer { unlink(tarPath) }
@@ -146,14 +147,16 @@ public struct ContainerFiles {
                 guard Files.isDirectory(path) else {
                     throw BoxError(.usage, "destination \(dest) must be a directory for a tar from standard input", exitCode: 1)
                 }
-                try LayerArchive.extract(fd: tarFD, name: "standard input", into: path, mode: .plain, owners: keepOwners)
+                try LayerArchive.extract(fd: tarFD, name: "standard input", into: path, mode: .plain, owners: keepOwners,
+                                         noOverwriteDirNonDir: noOverwriteDirNonDir)
                 return
             }
             let target = try ContainerFiles.target(source: source, sourceIsDir: sourceIsDir, dest: path, written: dest)
             let tar = try TarWriter(path: tarPath)
             try tar.tree(content ?? source, as: target.name)
             try tar.close()
-            try LayerArchive.extract(tarPath, into: target.directory, mode: .plain, owners: keepOwners)
+            try LayerArchive.extract(tarPath, into: target.directory, mode: .plain, owners: keepOwners,
+                                     noOverwriteDirNonDir: noOverwriteDirNonDir)
         }
     }
 }

@@ -87,13 +87,17 @@ public enum LayerArchive {
     /// `label` is what errors call the tar (the name an archive gave it), if not its path. `owners` keeps the
     /// archive's owners in `.plain` mode too (`box cp -a`; a layer always keeps them).
     public static func extract(_ tarPath: String, into directory: String, mode: ExtractMode = .layer, label: String? = nil,
-                               owners: Bool = false, onBytes: ((Int) -> Void)? = nil) throws {
-        try extract(fd: nil, name: tarPath, into: directory, mode: mode, label: label, owners: owners, onBytes: onBytes)
+                               owners: Bool = false, noOverwriteDirNonDir: Bool = false, onBytes: ((Int) -> Void)? = nil) throws {
+        try extract(fd: nil, name: tarPath, into: directory, mode: mode, label: label, owners: owners,
+                    noOverwriteDirNonDir: noOverwriteDirNonDir, onBytes: onBytes)
     }
 
-    /// The same, from an open descriptor (standard input); `name` is what errors call it.
+    /// The same, from an open descriptor (standard input); `name` is what errors call it. With
+    /// `noOverwriteDirNonDir` (docker's copy-in option), an entry that would replace a directory with a
+    /// non-directory, or the other way round, fails the extraction (moby's pkg/archive, "cannot overwrite").
     public static func extract(fd: Int32?, name path: String, into directory: String, mode: ExtractMode = .layer,
-                               label: String? = nil, owners: Bool = false, onBytes: ((Int) -> Void)? = nil) throws {
+                               label: String? = nil, owners: Bool = false, noOverwriteDirNonDir: Bool = false,
+                               onBytes: ((Int) -> Void)? = nil) throws {
         let tarPath = label ?? path
         guard let reader = archive_read_new(), let writer = archive_write_disk_new() else {
             throw BoxError(.layer, "libarchive: out of memory")
@@ -141,6 +145,15 @@ public enum LayerArchive {
             let hardlink = givenLink.map(inRoot)
             if let link = hardlink, let why = unsafeName(link) { throw refuse("hardlink to \(link): \(why)") }
             if let link = hardlink, link != givenLink { archive_entry_set_hardlink(entry, link) }
+            if noOverwriteDirNonDir {
+                var st = stat()
+                let existing = name.hasSuffix("/") ? String(name.reversed().drop { $0 == "/" }.reversed()) : name  // "x/": lstat the entry, not through it
+                if lstat(existing, &st) == 0, (st.st_mode & S_IFMT == S_IFDIR) != (type == UInt32(Glibc.S_IFDIR)) {
+                    let what = st.st_mode & S_IFMT == S_IFDIR ? "cannot overwrite directory \"/\(existing)\" with non-directory"
+                                                              : "cannot overwrite non-directory \"/\(existing)\" with directory"
+                    throw BoxError(.usage, what + " (extracting \(tarPath))", exitCode: 1)
+                }
+            }
             if let why = confinement.check(name, isDirectory: type == UInt32(Glibc.S_IFDIR)) { throw refuse(why) }
             if let link = hardlink,
                let why = confinement.check(link, isDirectory: false, hardlinkTarget: archive_entry_size(entry) > 0) {
