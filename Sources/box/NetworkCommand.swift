@@ -34,13 +34,15 @@ struct NetworkLs: ParsableCommand {
     @Option(name: .long, help: "Format with a Go template ({{.ID}} {{.Name}} {{.Driver}} {{.Scope}} {{.Subnet}} {{.Bridge}} {{.CreatedAt}}), table TEMPLATE, or json")
     var format: String?
 
+    /// docker's default for network ls (`--format table` alone).
+    static let defaultTable = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
     static let titles: JSONValue = ["ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
                                     "Subnet": "SUBNET", "Bridge": "BRIDGE", "CreatedAt": "CREATED AT", "IPv6": "IPV6",
                                     "Internal": "INTERNAL", "Labels": "LABELS"]
 
     func run() throws {
         let wanted = try NetworkLs.filters(filter)
-        let rowFormat = try format.map(RowFormat.init)
+        let rowFormat = try format.map { try listFormat($0, defaultTable: NetworkLs.defaultTable) }
         let store = try networks()
         _ = try store.get(Network.defaultName)  // the default network exists from the first look, as docker0 does
         // host and none are docker's built-in networks, kept by no store: shown with no id.
@@ -65,9 +67,7 @@ struct NetworkLs: ParsableCommand {
                 }
                 return .object(fields + [("IPv6", .string("false")), ("Internal", .string("false")), ("Labels", .string(""))])
             }
-            let text = try rowFormat.render(values, titles: NetworkLs.titles)
-            if !text.isEmpty { say(text) }
-            return
+            return try printListing(rowFormat, values, titles: NetworkLs.titles)
         }
         say(table([["NETWORK ID", "NAME", "DRIVER", "SCOPE", "SUBNET", "BRIDGE"]]
                   + rows.map { row in ["ID", "Name", "Driver", "Scope", "Subnet", "Bridge"].map { row[$0] ?? "" } }))

@@ -21,11 +21,13 @@ struct Stats: ParsableCommand {
     @Argument(help: "Containers (default: all running)")
     var containers: [String] = []
 
+    /// docker's default for stats (`--format table` alone).
+    static let defaultTable = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.PIDs}}"
     static let titles: JSONValue = ["ID": "CONTAINER ID", "Container": "CONTAINER", "Name": "NAME", "CPUPerc": "CPU %",
                                     "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "PIDs": "PIDS"]
 
     func run() throws {
-        let rowFormat = try format.map(RowFormat.init)
+        let rowFormat = try format.map { try listFormat($0, defaultTable: Stats.defaultTable) }
         let store = try engine()
         let driver = Cgroups.driver()
         let hostMemory = Stats.hostMemory()
@@ -67,8 +69,7 @@ struct Stats: ParsableCommand {
             }
             if terminal { writeFully(1, Array("\u{1B}[2J\u{1B}[H".utf8)) }
             if let rowFormat {
-                let text = try rowFormat.render(values, titles: Stats.titles)
-                if !text.isEmpty { say(text) }
+                try printListing(rowFormat, values, titles: Stats.titles)
             } else {
                 say(table(rows))
             }
